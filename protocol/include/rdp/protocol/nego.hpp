@@ -1,0 +1,104 @@
+#pragma once
+// RDP security protocol negotiation structures carried in X.224 CR/CC (MS-RDPBCGR 2.2.1.1.1, 2.2.1.2.1,
+// 2.2.1.2.2). Values are little-endian on the wire.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rdp::protocol {
+
+// requestedProtocols / selectedProtocol values. PROTOCOL_RDP is 0: "no bit", i.e. Standard RDP Security.
+enum class security_protocol : std::uint32_t {
+  rdp = 0x00000000,
+  ssl = 0x00000001,        // TLS
+  hybrid = 0x00000002,     // CredSSP (NLA); clients also set ssl
+  rdstls = 0x00000004,
+  hybrid_ex = 0x00000008,  // CredSSP + Early User Authorization Result PDU
+  rdsaad = 0x00000010,     // RDS AAD Auth
+};
+
+inline constexpr std::uint32_t to_bits(security_protocol p) noexcept { return static_cast<std::uint32_t>(p); }
+
+// Every protocol the probe enumerates, in the order it reports them.
+inline constexpr std::array<security_protocol, 6> all_security_protocols = {
+    security_protocol::rdp,    security_protocol::ssl,       security_protocol::hybrid,
+    security_protocol::rdstls, security_protocol::hybrid_ex, security_protocol::rdsaad};
+
+// The names the tools print and accept: "rdp", "tls", "credssp", "rdstls", "credssp-ex", "rdsaad".
+std::string_view to_string(security_protocol p) noexcept;
+// Accepts the printed names and the spec's ("ssl", "hybrid", "hybrid_ex"/"hybrid-ex", "nla"), any case.
+std::optional<security_protocol> parse_security_protocol(std::string_view name) noexcept;
+// A known protocol value, or nullopt for an unknown bit pattern (e.g. a server selecting 0x20).
+std::optional<security_protocol> security_protocol_from_bits(std::uint32_t bits) noexcept;
+// "tls|credssp" style rendering of a requestedProtocols bit set; "rdp" for 0; unknown bits as hex.
+std::string describe_protocol_bits(std::uint32_t bits);
+// True when the protocol runs its security layer over TLS (everything but Standard RDP Security).
+inline constexpr bool uses_tls(security_protocol p) noexcept { return p != security_protocol::rdp; }
+
+// RDP_NEG_REQ flags (2.2.1.1.1).
+namespace neg_request_flags {
+inline constexpr std::uint8_t restricted_admin_mode_required = 0x01;
+inline constexpr std::uint8_t redirected_authentication_mode_required = 0x02;
+inline constexpr std::uint8_t correlation_info_present = 0x08;
+inline constexpr std::uint8_t all = 0x0B;
+}  // namespace neg_request_flags
+
+// RDP_NEG_RSP flags (2.2.1.2.1).
+namespace neg_response_flags {
+inline constexpr std::uint8_t extended_client_data_supported = 0x01;
+inline constexpr std::uint8_t dynvc_gfx_protocol_supported = 0x02;
+inline constexpr std::uint8_t reserved = 0x04;
+inline constexpr std::uint8_t restricted_admin_mode_supported = 0x08;
+inline constexpr std::uint8_t redirected_authentication_mode_supported = 0x10;
+}  // namespace neg_response_flags
+// Names of the set flags, e.g. {"EXTENDED_CLIENT_DATA_SUPPORTED", "DYNVC_GFX_PROTOCOL_SUPPORTED"}; unknown bits as hex.
+std::vector<std::string> describe_neg_response_flags(std::uint8_t flags);
+
+// RDP_NEG_FAILURE failureCode (2.2.1.2.2).
+enum class neg_failure_code : std::uint32_t {
+  ssl_required_by_server = 0x1,
+  ssl_not_allowed_by_server = 0x2,
+  ssl_cert_not_on_server = 0x3,
+  inconsistent_flags = 0x4,
+  hybrid_required_by_server = 0x5,
+  ssl_with_user_auth_required_by_server = 0x6,
+};
+// "SSL_REQUIRED_BY_SERVER" …; "UNKNOWN_FAILURE_0x…" for values outside the table.
+std::string describe_neg_failure(std::uint32_t code);
+
+namespace neg_type {
+inline constexpr std::uint8_t request = 0x01;
+inline constexpr std::uint8_t response = 0x02;
+inline constexpr std::uint8_t failure = 0x03;
+inline constexpr std::uint8_t correlation_info = 0x06;
+}  // namespace neg_type
+inline constexpr std::uint16_t neg_structure_length = 8;
+inline constexpr std::uint16_t correlation_info_length = 36;
+
+struct neg_request {
+  std::uint8_t flags = 0;
+  std::uint32_t requested_protocols = 0;
+  friend bool operator==(const neg_request&, const neg_request&) = default;
+};
+
+struct correlation_info {
+  std::array<std::uint8_t, 16> correlation_id{};
+  friend bool operator==(const correlation_info&, const correlation_info&) = default;
+};
+
+struct neg_response {
+  std::uint8_t flags = 0;
+  std::uint32_t selected_protocol = 0;
+  friend bool operator==(const neg_response&, const neg_response&) = default;
+};
+
+struct neg_failure {
+  std::uint32_t failure_code = 0;
+  friend bool operator==(const neg_failure&, const neg_failure&) = default;
+};
+
+}  // namespace rdp::protocol
