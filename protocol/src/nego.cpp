@@ -19,6 +19,8 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
          });
 }
 
+constexpr std::uint32_t to_bits_failure(neg_failure_code c) noexcept { return static_cast<std::uint32_t>(c); }
+
 }  // namespace
 
 std::string_view to_string(security_protocol p) noexcept {
@@ -106,6 +108,35 @@ std::string describe_neg_failure(std::uint32_t code) {
     case neg_failure_code::ssl_with_user_auth_required_by_server: return "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER";
   }
   return "UNKNOWN_FAILURE_" + hex32(code);
+}
+
+negotiation_decision decide_negotiation(const std::optional<neg_request>& request,
+                                        const server_security_policy& policy) noexcept {
+  negotiation_decision d;
+  const std::uint32_t requested = request ? request->requested_protocols : 0;
+  for (auto p : server_preference) {
+    if ((requested & to_bits(p)) && (policy.supported & to_bits(p))) {
+      d.response = neg_response{policy.response_flags, to_bits(p)};
+      return d;
+    }
+  }
+  const bool only_standard_rdp = policy.supported == 0;
+  if (policy.supports_standard_rdp) {
+    if (!request) return d;  // legacy exchange: CC without negotiation data
+    if (requested != 0 && only_standard_rdp) {
+      d.failure = neg_failure{to_bits_failure(neg_failure_code::ssl_not_allowed_by_server)};
+      return d;
+    }
+    d.response = neg_response{policy.response_flags, to_bits(security_protocol::rdp)};
+    return d;
+  }
+  const std::uint32_t tls_family = to_bits(security_protocol::ssl);
+  const bool needs_credssp =
+      (policy.supported & tls_family) == 0 &&
+      (policy.supported & (to_bits(security_protocol::hybrid) | to_bits(security_protocol::hybrid_ex))) != 0;
+  d.failure = neg_failure{to_bits_failure(needs_credssp ? neg_failure_code::hybrid_required_by_server
+                                                        : neg_failure_code::ssl_required_by_server)};
+  return d;
 }
 
 }  // namespace rdp::protocol

@@ -284,3 +284,57 @@ TEST(Nego, DescribesBitsAndFlags) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace rdp::protocol;
+
+server_security_policy policy_of(std::uint32_t supported, bool standard_rdp) {
+  server_security_policy p;
+  p.supported = supported;
+  p.supports_standard_rdp = standard_rdp;
+  return p;
+}
+
+std::string answer(std::optional<std::uint32_t> requested, const server_security_policy& policy) {
+  std::optional<neg_request> req;
+  if (requested) req = neg_request{0, *requested};
+  auto d = decide_negotiation(req, policy);
+  if (d.response) return "select " + describe_protocol_bits(d.response->selected_protocol);
+  if (d.failure) return describe_neg_failure(d.failure->failure_code);
+  return "legacy";
+}
+
+TEST(ServerNegotiation, RdpAndTlsServerLikeXrdp) {
+  const auto p = policy_of(0x01, true);
+  EXPECT_EQ(answer(std::nullopt, p), "legacy");
+  EXPECT_EQ(answer(0x00, p), "select rdp");
+  EXPECT_EQ(answer(0x01, p), "select tls");
+  EXPECT_EQ(answer(0x03, p), "select tls");
+  EXPECT_EQ(answer(0x0B, p), "select tls");
+  // Not offered: falls back to Standard RDP Security, which the probe must report as "not supported".
+  EXPECT_EQ(answer(0x02, p), "select rdp");
+  EXPECT_EQ(answer(0x04, p), "select rdp");
+  EXPECT_EQ(answer(0x08, p), "select rdp");
+  EXPECT_EQ(answer(0x10, p), "select rdp");
+}
+
+TEST(ServerNegotiation, PrefersStrongestCommonProtocol) {
+  const auto p = policy_of(0x1F, true);
+  EXPECT_EQ(answer(0x1F, p), "select rdsaad");
+  EXPECT_EQ(answer(0x0F, p), "select rdstls");
+  EXPECT_EQ(answer(0x0B, p), "select credssp-ex");
+  EXPECT_EQ(answer(0x03, p), "select credssp");
+}
+
+TEST(ServerNegotiation, FailureCodes) {
+  EXPECT_EQ(answer(0x01, policy_of(0, true)), "SSL_NOT_ALLOWED_BY_SERVER");
+  EXPECT_EQ(answer(0x00, policy_of(0, true)), "select rdp");
+  EXPECT_EQ(answer(std::nullopt, policy_of(0x01, false)), "SSL_REQUIRED_BY_SERVER");
+  EXPECT_EQ(answer(0x00, policy_of(0x03, false)), "SSL_REQUIRED_BY_SERVER");
+  EXPECT_EQ(answer(0x02, policy_of(0x01, false)), "SSL_REQUIRED_BY_SERVER");
+  EXPECT_EQ(answer(0x01, policy_of(0x02, false)), "HYBRID_REQUIRED_BY_SERVER");
+  EXPECT_EQ(answer(0x00, policy_of(0x0A, false)), "HYBRID_REQUIRED_BY_SERVER");
+}
+
+}  // namespace

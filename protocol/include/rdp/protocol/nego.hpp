@@ -101,4 +101,33 @@ struct neg_failure {
   friend bool operator==(const neg_failure&, const neg_failure&) = default;
 };
 
+// What a server answers to a client's negotiation request: the server side of MS-RDPBCGR 3.3.5.3.1/3.3.5.3.2.
+struct server_security_policy {
+  std::uint32_t supported = 0;        // bits of the protocols the server accepts; bit-less PROTOCOL_RDP below
+  bool supports_standard_rdp = true;  // PROTOCOL_RDP (Standard RDP Security)
+  std::uint8_t response_flags = neg_response_flags::extended_client_data_supported;
+};
+// Selection order when the client offers several: the strongest first, the order in which FreeRDP 3 clients
+// attempt them (RDSAAD, RDSTLS, CredSSP-EX, CredSSP, TLS) and then Standard RDP Security.
+inline constexpr std::array<security_protocol, 5> server_preference = {
+    security_protocol::rdsaad, security_protocol::rdstls, security_protocol::hybrid_ex, security_protocol::hybrid,
+    security_protocol::ssl};
+
+struct negotiation_decision {
+  // A response (selected protocol), a failure, or neither: a client that sent no RDP_NEG_REQ gets a CC without
+  // negotiation data when Standard RDP Security is allowed (what legacy servers and xrdp do).
+  std::optional<neg_response> response;
+  std::optional<neg_failure> failure;
+};
+// `request` is the client's RDP_NEG_REQ, or nullopt when it sent none (which means PROTOCOL_RDP only).
+// The rules, from 2.2.1.2.2 and observed servers:
+//  - pick the first of server_preference that both sides have;
+//  - else Standard RDP Security if the server allows it: it is implied in every request, as xrdp treats it
+//    (an HYBRID-only request to xrdp selects RDP) — except that a server offering *only* Standard RDP Security
+//    answers a request for enhanced security with SSL_NOT_ALLOWED_BY_SERVER, as Windows with SecurityLayer=0 does;
+//  - else HYBRID_REQUIRED_BY_SERVER when the server needs CredSSP and TLS alone would not do, otherwise
+//    SSL_REQUIRED_BY_SERVER.
+negotiation_decision decide_negotiation(const std::optional<neg_request>& request,
+                                        const server_security_policy& policy) noexcept;
+
 }  // namespace rdp::protocol

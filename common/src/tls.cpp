@@ -1,0 +1,205 @@
+#include "rdp/net/tls.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+namespace rdp::net {
+namespace {
+
+template <class T, void (*Free)(T*)>
+struct openssl_deleter {
+  void operator()(T* p) const noexcept { Free(p); }
+};
+using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO, BIO_free_all>>;
+using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY, EVP_PKEY_free>>;
+using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509, X509_free>>;
+
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error("TLS: " + what); }
+
+std::string bio_to_string(BIO* bio) {
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+std::string x509_name(const X509_NAME* name) {
+  bio_ptr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  return bio_to_string(bio.get());
+}
+
+std::string iso8601(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return {};
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string hex_lower(const unsigned char* data, std::size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 15];
+  }
+  return out;
+}
+
+std::string read_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read " + std::string(what) + " file '" + path + "'");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+x509_ptr parse_certificate(std::string_view pem) {
+  bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  x509_ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) fail("not a PEM certificate");
+  return cert;
+}
+
+}  // namespace
+
+tls_identity make_self_signed(key_kind kind, std::string_view common_name, int valid_days) {
+  pkey_ptr key(kind == key_kind::rsa ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})
+                                     : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  if (!key) fail("key generation failed");
+  x509_ptr cert(X509_new());
+  X509_set_version(cert.get(), 2);
+  unsigned char serial[16];
+  RAND_bytes(serial, sizeof serial);
+  serial[0] &= 0x7F;  // a positive serial number (RFC 5280 4.1.2.2)
+  BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
+  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);  // an hour of slack for skewed clocks
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(valid_days) * 86400);
+  X509_set_pubkey(cert.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  const std::string cn(common_name);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+  const std::string san = "DNS:" + cn;
+  if (X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str())) {
+    X509_add_ext(cert.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) fail("signing the certificate failed");
+  tls_identity id;
+  bio_ptr cert_bio(BIO_new(BIO_s_mem())), key_bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(cert_bio.get(), cert.get());
+  PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  id.certificate_pem = bio_to_string(cert_bio.get());
+  id.private_key_pem = bio_to_string(key_bio.get());
+  return id;
+}
+
+tls_identity load_identity(const std::string& certificate_path, const std::string& private_key_path) {
+  tls_identity id{read_file(certificate_path, "certificate"), read_file(private_key_path, "private key")};
+  parse_certificate(id.certificate_pem);
+  bio_ptr bio(BIO_new_mem_buf(id.private_key_pem.data(), static_cast<int>(id.private_key_pem.size())));
+  pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) fail("'" + private_key_path + "' holds no PEM private key (or it is encrypted)");
+  return id;
+}
+
+ssl::context make_server_context(const tls_identity& identity) {
+  ssl::context ctx(ssl::context::tls_server);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::single_dh_use);
+  error_code ec;
+  ctx.use_certificate_chain(asio::buffer(identity.certificate_pem), ec);
+  if (ec) fail("server certificate rejected: " + ec.message());
+  ctx.use_private_key(asio::buffer(identity.private_key_pem), ssl::context::pem, ec);
+  if (ec) fail("server private key rejected: " + ec.message());
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) fail("private key does not match the certificate");
+  return ctx;
+}
+
+ssl::context make_client_context() {
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_verify_mode(ssl::verify_none);
+  SSL_CTX_set_security_level(ctx.native_handle(), 0);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_VERSION);
+  SSL_CTX_set_cipher_list(ctx.native_handle(), "ALL:@SECLEVEL=0");
+  return ctx;
+}
+
+certificate_facts describe_certificate(X509* certificate) {
+  certificate_facts f;
+  f.subject = x509_name(X509_get_subject_name(certificate));
+  f.issuer = x509_name(X509_get_issuer_name(certificate));
+  f.not_before = iso8601(X509_get0_notBefore(certificate));
+  f.not_after = iso8601(X509_get0_notAfter(certificate));
+  int days = 0, seconds = 0;
+  if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(certificate)) == 1) f.days_left = days;
+  if (EVP_PKEY* key = X509_get0_pubkey(certificate)) {
+    f.key_bits = EVP_PKEY_get_bits(key);
+    const char* type = EVP_PKEY_get0_type_name(key);
+    f.key_type = type ? type : "unknown";
+    f.self_signed = X509_check_issued(certificate, certificate) == X509_V_OK && X509_verify(certificate, key) == 1;
+  }
+  f.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(certificate));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  X509_digest(certificate, EVP_sha256(), digest, &length);
+  f.sha256 = hex_lower(digest, length);
+  if (auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr))) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+      if (n->type == GEN_DNS) {
+        const auto* s = n->d.dNSName;
+        f.subject_alt_names.push_back("DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                                           static_cast<std::size_t>(ASN1_STRING_length(s))));
+      } else if (n->type == GEN_IPADD) {
+        const auto* s = n->d.iPAddress;
+        const unsigned char* p = ASN1_STRING_get0_data(s);
+        char buf[64] = {};
+        if (ASN1_STRING_length(s) == 4) std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+        else std::snprintf(buf, sizeof buf, "(%d-byte address)", ASN1_STRING_length(s));
+        f.subject_alt_names.push_back(std::string("IP:") + buf);
+      }
+    }
+    GENERAL_NAMES_free(names);
+  }
+  return f;
+}
+
+tls_facts collect_tls_facts(const SSL* ssl) {
+  tls_facts f;
+  f.version = SSL_get_version(ssl);
+  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) f.cipher = SSL_CIPHER_get_name(c);
+  const auto group = static_cast<int>(SSL_get_negotiated_group(const_cast<SSL*>(ssl)));
+  if (group > 0) {
+    if (const char* name = SSL_group_to_name(const_cast<SSL*>(ssl), group)) f.group = name;
+  }
+  if (X509* cert = SSL_get1_peer_certificate(ssl)) {
+    f.certificate = describe_certificate(cert);
+    X509_free(cert);
+  }
+  return f;
+}
+
+std::string certificate_sha256(std::string_view certificate_pem) {
+  auto cert = parse_certificate(certificate_pem);
+  return describe_certificate(cert.get()).sha256;
+}
+
+}  // namespace rdp::net

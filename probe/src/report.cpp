@@ -1,0 +1,109 @@
+#include "rdp/probe/report.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+
+namespace rdp::probe {
+namespace {
+
+using nlohmann::json;
+
+json ms(const std::optional<double>& v) {
+  if (!v) return nullptr;
+  return std::round(*v * 1000.0) / 1000.0;  // microsecond resolution is all a report needs
+}
+
+json certificate_json(const net::certificate_facts& c) {
+  return json{{"subject", c.subject},
+              {"issuer", c.issuer},
+              {"subject_alt_names", c.subject_alt_names},
+              {"not_before", c.not_before},
+              {"not_after", c.not_after},
+              {"days_left", c.days_left},
+              {"key_type", c.key_type},
+              {"key_bits", c.key_bits},
+              {"signature_algorithm", c.signature_algorithm},
+              {"sha256", c.sha256},
+              {"self_signed", c.self_signed}};
+}
+
+std::string fmt_ms(const std::optional<double>& v) {
+  if (!v) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f ms", *v);
+  return buf;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const target_report& r) {
+  json protocols = json::object();
+  for (const auto& a : r.protocols) {
+    json p{{"outcome", to_string(a.outcome)},
+           {"supported", a.supported},
+           {"selected", a.selected ? json(protocol::describe_protocol_bits(*a.selected)) : json(nullptr)},
+           {"failure", a.failure_code ? json(protocol::describe_neg_failure(*a.failure_code)) : json(nullptr)},
+           {"detail", a.detail},
+           {"timings_ms", {{"connect", ms(a.connect_ms)}, {"negotiation", ms(a.negotiation_ms)}, {"tls", ms(a.tls_ms)}}}};
+    if (a.outcome == attempt_outcome::selected) p["response_flags"] = protocol::describe_neg_response_flags(a.response_flags);
+    if (a.tls_attempted) p["tls_error"] = a.tls_error ? json(*a.tls_error) : json(nullptr);
+    protocols[std::string(protocol::to_string(a.requested))] = std::move(p);
+  }
+  json tls = nullptr;
+  if (r.tls) {
+    tls = json{{"version", r.tls->version},
+               {"cipher", r.tls->cipher},
+               {"group", r.tls->group.empty() ? json(nullptr) : json(r.tls->group)},
+               {"cert_sha256", r.tls->certificate ? json(r.tls->certificate->sha256) : json(nullptr)},
+               {"certificate", r.tls->certificate ? certificate_json(*r.tls->certificate) : json(nullptr)}};
+  }
+  json listener = nullptr;
+  if (r.listener) listener = json{{"kind", protocol::to_string(r.listener->kind)}, {"detail", r.listener->detail}};
+  return json{{"schema_version", report_schema_version},
+              {"target", r.target},
+              {"address", r.address},
+              {"verdict", to_string(r.result)},
+              {"evidence", r.evidence},
+              {"protocols", std::move(protocols)},
+              {"tls", std::move(tls)},
+              {"listener", std::move(listener)},
+              {"timings_ms",
+               {{"dns", ms(r.dns_ms)},
+                {"connect", ms(r.connect_ms)},
+                {"negotiation", ms(r.negotiation_ms)},
+                {"tls", ms(r.tls_ms)},
+                {"total", ms(r.total_ms)}}}};
+}
+
+void print_human(std::ostream& out, const target_report& r) {
+  out << r.target;
+  if (r.address != r.target) out << " (" << r.address << ")";
+  out << ": " << to_string(r.result) << " — " << r.evidence << "\n";
+  for (const auto& a : r.protocols) {
+    char line[64];
+    std::snprintf(line, sizeof line, "  %-11s %-13s ", std::string(protocol::to_string(a.requested)).c_str(),
+                  a.supported ? "supported" : "not supported");
+    out << line << a.detail;
+    if (a.negotiation_ms) out << "  [" << fmt_ms(a.negotiation_ms) << "]";
+    if (a.tls_error) out << "  TLS FAILED: " << *a.tls_error;
+    out << "\n";
+  }
+  if (r.tls) {
+    out << "  tls         " << r.tls->version << ", " << r.tls->cipher;
+    if (!r.tls->group.empty()) out << ", " << r.tls->group;
+    out << "\n";
+    if (const auto& c = r.tls->certificate) {
+      out << "  certificate " << c->subject << (c->self_signed ? " (self-signed)" : "") << ", " << c->key_type << " "
+          << c->key_bits << ", expires " << c->not_after << " (" << c->days_left << " days)\n"
+          << "              sha256 " << c->sha256 << "\n";
+    }
+  }
+  if (r.listener) out << "  listener    " << protocol::to_string(r.listener->kind) << ": " << r.listener->detail << "\n";
+  out << "  timings     dns " << fmt_ms(r.dns_ms) << ", connect " << fmt_ms(r.connect_ms) << ", negotiation "
+      << fmt_ms(r.negotiation_ms) << ", tls " << fmt_ms(r.tls_ms) << ", total " << fmt_ms(r.total_ms) << "\n";
+}
+
+}  // namespace rdp::probe

@@ -1,0 +1,367 @@
+#include "rdp/probe/scanner.hpp"
+
+#include "rdp/net/deadline.hpp"
+#include "rdp/net/errors.hpp"
+#include "rdp/net/tls.hpp"
+#include "rdp/protocol/classify.hpp"
+#include "rdp/protocol/share.hpp"
+#include "rdp/protocol/x224.hpp"
+
+#include <algorithm>
+
+namespace rdp::probe {
+namespace {
+
+namespace asio = net::asio;
+using net::error_code;
+using net::tcp;
+using protocol::security_protocol;
+
+// What one TCP connection's negotiation produced, before it is folded into the report.
+struct attempt_state {
+  protocol_attempt attempt;
+  std::optional<net::tls_facts> tls;
+  std::optional<protocol::classification> listener;
+  std::optional<tcp::endpoint> connected_to;
+};
+
+attempt_outcome outcome_of_socket_error(const error_code& ec) {
+  if (ec == net::errc::timed_out) return attempt_outcome::timeout;
+  if (ec == asio::error::connection_refused) return attempt_outcome::refused;
+  if (ec == asio::error::connection_reset) return attempt_outcome::reset;
+  if (ec == asio::error::eof) return attempt_outcome::closed;
+  return attempt_outcome::error;
+}
+
+protocol::stream_end stream_end_of(const error_code& ec) {
+  if (ec == net::errc::timed_out) return protocol::stream_end::timed_out;
+  if (ec == asio::error::connection_reset) return protocol::stream_end::reset;
+  return protocol::stream_end::closed;
+}
+
+// Connects to the first address that answers, each within the connect deadline.
+asio::awaitable<std::tuple<error_code, tcp::endpoint>> connect_any(tcp::socket& socket,
+                                                                    std::vector<tcp::endpoint> endpoints,
+                                                                    net::milliseconds timeout) {
+  error_code last = asio::error::host_not_found;
+  for (const auto& ep : endpoints) {
+    if (socket.is_open()) socket.close();
+    auto ec = co_await net::with_deadline(socket.async_connect(ep, net::use_tuple), timeout);
+    if (!ec) co_return std::tuple{error_code{}, ep};
+    last = ec;
+    if (ec == net::errc::timed_out) break;  // one silent address is enough to spend the budget on
+  }
+  co_return std::tuple{last, tcp::endpoint{}};
+}
+
+asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpoints, security_protocol requested,
+                                                std::shared_ptr<const probe_options> options,
+                                                std::shared_ptr<asio::ssl::context> tls_context) {
+  attempt_state state;
+  auto& a = state.attempt;
+  a.requested = requested;
+  auto executor = co_await asio::this_coro::executor;
+  tcp::socket socket(executor);
+
+  const auto connect_start = net::clock::now();
+  auto [connect_ec, endpoint] = co_await connect_any(socket, endpoints, options->connect_timeout);
+  if (connect_ec) {
+    a.outcome = outcome_of_socket_error(connect_ec);
+    a.detail = "TCP connect: " + connect_ec.message();
+    co_return state;
+  }
+  state.connected_to = endpoint;
+  a.connect_ms = net::ms_since(connect_start);
+  socket.set_option(tcp::no_delay(true));
+
+  // X.224 Connection Request with one requestedProtocols value. PROTOCOL_RDP is sent as an explicit RDP_NEG_REQ
+  // with 0, as nmap's "Native RDP" probe does, so the server answers with RDP_NEG_RSP/FAILURE rather than a
+  // legacy CC.
+  protocol::x224::connection_request cr;
+  cr.cookie = options->cookie;
+  cr.negotiation = protocol::neg_request{0, protocol::to_bits(requested)};
+  auto request = protocol::x224::encode(cr);
+  if (!request) {
+    a.outcome = attempt_outcome::error;
+    a.detail = "cannot encode the Connection Request: " + request.error().message();
+    co_return state;
+  }
+  const auto negotiation_start = net::clock::now();
+  auto [write_ec, written] =
+      co_await net::with_deadline(asio::async_write(socket, asio::buffer(*request), net::use_tuple),
+                                  options->read_timeout);
+  (void)written;
+  protocol::byte_buffer received;
+  error_code read_ec = write_ec;
+  std::optional<protocol::x224::connection_confirm> confirm;
+  std::array<std::uint8_t, 4096> chunk{};
+  // One deadline for the whole answer, so a peer dribbling a byte at a time cannot stretch it.
+  const auto answer_deadline = net::clock::now() + options->read_timeout;
+  while (!read_ec) {
+    auto decoded = protocol::x224::decode_connection_confirm(received);
+    if (decoded) {
+      confirm = decoded->value;
+      break;
+    }
+    if (!protocol::is_need_more(decoded.error())) break;  // not a CC: classify below
+    if (received.size() >= options->max_reply_bytes) break;
+    const auto left = answer_deadline - net::clock::now();
+    if (left <= net::clock::duration::zero()) {
+      read_ec = net::errc::timed_out;
+      break;
+    }
+    auto [ec, n] = co_await net::with_deadline(socket.async_read_some(asio::buffer(chunk), net::use_tuple), left);
+    read_ec = ec;
+    const auto keep = std::min(n, options->max_reply_bytes - received.size());
+    received.insert(received.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(keep));
+  }
+  a.negotiation_ms = net::ms_since(negotiation_start);
+
+  if (!confirm) {
+    // An RDP stack may refuse by hanging up in RDP terms instead of confirming (xrdp: a DPU for requests it
+    // does not understand). That is still RDP, and the reason is worth reporting.
+    if (auto event = protocol::share::inspect_server_frame(received); event) {
+      using protocol::share::server_event_kind;
+      if (event->kind == server_event_kind::disconnect_provider_ultimatum ||
+          event->kind == server_event_kind::x224_disconnect_request) {
+        a.outcome = attempt_outcome::disconnected;
+        a.detail = event->kind == server_event_kind::x224_disconnect_request
+                       ? "server sent an X.224 Disconnect Request instead of a Connection Confirm"
+                       : "server sent MCS Disconnect Provider Ultimatum (" +
+                             std::string(protocol::mcs::to_string(event->reason)) +
+                             ") instead of a Connection Confirm";
+        co_return state;
+      }
+    }
+    // Whatever answered is not (or not yet) an X.224 Connection Confirm. Say what it is.
+    protocol::listener_observation observation;
+    observation.received = received;
+    observation.end = read_ec ? stream_end_of(read_ec) : protocol::stream_end::timed_out;
+    auto classified = protocol::classify_listener(observation);
+    if (classified && classified->kind != protocol::listener_kind::rdp) {
+      state.listener = *classified;
+      switch (classified->kind) {
+        case protocol::listener_kind::silence: a.outcome = attempt_outcome::timeout; break;
+        case protocol::listener_kind::closed: a.outcome = attempt_outcome::closed; break;
+        case protocol::listener_kind::reset: a.outcome = attempt_outcome::reset; break;
+        default: a.outcome = attempt_outcome::not_rdp; break;
+      }
+      a.detail = std::string(protocol::to_string(classified->kind)) + ": " + classified->detail;
+    } else {
+      // Looked like RDP but the CC was malformed: an RDP-ish speaker we cannot understand.
+      auto why = protocol::x224::decode_connection_confirm(received);
+      a.outcome = attempt_outcome::not_rdp;
+      a.detail = "malformed X.224 Connection Confirm: " + (why ? std::string("?") : why.error().message());
+    }
+    co_return state;
+  }
+
+  if (const auto* rsp = std::get_if<protocol::neg_response>(&confirm->negotiation)) {
+    a.outcome = attempt_outcome::selected;
+    a.selected = rsp->selected_protocol;
+    a.response_flags = rsp->flags;
+    a.supported = rsp->selected_protocol == protocol::to_bits(requested);
+    a.detail = "selected " + protocol::describe_protocol_bits(rsp->selected_protocol);
+    if (!a.supported) a.detail += " (downgrade from " + std::string(protocol::to_string(requested)) + ")";
+  } else if (const auto* failure = std::get_if<protocol::neg_failure>(&confirm->negotiation)) {
+    a.outcome = attempt_outcome::failure;
+    a.failure_code = failure->failure_code;
+    a.detail = "RDP_NEG_FAILURE " + protocol::describe_neg_failure(failure->failure_code);
+  } else {
+    a.outcome = attempt_outcome::no_negotiation;
+    a.selected = protocol::to_bits(security_protocol::rdp);
+    a.supported = requested == security_protocol::rdp;
+    a.detail = "Connection Confirm without negotiation data (Standard RDP Security only)";
+  }
+
+  const auto selected = a.selected ? protocol::security_protocol_from_bits(*a.selected) : std::nullopt;
+  if (a.outcome == attempt_outcome::selected && selected && protocol::uses_tls(*selected)) {
+    // Every protocol but Standard RDP Security starts with a TLS handshake on the same socket (2.2.1.2.1).
+    a.tls_attempted = true;
+    asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
+    const auto tls_start = net::clock::now();
+    auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
+                                          options->tls_timeout);
+    a.tls_ms = net::ms_since(tls_start);
+    if (ec) {
+      a.tls_error = ec == net::errc::timed_out ? "TLS handshake timed out" : "TLS handshake: " + ec.message();
+    } else {
+      state.tls = net::collect_tls_facts(tls.native_handle());
+    }
+  } else {
+    // Tell a Standard RDP Security server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
+    const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
+    co_await net::with_deadline(asio::async_write(socket, asio::buffer(goodbye), net::use_tuple),
+                                net::milliseconds(500));
+  }
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  co_return state;
+}
+
+// Folds the attempts into one verdict with its evidence.
+void decide_verdict(target_report& report) {
+  const auto& attempts = report.protocols;
+  auto any = [&](auto pred) { return std::any_of(attempts.begin(), attempts.end(), pred); };
+  auto first_with = [&](attempt_outcome o) {
+    return std::find_if(attempts.begin(), attempts.end(), [&](const auto& a) { return a.outcome == o; });
+  };
+  const bool answered_rdp = any([](const auto& a) {
+    return a.outcome == attempt_outcome::selected || a.outcome == attempt_outcome::failure ||
+           a.outcome == attempt_outcome::no_negotiation || a.outcome == attempt_outcome::disconnected;
+  });
+  if (!answered_rdp) {
+    for (auto o : {attempt_outcome::not_rdp, attempt_outcome::refused, attempt_outcome::timeout,
+                   attempt_outcome::reset, attempt_outcome::closed, attempt_outcome::error}) {
+      auto it = first_with(o);
+      if (it == attempts.end()) continue;
+      switch (o) {
+        case attempt_outcome::not_rdp: report.result = verdict::not_rdp; break;
+        case attempt_outcome::refused: report.result = verdict::refused; break;
+        case attempt_outcome::timeout: report.result = verdict::timeout; break;
+        case attempt_outcome::reset: report.result = verdict::reset; break;
+        default: report.result = verdict::closed; break;
+      }
+      report.evidence = std::string(protocol::to_string(it->requested)) + " attempt: " + it->detail;
+      return;
+    }
+    report.result = verdict::timeout;
+    report.evidence = "no attempt was made";
+    return;
+  }
+  auto tls_broken = std::find_if(attempts.begin(), attempts.end(), [](const auto& a) { return a.tls_error.has_value(); });
+  if (tls_broken != attempts.end()) {
+    report.result = verdict::tls_failed;
+    report.evidence = "server selected " + std::string(protocol::to_string(tls_broken->requested)) + " but " +
+                      *tls_broken->tls_error;
+    return;
+  }
+  std::string supported;
+  for (const auto& a : attempts)
+    if (a.supported) supported += (supported.empty() ? "" : ", ") + std::string(protocol::to_string(a.requested));
+  if (supported.empty()) {
+    report.result = verdict::negotiation_failed;
+    report.evidence = "an RDP server, but it selected none of the requested protocols";
+    return;
+  }
+  report.result = verdict::rdp;
+  report.evidence = "RDP server; supports " + supported;
+}
+
+}  // namespace
+
+std::string_view to_string(verdict v) noexcept {
+  switch (v) {
+    case verdict::rdp: return "rdp";
+    case verdict::not_rdp: return "not-rdp";
+    case verdict::refused: return "refused";
+    case verdict::timeout: return "timeout";
+    case verdict::reset: return "reset";
+    case verdict::closed: return "closed";
+    case verdict::negotiation_failed: return "negotiation-failed";
+    case verdict::tls_failed: return "tls-failed";
+    case verdict::dns_failed: return "dns-failed";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(attempt_outcome o) noexcept {
+  switch (o) {
+    case attempt_outcome::selected: return "selected";
+    case attempt_outcome::failure: return "failure";
+    case attempt_outcome::no_negotiation: return "no-negotiation";
+    case attempt_outcome::disconnected: return "disconnected";
+    case attempt_outcome::not_rdp: return "not-rdp";
+    case attempt_outcome::refused: return "refused";
+    case attempt_outcome::timeout: return "timeout";
+    case attempt_outcome::reset: return "reset";
+    case attempt_outcome::closed: return "closed";
+    case attempt_outcome::error: return "error";
+    case attempt_outcome::skipped: return "skipped";
+  }
+  return "unknown";
+}
+
+asio::awaitable<target_report> probe_target(std::string target_text, net::host_port target,
+                                            std::shared_ptr<const probe_options> options) {
+  target_report report;
+  report.target = std::move(target_text);
+  report.address = target.text();
+  const auto start = net::clock::now();
+  auto executor = co_await asio::this_coro::executor;
+
+  tcp::resolver resolver(executor);
+  const auto dns_start = net::clock::now();
+  auto [dns_ec, results] = co_await net::with_deadline(
+      resolver.async_resolve(target.host, std::to_string(target.port), tcp::resolver::numeric_service, net::use_tuple),
+      options->connect_timeout);
+  report.dns_ms = net::ms_since(dns_start);
+  if (dns_ec || results.empty()) {
+    report.result = verdict::dns_failed;
+    report.evidence = "cannot resolve '" + target.host + "': " + (dns_ec ? dns_ec.message() : "no addresses");
+    report.total_ms = net::ms_since(start);
+    co_return report;
+  }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& r : results) endpoints.push_back(r.endpoint());
+
+  auto tls_context = std::make_shared<asio::ssl::context>(net::make_client_context());
+  bool stop = false;
+  for (auto requested : options->protocols) {
+    if (stop) {
+      protocol_attempt skipped;
+      skipped.requested = requested;
+      skipped.detail = "skipped: an earlier attempt showed the listener is not answering RDP";
+      report.protocols.push_back(skipped);
+      continue;
+    }
+    auto state = co_await attempt_protocol(endpoints, requested, options, tls_context);
+    if (state.connected_to && !report.connect_ms) {
+      report.connect_ms = state.attempt.connect_ms;
+      report.address = net::host_port{state.connected_to->address().to_string(), state.connected_to->port()}.text();
+    }
+    if (state.attempt.negotiation_ms && !report.negotiation_ms) report.negotiation_ms = state.attempt.negotiation_ms;
+    if (state.tls && !report.tls) {
+      report.tls = std::move(state.tls);
+      report.tls_ms = state.attempt.tls_ms;
+    }
+    if (state.listener && !report.listener) report.listener = state.listener;
+    // A listener that refused, stayed silent or spoke another protocol will do the same for the next request;
+    // asking again would only multiply the wait.
+    const auto o = state.attempt.outcome;
+    stop = o == attempt_outcome::not_rdp || o == attempt_outcome::refused || o == attempt_outcome::timeout;
+    report.protocols.push_back(std::move(state.attempt));
+  }
+  decide_verdict(report);
+  report.total_ms = net::ms_since(start);
+  co_return report;
+}
+
+namespace {
+
+asio::awaitable<void> probe_worker(std::shared_ptr<const std::vector<std::pair<std::string, net::host_port>>> targets,
+                                   std::shared_ptr<std::size_t> next, std::shared_ptr<std::vector<target_report>> out,
+                                   std::shared_ptr<const probe_options> options) {
+  while (*next < targets->size()) {
+    const std::size_t i = (*next)++;
+    (*out)[i] = co_await probe_target((*targets)[i].first, (*targets)[i].second, options);
+  }
+}
+
+}  // namespace
+
+std::vector<target_report> probe_all(const std::vector<std::pair<std::string, net::host_port>>& targets,
+                                     const probe_options& options, std::size_t concurrency) {
+  asio::io_context io;
+  auto shared_targets = std::make_shared<const std::vector<std::pair<std::string, net::host_port>>>(targets);
+  auto next = std::make_shared<std::size_t>(0);
+  auto out = std::make_shared<std::vector<target_report>>(targets.size());
+  auto shared_options = std::make_shared<const probe_options>(options);
+  const std::size_t workers = std::max<std::size_t>(1, std::min(concurrency, targets.size()));
+  for (std::size_t i = 0; i < workers; ++i)
+    asio::co_spawn(io, probe_worker(shared_targets, next, out, shared_options), asio::detached);
+  io.run();
+  return std::move(*out);
+}
+
+}  // namespace rdp::probe

@@ -1,0 +1,131 @@
+// The rdpsim command line: `serve` runs the simulated server; `demo` (the README's first command) starts one on a
+// free loopback port in this process, probes it with rdpprobe's library and prints the report.
+#include "rdp/net/endpoint.hpp"
+#include "rdp/net/tls.hpp"
+#include "rdp/probe/scanner.hpp"
+#include "rdp/sim/server.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace rdp::sim {
+namespace {
+
+namespace asio = net::asio;
+
+constexpr int exit_usage = 2;
+
+struct identity_options {
+  std::string cert_path, key_path, key_type = "rsa", common_name = "rdpsim";
+};
+
+net::tls_identity make_identity(const identity_options& o) {
+  if (!o.cert_path.empty() || !o.key_path.empty()) {
+    if (o.cert_path.empty() || o.key_path.empty()) throw std::invalid_argument("--cert and --key go together");
+    return net::load_identity(o.cert_path, o.key_path);
+  }
+  if (o.key_type != "rsa" && o.key_type != "ecdsa")
+    throw std::invalid_argument("--key-type must be rsa or ecdsa, not '" + o.key_type + "'");
+  return net::make_self_signed(o.key_type == "rsa" ? net::key_kind::rsa : net::key_kind::ecdsa, o.common_name);
+}
+
+int run_serve(const std::string& listen, const std::string& protocols, const identity_options& id) {
+  server_config config;
+  std::string why;
+  auto where = net::parse_host_port(listen, 13389, &why, net::port_zero::allow);
+  if (!where) throw std::invalid_argument("--listen: " + why);
+  config.listen = *where;
+  config.policy = parse_policy(protocols);
+  if (config.policy.supported != 0) config.identity = make_identity(id);
+  asio::io_context io(1);
+  server srv(io.get_executor(), config);
+  srv.start();
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const net::error_code&, int) {
+    srv.stop();
+    io.stop();
+  });
+  const auto ep = srv.local_endpoint();
+  std::cout << "rdpsim: listening on " << net::host_port{ep.address().to_string(), ep.port()}.text()
+            << ", protocols " << protocols;
+  if (!config.identity.certificate_pem.empty())
+    std::cout << ", certificate sha256 " << net::certificate_sha256(config.identity.certificate_pem);
+  std::cout << std::endl;
+  io.run();
+  return 0;
+}
+
+int run_demo(const std::string& protocols, bool json_output) {
+  server_config config;
+  config.listen = {"127.0.0.1", 0};
+  config.policy = parse_policy(protocols);
+  config.identity = net::make_self_signed(net::key_kind::rsa, "rdpsim-demo");
+  asio::io_context io(1);
+  server srv(io.get_executor(), config);
+  srv.start();
+  const auto port = srv.local_endpoint().port();
+  auto guard = asio::make_work_guard(io);
+  std::thread sim_thread([&] { io.run(); });
+
+  std::cout << "rdpsim demo: simulated RDP server on 127.0.0.1:" << port << " offering " << protocols
+            << " (self-signed certificate sha256 " << net::certificate_sha256(config.identity.certificate_pem)
+            << ")\nrdpprobe scan 127.0.0.1:" << port << "\n\n";
+  probe::probe_options options;
+  const auto reports = probe::probe_all({{"127.0.0.1:" + std::to_string(port), {"127.0.0.1", port}}}, options, 1);
+  for (const auto& r : reports) {
+    if (json_output) std::cout << probe::to_json(r).dump() << "\n";
+    else probe::print_human(std::cout, r);
+  }
+  asio::post(io, [&] {
+    srv.stop();
+    guard.reset();
+  });
+  sim_thread.join();
+  return reports.front().result == probe::verdict::rdp ? 0 : 1;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"rdpsim — a simulated RDP server for reproducing session drops"};
+  app.require_subcommand(1);
+  std::string listen = "127.0.0.1:13389", protocols = "rdp,tls";
+  identity_options id;
+  auto* serve = app.add_subcommand("serve", "Run the simulated RDP server until SIGINT/SIGTERM");
+  serve->add_option("--listen", listen, "ADDRESS:PORT to listen on (port 0: any free port)")->capture_default_str();
+  serve->add_option("--protocols", protocols, "security protocols offered: rdp,tls,credssp,credssp-ex,rdstls,rdsaad")
+      ->capture_default_str();
+  serve->add_option("--cert", id.cert_path, "TLS certificate (PEM); default: a self-signed one generated at start");
+  serve->add_option("--key", id.key_path, "TLS private key (PEM) for --cert");
+  serve->add_option("--key-type", id.key_type, "key of the generated certificate: rsa or ecdsa")->capture_default_str();
+  serve->add_option("--cn", id.common_name, "common name of the generated certificate")->capture_default_str();
+  bool json_output = false;
+  std::string demo_protocols = "rdp,tls,credssp";
+  auto* demo = app.add_subcommand("demo", "Start rdpsim on a free loopback port, probe it, print the report");
+  demo->add_option("--protocols", demo_protocols, "protocols the demo server offers")->capture_default_str();
+  demo->add_flag("--json", json_output, "print the probe report as JSON");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "rdpsim: " << e.what() << "\n(run 'rdpsim --help')\n";
+    return exit_usage;
+  }
+  try {
+    if (serve->parsed()) return run_serve(listen, protocols, id);
+    return run_demo(demo_protocols, json_output);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "rdpsim: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace rdp::sim

@@ -1,0 +1,39 @@
+#pragma once
+// Test helper: an rdpsim server on 127.0.0.1:<free port>, running on its own thread for the test's lifetime.
+#include "rdp/sim/server.hpp"
+
+#include <memory>
+#include <thread>
+
+namespace rdp::test {
+
+class sim_thread {
+ public:
+  explicit sim_thread(sim::server_config config) : work_(net::asio::make_work_guard(io_)) {
+    config.listen = {"127.0.0.1", 0};
+    identity_ = config.identity;
+    server_ = std::make_unique<sim::server>(io_.get_executor(), std::move(config));
+    server_->start();
+    port_ = server_->local_endpoint().port();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~sim_thread() {
+    net::asio::post(io_, [this] {
+      server_->stop();
+      work_.reset();
+    });
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+  const net::tls_identity& identity() const { return identity_; }
+
+ private:
+  net::asio::io_context io_;
+  net::asio::executor_work_guard<net::asio::io_context::executor_type> work_;
+  std::unique_ptr<sim::server> server_;
+  net::tls_identity identity_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace rdp::test
