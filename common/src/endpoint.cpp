@@ -2,8 +2,11 @@
 
 #include "rdp/net/errors.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 
 namespace rdp::net {
 namespace {
@@ -59,6 +62,144 @@ boost::system::result<host_port> parse_host_port(std::string_view text, std::uin
     out.host = std::string(text);
   }
   if (out.host.empty()) return fail("target '" + std::string(text) + "' has no host");
+  return out;
+}
+
+namespace {
+
+// "a.b.c.d/n" or "v6/n" (already without brackets and port): the addresses of the range, or an error.
+boost::system::result<std::vector<std::string>> expand_cidr(std::string_view range, std::size_t room, std::string* why) {
+  auto fail = [&](std::string reason) -> boost::system::result<std::vector<std::string>> {
+    if (why) *why = std::move(reason);
+    return make_error_code(errc::bad_target);
+  };
+  const auto slash = range.find('/');
+  const std::string base(range.substr(0, slash));
+  unsigned prefix = 0;
+  const auto bits_text = range.substr(slash + 1);
+  auto [end, ec] = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), prefix);
+  if (bits_text.empty() || ec != std::errc{} || end != bits_text.data() + bits_text.size())
+    return fail("range '" + std::string(range) + "' has no prefix length after '/'");
+  boost::system::error_code address_ec;
+  const auto address = boost::asio::ip::make_address(base, address_ec);
+  if (address_ec) return fail("range '" + std::string(range) + "': '" + base + "' is not an IP address");
+  const unsigned width = address.is_v4() ? 32 : 128;
+  if (prefix > width) return fail("range '" + std::string(range) + "': prefix longer than the address");
+  const unsigned host_bits = width - prefix;
+  if (host_bits > 16 || (std::size_t{1} << host_bits) > room)
+    return fail("range '" + std::string(range) + "' holds more addresses than the limit of targets");
+  std::vector<std::string> out;
+  const std::size_t count = std::size_t{1} << host_bits;
+  if (address.is_v4()) {
+    const std::uint32_t mask = host_bits == 32 ? 0 : ~((std::uint32_t{1} << host_bits) - 1);
+    const std::uint32_t first = address.to_v4().to_uint() & mask;
+    for (std::size_t i = 0; i < count; ++i)
+      out.push_back(boost::asio::ip::address_v4(first + static_cast<std::uint32_t>(i)).to_string());
+  } else {
+    // At most 16 host bits: they all sit in the last two bytes. Clear them, then count through them.
+    auto bytes = address.to_v6().to_bytes();
+    const unsigned low16 = (unsigned{bytes[14]} << 8) | bytes[15];
+    const unsigned start = low16 & ~((1u << host_bits) - 1u) & 0xFFFFu;
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto v = start + static_cast<unsigned>(i);
+      bytes[14] = static_cast<unsigned char>(v >> 8);
+      bytes[15] = static_cast<unsigned char>(v);
+      out.push_back(boost::asio::ip::address_v6(bytes).to_string());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+boost::system::result<std::vector<expanded_target>> expand_targets(const std::vector<std::string>& inputs,
+                                                                   std::uint16_t default_port, std::size_t limit,
+                                                                   std::string* why) {
+  std::vector<expanded_target> out;
+  auto add_one = [&](std::string_view text, const std::string& origin) -> boost::system::error_code {
+    std::string reason;
+    // A range is "base/bits" optionally followed by ":port" (IPv4) or bracketed "[base/bits]:port" (IPv6).
+    std::string_view range = text, port_text;
+    if (text.starts_with('[')) {
+      const auto close = text.find(']');
+      if (close != std::string_view::npos && text.substr(0, close).find('/') != std::string_view::npos) {
+        range = text.substr(1, close - 1);
+        if (close + 1 < text.size()) {
+          if (text[close + 1] != ':') {
+            if (why) *why = origin + "expected ':PORT' after ']' in '" + std::string(text) + "'";
+            return make_error_code(errc::bad_target);
+          }
+          port_text = text.substr(close + 2);
+        }
+      }
+    } else if (text.find('/') != std::string_view::npos && std::count(text.begin(), text.end(), ':') <= 1) {
+      const auto colon = text.find(':');
+      if (colon != std::string_view::npos) {
+        range = text.substr(0, colon);
+        port_text = text.substr(colon + 1);
+      }
+    }
+    if (range.find('/') != std::string_view::npos) {
+      std::uint16_t port = default_port;
+      if (!port_text.empty()) {
+        auto p = parse_host_port("x:" + std::string(port_text), default_port, &reason);
+        if (!p) {
+          if (why) *why = origin + reason;
+          return p.error();
+        }
+        port = p->port;
+      }
+      auto addresses = expand_cidr(range, limit - out.size(), &reason);
+      if (!addresses) {
+        if (why) *why = origin + reason;
+        return addresses.error();
+      }
+      for (auto& a : *addresses) {
+        host_port hp{std::move(a), port};
+        out.push_back({hp.text(), hp});
+      }
+      return {};
+    }
+    auto hp = parse_host_port(text, default_port, &reason);
+    if (!hp) {
+      if (why) *why = origin + "target '" + std::string(text) + "': " + reason;
+      return hp.error();
+    }
+    if (out.size() >= limit) {
+      if (why) *why = "more than " + std::to_string(limit) + " targets";
+      return make_error_code(errc::bad_target);
+    }
+    out.push_back({std::string(text), *hp});
+    return {};
+  };
+  for (const auto& input : inputs) {
+    if (!input.starts_with('@')) {
+      if (auto ec = add_one(input, "")) return ec;
+      continue;
+    }
+    const std::string path = input.substr(1);
+    std::ifstream file(path);
+    if (!file) {
+      if (why) *why = "cannot read target file '" + path + "'";
+      return make_error_code(errc::bad_target);
+    }
+    std::string line;
+    for (std::size_t number = 1; std::getline(file, line); ++number) {
+      const auto first = line.find_first_not_of(" \t\r");
+      if (first == std::string::npos || line[first] == '#') continue;
+      const auto last = line.find_last_not_of(" \t\r");
+      const std::string_view text = std::string_view(line).substr(first, last - first + 1);
+      if (text.starts_with('@')) {
+        if (why) *why = path + ":" + std::to_string(number) + ": a target file cannot include another (" + std::string(text) + ")";
+        return make_error_code(errc::bad_target);
+      }
+      if (auto ec = add_one(text, path + ":" + std::to_string(number) + ": ")) return ec;
+    }
+  }
+  if (out.empty()) {
+    if (why) *why = "no targets";
+    return make_error_code(errc::bad_target);
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "rdp/probe/cli.hpp"
 
 #include "rdp/net/endpoint.hpp"
+#include "rdp/probe/junit.hpp"
 #include "rdp/probe/scanner.hpp"
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 
 #include <iostream>
 #include <sstream>
+#include <unistd.h>
 
 namespace rdp::probe {
 namespace {
@@ -27,19 +29,40 @@ net::milliseconds duration_or_throw(const std::string& flag, const std::string& 
   return *d;
 }
 
-int run_scan(const std::vector<std::string>& target_texts, const std::string& protocols_text, bool json_output,
-             const std::string& connect_timeout, const std::string& read_timeout, const std::string& tls_timeout,
-             const std::string& cookie, std::size_t concurrency) {
+struct scan_settings {
+  std::vector<std::string> targets;
+  std::string protocols, connect_timeout = "3s", read_timeout = "3s", tls_timeout = "5s", target_timeout, rate;
+  std::string cookie = "rdpprobe", junit_path;
+  bool json_output = false;
+  std::size_t concurrency = 32;
+  unsigned count = 1;
+};
+
+constexpr std::size_t max_targets = 65536;
+constexpr int exit_interrupted = 130;  // 128 + SIGINT, as shells report it
+
+probe_options options_from(const scan_settings& s) {
   probe_options options;
-  options.connect_timeout = duration_or_throw("--connect-timeout", connect_timeout);
-  options.read_timeout = duration_or_throw("--read-timeout", read_timeout);
-  options.tls_timeout = duration_or_throw("--tls-timeout", tls_timeout);
-  if (cookie.find_first_of("\r\n") != std::string::npos || cookie.size() > 200)
+  options.connect_timeout = duration_or_throw("--connect-timeout", s.connect_timeout);
+  options.read_timeout = duration_or_throw("--read-timeout", s.read_timeout);
+  options.tls_timeout = duration_or_throw("--tls-timeout", s.tls_timeout);
+  if (!s.target_timeout.empty()) options.target_timeout = duration_or_throw("--timeout", s.target_timeout);
+  if (!s.rate.empty()) {
+    // "100/s" or "100": new connections per second across all targets.
+    std::string number = s.rate.ends_with("/s") ? s.rate.substr(0, s.rate.size() - 2) : s.rate;
+    char* end = nullptr;
+    const double value = std::strtod(number.c_str(), &end);
+    if (number.empty() || end != number.c_str() + number.size() || !(value > 0) || value > 1e6)
+      throw usage_error{"--rate: '" + s.rate + "' is not like 100/s (connections per second, at most 1000000)"};
+    options.connections_per_second = value;
+  }
+  if (s.cookie.find_first_of("\r\n") != std::string::npos || s.cookie.size() > 200)
     throw usage_error{"--cookie: must be one line of at most 200 characters"};
-  options.cookie = cookie;
-  if (!protocols_text.empty()) {
+  options.cookie = s.cookie;
+  options.repeat = s.count;
+  if (!s.protocols.empty()) {
     options.protocols.clear();
-    std::stringstream list(protocols_text);
+    std::stringstream list(s.protocols);
     std::string name;
     while (std::getline(list, name, ',')) {
       auto p = protocol::parse_security_protocol(name);
@@ -50,24 +73,58 @@ int run_scan(const std::vector<std::string>& target_texts, const std::string& pr
     }
     if (options.protocols.empty()) throw usage_error{"--protocols: empty list"};
   }
+  return options;
+}
+
+int run_scan(const scan_settings& s) {
+  const auto options = options_from(s);
+  std::string why;
+  auto expanded = net::expand_targets(s.targets, net::default_rdp_port, max_targets, &why);
+  if (!expanded) throw usage_error{why};
   std::vector<std::pair<std::string, net::host_port>> targets;
-  for (const auto& text : target_texts) {
-    std::string why;
-    auto t = net::parse_host_port(text, net::default_rdp_port, &why);
-    if (!t) throw usage_error{"target '" + text + "': " + why};
-    targets.emplace_back(text, *t);
+  std::vector<std::string> names;
+  for (auto& t : *expanded) {
+    names.push_back(t.text);
+    targets.emplace_back(std::move(t.text), std::move(t.where));
   }
-  const auto reports = probe_all(targets, options, concurrency);
+
+  // Reports are printed in the order the targets were given, each as soon as it and all before it are done.
+  std::vector<std::optional<target_report>> finished(targets.size());
+  std::size_t printed = 0, done = 0;
   bool all_healthy = true;
-  for (const auto& r : reports) {
+  const bool progress = isatty(STDERR_FILENO) != 0;
+  auto print = [&](const target_report& r) {
     all_healthy = all_healthy && r.result == verdict::rdp;
-    if (json_output) {
-      std::cout << to_json(r).dump() << "\n";
-    } else {
-      print_human(std::cout, r);
+    if (s.json_output) std::cout << to_json(r).dump() << "\n";
+    else print_human(std::cout, r);
+    std::cout.flush();
+  };
+  run_hooks hooks;
+  hooks.stop_on_signal = true;
+  hooks.on_report = [&](std::size_t i, const target_report& r) {
+    finished[i] = r;
+    ++done;
+    if (progress) std::cerr << "\r\033[K" << done << "/" << targets.size() << " targets done" << std::flush;
+    while (printed < finished.size() && finished[printed]) {
+      if (progress) std::cerr << "\r\033[K";
+      print(*finished[printed++]);
+    }
+  };
+  const auto result = probe_all(targets, options, s.concurrency, hooks);
+  if (progress) std::cerr << "\r\033[K" << std::flush;
+  if (result.interrupted) {
+    // Ctrl-C: write everything that finished, even behind a target that did not.
+    for (; printed < finished.size(); ++printed)
+      if (finished[printed]) print(*finished[printed]);
+    std::cerr << "rdpprobe: interrupted; " << done << " of " << targets.size() << " targets finished\n";
+  }
+  if (!s.junit_path.empty()) {
+    if (!write_file_atomically(s.junit_path, to_junit(names, finished), why)) {
+      std::cerr << "rdpprobe: --junit: " << why << "\n";
+      return exit_finding;
     }
   }
-  std::cout.flush();
+  if (result.interrupted) return exit_interrupted;
   return all_healthy ? exit_healthy : exit_finding;
 }
 
@@ -77,19 +134,23 @@ int run_cli(int argc, char** argv) {
   CLI::App app{"rdpprobe — what is really listening on an RDP port, and what it says"};
   app.require_subcommand(1);
   auto* scan = app.add_subcommand("scan", "Negotiate each security protocol with each target and report what it selects");
-  std::vector<std::string> targets;
-  std::string protocols, connect_timeout = "3s", read_timeout = "3s", tls_timeout = "5s", cookie = "rdpprobe";
-  bool json_output = false;
-  std::size_t concurrency = 32;
-  scan->add_option("targets", targets, "HOST, HOST:PORT or [IPv6]:PORT (default port 3389)")->required();
-  scan->add_option("--protocols", protocols,
+  scan_settings settings;
+  scan->add_option("targets", settings.targets,
+                   "HOST, HOST:PORT, [IPv6]:PORT, CIDR range (10.0.0.0/24[:PORT]) or @FILE (default port 3389)")
+      ->required();
+  scan->add_option("--protocols", settings.protocols,
                    "comma-separated subset of rdp,tls,credssp,credssp-ex,rdstls,rdsaad (default: all six)");
-  scan->add_flag("--json", json_output, "one JSON object per target per line (docs/json-schema.md)");
-  scan->add_option("--connect-timeout", connect_timeout, "TCP connect deadline per attempt")->capture_default_str();
-  scan->add_option("--read-timeout", read_timeout, "deadline for the server's X.224 answer")->capture_default_str();
-  scan->add_option("--tls-timeout", tls_timeout, "TLS handshake deadline")->capture_default_str();
-  scan->add_option("--cookie", cookie, "mstshash cookie sent in the Connection Request")->capture_default_str();
-  scan->add_option("--concurrency", concurrency, "targets probed at once")->check(CLI::Range(1, 4096))->capture_default_str();
+  scan->add_flag("--json", settings.json_output, "one JSON object per target per line (docs/json-schema.md)");
+  scan->add_option("--junit", settings.junit_path, "also write a JUnit XML report (one test case per target) to FILE");
+  scan->add_option("--connect-timeout", settings.connect_timeout, "TCP connect deadline per attempt")->capture_default_str();
+  scan->add_option("--read-timeout", settings.read_timeout, "deadline for the server's X.224 answer")->capture_default_str();
+  scan->add_option("--tls-timeout", settings.tls_timeout, "TLS handshake deadline")->capture_default_str();
+  scan->add_option("--timeout", settings.target_timeout, "overall deadline per target, every attempt included");
+  scan->add_option("--rate", settings.rate, "at most N new connections per second across all targets (N/s)");
+  scan->add_option("--count", settings.count, "probe each target N times; report min/median/p99 per phase")
+      ->check(CLI::Range(1, 10000))->capture_default_str();
+  scan->add_option("--cookie", settings.cookie, "mstshash cookie sent in the Connection Request")->capture_default_str();
+  scan->add_option("--concurrency", settings.concurrency, "targets probed at once")->check(CLI::Range(1, 4096))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -99,7 +160,7 @@ int run_cli(int argc, char** argv) {
     return exit_usage;
   }
   try {
-    return run_scan(targets, protocols, json_output, connect_timeout, read_timeout, tls_timeout, cookie, concurrency);
+    return run_scan(settings);
   } catch (const usage_error& e) {
     std::cerr << "rdpprobe: " << e.message << "\n";
     return exit_usage;

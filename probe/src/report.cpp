@@ -62,7 +62,15 @@ nlohmann::json to_json(const target_report& r) {
   }
   json listener = nullptr;
   if (r.listener) listener = json{{"kind", protocol::to_string(r.listener->kind)}, {"detail", r.listener->detail}};
+  json repeated = nullptr;
+  if (!r.repeated.empty()) {
+    repeated = json::object();
+    for (const auto& [phase, t] : r.repeated)
+      repeated[phase] = json{{"samples", t.samples}, {"min", ms(t.min)}, {"median", ms(t.median)},
+                             {"p99", ms(t.p99)}, {"max", ms(t.max)}};
+  }
   return json{{"schema_version", report_schema_version},
+              {"timing_stats_ms", std::move(repeated)},
               {"target", r.target},
               {"address", r.address},
               {"verdict", to_string(r.result)},
@@ -104,6 +112,10 @@ void print_human(std::ostream& out, const target_report& r) {
   if (r.listener) out << "  listener    " << protocol::to_string(r.listener->kind) << ": " << r.listener->detail << "\n";
   out << "  timings     dns " << fmt_ms(r.dns_ms) << ", connect " << fmt_ms(r.connect_ms) << ", negotiation "
       << fmt_ms(r.negotiation_ms) << ", tls " << fmt_ms(r.tls_ms) << ", total " << fmt_ms(r.total_ms) << "\n";
+  for (const auto& [phase, t] : r.repeated)
+    out << "  " << phase << std::string(phase.size() < 12 ? 12 - phase.size() : 1, ' ') << "min " << fmt_ms(t.min)
+        << ", median " << fmt_ms(t.median) << ", p99 " << fmt_ms(t.p99) << ", max " << fmt_ms(t.max) << " over "
+        << t.samples << " runs\n";
 }
 
 }  // namespace rdp::probe

@@ -8,6 +8,8 @@
 #include "rdp/protocol/x224.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <csignal>
 
 namespace rdp::probe {
 namespace {
@@ -56,12 +58,14 @@ asio::awaitable<std::tuple<error_code, tcp::endpoint>> connect_any(tcp::socket& 
 
 asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpoints, security_protocol requested,
                                                 std::shared_ptr<const probe_options> options,
-                                                std::shared_ptr<asio::ssl::context> tls_context) {
+                                                std::shared_ptr<asio::ssl::context> tls_context,
+                                                std::shared_ptr<connection_pacer> pacer) {
   attempt_state state;
   auto& a = state.attempt;
   a.requested = requested;
   auto executor = co_await asio::this_coro::executor;
   tcp::socket socket(executor);
+  if (pacer) co_await pacer->wait_turn();
 
   const auto connect_start = net::clock::now();
   auto [connect_ec, endpoint] = co_await connect_any(socket, endpoints, options->connect_timeout);
@@ -282,40 +286,91 @@ std::string_view to_string(attempt_outcome o) noexcept {
   return "unknown";
 }
 
+connection_pacer::connection_pacer(double per_second)
+    : interval_(std::chrono::duration_cast<net::clock::duration>(std::chrono::duration<double>(1.0 / per_second))) {}
+
+asio::awaitable<void> connection_pacer::wait_turn() {
+  const auto now = net::clock::now();
+  const auto slot = std::max(now, next_);
+  next_ = slot + interval_;
+  if (slot > now) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, slot);
+    co_await timer.async_wait(net::use_tuple);
+  }
+}
+
+timing_summary summarize(std::vector<double> samples) {
+  timing_summary t;
+  if (samples.empty()) return t;
+  std::sort(samples.begin(), samples.end());
+  auto rank = [&](double q) {  // nearest-rank: the smallest sample with at least q of them at or below it
+    const auto n = static_cast<double>(samples.size());
+    const auto r = static_cast<std::size_t>(std::ceil(q * n));
+    return samples[std::clamp<std::size_t>(r, 1, samples.size()) - 1];
+  };
+  t.samples = samples.size();
+  t.min = samples.front();
+  t.max = samples.back();
+  t.median = rank(0.5);
+  t.p99 = rank(0.99);
+  return t;
+}
+
 asio::awaitable<target_report> probe_target(std::string target_text, net::host_port target,
-                                            std::shared_ptr<const probe_options> options) {
+                                            std::shared_ptr<const probe_options> options,
+                                            std::shared_ptr<connection_pacer> pacer) {
   target_report report;
   report.target = std::move(target_text);
   report.address = target.text();
   const auto start = net::clock::now();
   auto executor = co_await asio::this_coro::executor;
 
-  tcp::resolver resolver(executor);
-  const auto dns_start = net::clock::now();
-  auto [dns_ec, results] = co_await net::with_deadline(
-      resolver.async_resolve(target.host, std::to_string(target.port), tcp::resolver::numeric_service, net::use_tuple),
-      options->connect_timeout);
-  report.dns_ms = net::ms_since(dns_start);
-  if (dns_ec || results.empty()) {
-    report.result = verdict::dns_failed;
-    report.evidence = "cannot resolve '" + target.host + "': " + (dns_ec ? dns_ec.message() : "no addresses");
-    report.total_ms = net::ms_since(start);
-    co_return report;
-  }
   std::vector<tcp::endpoint> endpoints;
-  for (const auto& r : results) endpoints.push_back(r.endpoint());
+  error_code literal_ec;
+  const auto literal = asio::ip::make_address(target.host, literal_ec);
+  if (!literal_ec) {
+    // An address literal needs no resolver (which would cost a thread hop per target).
+    endpoints.emplace_back(literal, target.port);
+  } else {
+    tcp::resolver resolver(executor);
+    const auto dns_start = net::clock::now();
+    auto [dns_ec, results] = co_await net::with_deadline(
+        resolver.async_resolve(target.host, std::to_string(target.port), tcp::resolver::numeric_service, net::use_tuple),
+        options->connect_timeout);
+    report.dns_ms = net::ms_since(dns_start);
+    if (dns_ec || results.empty()) {
+      report.result = verdict::dns_failed;
+      report.evidence = "cannot resolve '" + target.host + "': " + (dns_ec ? dns_ec.message() : "no addresses");
+      report.total_ms = net::ms_since(start);
+      co_return report;
+    }
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+  }
 
   auto tls_context = std::make_shared<asio::ssl::context>(net::make_client_context());
-  bool stop = false;
+  const bool bounded = options->target_timeout.count() > 0;
+  const auto target_deadline = start + options->target_timeout;
+  std::string stop_reason;
   for (auto requested : options->protocols) {
-    if (stop) {
+    const auto left = std::chrono::duration_cast<net::milliseconds>(target_deadline - net::clock::now());
+    if (stop_reason.empty() && bounded && left.count() <= 0) stop_reason = "skipped: the target's overall timeout was reached";
+    if (!stop_reason.empty()) {
       protocol_attempt skipped;
       skipped.requested = requested;
-      skipped.detail = "skipped: an earlier attempt showed the listener is not answering RDP";
+      skipped.detail = stop_reason;
       report.protocols.push_back(skipped);
       continue;
     }
-    auto state = co_await attempt_protocol(endpoints, requested, options, tls_context);
+    auto attempt_options = options;
+    if (bounded) {
+      // No phase may run past the target's deadline.
+      auto clamped = std::make_shared<probe_options>(*options);
+      clamped->connect_timeout = std::min(clamped->connect_timeout, left);
+      clamped->read_timeout = std::min(clamped->read_timeout, left);
+      clamped->tls_timeout = std::min(clamped->tls_timeout, left);
+      attempt_options = clamped;
+    }
+    auto state = co_await attempt_protocol(endpoints, requested, attempt_options, tls_context, pacer);
     if (state.connected_to && !report.connect_ms) {
       report.connect_ms = state.attempt.connect_ms;
       report.address = net::host_port{state.connected_to->address().to_string(), state.connected_to->port()}.text();
@@ -329,7 +384,8 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     // A listener that refused, stayed silent or spoke another protocol will do the same for the next request;
     // asking again would only multiply the wait.
     const auto o = state.attempt.outcome;
-    stop = o == attempt_outcome::not_rdp || o == attempt_outcome::refused || o == attempt_outcome::timeout;
+    if (o == attempt_outcome::not_rdp || o == attempt_outcome::refused || o == attempt_outcome::timeout)
+      stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
     report.protocols.push_back(std::move(state.attempt));
   }
   decide_verdict(report);
@@ -339,29 +395,86 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
 
 namespace {
 
-asio::awaitable<void> probe_worker(std::shared_ptr<const std::vector<std::pair<std::string, net::host_port>>> targets,
-                                   std::shared_ptr<std::size_t> next, std::shared_ptr<std::vector<target_report>> out,
-                                   std::shared_ptr<const probe_options> options) {
-  while (*next < targets->size()) {
-    const std::size_t i = (*next)++;
-    (*out)[i] = co_await probe_target((*targets)[i].first, (*targets)[i].second, options);
+using target_list = std::vector<std::pair<std::string, net::host_port>>;
+
+struct run_state {
+  std::shared_ptr<const target_list> targets;
+  std::shared_ptr<const probe_options> options;
+  std::shared_ptr<connection_pacer> pacer;
+  const run_hooks* hooks = nullptr;
+  std::size_t next = 0;
+  std::size_t finished = 0;
+  run_result result;
+};
+
+// Runs the target `repeat` times; the report is the first run's, with statistics over all of them.
+asio::awaitable<target_report> probe_repeated(std::shared_ptr<run_state> run, std::size_t i) {
+  const auto& [text, where] = (*run->targets)[i];
+  auto first = co_await probe_target(text, where, run->options, run->pacer);
+  if (run->options->repeat <= 1) co_return first;
+  std::vector<double> connect, negotiation, tls, total;
+  auto collect = [&](const target_report& r) {
+    if (r.connect_ms) connect.push_back(*r.connect_ms);
+    if (r.negotiation_ms) negotiation.push_back(*r.negotiation_ms);
+    if (r.tls_ms) tls.push_back(*r.tls_ms);
+    total.push_back(r.total_ms);
+  };
+  collect(first);
+  for (unsigned n = 1; n < run->options->repeat; ++n) collect(co_await probe_target(text, where, run->options, run->pacer));
+  for (auto& [name, samples] : {std::pair<std::string, std::vector<double>&>{"connect", connect},
+                                {"negotiation", negotiation}, {"tls", tls}, {"total", total}})
+    if (!samples.empty()) first.repeated.emplace_back(name, summarize(samples));
+  co_return first;
+}
+
+asio::awaitable<void> probe_worker(std::shared_ptr<run_state> run) {
+  while (run->next < run->targets->size()) {
+    const std::size_t i = run->next++;
+    auto report = co_await probe_repeated(run, i);
+    if (run->hooks->on_report) run->hooks->on_report(i, report);
+    run->result.reports[i] = std::move(report);
+    ++run->finished;
   }
 }
 
 }  // namespace
 
-std::vector<target_report> probe_all(const std::vector<std::pair<std::string, net::host_port>>& targets,
-                                     const probe_options& options, std::size_t concurrency) {
-  asio::io_context io;
-  auto shared_targets = std::make_shared<const std::vector<std::pair<std::string, net::host_port>>>(targets);
-  auto next = std::make_shared<std::size_t>(0);
-  auto out = std::make_shared<std::vector<target_report>>(targets.size());
-  auto shared_options = std::make_shared<const probe_options>(options);
+run_result probe_all(const target_list& targets, const probe_options& options, std::size_t concurrency,
+                     const run_hooks& hooks) {
+  asio::io_context io(1);
+  auto run = std::make_shared<run_state>();
+  run->targets = std::make_shared<const target_list>(targets);
+  run->options = std::make_shared<const probe_options>(options);
+  if (options.connections_per_second > 0) run->pacer = std::make_shared<connection_pacer>(options.connections_per_second);
+  run->hooks = &hooks;
+  run->result.reports.resize(targets.size());
+  std::optional<asio::signal_set> signals;
+  if (hooks.stop_on_signal) {
+    signals.emplace(io, SIGINT, SIGTERM);
+    signals->async_wait([&](const error_code& ec, int) {
+      if (ec) return;
+      run->result.interrupted = true;
+      io.stop();
+    });
+  }
   const std::size_t workers = std::max<std::size_t>(1, std::min(concurrency, targets.size()));
+  std::size_t done_workers = 0;
   for (std::size_t i = 0; i < workers; ++i)
-    asio::co_spawn(io, probe_worker(shared_targets, next, out, shared_options), asio::detached);
+    asio::co_spawn(io, probe_worker(run), [&](std::exception_ptr) {
+      // The last worker to finish ends the run, so a pending signal wait does not keep io.run() alive.
+      if (++done_workers == workers && signals) signals->cancel();
+    });
   io.run();
-  return std::move(*out);
+  return std::move(run->result);
+}
+
+std::vector<target_report> probe_all(const target_list& targets, const probe_options& options,
+                                     std::size_t concurrency) {
+  auto result = probe_all(targets, options, concurrency, run_hooks{});
+  std::vector<target_report> out;
+  out.reserve(result.reports.size());
+  for (auto& r : result.reports) out.push_back(r ? std::move(*r) : target_report{});
+  return out;
 }
 
 }  // namespace rdp::probe

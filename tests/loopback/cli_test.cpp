@@ -1,10 +1,12 @@
 // The two commands as a user runs them: exit statuses, usage errors, JSON lines.
+#include "scripted_listener.hpp"
 #include "sim_thread.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <fstream>
 #include <cstdio>
 #include <sstream>
 #include <sys/wait.h>
@@ -94,6 +96,93 @@ TEST(RdpsimCli, MissingCertificateFileIsNamed) {
   auto r = run(std::string(RDPSIM_BIN) + " serve --listen 127.0.0.1:0 --cert /nonexistent/c.pem --key /nonexistent/k.pem");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("/nonexistent/c.pem"), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+rdp::sim::server_config tls_config() {
+  rdp::sim::server_config c;
+  c.policy = rdp::sim::parse_policy("rdp,tls");
+  c.identity = rdp::net::make_self_signed(rdp::net::key_kind::rsa, "cli-test");
+  return c;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(RdpprobeCli, JunitHasOneCasePerTargetAndFailsUnhealthyOnes) {
+  rdp::test::sim_thread sim(tls_config());
+  const std::string junit = testing::TempDir() + "/rdpprobe-junit.xml";
+  auto r = run(std::string(RDPPROBE_BIN) + " scan --protocols tls --junit " + junit + " 127.0.0.1:" +
+               std::to_string(sim.port()) + " 127.0.0.1:1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  const auto xml = slurp(junit);
+  EXPECT_NE(xml.find("tests=\"2\" failures=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("name=\"127.0.0.1:1\""), std::string::npos);
+  EXPECT_NE(xml.find("<failure type=\"refused\""), std::string::npos);
+}
+
+TEST(RdpprobeCli, CountReportsStatistics) {
+  rdp::test::sim_thread sim(tls_config());
+  auto r = run(std::string(RDPPROBE_BIN) + " scan --json --count 5 --protocols tls 127.0.0.1:" + std::to_string(sim.port()));
+  EXPECT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  const auto& tls = j.at("timing_stats_ms").at("tls");
+  EXPECT_EQ(tls.at("samples"), 5);
+  EXPECT_LE(tls.at("min").get<double>(), tls.at("median").get<double>());
+  EXPECT_LE(tls.at("median").get<double>(), tls.at("p99").get<double>());
+}
+
+TEST(RdpprobeCli, TargetFileAndRange) {
+  rdp::test::sim_thread sim(tls_config());
+  const std::string file = testing::TempDir() + "/rdpprobe-targets.txt";
+  {
+    std::ofstream f(file);
+    f << "# the simulator\n127.0.0.1:" << sim.port() << "\n";
+  }
+  auto r = run(std::string(RDPPROBE_BIN) + " scan --json --protocols tls @" + file + " 127.0.0.1/32:" + std::to_string(sim.port()));
+  EXPECT_EQ(r.status, 0) << r.out;
+  std::istringstream lines(r.out);
+  std::string line;
+  int healthy = 0;
+  while (std::getline(lines, line)) healthy += nlohmann::json::parse(line).at("verdict") == "rdp";
+  EXPECT_EQ(healthy, 2);
+}
+
+TEST(RdpprobeCli, InterruptWritesWhatIsFinished) {
+  rdp::test::sim_thread sim(tls_config());
+  rdp::test::scripted_listener silent(rdp::test::listener_behaviour::silent);
+  const std::string junit = testing::TempDir() + "/rdpprobe-interrupted.xml";
+  // The silent target would take 60 s; SIGINT after 1 s must still print the finished one and write the JUnit file.
+  auto r = run("timeout --preserve-status -s INT 1 " + std::string(RDPPROBE_BIN) + " scan --json --read-timeout 60s --junit " + junit +
+               " 127.0.0.1:" + std::to_string(silent.port()) + " 127.0.0.1:" + std::to_string(sim.port()));
+  EXPECT_EQ(r.status, 130) << r.out;
+  EXPECT_NE(r.out.find("\"verdict\":\"rdp\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("interrupted; 1 of 2 targets finished"), std::string::npos) << r.out;
+  const auto xml = slurp(junit);
+  EXPECT_NE(xml.find("<skipped message=\"not finished"), std::string::npos) << xml;
+}
+
+TEST(RdpprobeCli, OverallTimeoutBoundsATarget) {
+  rdp::test::scripted_listener silent(rdp::test::listener_behaviour::silent);
+  auto r = run(std::string(RDPPROBE_BIN) + " scan --json --read-timeout 60s --timeout 500ms 127.0.0.1:" +
+               std::to_string(silent.port()));
+  EXPECT_EQ(r.status, 1) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("verdict"), "timeout");
+  EXPECT_LT(j.at("timings_ms").at("total").get<double>(), 60000.0);
+}
+
+TEST(RdpprobeCli, BadRateIsUsageError) {
+  auto r = run(std::string(RDPPROBE_BIN) + " scan --rate fast 127.0.0.1");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--rate"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rdp::net {
 
@@ -23,6 +24,19 @@ struct host_port {
 enum class port_zero { reject, allow };
 boost::system::result<host_port> parse_host_port(std::string_view text, std::uint16_t default_port = default_rdp_port,
                                                  std::string* why = nullptr, port_zero zero = port_zero::reject);
+
+// Expands what a user typed as targets: HOST, HOST:PORT, [IPv6]:PORT, an IPv4 CIDR range (10.0.0.0/24,
+// 10.0.0.0/24:3390), an IPv6 CIDR range of at most 65536 addresses ([fd00::/120]:3389), and @FILE (one target per
+// line; blank lines and lines starting with # are ignored; @FILE inside a file is not followed). Every address of
+// a range is included, network and broadcast too, as nmap does. At most `limit` targets in all.
+// Each target keeps the text it came from, so reports can name the line or range a target was expanded from.
+struct expanded_target {
+  std::string text;  // the single target, e.g. "10.0.0.3:3389"
+  host_port where;
+};
+boost::system::result<std::vector<expanded_target>> expand_targets(const std::vector<std::string>& inputs,
+                                                                   std::uint16_t default_port, std::size_t limit,
+                                                                   std::string* why);
 
 // A positive duration; errc::bad_target with `why` naming the problem otherwise.
 boost::system::result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why = nullptr);

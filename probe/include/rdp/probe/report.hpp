@@ -61,6 +61,13 @@ struct protocol_attempt {
   std::optional<double> connect_ms, negotiation_ms, tls_ms;
 };
 
+// min / median / p99 of one phase over --count repetitions (nearest-rank percentiles).
+struct timing_summary {
+  std::size_t samples = 0;
+  double min = 0, median = 0, p99 = 0, max = 0;
+};
+timing_summary summarize(std::vector<double> samples);
+
 struct target_report {
   std::string target;   // as the user wrote it
   std::string address;  // the address:port probed
@@ -71,6 +78,9 @@ struct target_report {
   std::optional<protocol::classification> listener;  // what answered, when it was not RDP
   std::optional<double> dns_ms, connect_ms, negotiation_ms, tls_ms;
   double total_ms = 0;
+  // With --count N > 1: the statistics per phase ("connect", "negotiation", "tls", "total") over the N runs.
+  // The rest of the report is the first run's.
+  std::vector<std::pair<std::string, timing_summary>> repeated;
 };
 
 nlohmann::json to_json(const target_report& report);

@@ -6,7 +6,9 @@
 #include "rdp/probe/report.hpp"
 #include "rdp/protocol/nego.hpp"
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,14 +22,42 @@ struct probe_options {
   net::milliseconds tls_timeout{5000};
   std::string cookie = "rdpprobe";       // Cookie: mstshash=<cookie> (servers log it; FreeRDP sends the user name)
   std::size_t max_reply_bytes = 16384;   // what we keep of a non-RDP answer
+  net::milliseconds target_timeout{0};   // the whole target, every attempt included; 0 = only per-phase deadlines
+  double connections_per_second = 0;     // pace new TCP connections across all targets; 0 = no pacing
+  unsigned repeat = 1;                   // probe each target this many times and report timing statistics
+};
+
+// Spaces out new connections across every target of a run (--rate). Single-threaded: one per io_context.
+class connection_pacer {
+ public:
+  explicit connection_pacer(double per_second);
+  net::asio::awaitable<void> wait_turn();
+
+ private:
+  net::clock::duration interval_;
+  net::clock::time_point next_ = net::clock::now();
 };
 
 // Probes one target. Never throws for anything the network or the server does; the report says what happened.
 net::asio::awaitable<target_report> probe_target(std::string target_text, net::host_port target,
-                                                 std::shared_ptr<const probe_options> options);
+                                                 std::shared_ptr<const probe_options> options,
+                                                 std::shared_ptr<connection_pacer> pacer = nullptr);
 
-// Probes many targets at once (at most `concurrency` in flight) on the calling thread's io_context and returns the
-// reports in the order given. Target strings that do not parse are reported by the caller before this.
+struct run_hooks {
+  // Called on the probing thread as each target finishes (in completion order), e.g. to stream output.
+  std::function<void(std::size_t index, const target_report&)> on_report;
+  // Stop at SIGINT/SIGTERM: targets still in flight are abandoned and left out of the result.
+  bool stop_on_signal = false;
+};
+struct run_result {
+  std::vector<std::optional<target_report>> reports;  // in the order given; nullopt = not finished
+  bool interrupted = false;
+};
+
+// Probes many targets at once (at most `concurrency` in flight) on an io_context of its own.
+run_result probe_all(const std::vector<std::pair<std::string, net::host_port>>& targets, const probe_options& options,
+                     std::size_t concurrency, const run_hooks& hooks);
+// The same without hooks, for callers that want every report.
 std::vector<target_report> probe_all(const std::vector<std::pair<std::string, net::host_port>>& targets,
                                      const probe_options& options, std::size_t concurrency);
 

@@ -1,0 +1,87 @@
+#include "rdp/probe/junit.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+namespace rdp::probe {
+namespace {
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // XML 1.0 forbids most control characters even when escaped.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += "?";
+        else out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string to_junit(const std::vector<std::string>& target_names, const std::vector<std::optional<target_report>>& reports) {
+  std::size_t failures = 0, skipped = 0;
+  double seconds = 0;
+  for (const auto& r : reports) {
+    if (!r) ++skipped;
+    else if (r->result != verdict::rdp) ++failures;
+    if (r) seconds += r->total_ms / 1000.0;
+  }
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  char head[256];
+  std::snprintf(head, sizeof head,
+                "<testsuite name=\"rdpprobe\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
+                reports.size(), failures, skipped, seconds);
+  out += head;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto& r = reports[i];
+    char time[32];
+    std::snprintf(time, sizeof time, "%.3f", r ? r->total_ms / 1000.0 : 0.0);
+    out += "  <testcase classname=\"rdpprobe.scan\" name=\"" + xml_escape(target_names[i]) + "\" time=\"" + time + "\">\n";
+    if (!r) {
+      out += "    <skipped message=\"not finished: the run was interrupted\"/>\n";
+    } else {
+      if (r->result != verdict::rdp)
+        out += "    <failure type=\"" + std::string(to_string(r->result)) + "\" message=\"" + xml_escape(r->evidence) + "\"/>\n";
+      out += "    <system-out>" + xml_escape(to_json(*r).dump()) + "</system-out>\n";
+    }
+    out += "  </testcase>\n";
+  }
+  out += "</testsuite>\n";
+  return out;
+}
+
+bool write_file_atomically(const std::string& path, const std::string& content, std::string& why) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      why = "cannot write '" + temporary + "'";
+      return false;
+    }
+    file << content;
+    file.flush();
+    if (!file) {
+      why = "writing '" + temporary + "' failed";
+      return false;
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    why = "cannot rename '" + temporary + "' to '" + path + "'";
+    std::remove(temporary.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace rdp::probe
