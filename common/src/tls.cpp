@@ -97,7 +97,9 @@ tls_identity make_self_signed(key_kind kind, std::string_view common_name, int v
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
-  const std::string san = "DNS:" + cn;
+  boost::system::error_code not_ip;
+  asio::ip::make_address(cn, not_ip);
+  const std::string san = (not_ip ? "DNS:" : "IP:") + cn;
   if (X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str())) {
     X509_add_ext(cert.get(), ext, -1);
     X509_EXTENSION_free(ext);
@@ -133,13 +135,47 @@ ssl::context make_server_context(const tls_identity& identity) {
   return ctx;
 }
 
-ssl::context make_client_context() {
+ssl::context make_client_context(const std::string& ca_file) {
   ssl::context ctx(ssl::context::tls_client);
-  ctx.set_verify_mode(ssl::verify_none);
+  ctx.set_verify_mode(ssl::verify_none);  // verified afterwards, never refused (see header)
+  error_code ec;
+  if (ca_file.empty()) {
+    ctx.set_default_verify_paths(ec);
+  } else {
+    ctx.load_verify_file(ca_file, ec);
+    if (ec) fail("cannot load CA file '" + ca_file + "': " + ec.message());
+  }
   SSL_CTX_set_security_level(ctx.native_handle(), 0);
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_VERSION);
   SSL_CTX_set_cipher_list(ctx.native_handle(), "ALL:@SECLEVEL=0");
   return ctx;
+}
+
+void prepare_verification(SSL* ssl, const std::string& name) {
+  boost::system::error_code ec;
+  asio::ip::make_address(name, ec);
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (!ec) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+  } else {
+    // RFC 6066: SNI carries names only, never addresses. (SSL_set_tlsext_host_name, without its C cast.)
+    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str()));
+    X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+  }
+}
+
+verification_result verify_peer(const SSL* ssl, const std::string& name) {
+  verification_result v;
+  v.name = name;
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) {
+    v.error = "no certificate presented";
+    return v;
+  }
+  const long result = SSL_get_verify_result(ssl);
+  v.trusted = result == X509_V_OK;
+  if (!v.trusted) v.error = X509_verify_cert_error_string(result);
+  return v;
 }
 
 certificate_facts describe_certificate(X509* certificate) {

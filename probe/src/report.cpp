@@ -58,7 +58,14 @@ nlohmann::json to_json(const target_report& r) {
                {"cipher", r.tls->cipher},
                {"group", r.tls->group.empty() ? json(nullptr) : json(r.tls->group)},
                {"cert_sha256", r.tls->certificate ? json(r.tls->certificate->sha256) : json(nullptr)},
-               {"certificate", r.tls->certificate ? certificate_json(*r.tls->certificate) : json(nullptr)}};
+               {"certificate", r.tls->certificate ? certificate_json(*r.tls->certificate) : json(nullptr)},
+               {"verification", r.tls->verification
+                                    ? json{{"trusted", r.tls->verification->trusted},
+                                           {"error", r.tls->verification->error.empty() ? json(nullptr)
+                                                                                         : json(r.tls->verification->error)},
+                                           {"name", r.tls->verification->name},
+                                           {"trust_store", r.tls->trust_store}}
+                                    : json(nullptr)}};
   }
   json listener = nullptr;
   if (r.listener) listener = json{{"kind", protocol::to_string(r.listener->kind)}, {"detail", r.listener->detail}};
@@ -107,6 +114,10 @@ void print_human(std::ostream& out, const target_report& r) {
       out << "  certificate " << c->subject << (c->self_signed ? " (self-signed)" : "") << ", " << c->key_type << " "
           << c->key_bits << ", expires " << c->not_after << " (" << c->days_left << " days)\n"
           << "              sha256 " << c->sha256 << "\n";
+    }
+    if (const auto& v = r.tls->verification) {
+      out << "  trust       " << (v->trusted ? "trusted" : "NOT trusted: " + v->error) << " (name " << v->name
+          << ", " << r.tls->trust_store << " store)\n";
     }
   }
   if (r.listener) out << "  listener    " << protocol::to_string(r.listener->kind) << ": " << r.listener->detail << "\n";

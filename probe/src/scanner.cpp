@@ -59,7 +59,7 @@ asio::awaitable<std::tuple<error_code, tcp::endpoint>> connect_any(tcp::socket& 
 asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpoints, security_protocol requested,
                                                 std::shared_ptr<const probe_options> options,
                                                 std::shared_ptr<asio::ssl::context> tls_context,
-                                                std::shared_ptr<connection_pacer> pacer) {
+                                                std::shared_ptr<connection_pacer> pacer, std::string verify_name) {
   attempt_state state;
   auto& a = state.attempt;
   a.requested = requested;
@@ -183,6 +183,7 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
     // Every protocol but Standard RDP Security starts with a TLS handshake on the same socket (2.2.1.2.1).
     a.tls_attempted = true;
     asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
+    net::prepare_verification(tls.native_handle(), verify_name);
     const auto tls_start = net::clock::now();
     auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
                                           options->tls_timeout);
@@ -191,6 +192,8 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
       a.tls_error = ec == net::errc::timed_out ? "TLS handshake timed out" : "TLS handshake: " + ec.message();
     } else {
       state.tls = net::collect_tls_facts(tls.native_handle());
+      state.tls->verification = net::verify_peer(tls.native_handle(), verify_name);
+      state.tls->trust_store = options->ca_file.empty() ? "system" : options->ca_file;
     }
   } else {
     // Tell a Standard RDP Security server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
@@ -347,7 +350,15 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     for (const auto& r : results) endpoints.push_back(r.endpoint());
   }
 
-  auto tls_context = std::make_shared<asio::ssl::context>(net::make_client_context());
+  std::shared_ptr<asio::ssl::context> tls_context;
+  try {
+    tls_context = std::make_shared<asio::ssl::context>(net::make_client_context(options->ca_file));
+  } catch (const std::exception& e) {
+    // The CLI checks the CA file before probing; this only guards library callers.
+    report.result = verdict::tls_failed;
+    report.evidence = e.what();
+    co_return report;
+  }
   const bool bounded = options->target_timeout.count() > 0;
   const auto target_deadline = start + options->target_timeout;
   std::string stop_reason;
@@ -370,7 +381,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
       clamped->tls_timeout = std::min(clamped->tls_timeout, left);
       attempt_options = clamped;
     }
-    auto state = co_await attempt_protocol(endpoints, requested, attempt_options, tls_context, pacer);
+    auto state = co_await attempt_protocol(endpoints, requested, attempt_options, tls_context, pacer, target.host);
     if (state.connected_to && !report.connect_ms) {
       report.connect_ms = state.attempt.connect_ms;
       report.address = net::host_port{state.connected_to->address().to_string(), state.connected_to->port()}.text();

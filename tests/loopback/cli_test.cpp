@@ -186,3 +186,13 @@ TEST(RdpprobeCli, BadRateIsUsageError) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RdpprobeCli, UnreadableCaFileIsUsageError) {
+  auto r = run(std::string(RDPPROBE_BIN) + " scan --ca /nonexistent/ca.pem 127.0.0.1");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("/nonexistent/ca.pem"), std::string::npos) << r.out;
+}
+
+}  // namespace

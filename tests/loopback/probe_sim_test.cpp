@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
 namespace {
 
 using namespace rdp;
@@ -175,6 +177,60 @@ TEST(ProbeAgainstHostileServers, EndlessDataIsCappedAndClassified) {
   options.read_timeout = std::chrono::milliseconds(2000);
   const auto r = probe_port(endless.port(), options);
   EXPECT_EQ(r.result, probe::verdict::not_rdp) << r.evidence;
+}
+
+}  // namespace
+
+namespace {
+
+using namespace rdp;
+
+std::string write_temp(const std::string& name, const std::string& content) {
+  const std::string path = testing::TempDir() + "/" + name;
+  std::ofstream(path) << content;
+  return path;
+}
+
+TEST(ProbeTlsVerification, SelfSignedIsNotTrustedBySystemStore) {
+  sim::server_config c;
+  c.policy = sim::parse_policy("tls");
+  c.identity = net::make_self_signed(net::key_kind::rsa, "127.0.0.1");
+  test::sim_thread sim(c);
+  probe::probe_options options;
+  options.protocols = {protocol::security_protocol::ssl};
+  const auto r = probe::probe_all({{"t", {"127.0.0.1", sim.port()}}}, options, 1).at(0);
+  ASSERT_TRUE(r.tls && r.tls->verification);
+  EXPECT_FALSE(r.tls->verification->trusted);
+  EXPECT_EQ(r.tls->verification->error, "self-signed certificate");
+  EXPECT_EQ(r.tls->trust_store, "system");
+}
+
+TEST(ProbeTlsVerification, TrustedWithItsOwnCaFileAndMatchingAddress) {
+  sim::server_config c;
+  c.policy = sim::parse_policy("tls");
+  c.identity = net::make_self_signed(net::key_kind::ecdsa, "127.0.0.1");
+  test::sim_thread sim(c);
+  probe::probe_options options;
+  options.protocols = {protocol::security_protocol::ssl};
+  options.ca_file = write_temp("ca-match.pem", c.identity.certificate_pem);
+  const auto r = probe::probe_all({{"t", {"127.0.0.1", sim.port()}}}, options, 1).at(0);
+  ASSERT_TRUE(r.tls && r.tls->verification);
+  EXPECT_TRUE(r.tls->verification->trusted) << r.tls->verification->error;
+  EXPECT_EQ(r.tls->verification->name, "127.0.0.1");
+}
+
+TEST(ProbeTlsVerification, TrustedChainButWrongNameIsNotTrusted) {
+  sim::server_config c;
+  c.policy = sim::parse_policy("tls");
+  c.identity = net::make_self_signed(net::key_kind::rsa, "rdp.lab.example");
+  test::sim_thread sim(c);
+  probe::probe_options options;
+  options.protocols = {protocol::security_protocol::ssl};
+  options.ca_file = write_temp("ca-name.pem", c.identity.certificate_pem);
+  const auto r = probe::probe_all({{"t", {"127.0.0.1", sim.port()}}}, options, 1).at(0);
+  ASSERT_TRUE(r.tls && r.tls->verification);
+  EXPECT_FALSE(r.tls->verification->trusted);
+  EXPECT_EQ(r.tls->verification->error, "IP address mismatch");
 }
 
 }  // namespace

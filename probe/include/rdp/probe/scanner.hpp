@@ -25,6 +25,7 @@ struct probe_options {
   net::milliseconds target_timeout{0};   // the whole target, every attempt included; 0 = only per-phase deadlines
   double connections_per_second = 0;     // pace new TCP connections across all targets; 0 = no pacing
   unsigned repeat = 1;                   // probe each target this many times and report timing statistics
+  std::string ca_file;                   // verify server certificates against this PEM bundle; empty: system store
 };
 
 // Spaces out new connections across every target of a run (--rate). Single-threaded: one per io_context.
