@@ -32,7 +32,7 @@ net::milliseconds duration_or_throw(const std::string& flag, const std::string& 
 struct scan_settings {
   std::vector<std::string> targets;
   std::string protocols, connect_timeout = "3s", read_timeout = "3s", tls_timeout = "5s", target_timeout, rate;
-  std::string cookie = "rdpprobe", junit_path, ca_file;
+  std::string cookie = "rdpprobe", junit_path, ca_file, combinations;
   bool json_output = false;
   std::size_t concurrency = 32;
   unsigned count = 1;
@@ -60,6 +60,20 @@ probe_options options_from(const scan_settings& s) {
     throw usage_error{"--cookie: must be one line of at most 200 characters"};
   options.cookie = s.cookie;
   options.repeat = s.count;
+  if (s.combinations == "none") {
+    options.combinations.clear();
+  } else if (!s.combinations.empty()) {
+    options.combinations.clear();
+    std::stringstream list(s.combinations);
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      char* end = nullptr;
+      const unsigned long bits = std::strtoul(item.c_str(), &end, 0);
+      if (item.empty() || end != item.c_str() + item.size() || bits > 0xFFFFFFFFul)
+        throw usage_error{"--combinations: '" + item + "' is not a requestedProtocols value like 0x0B"};
+      options.combinations.push_back(static_cast<std::uint32_t>(bits));
+    }
+  }
   options.ca_file = s.ca_file;
   if (!s.ca_file.empty()) {
     try {
@@ -157,6 +171,8 @@ int run_cli(int argc, char** argv) {
   scan->add_option("--rate", settings.rate, "at most N new connections per second across all targets (N/s)");
   scan->add_option("--count", settings.count, "probe each target N times; report min/median/p99 per phase")
       ->check(CLI::Range(1, 10000))->capture_default_str();
+  scan->add_option("--combinations", settings.combinations,
+                   "requestedProtocols values real clients send, also asked (default 0x03,0x0B; 'none' to skip)");
   scan->add_option("--ca", settings.ca_file, "verify server certificates against this PEM CA bundle (default: system store)");
   scan->add_option("--cookie", settings.cookie, "mstshash cookie sent in the Connection Request")->capture_default_str();
   scan->add_option("--concurrency", settings.concurrency, "targets probed at once")->check(CLI::Range(1, 4096))->capture_default_str();

@@ -37,20 +37,30 @@ std::string fmt_ms(const std::optional<double>& v) {
   return buf;
 }
 
+json attempt_json(const protocol_attempt& a) {
+  json p{{"outcome", to_string(a.outcome)},
+         {"supported", a.supported},
+         {"selected", a.selected ? json(protocol::describe_protocol_bits(*a.selected)) : json(nullptr)},
+         {"failure", a.failure_code ? json(protocol::describe_neg_failure(*a.failure_code)) : json(nullptr)},
+         {"detail", a.detail},
+         {"timings_ms", {{"connect", ms(a.connect_ms)}, {"negotiation", ms(a.negotiation_ms)}, {"tls", ms(a.tls_ms)}}}};
+  if (a.outcome == attempt_outcome::selected) p["response_flags"] = protocol::describe_neg_response_flags(a.response_flags);
+  if (a.tls_attempted) p["tls_error"] = a.tls_error ? json(*a.tls_error) : json(nullptr);
+  return p;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const target_report& r) {
   json protocols = json::object();
-  for (const auto& a : r.protocols) {
-    json p{{"outcome", to_string(a.outcome)},
-           {"supported", a.supported},
-           {"selected", a.selected ? json(protocol::describe_protocol_bits(*a.selected)) : json(nullptr)},
-           {"failure", a.failure_code ? json(protocol::describe_neg_failure(*a.failure_code)) : json(nullptr)},
-           {"detail", a.detail},
-           {"timings_ms", {{"connect", ms(a.connect_ms)}, {"negotiation", ms(a.negotiation_ms)}, {"tls", ms(a.tls_ms)}}}};
-    if (a.outcome == attempt_outcome::selected) p["response_flags"] = protocol::describe_neg_response_flags(a.response_flags);
-    if (a.tls_attempted) p["tls_error"] = a.tls_error ? json(*a.tls_error) : json(nullptr);
-    protocols[std::string(protocol::to_string(a.requested))] = std::move(p);
+  for (const auto& a : r.protocols) protocols[std::string(protocol::to_string(a.requested))] = attempt_json(a);
+  json combinations = json::object();
+  for (const auto& a : r.combinations) {
+    char bits[16];
+    std::snprintf(bits, sizeof bits, "0x%02X", a.requested_bits);
+    auto j = attempt_json(a);
+    j["requested"] = protocol::describe_protocol_bits(a.requested_bits);
+    combinations[bits] = std::move(j);
   }
   json tls = nullptr;
   if (r.tls) {
@@ -83,6 +93,7 @@ nlohmann::json to_json(const target_report& r) {
               {"verdict", to_string(r.result)},
               {"evidence", r.evidence},
               {"protocols", std::move(protocols)},
+              {"combinations", std::move(combinations)},
               {"tls", std::move(tls)},
               {"listener", std::move(listener)},
               {"timings_ms",
@@ -105,6 +116,12 @@ void print_human(std::ostream& out, const target_report& r) {
     if (a.negotiation_ms) out << "  [" << fmt_ms(a.negotiation_ms) << "]";
     if (a.tls_error) out << "  TLS FAILED: " << *a.tls_error;
     out << "\n";
+  }
+  for (const auto& a : r.combinations) {
+    char line[64];
+    std::snprintf(line, sizeof line, "  %-11s %-13s ", protocol::describe_protocol_bits(a.requested_bits).c_str(),
+                  a.supported ? "accepted" : "not accepted");
+    out << line << a.detail << "\n";
   }
   if (r.tls) {
     out << "  tls         " << r.tls->version << ", " << r.tls->cipher;

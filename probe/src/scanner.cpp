@@ -56,13 +56,15 @@ asio::awaitable<std::tuple<error_code, tcp::endpoint>> connect_any(tcp::socket& 
   co_return std::tuple{last, tcp::endpoint{}};
 }
 
-asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpoints, security_protocol requested,
+asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpoints, std::uint32_t requested_bits,
                                                 std::shared_ptr<const probe_options> options,
                                                 std::shared_ptr<asio::ssl::context> tls_context,
                                                 std::shared_ptr<connection_pacer> pacer, std::string verify_name) {
   attempt_state state;
   auto& a = state.attempt;
-  a.requested = requested;
+  a.requested_bits = requested_bits;
+  a.combination = !protocol::security_protocol_from_bits(requested_bits).has_value();
+  if (auto single = protocol::security_protocol_from_bits(requested_bits)) a.requested = *single;
   auto executor = co_await asio::this_coro::executor;
   tcp::socket socket(executor);
   if (pacer) co_await pacer->wait_turn();
@@ -83,7 +85,7 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
   // legacy CC.
   protocol::x224::connection_request cr;
   cr.cookie = options->cookie;
-  cr.negotiation = protocol::neg_request{0, protocol::to_bits(requested)};
+  cr.negotiation = protocol::neg_request{0, requested_bits};
   auto request = protocol::x224::encode(cr);
   if (!request) {
     a.outcome = attempt_outcome::error;
@@ -164,9 +166,12 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
     a.outcome = attempt_outcome::selected;
     a.selected = rsp->selected_protocol;
     a.response_flags = rsp->flags;
-    a.supported = rsp->selected_protocol == protocol::to_bits(requested);
-    a.detail = "selected " + protocol::describe_protocol_bits(rsp->selected_protocol);
-    if (!a.supported) a.detail += " (downgrade from " + std::string(protocol::to_string(requested)) + ")";
+    // Supported: the server picked one of what was asked (PROTOCOL_RDP only when only it was asked).
+    const auto chosen = rsp->selected_protocol;
+    a.supported = requested_bits == 0 ? chosen == 0
+                                      : (chosen & requested_bits) == chosen && chosen != 0 && (chosen & (chosen - 1)) == 0;
+    a.detail = "selected " + protocol::describe_protocol_bits(chosen);
+    if (!a.supported) a.detail += " (downgrade from " + protocol::describe_protocol_bits(requested_bits) + ")";
   } else if (const auto* failure = std::get_if<protocol::neg_failure>(&confirm->negotiation)) {
     a.outcome = attempt_outcome::failure;
     a.failure_code = failure->failure_code;
@@ -174,7 +179,7 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
   } else {
     a.outcome = attempt_outcome::no_negotiation;
     a.selected = protocol::to_bits(security_protocol::rdp);
-    a.supported = requested == security_protocol::rdp;
+    a.supported = requested_bits == 0;
     a.detail = "Connection Confirm without negotiation data (Standard RDP Security only)";
   }
 
@@ -362,14 +367,20 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   const bool bounded = options->target_timeout.count() > 0;
   const auto target_deadline = start + options->target_timeout;
   std::string stop_reason;
-  for (auto requested : options->protocols) {
+  std::vector<std::uint32_t> requests;
+  for (auto p : options->protocols) requests.push_back(protocol::to_bits(p));
+  requests.insert(requests.end(), options->combinations.begin(), options->combinations.end());
+  for (const auto requested : requests) {
     const auto left = std::chrono::duration_cast<net::milliseconds>(target_deadline - net::clock::now());
     if (stop_reason.empty() && bounded && left.count() <= 0) stop_reason = "skipped: the target's overall timeout was reached";
+    auto& into = protocol::security_protocol_from_bits(requested) ? report.protocols : report.combinations;
     if (!stop_reason.empty()) {
       protocol_attempt skipped;
-      skipped.requested = requested;
+      skipped.requested_bits = requested;
+      skipped.combination = &into == &report.combinations;
+      if (auto single = protocol::security_protocol_from_bits(requested)) skipped.requested = *single;
       skipped.detail = stop_reason;
-      report.protocols.push_back(skipped);
+      into.push_back(skipped);
       continue;
     }
     auto attempt_options = options;
@@ -397,7 +408,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     const auto o = state.attempt.outcome;
     if (o == attempt_outcome::not_rdp || o == attempt_outcome::refused || o == attempt_outcome::timeout)
       stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
-    report.protocols.push_back(std::move(state.attempt));
+    into.push_back(std::move(state.attempt));
   }
   decide_verdict(report);
   report.total_ms = net::ms_since(start);

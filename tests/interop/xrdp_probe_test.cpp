@@ -66,6 +66,9 @@ TEST_F(XrdpInterop, NegotiateLayerSelectsTlsOrFallsBackToRdp) {
     EXPECT_EQ(a.supported, a.requested == security_protocol::rdp || a.requested == security_protocol::ssl)
         << protocol::to_string(a.requested);
   EXPECT_EQ(attempt(r, security_protocol::ssl).response_flags, protocol::neg_response_flags::extended_client_data_supported);
+  // What FreeRDP (0x03) and mstsc (0x0B) send: xrdp picks TLS (docs/wire-vectors.md 1.2).
+  ASSERT_EQ(r.combinations.size(), 2u);
+  for (const auto& c : r.combinations) EXPECT_EQ(answer(c), "selected tls") << c.requested_bits;
   ASSERT_TRUE(r.tls && r.tls->certificate);
   EXPECT_EQ(r.tls->version, "TLSv1.3");  // xrdp's stock ssl_protocols=TLSv1.2, TLSv1.3 and OpenSSL 3 on both ends
   EXPECT_EQ(r.tls->certificate->sha256, net::certificate_sha256(file_contents(xrdp.cert_pem_path())));
@@ -97,6 +100,10 @@ TEST_F(XrdpInterop, RdpLayerSelectsStandardSecurityForEverything) {
     EXPECT_EQ(answer(attempt(r, p)), "selected rdp") << protocol::to_string(p);
   EXPECT_TRUE(attempt(r, security_protocol::rdp).supported);
   EXPECT_FALSE(attempt(r, security_protocol::ssl).supported);
+  for (const auto& c : r.combinations) {
+    EXPECT_EQ(answer(c), "selected rdp");
+    EXPECT_FALSE(c.supported);  // a downgrade from what the client asked
+  }
   EXPECT_FALSE(r.tls);
 }
 

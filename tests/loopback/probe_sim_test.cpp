@@ -43,6 +43,12 @@ TEST(ProbeAgainstSim, RdpAndTlsReportsExactlyThoseTwo) {
     EXPECT_EQ(a.supported, expected) << protocol::to_string(a.requested) << ": " << a.detail;
     EXPECT_EQ(a.outcome, probe::attempt_outcome::selected) << protocol::to_string(a.requested);
   }
+  // What real clients send (0x03 FreeRDP, 0x0B mstsc) gets TLS, the best it has.
+  ASSERT_EQ(r.combinations.size(), 2u);
+  for (const auto& c : r.combinations) {
+    EXPECT_TRUE(c.supported) << c.detail;
+    EXPECT_EQ(c.selected, 1u);
+  }
   // The four it does not offer come back as a downgrade to Standard RDP Security, named as such.
   EXPECT_EQ(attempt(r, security_protocol::hybrid).selected, 0u);
   EXPECT_NE(attempt(r, security_protocol::hybrid).detail.find("downgrade"), std::string::npos);
@@ -65,6 +71,8 @@ TEST(ProbeAgainstSim, CredSspOnlyServerRefusesRdpAndTls) {
   EXPECT_EQ(attempt(r, security_protocol::rdp).failure_code, 5u);  // HYBRID_REQUIRED_BY_SERVER
   EXPECT_EQ(attempt(r, security_protocol::ssl).failure_code, 5u);
   EXPECT_TRUE(attempt(r, security_protocol::hybrid).supported);
+  EXPECT_EQ(r.combinations.at(0).selected, 2u);  // 0x03 → CredSSP
+  EXPECT_EQ(r.combinations.at(1).selected, 2u);  // 0x0B → CredSSP (it has no CredSSP-EX)
   EXPECT_FALSE(attempt(r, security_protocol::hybrid_ex).supported);
   ASSERT_TRUE(r.tls && r.tls->certificate);
   EXPECT_EQ(r.tls->certificate->key_type, "EC");

@@ -49,9 +49,12 @@ enum class attempt_outcome {
 std::string_view to_string(attempt_outcome o) noexcept;
 
 struct protocol_attempt {
-  protocol::security_protocol requested = protocol::security_protocol::rdp;
+  protocol::security_protocol requested = protocol::security_protocol::rdp;  // single-protocol attempts
+  std::uint32_t requested_bits = 0;             // what was sent as requestedProtocols
+  bool combination = false;                     // a multi-protocol request as a real client sends it
   attempt_outcome outcome = attempt_outcome::skipped;
-  bool supported = false;                       // the server selected exactly what was requested
+  bool supported = false;                       // the server selected one of the requested protocols (for a single
+                                                // protocol: exactly it); selecting RDP for a TLS request is a downgrade
   std::optional<std::uint32_t> selected;        // selectedProtocol
   std::optional<std::uint32_t> failure_code;    // RDP_NEG_FAILURE failureCode
   std::uint8_t response_flags = 0;
@@ -73,7 +76,8 @@ struct target_report {
   std::string address;  // the address:port probed
   verdict result = verdict::refused;
   std::string evidence;  // why the verdict, one line
-  std::vector<protocol_attempt> protocols;
+  std::vector<protocol_attempt> protocols;     // one per requested protocol
+  std::vector<protocol_attempt> combinations;  // one per client-style combination (e.g. 0x03, 0x0B)
   std::optional<net::tls_facts> tls;
   std::optional<protocol::classification> listener;  // what answered, when it was not RDP
   std::optional<double> dns_ms, connect_ms, negotiation_ms, tls_ms;

@@ -17,6 +17,9 @@ namespace rdp::probe {
 struct probe_options {
   std::vector<protocol::security_protocol> protocols{protocol::all_security_protocols.begin(),
                                                      protocol::all_security_protocols.end()};
+  // requestedProtocols combinations real clients send, asked in addition to the single protocols: 0x03 is what
+  // FreeRDP 2 sends by default (docs/wire-vectors.md 3), 0x0B what mstsc on Windows 10+ and nmap's rdp-ntlm-info send.
+  std::vector<std::uint32_t> combinations{0x03, 0x0B};
   net::milliseconds connect_timeout{3000};
   net::milliseconds read_timeout{3000};  // waiting for the X.224 Connection Confirm
   net::milliseconds tls_timeout{5000};
