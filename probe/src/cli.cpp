@@ -36,6 +36,7 @@ struct scan_settings {
   bool json_output = false;
   std::size_t concurrency = 32;
   unsigned count = 1;
+  unsigned attempts_in_flight = probe_options{}.attempts_in_flight;
 };
 
 constexpr std::size_t max_targets = 65536;
@@ -60,6 +61,7 @@ probe_options options_from(const scan_settings& s) {
     throw usage_error{"--cookie: must be one line of at most 200 characters"};
   options.cookie = s.cookie;
   options.repeat = s.count;
+  options.attempts_in_flight = s.attempts_in_flight;
   if (s.combinations == "none") {
     options.combinations.clear();
   } else if (!s.combinations.empty()) {
@@ -174,6 +176,9 @@ int run_cli(int argc, char** argv) {
   scan->add_option("--combinations", settings.combinations,
                    "requestedProtocols values real clients send, also asked (default 0x03,0x0B; 'none' to skip)");
   scan->add_option("--ca", settings.ca_file, "verify server certificates against this PEM CA bundle (default: system store)");
+  scan->add_option("--attempts-in-flight", settings.attempts_in_flight,
+                   "negotiations with one target at once, after the first (1 = one at a time)")
+      ->check(CLI::Range(1, 16))->capture_default_str();
   scan->add_option("--cookie", settings.cookie, "mstshash cookie sent in the Connection Request")->capture_default_str();
   scan->add_option("--concurrency", settings.concurrency, "targets probed at once")->check(CLI::Range(1, 4096))->capture_default_str();
   try {

@@ -260,6 +260,26 @@ void decide_verdict(target_report& report) {
   report.evidence = "RDP server; supports " + supported;
 }
 
+// Workers taking one target's remaining attempts in turn; the timer is cancelled when the last worker ends.
+struct attempt_batch {
+  explicit attempt_batch(asio::any_io_executor executor) : all_done(executor, net::clock::time_point::max()) {}
+  asio::steady_timer all_done;
+  std::size_t next = 0;
+  std::size_t workers = 0;
+};
+
+asio::awaitable<void> attempt_worker(std::shared_ptr<attempt_batch> batch, std::vector<attempt_state>* states,
+                                     std::vector<std::uint32_t> requests, std::vector<tcp::endpoint> endpoints,
+                                     std::function<std::shared_ptr<const probe_options>()> options_now,
+                                     std::shared_ptr<asio::ssl::context> tls_context,
+                                     std::shared_ptr<connection_pacer> pacer, std::string verify_name) {
+  while (batch->next < requests.size()) {
+    const std::size_t i = batch->next++;
+    (*states)[i] = co_await attempt_protocol(endpoints, requests[i], options_now(), tls_context, pacer, verify_name);
+  }
+  if (--batch->workers == 0) batch->all_done.cancel();
+}
+
 }  // namespace
 
 std::string_view to_string(verdict v) noexcept {
@@ -366,33 +386,51 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   }
   const bool bounded = options->target_timeout.count() > 0;
   const auto target_deadline = start + options->target_timeout;
-  std::string stop_reason;
   std::vector<std::uint32_t> requests;
   for (auto p : options->protocols) requests.push_back(protocol::to_bits(p));
   requests.insert(requests.end(), options->combinations.begin(), options->combinations.end());
-  for (const auto requested : requests) {
-    const auto left = std::chrono::duration_cast<net::milliseconds>(target_deadline - net::clock::now());
-    if (stop_reason.empty() && bounded && left.count() <= 0) stop_reason = "skipped: the target's overall timeout was reached";
-    auto& into = protocol::security_protocol_from_bits(requested) ? report.protocols : report.combinations;
-    if (!stop_reason.empty()) {
-      protocol_attempt skipped;
-      skipped.requested_bits = requested;
-      skipped.combination = &into == &report.combinations;
-      if (auto single = protocol::security_protocol_from_bits(requested)) skipped.requested = *single;
-      skipped.detail = stop_reason;
-      into.push_back(skipped);
-      continue;
+
+  // Deadlines of an attempt started now: no phase may run past the target's overall deadline.
+  auto options_now = [&]() -> std::shared_ptr<const probe_options> {
+    if (!bounded) return options;
+    const auto left = std::max(net::milliseconds(1), std::chrono::duration_cast<net::milliseconds>(
+                                                         target_deadline - net::clock::now()));
+    auto clamped = std::make_shared<probe_options>(*options);
+    clamped->connect_timeout = std::min(clamped->connect_timeout, left);
+    clamped->read_timeout = std::min(clamped->read_timeout, left);
+    clamped->tls_timeout = std::min(clamped->tls_timeout, left);
+    return clamped;
+  };
+  std::vector<attempt_state> states(requests.size());
+  // The first attempt alone: it tells whether anything RDP answers at all. A listener that refused, stayed silent
+  // or spoke another protocol will do the same for every other request, so asking again would only multiply the
+  // wait (and the load on whatever it is).
+  states[0] = co_await attempt_protocol(endpoints, requests[0], options_now(), tls_context, pacer, target.host);
+  const auto first = states[0].attempt.outcome;
+  std::string stop_reason;
+  if (first == attempt_outcome::not_rdp || first == attempt_outcome::refused || first == attempt_outcome::timeout)
+    stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
+  else if (bounded && net::clock::now() >= target_deadline)
+    stop_reason = "skipped: the target's overall timeout was reached";
+  if (stop_reason.empty() && requests.size() > 1) {
+    // The rest at once, each on its own connection: the target's time is then its slowest answer, not the sum.
+    auto batch = std::make_shared<attempt_batch>(executor);
+    batch->next = 1;
+    batch->workers = std::min<std::size_t>(std::max<unsigned>(1, options->attempts_in_flight), requests.size() - 1);
+    for (std::size_t w = 0; w < batch->workers; ++w)
+      asio::co_spawn(executor, attempt_worker(batch, &states, requests, endpoints, options_now, tls_context, pacer,
+                                              target.host),
+                     asio::detached);
+    co_await batch->all_done.async_wait(net::use_tuple);
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    auto& state = states[i];
+    if (i > 0 && !stop_reason.empty()) {
+      state.attempt.requested_bits = requests[i];
+      state.attempt.combination = !protocol::security_protocol_from_bits(requests[i]).has_value();
+      if (auto single = protocol::security_protocol_from_bits(requests[i])) state.attempt.requested = *single;
+      state.attempt.detail = stop_reason;
     }
-    auto attempt_options = options;
-    if (bounded) {
-      // No phase may run past the target's deadline.
-      auto clamped = std::make_shared<probe_options>(*options);
-      clamped->connect_timeout = std::min(clamped->connect_timeout, left);
-      clamped->read_timeout = std::min(clamped->read_timeout, left);
-      clamped->tls_timeout = std::min(clamped->tls_timeout, left);
-      attempt_options = clamped;
-    }
-    auto state = co_await attempt_protocol(endpoints, requested, attempt_options, tls_context, pacer, target.host);
     if (state.connected_to && !report.connect_ms) {
       report.connect_ms = state.attempt.connect_ms;
       report.address = net::host_port{state.connected_to->address().to_string(), state.connected_to->port()}.text();
@@ -403,11 +441,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
       report.tls_ms = state.attempt.tls_ms;
     }
     if (state.listener && !report.listener) report.listener = state.listener;
-    // A listener that refused, stayed silent or spoke another protocol will do the same for the next request;
-    // asking again would only multiply the wait.
-    const auto o = state.attempt.outcome;
-    if (o == attempt_outcome::not_rdp || o == attempt_outcome::refused || o == attempt_outcome::timeout)
-      stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
+    auto& into = state.attempt.combination ? report.combinations : report.protocols;
     into.push_back(std::move(state.attempt));
   }
   decide_verdict(report);

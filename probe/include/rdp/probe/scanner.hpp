@@ -27,6 +27,9 @@ struct probe_options {
   std::size_t max_reply_bytes = 16384;   // what we keep of a non-RDP answer
   net::milliseconds target_timeout{0};   // the whole target, every attempt included; 0 = only per-phase deadlines
   double connections_per_second = 0;     // pace new TCP connections across all targets; 0 = no pacing
+  // After the first attempt shows an RDP server, this many of the others run at once. More is not always faster:
+  // xrdp 0.9 listens with a backlog of 2, and SYNs beyond it wait for a retransmission a second later.
+  unsigned attempts_in_flight = 2;
   unsigned repeat = 1;                   // probe each target this many times and report timing statistics
   std::string ca_file;                   // verify server certificates against this PEM bundle; empty: system store
 };
