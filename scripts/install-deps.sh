@@ -15,7 +15,7 @@ build_packages=(
 )
 # Real peers the tests start on loopback.
 peer_packages=(
-  xrdp openssl
+  xrdp openssl nmap
 )
 
 missing=()

@@ -333,11 +333,16 @@ enum class listen_state { yes, no, unknown };
 // Does process `pid` own a socket listening on 127.0.0.1:`port` (or 0.0.0.0:`port`)? Checked in /proc rather
 // than by connecting, so that no connection shows up in xrdp's log and a foreign listener that grabbed the port
 // first is not mistaken for our xrdp.
-listen_state owns_listener(pid_t pid, std::uint16_t port) {
+listen_state owns_listener(pid_t pid, const std::string& address, std::uint16_t port) {
   std::ifstream tcp("/proc/net/tcp");
   if (!tcp) return listen_state::unknown;
   char want[16];
   std::snprintf(want, sizeof want, ":%04X", static_cast<unsigned>(port));
+  // /proc/net/tcp prints the address as the in-memory 32-bit value in hex (127.0.0.1 → 0100007F on x86).
+  in_addr parsed{};
+  ::inet_pton(AF_INET, address.c_str(), &parsed);
+  char address_hex[16];
+  std::snprintf(address_hex, sizeof address_hex, "%08X", static_cast<unsigned>(parsed.s_addr));
   std::vector<std::string> inodes;
   std::string line;
   std::getline(tcp, line);  // header
@@ -346,7 +351,7 @@ listen_state owns_listener(pid_t pid, std::uint16_t port) {
     std::string sl, local, remote, st, queues, timer, retr, uid, timeout, inode;
     if (!(f >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode)) continue;
     if (st != "0A") continue;  // TCP_LISTEN
-    if (local != std::string("0100007F") + want && local != std::string("00000000") + want) continue;
+    if (local != std::string(address_hex) + want && local != std::string("00000000") + want) continue;
     inodes.push_back("socket:[" + inode + "]");
   }
   if (inodes.empty()) return listen_state::no;
@@ -361,12 +366,12 @@ listen_state owns_listener(pid_t pid, std::uint16_t port) {
   return listen_state::no;
 }
 
-bool tcp_connects(std::uint16_t port) {
+bool tcp_connects(const std::string& address, std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
   sa.sin_port = htons(port);
   const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;  // loopback: immediate answer
   ::close(fd);
@@ -455,10 +460,10 @@ xrdp_server::xrdp_server(xrdp_options options) : options_(std::move(options)) {
 }
 
 void xrdp_server::start_once(const std::string& xrdp_path) {
-  port_ = pick_free_port();
+  port_ = options_.port ? options_.port : pick_free_port();
   const ini_overrides overrides{
       {"globals",
-       {{"port", "tcp://127.0.0.1:" + std::to_string(port_)},
+       {{"port", "tcp://" + options_.address + ":" + std::to_string(port_)},
         {"security_layer", lower(options_.security_layer)},
         {"crypt_level", lower(options_.crypt_level)},
         {"certificate", cert_path_},
@@ -470,7 +475,7 @@ void xrdp_server::start_once(const std::string& xrdp_path) {
   pid_ = spawn(xrdp_path, {xrdp_path, "--nodaemon", "--config", ini_path_}, out_path_);
   const auto deadline = clock_type::now() + start_timeout;
   constexpr auto max_polls = start_timeout / poll_step + 1;
-  std::string failure = "xrdp did not listen on 127.0.0.1:" + std::to_string(port_) + " within " +
+  std::string failure = "xrdp did not listen on " + options_.address + ":" + std::to_string(port_) + " within " +
                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(start_timeout).count()) +
                         " ms";
   for (std::int64_t polls = 0; polls < static_cast<std::int64_t>(max_polls) && clock_type::now() < deadline; ++polls) {
@@ -479,8 +484,8 @@ void xrdp_server::start_once(const std::string& xrdp_path) {
       failure = "xrdp exited during start-up with status " + std::to_string(*st);
       break;
     }
-    const listen_state s = owns_listener(pid_, port_);
-    if (s == listen_state::yes || (s == listen_state::unknown && tcp_connects(port_))) return;
+    const listen_state s = owns_listener(pid_, options_.address, port_);
+    if (s == listen_state::yes || (s == listen_state::unknown && tcp_connects(options_.address, port_))) return;
     std::this_thread::sleep_for(poll_step);
   }
   stop();

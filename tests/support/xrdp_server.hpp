@@ -23,6 +23,10 @@ namespace rdp::test {
 struct xrdp_options {
   std::string security_layer = "negotiate";  // rdp | tls | negotiate (also accepted: hybrid)
   std::string crypt_level = "high";          // low | medium | high | fips | none
+  // Where to listen. nmap's RDP scripts only run on port 3389 (their portrule), so tests that run nmap use
+  // 3389 on a loopback address of their own, such as 127.0.0.3. Port 0: a free ephemeral port.
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;
 };
 
 // One running xrdp. Not copyable or movable; the process and its temp dir belong to this object.
@@ -47,6 +51,7 @@ class xrdp_server {
   xrdp_server& operator=(const xrdp_server&) = delete;
 
   std::uint16_t port() const { return port_; }
+  const std::string& address() const { return options_.address; }
   const std::string& cert_pem_path() const { return cert_path_; }  // the certificate it serves (PEM)
   const std::string& key_pem_path() const { return key_path_; }
   const std::string& temp_dir() const { return dir_; }

@@ -1,0 +1,69 @@
+// rdpprobe side by side with nmap's RDP scripts on the same real xrdp. nmap's portrule only fires on port 3389,
+// so xrdp listens on 3389 of a loopback address of this test's own (127.0.0.3).
+//
+// Where nmap and the spec disagree, both are written down: nmap's rdp-enum-encryption prints "SUCCESS" for a
+// security layer whenever the server answers with any RDP_NEG_RSP (PROTOCOL.md 2.2), even when the server selected
+// another protocol than the one asked for. xrdp selects PROTOCOL_RDP for a CredSSP-only request, so nmap says
+// "CredSSP (NLA): SUCCESS" while xrdp has no CredSSP at all; rdpprobe reports that as a downgrade.
+#include "rdp/probe/scanner.hpp"
+
+#include "run_command.hpp"
+#include "xrdp_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+
+namespace {
+
+using namespace rdp;
+using protocol::security_protocol;
+
+// "|     CredSSP (NLA): SUCCESS" → {"CredSSP (NLA)": "SUCCESS"}
+std::map<std::string, std::string> nmap_security_layers(const std::string& output) {
+  std::map<std::string, std::string> out;
+  static const std::regex line(R"(\|\s+(Native RDP|SSL|CredSSP \(NLA\)|RDSTLS|CredSSP with Early User Auth): (\S+))");
+  for (std::sregex_iterator it(output.begin(), output.end(), line), end; it != end; ++it) out[(*it)[1]] = (*it)[2];
+  return out;
+}
+
+const std::map<std::string, security_protocol> nmap_names = {
+    {"Native RDP", security_protocol::rdp},      {"SSL", security_protocol::ssl},
+    {"CredSSP (NLA)", security_protocol::hybrid}, {"RDSTLS", security_protocol::rdstls},
+    {"CredSSP with Early User Auth", security_protocol::hybrid_ex}};
+
+TEST(NmapSideBySide, EnumEncryptionSecurityLayersAgainstXrdp) {
+  if (!test::have_program("nmap")) GTEST_SKIP() << "nmap is not installed (scripts/install-deps.sh installs it)";
+  if (auto why = test::xrdp_server::unavailable_reason(); !why.empty()) GTEST_SKIP() << "xrdp unavailable: " << why;
+  test::xrdp_options options;
+  options.address = "127.0.0.3";
+  options.port = 3389;
+  test::xrdp_server xrdp(options);
+
+  const auto nmap = test::run_command("nmap -Pn -n -p 3389 --script rdp-enum-encryption 127.0.0.3");
+  ASSERT_EQ(nmap.status, 0) << nmap.output;
+  const auto layers = nmap_security_layers(nmap.output);
+  ASSERT_EQ(layers.size(), 5u) << nmap.output;
+
+  const auto report = probe::probe_all({{"xrdp", {"127.0.0.3", 3389}}}, probe::probe_options{}, 1).at(0);
+  ASSERT_EQ(report.result, probe::verdict::rdp) << report.evidence;
+  for (const auto& [name, result] : layers) {
+    const auto& a = *std::find_if(report.protocols.begin(), report.protocols.end(),
+                                  [&](const auto& x) { return x.requested == nmap_names.at(name); });
+    // Same observation: nmap's SUCCESS is "an RDP_NEG_RSP came back".
+    EXPECT_EQ(result == "SUCCESS", a.outcome == probe::attempt_outcome::selected) << name << ": " << a.detail;
+    // Everything rdpprobe calls supported, nmap found too.
+    if (a.supported) {
+      EXPECT_EQ(result, "SUCCESS") << name;
+    }
+  }
+  // Where nmap is wrong: it calls CredSSP a success; the server selected Standard RDP Security.
+  EXPECT_EQ(layers.at("CredSSP (NLA)"), "SUCCESS");
+  const auto& credssp = *std::find_if(report.protocols.begin(), report.protocols.end(),
+                                      [](const auto& x) { return x.requested == security_protocol::hybrid; });
+  EXPECT_FALSE(credssp.supported);
+  EXPECT_EQ(credssp.selected, 0u);
+}
+
+}  // namespace
