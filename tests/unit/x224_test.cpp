@@ -338,3 +338,61 @@ TEST(ServerNegotiation, FailureCodes) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace rdp::protocol;
+using rdp::test::hex;
+
+// Captured from real peers on loopback, 2026-11-24 (docs/wire-vectors.md sections 1 and 3).
+struct captured_request {
+  const char* id;
+  const char* wire;
+  std::optional<std::uint32_t> requested;  // nullopt: no RDP_NEG_REQ
+};
+
+TEST(X224RealPeers, FreeRdp2ClientRequests) {
+  const captured_request vectors[] = {
+      {"FRDP2-CR-DEFAULT", "03 00 00 2b 26 e0 00 00 00 00 00 43 6f 6f 6b 69 65 3a 20 6d 73 74 73 68 61 73 68 3d 61 6c 69 63 65 0d 0a 01 00 08 00 03 00 00 00", 0x03},
+      {"FRDP2-CR-TLS", "03 00 00 2b 26 e0 00 00 00 00 00 43 6f 6f 6b 69 65 3a 20 6d 73 74 73 68 61 73 68 3d 61 6c 69 63 65 0d 0a 01 00 08 00 01 00 00 00", 0x01},
+      {"FRDP2-CR-EXT", "03 00 00 2b 26 e0 00 00 00 00 00 43 6f 6f 6b 69 65 3a 20 6d 73 74 73 68 61 73 68 3d 61 6c 69 63 65 0d 0a 01 00 08 00 0b 00 00 00", 0x0B},
+      {"FRDP2-CR-RDP", "03 00 00 23 1e e0 00 00 00 00 00 43 6f 6f 6b 69 65 3a 20 6d 73 74 73 68 61 73 68 3d 61 6c 69 63 65 0d 0a", std::nullopt},
+  };
+  for (const auto& v : vectors) {
+    const auto wire = hex(v.wire);
+    auto r = x224::decode_connection_request(wire);
+    ASSERT_TRUE(r) << v.id << ": " << r.error().message();
+    EXPECT_EQ(r->value.cookie, "alice") << v.id;  // FreeRDP sends the user name as the mstshash cookie
+    EXPECT_EQ(r->value.negotiation.has_value(), v.requested.has_value()) << v.id;
+    if (v.requested) {
+      EXPECT_EQ(r->value.negotiation->requested_protocols, *v.requested) << v.id;
+    }
+    EXPECT_EQ(*x224::encode(r->value), wire) << v.id;
+    // What rdpsim (offering rdp,tls) answers each of them.
+    server_security_policy policy;
+    policy.supported = 0x01;
+    auto d = decide_negotiation(r->value.negotiation, policy);
+    if (v.requested) {
+      ASSERT_TRUE(d.response) << v.id;
+      EXPECT_EQ(d.response->selected_protocol, *v.requested ? 1u : 0u) << v.id;
+    } else {
+      EXPECT_FALSE(d.response || d.failure) << v.id;  // legacy CC, as xrdp answers it
+    }
+  }
+}
+
+TEST(X224RealPeers, XrdpReplies) {
+  // XRDP-CC-FAIL-SSLREQ: security_layer=tls answering a request without the SSL bit.
+  auto fail = x224::decode_connection_confirm(hex("03 00 00 13 0e d0 00 00 12 34 00 03 00 08 00 01 00 00 00"));
+  ASSERT_TRUE(fail);
+  EXPECT_EQ(std::get<neg_failure>(fail->value.negotiation).failure_code, 1u);
+  // XRDP-CC-RDP: selected PROTOCOL_RDP with EXTENDED_CLIENT_DATA_SUPPORTED.
+  auto rdp = x224::decode_connection_confirm(hex("03 00 00 13 0e d0 00 00 12 34 00 02 01 08 00 00 00 00 00"));
+  ASSERT_TRUE(rdp);
+  EXPECT_EQ(std::get<neg_response>(rdp->value.negotiation), (neg_response{0x01, 0}));
+  // XRDP-DPU: xrdp's answer to requestedProtocols 0x10 — not a CC at all.
+  const auto dpu = hex("03 00 00 09 02 f0 80 21 80");
+  EXPECT_FALSE(x224::decode_connection_confirm(dpu));
+}
+
+}  // namespace
