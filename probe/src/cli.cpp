@@ -2,6 +2,7 @@
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/probe/junit.hpp"
+#include "rdp/probe/local_listeners.hpp"
 #include "rdp/probe/scanner.hpp"
 
 #include <CLI/CLI.hpp>
@@ -181,6 +182,11 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::Range(1, 16))->capture_default_str();
   scan->add_option("--cookie", settings.cookie, "mstshash cookie sent in the Connection Request")->capture_default_str();
   scan->add_option("--concurrency", settings.concurrency, "targets probed at once")->check(CLI::Range(1, 4096))->capture_default_str();
+  auto* local = app.add_subcommand("local", "List what listens on an RDP port on this machine, and which process owns it");
+  std::uint16_t local_port = net::default_rdp_port;
+  bool local_json = false;
+  local->add_option("--port", local_port, "TCP port")->check(CLI::Range(1, 65535))->capture_default_str();
+  local->add_flag("--json", local_json, "one JSON object (docs/local-listeners.md)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -188,6 +194,14 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "rdpprobe: " << e.what() << "\n(run 'rdpprobe " << (scan->parsed() ? "scan " : "") << "--help')\n";
     return exit_usage;
+  }
+  if (local->parsed()) {
+    try {
+      return run_local(local_port, local_json, std::cout);
+    } catch (const std::exception& e) {
+      std::cerr << "rdpprobe local: " << e.what() << "\n";
+      return exit_finding;
+    }
   }
   try {
     return run_scan(settings);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <sstream>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -193,6 +194,27 @@ TEST(RdpprobeCli, UnreadableCaFileIsUsageError) {
   auto r = run(std::string(RDPPROBE_BIN) + " scan --ca /nonexistent/ca.pem 127.0.0.1");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("/nonexistent/ca.pem"), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(RdpprobeCli, LocalFindsTheSimulatorAndItsProcess) {
+  rdp::sim::server_config c;
+  c.policy = rdp::sim::parse_policy("rdp");
+  rdp::test::sim_thread sim(c);
+  auto r = run(std::string(RDPPROBE_BIN) + " local --json --port " + std::to_string(sim.port()));
+  EXPECT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.at("listeners").size(), 1u) << r.out;
+  EXPECT_EQ(j.at("listeners").at(0).at("owners").at(0).at("pid"), static_cast<int>(::getpid()));
+}
+
+TEST(RdpprobeCli, LocalWithNothingListeningIsAFinding) {
+  auto r = run(std::string(RDPPROBE_BIN) + " local --port " + std::to_string(rdp::test::closed_port()));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("nothing listens"), std::string::npos) << r.out;
 }
 
 }  // namespace
