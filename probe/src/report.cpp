@@ -119,9 +119,8 @@ void print_human(std::ostream& out, const target_report& r) {
   }
   for (const auto& a : r.combinations) {
     char line[64];
-    std::snprintf(line, sizeof line, "  %-11s %-13s ", protocol::describe_protocol_bits(a.requested_bits).c_str(),
-                  a.supported ? "accepted" : "not accepted");
-    out << line << a.detail << "\n";
+    std::snprintf(line, sizeof line, "  0x%02X        %-13s ", a.requested_bits, a.supported ? "accepted" : "not accepted");
+    out << line << a.detail << " (asked " << protocol::describe_protocol_bits(a.requested_bits) << ")\n";
   }
   if (r.tls) {
     out << "  tls         " << r.tls->version << ", " << r.tls->cipher;

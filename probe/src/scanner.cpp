@@ -346,6 +346,7 @@ timing_summary summarize(std::vector<double> samples) {
 
 asio::awaitable<target_report> probe_target(std::string target_text, net::host_port target,
                                             std::shared_ptr<const probe_options> options,
+                                            std::shared_ptr<asio::ssl::context> tls_context,
                                             std::shared_ptr<connection_pacer> pacer) {
   target_report report;
   report.target = std::move(target_text);
@@ -375,15 +376,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     for (const auto& r : results) endpoints.push_back(r.endpoint());
   }
 
-  std::shared_ptr<asio::ssl::context> tls_context;
-  try {
-    tls_context = std::make_shared<asio::ssl::context>(net::make_client_context(options->ca_file));
-  } catch (const std::exception& e) {
-    // The CLI checks the CA file before probing; this only guards library callers.
-    report.result = verdict::tls_failed;
-    report.evidence = e.what();
-    co_return report;
-  }
+
   const bool bounded = options->target_timeout.count() > 0;
   const auto target_deadline = start + options->target_timeout;
   std::vector<std::uint32_t> requests;
@@ -457,6 +450,7 @@ struct run_state {
   std::shared_ptr<const target_list> targets;
   std::shared_ptr<const probe_options> options;
   std::shared_ptr<connection_pacer> pacer;
+  std::shared_ptr<asio::ssl::context> tls_context;
   const run_hooks* hooks = nullptr;
   std::size_t next = 0;
   std::size_t finished = 0;
@@ -466,7 +460,7 @@ struct run_state {
 // Runs the target `repeat` times; the report is the first run's, with statistics over all of them.
 asio::awaitable<target_report> probe_repeated(std::shared_ptr<run_state> run, std::size_t i) {
   const auto& [text, where] = (*run->targets)[i];
-  auto first = co_await probe_target(text, where, run->options, run->pacer);
+  auto first = co_await probe_target(text, where, run->options, run->tls_context, run->pacer);
   if (run->options->repeat <= 1) co_return first;
   std::vector<double> connect, negotiation, tls, total;
   auto collect = [&](const target_report& r) {
@@ -476,7 +470,8 @@ asio::awaitable<target_report> probe_repeated(std::shared_ptr<run_state> run, st
     total.push_back(r.total_ms);
   };
   collect(first);
-  for (unsigned n = 1; n < run->options->repeat; ++n) collect(co_await probe_target(text, where, run->options, run->pacer));
+  for (unsigned n = 1; n < run->options->repeat; ++n)
+    collect(co_await probe_target(text, where, run->options, run->tls_context, run->pacer));
   for (auto& [name, samples] : {std::pair<std::string, std::vector<double>&>{"connect", connect},
                                 {"negotiation", negotiation}, {"tls", tls}, {"total", total}})
     if (!samples.empty()) first.repeated.emplace_back(name, summarize(samples));
@@ -502,6 +497,8 @@ run_result probe_all(const target_list& targets, const probe_options& options, s
   run->targets = std::make_shared<const target_list>(targets);
   run->options = std::make_shared<const probe_options>(options);
   if (options.connections_per_second > 0) run->pacer = std::make_shared<connection_pacer>(options.connections_per_second);
+  // One client context for the whole run (throws std::runtime_error for an unreadable --ca file).
+  run->tls_context = std::make_shared<asio::ssl::context>(net::make_client_context(options.ca_file));
   run->hooks = &hooks;
   run->result.reports.resize(targets.size());
   std::optional<asio::signal_set> signals;

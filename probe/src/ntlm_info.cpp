@@ -1,0 +1,293 @@
+#include "rdp/probe/ntlm_info.hpp"
+
+#include "rdp/net/deadline.hpp"
+#include "rdp/net/errors.hpp"
+#include "rdp/protocol/credssp.hpp"
+#include "rdp/protocol/ntlm.hpp"
+#include "rdp/protocol/x224.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+namespace rdp::probe {
+namespace {
+
+namespace asio = net::asio;
+namespace ntlm = protocol::ntlm;
+using net::error_code;
+using net::tcp;
+
+// The answer to one NEGOTIATE is a few hundred bytes; anything past this is not a CHALLENGE worth waiting for.
+constexpr std::size_t max_answer_bytes = 64 * 1024;
+
+// nmap's requestedProtocols for rdp-ntlm-info (PROTOCOL.md 2.3): SSL|HYBRID|HYBRID_EX, what mstsc sends too.
+constexpr std::uint32_t requested_protocols = protocol::to_bits(protocol::security_protocol::ssl) |
+                                              protocol::to_bits(protocol::security_protocol::hybrid) |
+                                              protocol::to_bits(protocol::security_protocol::hybrid_ex);
+
+// TSRequest.version we state. nmap sends 0x60, which only works because MS-CSSP 2.2.1 tells a server to treat a
+// version above its own as its own; 6 is the highest the spec defines, so it is in range for every conformant
+// server, and — each side stating its own version — still lets the server's answer show its highest. Versions 5
+// and 6 only change the later pubKeyAuth step (clientNonce, 3.1.5), which a probe never reaches.
+constexpr std::int64_t our_credssp_version = protocol::credssp::latest_version;
+
+std::string describe(const error_code& ec) {
+  return ec == net::errc::timed_out ? std::string("timed out") : ec.message();
+}
+
+// Connects to the first address that answers, each within the connect deadline (as scanner.cpp does).
+asio::awaitable<error_code> connect_first(tcp::socket& socket, const std::vector<tcp::endpoint>& endpoints,
+                                          net::milliseconds timeout) {
+  error_code last = asio::error::host_not_found;
+  for (const auto& ep : endpoints) {
+    if (socket.is_open()) socket.close();
+    last = co_await net::with_deadline(socket.async_connect(ep, net::use_tuple), timeout);
+    if (!last || last == net::errc::timed_out) break;
+  }
+  co_return last;
+}
+
+// Reads into `received` until `done(received)` says the message is complete (true), malformed (false, with the
+// reason in `why`) or `cap` bytes are in, all within one deadline so a dribbling peer cannot stretch it.
+template <class Stream, class Done>
+asio::awaitable<error_code> read_until(Stream& stream, protocol::byte_buffer& received, std::size_t cap,
+                                       net::milliseconds timeout, Done done) {
+  std::array<std::uint8_t, 4096> chunk{};
+  const auto deadline = net::clock::now() + timeout;
+  for (;;) {
+    if (auto finished = done(received)) co_return error_code{};
+    if (received.size() >= cap) co_return make_error_code(net::errc::frame_too_large);
+    const auto left = deadline - net::clock::now();
+    if (left <= net::clock::duration::zero()) co_return make_error_code(net::errc::timed_out);
+    auto [ec, n] = co_await net::with_deadline(stream.async_read_some(asio::buffer(chunk), net::use_tuple), left);
+    if (ec) co_return ec;
+    const auto keep = std::min(n, cap - received.size());
+    received.insert(received.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(keep));
+  }
+}
+
+// ISO 8601 UTC ("2024-05-01T12:34:56Z") for a FILETIME, or nullopt outside years 1601..9999 (a garbage timestamp
+// is not worth a date).
+std::optional<std::string> iso8601(std::uint64_t filetime) {
+  using namespace std::chrono;
+  const auto ticks = ntlm::since_unix_epoch(filetime);
+  const auto secs = floor<seconds>(ticks);
+  const auto day = floor<std::chrono::days>(secs);
+  const year_month_day date{sys_days{day}};
+  const int y = static_cast<int>(date.year());
+  if (y < 1601 || y > 9999) return std::nullopt;
+  const hh_mm_ss<seconds> clock_time{secs - day};
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()), static_cast<int>(clock_time.hours().count()),
+                static_cast<int>(clock_time.minutes().count()), static_cast<int>(clock_time.seconds().count()));
+  return std::string(text);
+}
+
+// The CHALLENGE among the server's negoTokens: raw (as Windows answers a raw NEGOTIATE), or found by its signature
+// inside a wrapper such as SPNEGO, the way nmap looks for it.
+boost::system::result<ntlm::challenge_message> find_challenge(const protocol::credssp::ts_request& answer) {
+  boost::system::error_code first_error = make_error_code(ntlm::error::bad_signature);
+  for (const auto& token : answer.nego_tokens) {
+    auto direct = ntlm::decode_challenge(token);
+    if (direct) return direct;
+    if (direct.error() != ntlm::error::bad_signature) {
+      first_error = direct.error();
+      continue;
+    }
+    if (auto at = ntlm::find_signature(token)) {
+      auto inner = ntlm::decode_challenge(protocol::bytes_view(token).subspan(*at));
+      if (inner) return inner;
+      first_error = inner.error();
+    }
+  }
+  return first_error;
+}
+
+void fill_from_challenge(ntlm_info_result& result, const ntlm::challenge_message& challenge,
+                         std::chrono::system_clock::time_point arrived) {
+  const auto f = ntlm::facts(challenge);
+  result.netbios_computer = f.netbios_computer;
+  result.netbios_domain = f.netbios_domain;
+  result.dns_computer = f.dns_computer;
+  result.dns_domain = f.dns_domain;
+  result.dns_tree = f.dns_tree;
+  if (f.os_version) result.product_version = ntlm::to_string(*f.os_version);
+  if (f.timestamp) {
+    result.server_time = iso8601(*f.timestamp);
+    if (result.server_time) {
+      // In double seconds: a hostile timestamp thousands of years away must not overflow anything.
+      const double server = static_cast<double>(ntlm::since_unix_epoch(*f.timestamp).count()) / 1e7;
+      const double ours = std::chrono::duration<double>(arrived.time_since_epoch()).count();
+      result.clock_skew_seconds = server - ours;
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> endpoints,
+                                                  std::shared_ptr<const probe_options> options,
+                                                  std::shared_ptr<asio::ssl::context> tls_context) {
+  ntlm_info_result result;
+  result.attempted = true;
+  auto executor = co_await asio::this_coro::executor;
+  tcp::socket socket(executor);
+  if (auto ec = co_await connect_first(socket, endpoints, options->connect_timeout)) {
+    result.error = "TCP connect: " + describe(ec);
+    co_return result;
+  }
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+
+  protocol::x224::connection_request cr;
+  cr.cookie = options->cookie;
+  cr.negotiation = protocol::neg_request{0, requested_protocols};
+  auto request = protocol::x224::encode(cr);
+  if (!request) {
+    result.error = "cannot encode the Connection Request: " + request.error().message();
+    co_return result;
+  }
+  auto [cr_ec, cr_written] =
+      co_await net::with_deadline(asio::async_write(socket, asio::buffer(*request), net::use_tuple),
+                                  options->read_timeout);
+  (void)cr_written;
+  if (cr_ec) {
+    result.error = "sending the X.224 Connection Request: " + describe(cr_ec);
+    co_return result;
+  }
+
+  protocol::byte_buffer received;
+  std::optional<protocol::x224::connection_confirm> confirm;
+  error_code cc_why;
+  auto cc_ec = co_await read_until(socket, received, options->max_reply_bytes, options->read_timeout,
+                                   [&](const protocol::byte_buffer& bytes) {
+                                     auto d = protocol::x224::decode_connection_confirm(bytes);
+                                     if (d) confirm = d->value;
+                                     else if (!protocol::is_need_more(d.error())) cc_why = d.error();
+                                     return confirm.has_value() || cc_why;
+                                   });
+  if (!confirm) {
+    result.error = "no X.224 Connection Confirm: " + (cc_why ? cc_why.message() : describe(cc_ec));
+    co_return result;
+  }
+  if (const auto* failure = std::get_if<protocol::neg_failure>(&confirm->negotiation)) {
+    result.error = "server refused CredSSP: RDP_NEG_FAILURE " + protocol::describe_neg_failure(failure->failure_code);
+    co_return result;
+  }
+  const auto* response = std::get_if<protocol::neg_response>(&confirm->negotiation);
+  if (!response) {
+    result.error = "server selected Standard RDP Security (Connection Confirm without negotiation data), not CredSSP";
+    co_return result;
+  }
+  const auto selected = response->selected_protocol;
+  if (selected != protocol::to_bits(protocol::security_protocol::hybrid) &&
+      selected != protocol::to_bits(protocol::security_protocol::hybrid_ex)) {
+    result.error = "server selected " + protocol::describe_protocol_bits(selected) + ", not CredSSP (requested " +
+                   protocol::describe_protocol_bits(requested_protocols) + ")";
+    co_return result;
+  }
+
+  // CredSSP runs inside TLS on the same socket (MS-RDPBCGR 5.4.5.2, MS-CSSP 3.1.5 step 1).
+  asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
+  if (auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
+                                            options->tls_timeout)) {
+    result.error = "TLS handshake: " + describe(ec);
+    co_return result;
+  }
+
+  protocol::credssp::ts_request hello;
+  hello.version = our_credssp_version;
+  auto negotiate = ntlm::encode(ntlm::negotiate_message{});  // nmap's flags, Version present (MS-NLMP 2.2.1.1)
+  if (!negotiate) {
+    result.error = "cannot encode the NTLM NEGOTIATE: " + negotiate.error().message();
+    co_return result;
+  }
+  hello.nego_tokens.push_back(std::move(*negotiate));
+  const auto wire = protocol::credssp::encode(hello);
+  const auto credssp_start = net::clock::now();
+  auto [ts_ec, ts_written] =
+      co_await net::with_deadline(asio::async_write(tls, asio::buffer(wire), net::use_tuple), options->read_timeout);
+  (void)ts_written;
+  if (ts_ec) {
+    result.error = "sending the CredSSP TSRequest: " + describe(ts_ec);
+    co_return result;
+  }
+
+  received.clear();
+  std::optional<protocol::credssp::ts_request> answer;
+  error_code answer_why;
+  std::chrono::system_clock::time_point arrived;
+  auto answer_ec = co_await read_until(tls, received, max_answer_bytes, options->read_timeout,
+                                       [&](const protocol::byte_buffer& bytes) {
+                                         auto d = protocol::credssp::decode_ts_request(bytes);
+                                         if (d) {
+                                           arrived = std::chrono::system_clock::now();
+                                           answer = std::move(d->value);
+                                         } else if (!protocol::is_need_more(d.error())) {
+                                           answer_why = d.error();
+                                         }
+                                         return answer.has_value() || answer_why;
+                                       });
+  if (!answer) {
+    if (answer_why) result.error = "CredSSP answer: " + answer_why.message();
+    else if (answer_ec == net::errc::frame_too_large)
+      result.error = "CredSSP answer: no complete TSRequest in the first 64 KiB";
+    else if (received.empty()) result.error = "no CredSSP answer: " + describe(answer_ec);
+    else result.error = "CredSSP answer cut short: " + describe(answer_ec);
+    co_return result;
+  }
+  result.credssp_ms = net::ms_since(credssp_start);
+  result.credssp_version = answer->version;
+  if (answer->error_code) {
+    result.error_code = *answer->error_code;
+    char code[16];
+    std::snprintf(code, sizeof code, "0x%08X", *answer->error_code);
+    result.error = std::string("server answered with NTSTATUS ") + code;
+  }
+  auto challenge = find_challenge(*answer);
+  if (!challenge) {
+    if (result.error.empty())
+      result.error = answer->nego_tokens.empty() ? "CredSSP answer carries no negoToken"
+                                                 : "no NTLM CHALLENGE in the CredSSP answer: " + challenge.error().message();
+    co_return result;
+  }
+  fill_from_challenge(result, *challenge, arrived);
+  // We stop after the CHALLENGE, as nmap does: no AUTHENTICATE, and no TLS close_notify either — waiting for the
+  // server's would cost up to a deadline per target and tell us nothing. The socket closes with this frame.
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  co_return result;
+}
+
+nlohmann::json to_json(const ntlm_info_result& r) {
+  using nlohmann::json;
+  auto text = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  auto optional = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+  auto rounded = [](const std::optional<double>& v) {
+    return v ? json(std::round(*v * 1000.0) / 1000.0) : json(nullptr);
+  };
+  json code = nullptr;
+  if (r.error_code) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%08X", *r.error_code);
+    code = hex;
+  }
+  return json{{"attempted", r.attempted},
+              {"netbios_computer", text(r.netbios_computer)},
+              {"netbios_domain", text(r.netbios_domain)},
+              {"dns_computer", text(r.dns_computer)},
+              {"dns_domain", text(r.dns_domain)},
+              {"dns_tree", text(r.dns_tree)},
+              {"product_version", optional(r.product_version)},
+              {"server_time", optional(r.server_time)},
+              {"clock_skew_seconds", rounded(r.clock_skew_seconds)},
+              {"credssp_version", optional(r.credssp_version)},
+              {"error_code", code},
+              {"error", text(r.error)},
+              {"timings_ms", {{"credssp", rounded(r.credssp_ms)}}}};
+}
+
+}  // namespace rdp::probe

@@ -1,0 +1,292 @@
+#include "rdp/probe/standard_security.hpp"
+
+#include "rdp/net/deadline.hpp"
+#include "rdp/net/errors.hpp"
+#include "rdp/protocol/gcc.hpp"
+#include "rdp/protocol/mcs.hpp"
+#include "rdp/protocol/share.hpp"
+#include "rdp/protocol/tpkt.hpp"
+#include "rdp/protocol/x224.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+
+namespace rdp::probe {
+namespace {
+
+namespace asio = net::asio;
+namespace gcc = protocol::gcc;
+using net::error_code;
+using net::tcp;
+
+// nmap's order for the one-method exchanges (rdp-enum-encryption.nse): 40-bit, 56-bit, 128-bit, FIPS.
+constexpr std::array<std::uint32_t, 4> tested_methods = {gcc::encryption_method::bits40, gcc::encryption_method::bits56,
+                                                         gcc::encryption_method::bits128, gcc::encryption_method::fips};
+
+std::string hex32(std::uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08X", static_cast<unsigned>(v));
+  return buf;
+}
+
+std::string level_name(std::uint32_t level) {
+  auto name = gcc::encryption_level_name(level);
+  return name.empty() ? "unknown (" + hex32(level) + ")" : std::string(name);
+}
+
+std::string method_name(std::uint32_t method) {
+  auto name = gcc::encryption_method_name(method);
+  return name.empty() ? "unknown (" + hex32(method) + ")" : std::string(name);
+}
+
+std::string version_name(std::uint32_t version) {
+  auto name = gcc::rdp_version_name(version);
+  return name.empty() ? "unknown (" + hex32(version) + ")" : std::string(name);
+}
+
+std::string describe(const error_code& ec) {
+  if (ec == net::errc::timed_out) return "timed out";
+  if (ec == asio::error::eof) return "the server closed the connection";
+  if (ec == protocol::errc::frame_too_large)
+    return "the server announced a frame above " + std::to_string(max_connect_response_bytes) + " bytes";
+  if (ec == protocol::errc::bad_tpkt_version) return "the answer is not TPKT";
+  return ec.message();
+}
+
+// Connects to the first address that answers, each within the connect deadline (as scanner.cpp does).
+asio::awaitable<error_code> connect_first(tcp::socket& socket, const std::vector<tcp::endpoint>& endpoints,
+                                          net::milliseconds timeout) {
+  error_code last = asio::error::host_not_found;
+  for (const auto& ep : endpoints) {
+    if (socket.is_open()) socket.close();
+    last = co_await net::with_deadline(socket.async_connect(ep, net::use_tuple), timeout);
+    if (!last || last == net::errc::timed_out) break;
+  }
+  co_return last;
+}
+
+// The next whole TPKT frame, read within one deadline so a dribbling peer cannot stretch it. The framer refuses a
+// frame above its max_frame as soon as the header is in, so a hostile length costs nothing; what is buffered is
+// at most that cap plus one read.
+asio::awaitable<std::tuple<error_code, protocol::byte_buffer>> read_frame(tcp::socket& socket,
+                                                                           protocol::tpkt::frame_decoder& frames,
+                                                                           net::milliseconds timeout) {
+  std::array<std::uint8_t, 4096> chunk{};
+  const auto deadline = net::clock::now() + timeout;
+  for (;;) {
+    auto frame = frames.next();
+    if (frame) co_return std::tuple{error_code{}, protocol::byte_buffer(frame->bytes.begin(), frame->bytes.end())};
+    if (!protocol::is_need_more(frame.error())) co_return std::tuple{frame.error(), protocol::byte_buffer{}};
+    const auto left = deadline - net::clock::now();
+    if (left <= net::clock::duration::zero())
+      co_return std::tuple{make_error_code(net::errc::timed_out), protocol::byte_buffer{}};
+    auto [ec, n] = co_await net::with_deadline(socket.async_read_some(asio::buffer(chunk), net::use_tuple), left);
+    if (ec) co_return std::tuple{ec, protocol::byte_buffer{}};
+    frames.feed(protocol::bytes_view(chunk.data(), n));
+  }
+}
+
+// A disconnect in RDP terms (MCS Disconnect Provider Ultimatum, X.224 DR), named; empty for anything else.
+std::string disconnect_in(const protocol::byte_buffer& frame) {
+  auto event = protocol::share::inspect_server_frame(frame);
+  if (!event) return {};
+  using protocol::share::server_event_kind;
+  if (event->kind == server_event_kind::disconnect_provider_ultimatum)
+    return "MCS Disconnect Provider Ultimatum (" + std::string(protocol::mcs::to_string(event->reason)) + ")";
+  if (event->kind == server_event_kind::x224_disconnect_request) return "X.224 Disconnect Request";
+  return {};
+}
+
+// The Connect-Initial of one exchange: a plain client core block (serverSelectedProtocol 0: Standard RDP Security,
+// 2.2.1.3.2), nmap's cluster block, and the methods under test. The version claimed is the newest FreeRDP knows, so
+// a server that answers min(its own, the client's) — FreeRDP's server does — still shows its own.
+protocol::mcs::connect_initial make_connect_initial(std::uint32_t methods) {
+  protocol::mcs::connect_initial ci;
+  auto& core = ci.user_data.client.core.emplace();
+  core.version = gcc::rdp_version::rdp10_12;
+  core.client_name = u"rdpprobe";
+  core.post_beta2_color_depth = 0xCA01;
+  core.client_product_id = 1;
+  core.serial_number = 0;
+  core.high_color_depth = 24;
+  core.supported_color_depths = 0x0007;  // 24, 16 and 15 bpp
+  core.early_capability_flags = gcc::early_capability::support_errinfo_pdu;
+  core.client_dig_product_id = u"";
+  core.connection_type = 0;
+  core.server_selected_protocol = 0;
+  ci.user_data.client.cluster = gcc::client_cluster_data{0x09, 0};  // as nmap: redirection supported, version 3
+  ci.user_data.client.security = gcc::client_security_data{methods, 0};
+  return ci;
+}
+
+struct exchange_result {
+  std::optional<gcc::server_data> server;
+  std::string error;
+  std::optional<double> mcs_ms;
+};
+
+// One TCP connection: CR, CC, Connect-Initial offering `methods`, Connect-Response, DR.
+asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, std::uint32_t methods,
+                                          std::shared_ptr<const probe_options> options) {
+  exchange_result out;
+  tcp::socket socket(co_await asio::this_coro::executor);
+  const auto connect_ec = co_await connect_first(socket, endpoints, options->connect_timeout);
+  if (connect_ec) {
+    out.error = "TCP connect: " + describe(connect_ec);
+    co_return out;
+  }
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+
+  // X.224 CR without RDP_NEG_REQ: the client asks for Standard RDP Security the only way a pre-negotiation client
+  // can (2.2.1.1), as nmap's cipher pass and FreeRDP's /sec:rdp do.
+  protocol::x224::connection_request cr;
+  cr.cookie = options->cookie;
+  auto request = protocol::x224::encode(cr);
+  if (!request) {
+    out.error = "cannot encode the Connection Request: " + request.error().message();
+    co_return out;
+  }
+  auto [write_ec, written] = co_await net::with_deadline(
+      asio::async_write(socket, asio::buffer(*request), net::use_tuple), options->read_timeout);
+  (void)written;
+  if (write_ec) {
+    out.error = "sending the Connection Request: " + describe(write_ec);
+    co_return out;
+  }
+  protocol::tpkt::frame_decoder frames({max_connect_response_bytes, false});
+  auto [cc_ec, cc_frame] = co_await read_frame(socket, frames, options->read_timeout);
+  if (cc_ec) {
+    out.error = "waiting for the Connection Confirm: " + describe(cc_ec);
+    co_return out;
+  }
+  auto confirm = protocol::x224::decode_connection_confirm(cc_frame);
+  if (!confirm) {
+    auto hung_up = disconnect_in(cc_frame);
+    out.error = hung_up.empty() ? "malformed Connection Confirm: " + confirm.error().message()
+                                : "server sent " + hung_up + " instead of a Connection Confirm";
+    co_return out;
+  }
+  if (const auto* failure = std::get_if<protocol::neg_failure>(&confirm->value.negotiation)) {
+    out.error = "server refused Standard RDP Security: RDP_NEG_FAILURE " +
+                protocol::describe_neg_failure(failure->failure_code);
+  } else if (const auto* rsp = std::get_if<protocol::neg_response>(&confirm->value.negotiation);
+             rsp && rsp->selected_protocol != protocol::to_bits(protocol::security_protocol::rdp)) {
+    out.error = "server selected " + protocol::describe_protocol_bits(rsp->selected_protocol) +
+                " although the request had no RDP_NEG_REQ";
+  }
+
+  if (out.error.empty()) {
+    auto initial = protocol::mcs::encode(make_connect_initial(methods));
+    if (!initial) {
+      out.error = "cannot encode the Connect-Initial: " + initial.error().message();
+      co_return out;
+    }
+    const auto mcs_start = net::clock::now();
+    auto [ci_ec, ci_written] = co_await net::with_deadline(
+        asio::async_write(socket, asio::buffer(*initial), net::use_tuple), options->read_timeout);
+    (void)ci_written;
+    if (ci_ec) {
+      out.error = "sending the Connect-Initial: " + describe(ci_ec);
+    } else {
+      auto [rsp_ec, rsp_frame] = co_await read_frame(socket, frames, options->read_timeout);
+      if (rsp_ec) {
+        out.error = "waiting for the Connect-Response: " + describe(rsp_ec);
+      } else if (auto response = protocol::mcs::decode_connect_response(rsp_frame); response) {
+        out.mcs_ms = net::ms_since(mcs_start);
+        out.server = std::move(response->value.user_data.server);
+      } else if (auto hung_up = disconnect_in(rsp_frame); !hung_up.empty()) {
+        // xrdp does this when it cannot read its RSA key, and with security_layer=tls (docs/wire-vectors.md 1.3, 4.4).
+        out.error = "server sent " + hung_up + " instead of a Connect-Response";
+      } else {
+        out.error = "malformed Connect-Response: " + response.error().message();
+      }
+    }
+  }
+
+  // Tell the server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
+  const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
+  co_await net::with_deadline(asio::async_write(socket, asio::buffer(goodbye), net::use_tuple),
+                              net::milliseconds(500));
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+  co_return out;
+}
+
+nlohmann::json optional_json(const std::optional<std::uint32_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+asio::awaitable<standard_security_result> probe_standard_security(std::vector<tcp::endpoint> endpoints,
+                                                                  std::shared_ptr<const probe_options> options) {
+  standard_security_result result;
+  result.attempted = true;
+  auto first = co_await exchange(endpoints, gcc::encryption_method::all, options);
+  if (!first.server) {
+    result.error = first.error;
+    co_return result;
+  }
+  result.mcs_ms = first.mcs_ms;
+  if (const auto& core = first.server->core) {
+    result.rdp_version = core->version;
+    result.rdp_version_name = version_name(core->version);
+    result.early_capability_flags = core->early_capability_flags;
+  }
+  const auto& security = first.server->security;
+  if (!security) {
+    // 2.2.1.4: SC_SECURITY is required; without it there is nothing to enumerate.
+    result.error = "the Connect-Response has no server security data (TS_UD_SC_SEC1)";
+    co_return result;
+  }
+  result.encryption_level = security->encryption_level;
+  result.encryption_level_name = level_name(security->encryption_level);
+  result.selected_method = security->encryption_method;
+  result.server_certificate_present = security->keys && !security->keys->server_certificate.empty();
+
+  for (auto method : tested_methods) {
+    encryption_method_result m;
+    m.method = method;
+    m.name = method_name(method);
+    auto e = co_await exchange(endpoints, method, options);
+    if (!e.server) {
+      m.detail = e.error;
+    } else if (!e.server->security) {
+      m.detail = "the Connect-Response has no server security data (TS_UD_SC_SEC1)";
+    } else {
+      const auto chosen = e.server->security->encryption_method;
+      m.accepted = chosen == method;
+      m.detail = m.accepted ? "accepted" : "server chose " + method_name(chosen) + " instead";
+    }
+    result.methods.push_back(std::move(m));
+  }
+  co_return result;
+}
+
+nlohmann::json to_json(const standard_security_result& r) {
+  using nlohmann::json;
+  json methods = json::array();
+  for (const auto& m : r.methods)
+    methods.push_back(json{{"method", m.method}, {"name", m.name}, {"accepted", m.accepted}, {"detail", m.detail}});
+  auto text = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  return json{
+      {"attempted", r.attempted},
+      {"encryption_level", optional_json(r.encryption_level)},
+      {"encryption_level_name", text(r.encryption_level_name)},
+      {"selected_method", optional_json(r.selected_method)},
+      {"selected_method_name", r.selected_method ? json(method_name(*r.selected_method)) : json(nullptr)},
+      {"methods", methods},
+      {"rdp_version", r.rdp_version ? json(hex32(*r.rdp_version)) : json(nullptr)},
+      {"rdp_version_name", text(r.rdp_version_name)},
+      {"early_capability_flags", r.early_capability_flags ? json(hex32(*r.early_capability_flags)) : json(nullptr)},
+      {"server_certificate_present", r.server_certificate_present},
+      {"error", text(r.error)},
+      {"timings_ms", {{"mcs", r.mcs_ms ? json(std::round(*r.mcs_ms * 1000.0) / 1000.0) : json(nullptr)}}},
+  };
+}
+
+}  // namespace rdp::probe
