@@ -38,6 +38,8 @@ struct scan_settings {
   std::size_t concurrency = 32;
   unsigned count = 1;
   unsigned attempts_in_flight = probe_options{}.attempts_in_flight;
+  bool no_rdp_security = false;
+  bool no_ntlm_info = false;
 };
 
 constexpr std::size_t max_targets = 65536;
@@ -63,6 +65,8 @@ probe_options options_from(const scan_settings& s) {
   options.cookie = s.cookie;
   options.repeat = s.count;
   options.attempts_in_flight = s.attempts_in_flight;
+  options.standard_security = !s.no_rdp_security;
+  options.ntlm_info = !s.no_ntlm_info;
   if (s.combinations == "none") {
     options.combinations.clear();
   } else if (!s.combinations.empty()) {
@@ -180,6 +184,10 @@ int run_cli(int argc, char** argv) {
   scan->add_option("--attempts-in-flight", settings.attempts_in_flight,
                    "negotiations with one target at once, after the first (1 = one at a time)")
       ->check(CLI::Range(1, 16))->capture_default_str();
+  scan->add_flag("--no-rdp-security", settings.no_rdp_security,
+                 "skip the MCS exchanges that read Standard RDP Security's level, methods and version");
+  scan->add_flag("--no-ntlm-info", settings.no_ntlm_info,
+                 "skip the CredSSP exchange that reads the server's NTLM names, version and clock");
   scan->add_option("--cookie", settings.cookie, "mstshash cookie sent in the Connection Request")->capture_default_str();
   scan->add_option("--concurrency", settings.concurrency, "targets probed at once")->check(CLI::Range(1, 4096))->capture_default_str();
   auto* local = app.add_subcommand("local", "List what listens on an RDP port on this machine, and which process owns it");

@@ -164,8 +164,10 @@ std::vector<std::uint64_t> held_sockets(const std::filesystem::path& fd_dir, con
 std::optional<std::string> probe_address(const proc_net_socket& s) {
   if (!s.ipv6) return s.address == "0.0.0.0" ? std::string("127.0.0.1") : s.address;
   if (s.address == "::") return std::string("::1");
-  if (s.address.starts_with("::ffff:") && s.address.find('.') != std::string::npos) {
-    auto v4 = s.address.substr(7);
+  // std::find rather than string::find: GCC 12 at -O2 misreads the latter's memchr bound here (stringop-overread).
+  const std::string_view address = s.address;
+  if (address.starts_with("::ffff:") && std::find(address.begin(), address.end(), '.') != address.end()) {
+    const std::string v4(address.substr(7));
     return v4 == "0.0.0.0" ? std::string("127.0.0.1") : v4;
   }
   if (s.address.size() >= 4 && (s.address.starts_with("fe8") || s.address.starts_with("fe9") ||

@@ -1,5 +1,6 @@
 #include "rdp/probe/ntlm_info.hpp"
 
+#include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
 #include "rdp/protocol/credssp.hpp"
@@ -38,27 +39,17 @@ std::string describe(const error_code& ec) {
   return ec == net::errc::timed_out ? std::string("timed out") : ec.message();
 }
 
-// Connects to the first address that answers, each within the connect deadline (as scanner.cpp does).
-asio::awaitable<error_code> connect_first(tcp::socket& socket, const std::vector<tcp::endpoint>& endpoints,
-                                          net::milliseconds timeout) {
-  error_code last = asio::error::host_not_found;
-  for (const auto& ep : endpoints) {
-    if (socket.is_open()) socket.close();
-    last = co_await net::with_deadline(socket.async_connect(ep, net::use_tuple), timeout);
-    if (!last || last == net::errc::timed_out) break;
-  }
-  co_return last;
-}
 
-// Reads into `received` until `done(received)` says the message is complete (true), malformed (false, with the
-// reason in `why`) or `cap` bytes are in, all within one deadline so a dribbling peer cannot stretch it.
+// Reads into `received` until `done(received)` returns true (the caller's decoder has an answer: a message or a
+// verdict that it is malformed), `cap` bytes are in (net::errc::frame_too_large) or the deadline passes — one
+// deadline for the whole message, so a peer dribbling a byte at a time cannot stretch it.
 template <class Stream, class Done>
 asio::awaitable<error_code> read_until(Stream& stream, protocol::byte_buffer& received, std::size_t cap,
                                        net::milliseconds timeout, Done done) {
   std::array<std::uint8_t, 4096> chunk{};
   const auto deadline = net::clock::now() + timeout;
   for (;;) {
-    if (auto finished = done(received)) co_return error_code{};
+    if (done(received)) co_return error_code{};
     if (received.size() >= cap) co_return make_error_code(net::errc::frame_too_large);
     const auto left = deadline - net::clock::now();
     if (left <= net::clock::duration::zero()) co_return make_error_code(net::errc::timed_out);
@@ -136,7 +127,7 @@ asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> end
   result.attempted = true;
   auto executor = co_await asio::this_coro::executor;
   tcp::socket socket(executor);
-  if (auto ec = co_await connect_first(socket, endpoints, options->connect_timeout)) {
+  if (auto [ec, reached] = co_await net::connect_first(socket, endpoints, options->connect_timeout); ec) {
     result.error = "TCP connect: " + describe(ec);
     co_return result;
   }
@@ -191,7 +182,8 @@ asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> end
     co_return result;
   }
 
-  // CredSSP runs inside TLS on the same socket (MS-RDPBCGR 5.4.5.2, MS-CSSP 3.1.5 step 1).
+  // CredSSP runs inside TLS on the same socket (MS-RDPBCGR 5.4.5, MS-CSSP 3.1.5 step 1). The certificate is not
+  // judged here: probe_target reports it and its trust; this exchange only wants the channel.
   asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
   if (auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
                                             options->tls_timeout)) {

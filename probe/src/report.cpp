@@ -1,5 +1,8 @@
 #include "rdp/probe/report.hpp"
 
+#include "rdp/probe/ntlm_info.hpp"
+#include "rdp/probe/standard_security.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -94,6 +97,8 @@ nlohmann::json to_json(const target_report& r) {
               {"evidence", r.evidence},
               {"protocols", std::move(protocols)},
               {"combinations", std::move(combinations)},
+              {"standard_security", r.standard_security ? to_json(*r.standard_security) : json(nullptr)},
+              {"ntlm_info", r.ntlm_info ? to_json(*r.ntlm_info) : json(nullptr)},
               {"tls", std::move(tls)},
               {"listener", std::move(listener)},
               {"timings_ms",
@@ -134,6 +139,32 @@ void print_human(std::ostream& out, const target_report& r) {
     if (const auto& v = r.tls->verification) {
       out << "  trust       " << (v->trusted ? "trusted" : "NOT trusted: " + v->error) << " (name " << v->name
           << ", " << r.tls->trust_store << " store)\n";
+    }
+  }
+  if (const auto& s = r.standard_security) {
+    if (!s->error.empty()) {
+      out << "  rdp security could not be read: " << s->error << "\n";
+    } else {
+      out << "  rdp security level " << s->encryption_level_name << ", version " << s->rdp_version_name
+          << (s->server_certificate_present ? ", server certificate sent" : "") << "\n              methods";
+      for (const auto& m : s->methods) out << "  " << m.name << (m.accepted ? " yes" : " no");
+      out << "\n";
+    }
+  }
+  if (const auto& n = r.ntlm_info) {
+    if (!n->error.empty()) {
+      out << "  ntlm info could not be read: " << n->error << "\n";
+    } else {
+      out << "  ntlm        " << n->netbios_domain << "\\" << n->netbios_computer << ", DNS " << n->dns_computer
+          << " (domain " << n->dns_domain << ", tree " << n->dns_tree << ")";
+      if (n->product_version) out << ", Windows " << *n->product_version;
+      if (n->credssp_version) out << ", CredSSP v" << *n->credssp_version;
+      if (n->clock_skew_seconds) {
+        char skew[48];
+        std::snprintf(skew, sizeof skew, ", clock skew %+.1f s", *n->clock_skew_seconds);
+        out << skew;
+      }
+      out << "\n";
     }
   }
   if (r.listener) out << "  listener    " << protocol::to_string(r.listener->kind) << ": " << r.listener->detail << "\n";

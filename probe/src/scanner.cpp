@@ -1,8 +1,11 @@
 #include "rdp/probe/scanner.hpp"
 
+#include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
 #include "rdp/net/tls.hpp"
+#include "rdp/probe/ntlm_info.hpp"
+#include "rdp/probe/standard_security.hpp"
 #include "rdp/protocol/classify.hpp"
 #include "rdp/protocol/share.hpp"
 #include "rdp/protocol/x224.hpp"
@@ -41,21 +44,6 @@ protocol::stream_end stream_end_of(const error_code& ec) {
   return protocol::stream_end::closed;
 }
 
-// Connects to the first address that answers, each within the connect deadline.
-asio::awaitable<std::tuple<error_code, tcp::endpoint>> connect_any(tcp::socket& socket,
-                                                                    std::vector<tcp::endpoint> endpoints,
-                                                                    net::milliseconds timeout) {
-  error_code last = asio::error::host_not_found;
-  for (const auto& ep : endpoints) {
-    if (socket.is_open()) socket.close();
-    auto ec = co_await net::with_deadline(socket.async_connect(ep, net::use_tuple), timeout);
-    if (!ec) co_return std::tuple{error_code{}, ep};
-    last = ec;
-    if (ec == net::errc::timed_out) break;  // one silent address is enough to spend the budget on
-  }
-  co_return std::tuple{last, tcp::endpoint{}};
-}
-
 asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpoints, std::uint32_t requested_bits,
                                                 std::shared_ptr<const probe_options> options,
                                                 std::shared_ptr<asio::ssl::context> tls_context,
@@ -70,7 +58,7 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
   if (pacer) co_await pacer->wait_turn();
 
   const auto connect_start = net::clock::now();
-  auto [connect_ec, endpoint] = co_await connect_any(socket, endpoints, options->connect_timeout);
+  auto [connect_ec, endpoint] = co_await net::connect_first(socket, endpoints, options->connect_timeout);
   if (connect_ec) {
     a.outcome = outcome_of_socket_error(connect_ec);
     a.detail = "TCP connect: " + connect_ec.message();
@@ -436,6 +424,27 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     if (state.listener && !report.listener) report.listener = state.listener;
     auto& into = state.attempt.combination ? report.combinations : report.protocols;
     into.push_back(std::move(state.attempt));
+  }
+  // Standard RDP Security: what nmap's rdp-enum-encryption reports (level, RC4/FIPS methods, version), asked only
+  // of a server that accepts PROTOCOL_RDP, each exchange on a connection of its own.
+  const bool accepts_rdp = std::any_of(report.protocols.begin(), report.protocols.end(), [](const auto& a) {
+    return a.requested == security_protocol::rdp && a.supported;
+  });
+  if (options->standard_security && accepts_rdp && !(bounded && net::clock::now() >= target_deadline)) {
+    report.standard_security =
+        std::make_shared<const standard_security_result>(co_await probe_standard_security(endpoints, options_now()));
+  }
+  // NTLM info: what nmap's rdp-ntlm-info reports, from a server that selects CredSSP for some request.
+  auto selected_credssp = [](const protocol_attempt& a) {
+    return a.outcome == attempt_outcome::selected && a.selected &&
+           (*a.selected == protocol::to_bits(security_protocol::hybrid) ||
+            *a.selected == protocol::to_bits(security_protocol::hybrid_ex));
+  };
+  const bool credssp = std::any_of(report.protocols.begin(), report.protocols.end(), selected_credssp) ||
+                       std::any_of(report.combinations.begin(), report.combinations.end(), selected_credssp);
+  if (options->ntlm_info && credssp && !(bounded && net::clock::now() >= target_deadline)) {
+    report.ntlm_info =
+        std::make_shared<const ntlm_info_result>(co_await probe_ntlm_info(endpoints, options_now(), tls_context));
   }
   decide_verdict(report);
   report.total_ms = net::ms_since(start);

@@ -1,5 +1,6 @@
 #include "rdp/probe/standard_security.hpp"
 
+#include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
 #include "rdp/protocol/gcc.hpp"
@@ -56,17 +57,6 @@ std::string describe(const error_code& ec) {
   return ec.message();
 }
 
-// Connects to the first address that answers, each within the connect deadline (as scanner.cpp does).
-asio::awaitable<error_code> connect_first(tcp::socket& socket, const std::vector<tcp::endpoint>& endpoints,
-                                          net::milliseconds timeout) {
-  error_code last = asio::error::host_not_found;
-  for (const auto& ep : endpoints) {
-    if (socket.is_open()) socket.close();
-    last = co_await net::with_deadline(socket.async_connect(ep, net::use_tuple), timeout);
-    if (!last || last == net::errc::timed_out) break;
-  }
-  co_return last;
-}
 
 // The next whole TPKT frame, read within one deadline so a dribbling peer cannot stretch it. The framer refuses a
 // frame above its max_frame as soon as the header is in, so a hostile length costs nothing; what is buffered is
@@ -133,7 +123,7 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
                                           std::shared_ptr<const probe_options> options) {
   exchange_result out;
   tcp::socket socket(co_await asio::this_coro::executor);
-  const auto connect_ec = co_await connect_first(socket, endpoints, options->connect_timeout);
+  const auto [connect_ec, reached] = co_await net::connect_first(socket, endpoints, options->connect_timeout);
   if (connect_ec) {
     out.error = "TCP connect: " + describe(connect_ec);
     co_return out;

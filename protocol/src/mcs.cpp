@@ -1,5 +1,8 @@
 #include "rdp/protocol/mcs.hpp"
 
+#include "rdp/protocol/ber.hpp"
+#include "rdp/protocol/x224.hpp"
+
 namespace rdp::protocol::mcs {
 
 std::string_view to_string(disconnect_reason r) noexcept {
@@ -71,6 +74,182 @@ boost::system::error_code write_send_data_header(byte_writer& out, bool indicati
   // Always the two-byte form, as FreeRDP and Windows write it (rdp.c rdp_write_header).
   out.u16be(static_cast<std::uint16_t>(0x8000 | user_data_size));
   return {};
+}
+
+}  // namespace rdp::protocol::mcs
+
+// ---- MCS Connect-Initial / Connect-Response ---------------------------------------------------------------------
+namespace rdp::protocol::mcs {
+namespace {
+
+using boost::system::error_code;
+
+// T.125 ConnectMCSPDU tags: Connect-Initial [APPLICATION 101], Connect-Response [APPLICATION 102], both
+// constructed, so the identifier is the two bytes 7F 65 / 7F 66.
+constexpr std::uint32_t connect_initial_tag = 101;
+constexpr std::uint32_t connect_response_tag = 102;
+
+enum class integer_style { shortest_unsigned, der };
+
+// ber.hpp reports malformed BER as value_out_of_range; at this layer it is malformed MCS.
+error_code mcs_error(const error_code& ec) {
+  return ec == make_error_code(errc::value_out_of_range) ? make_error_code(errc::bad_mcs) : ec;
+}
+
+void write_unsigned(byte_writer& w, std::uint32_t value, integer_style style) {
+  if (style == integer_style::der) {
+    ber::write_integer(w, value);
+    return;
+  }
+  // mstsc/nmap: the fewest octets that hold the value, without a sign octet (so 65535 is 02 02 FF FF).
+  std::uint8_t octets[4];
+  std::size_t n = 0;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    const auto b = static_cast<std::uint8_t>(value >> shift);
+    if (n == 0 && b == 0 && shift > 0) continue;
+    octets[n++] = b;
+  }
+  ber::write_tlv(w, ber::integer_tag, bytes_view(octets, n));
+}
+
+// Reads an INTEGER as unsigned 32-bit, accepting both writers' forms: FF FF (mstsc) and 00 FF FF (DER).
+boost::system::result<std::uint32_t> read_unsigned(ber::reader& r) {
+  auto v = r.expect(ber::integer_tag);
+  if (!v) return mcs_error(v.error());
+  if (v->empty() || v->size() > 5 || (v->size() == 5 && (*v)[0] != 0)) return make_error_code(errc::bad_mcs);
+  std::uint32_t value = 0;
+  for (auto b : *v) value = (value << 8) | b;  // a 5th (zero) octet shifts out
+  return value;
+}
+
+void write_domain_parameters(byte_writer& w, const domain_parameters& p, integer_style style) {
+  byte_buffer content;
+  byte_writer c(content);
+  for (auto v : {p.max_channel_ids, p.max_user_ids, p.max_token_ids, p.num_priorities, p.min_throughput,
+                 p.max_height, p.max_mcs_pdu_size, p.protocol_version})
+    write_unsigned(c, v, style);
+  ber::write_tlv(w, ber::sequence_tag, content);
+}
+
+error_code read_domain_parameters(ber::reader& r, domain_parameters& p) {
+  auto seq = r.expect(ber::sequence_tag);
+  if (!seq) return mcs_error(seq.error());
+  ber::reader inner(*seq);
+  for (auto* field : {&p.max_channel_ids, &p.max_user_ids, &p.max_token_ids, &p.num_priorities, &p.min_throughput,
+                      &p.max_height, &p.max_mcs_pdu_size, &p.protocol_version}) {
+    auto v = read_unsigned(inner);
+    if (!v) return v.error();
+    *field = *v;
+  }
+  if (!inner.empty()) return errc::bad_mcs;  // DomainParameters has exactly eight members
+  return {};
+}
+
+// TPKT + X.224 data + the BER PDU.
+boost::system::result<byte_buffer> wrap(std::uint32_t tag, const byte_buffer& content) {
+  byte_buffer pdu;
+  byte_writer p(pdu);
+  ber::write_tlv(p, ber::application(tag), content);
+  byte_buffer out;
+  byte_writer w(out);
+  if (auto ec = x224::write_data_header(w, pdu.size())) return ec;
+  w.bytes(pdu);
+  return out;
+}
+
+// The content of the [APPLICATION tag] PDU in the X.224 data TPDU at the start of `stream`, and the frame length.
+struct unwrapped {
+  bytes_view content;
+  std::size_t frame_size = 0;
+};
+boost::system::result<unwrapped> unwrap(bytes_view stream, std::uint32_t tag) {
+  auto data = x224::decode_data(stream);
+  if (!data) return data.error();
+  const bytes_view payload = data->value;
+  if (payload.empty()) return make_error_code(errc::truncated);
+  // Every ConnectMCSPDU starts with 7F (application, constructed, high tag number); a PER domain PDU such as the
+  // Disconnect Provider Ultimatum xrdp sends instead (docs/wire-vectors.md 4.4) cannot.
+  if (payload[0] != 0x7F) return make_error_code(errc::unexpected_mcs_pdu);
+  auto tlv = ber::read_tlv(payload);
+  if (!tlv) return is_need_more(tlv.error()) ? make_error_code(errc::truncated) : mcs_error(tlv.error());
+  if (!(tlv->value.tag == ber::application(tag))) return make_error_code(errc::unexpected_mcs_pdu);
+  if (tlv->consumed != payload.size()) return make_error_code(errc::trailing_bytes);
+  return unwrapped{tlv->value.value, data->consumed};
+}
+
+}  // namespace
+
+boost::system::result<byte_buffer> encode(const connect_initial& ci) {
+  auto gcc_data = gcc::encode(ci.user_data);
+  if (!gcc_data) return gcc_data.error();
+  byte_buffer content;
+  byte_writer c(content);
+  ber::write_octet_string(c, ci.calling_domain_selector);
+  ber::write_octet_string(c, ci.called_domain_selector);
+  ber::write_boolean(c, ci.upward_flag);
+  write_domain_parameters(c, ci.target_parameters, integer_style::shortest_unsigned);
+  write_domain_parameters(c, ci.minimum_parameters, integer_style::shortest_unsigned);
+  write_domain_parameters(c, ci.maximum_parameters, integer_style::shortest_unsigned);
+  ber::write_octet_string(c, *gcc_data);
+  return wrap(connect_initial_tag, content);
+}
+
+boost::system::result<byte_buffer> encode(const connect_response& cr) {
+  auto gcc_data = gcc::encode(cr.user_data);
+  if (!gcc_data) return gcc_data.error();
+  byte_buffer content;
+  byte_writer c(content);
+  ber::write_enumerated(c, cr.result);
+  ber::write_integer(c, cr.called_connect_id);
+  write_domain_parameters(c, cr.parameters, integer_style::der);
+  ber::write_octet_string(c, *gcc_data);
+  return wrap(connect_response_tag, content);
+}
+
+decode_result<connect_initial> decode_connect_initial(bytes_view stream) {
+  auto pdu = unwrap(stream, connect_initial_tag);
+  if (!pdu) return pdu.error();
+  ber::reader r(pdu->content);
+  connect_initial ci;
+  auto calling = r.octet_string();
+  if (!calling) return mcs_error(calling.error());
+  auto called = r.octet_string();
+  if (!called) return mcs_error(called.error());
+  auto upward = r.boolean();
+  if (!upward) return mcs_error(upward.error());
+  ci.calling_domain_selector.assign(calling->begin(), calling->end());
+  ci.called_domain_selector.assign(called->begin(), called->end());
+  ci.upward_flag = *upward;
+  for (auto* p : {&ci.target_parameters, &ci.minimum_parameters, &ci.maximum_parameters})
+    if (auto ec = read_domain_parameters(r, *p)) return ec;
+  auto user_data = r.octet_string();
+  if (!user_data) return mcs_error(user_data.error());
+  if (!r.empty()) return make_error_code(errc::trailing_bytes);
+  auto request = gcc::decode_conference_create_request(*user_data);
+  if (!request) return request.error();
+  ci.user_data = std::move(request->value);
+  return decoded<connect_initial>{std::move(ci), pdu->frame_size};
+}
+
+decode_result<connect_response> decode_connect_response(bytes_view stream) {
+  auto pdu = unwrap(stream, connect_response_tag);
+  if (!pdu) return pdu.error();
+  ber::reader r(pdu->content);
+  connect_response cr;
+  auto result = r.enumerated();
+  if (!result) return mcs_error(result.error());
+  cr.result = *result;
+  auto id = read_unsigned(r);
+  if (!id) return id.error();
+  cr.called_connect_id = *id;
+  if (auto ec = read_domain_parameters(r, cr.parameters)) return ec;
+  auto user_data = r.octet_string();
+  if (!user_data) return mcs_error(user_data.error());
+  if (!r.empty()) return make_error_code(errc::trailing_bytes);
+  auto response = gcc::decode_conference_create_response(*user_data);
+  if (!response) return response.error();
+  cr.user_data = std::move(response->value);
+  return decoded<connect_response>{std::move(cr), pdu->frame_size};
 }
 
 }  // namespace rdp::protocol::mcs

@@ -2,6 +2,9 @@
 
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/protocol/gcc.hpp"
+#include "rdp/protocol/mcs.hpp"
+#include "rdp/protocol/tpkt.hpp"
 #include "rdp/protocol/x224.hpp"
 
 #include <iostream>
@@ -56,6 +59,54 @@ asio::awaitable<void> hold(Stream& stream, net::milliseconds idle) {
   }
 }
 
+// Reads one whole TPKT frame (at most `cap` bytes) within `timeout`; nullopt on error, timeout or a bad frame.
+template <class Stream>
+asio::awaitable<std::optional<protocol::byte_buffer>> read_frame(Stream& stream, net::milliseconds timeout,
+                                                                 std::size_t cap) {
+  protocol::tpkt::framing_options framing;
+  framing.max_frame = cap;
+  protocol::tpkt::frame_decoder frames(framing);
+  std::array<std::uint8_t, 4096> chunk{};
+  const auto deadline = net::clock::now() + timeout;
+  for (;;) {
+    auto frame = frames.next();
+    if (frame) co_return protocol::byte_buffer(frame->bytes.begin(), frame->bytes.end());
+    if (!protocol::is_need_more(frame.error())) co_return std::nullopt;
+    const auto left = deadline - net::clock::now();
+    if (left <= net::clock::duration::zero()) co_return std::nullopt;
+    auto [ec, n] = co_await net::with_deadline(stream.async_read_some(asio::buffer(chunk), net::use_tuple), left);
+    if (ec) co_return std::nullopt;
+    frames.feed(protocol::bytes_view(chunk.data(), n));
+  }
+}
+
+// The MCS Connect-Initial → Connect-Response exchange (MS-RDPBCGR 2.2.1.3/2.2.1.4). The server data says: RDP 5+
+// core (echoing the protocol selected in negotiation), no Standard RDP Security encryption (level and method
+// NONE — what a TLS/CredSSP server sends, and a valid, if unwise, Standard Security configuration: xrdp's
+// crypt_level=none), and one channel id per channel the client asked for.
+template <class Stream>
+asio::awaitable<bool> answer_connect_initial(Stream& stream, std::uint32_t selected_protocol, net::milliseconds timeout) {
+  auto frame = co_await read_frame(stream, timeout, 16 * 1024);
+  if (!frame) co_return false;
+  auto initial = protocol::mcs::decode_connect_initial(*frame);
+  if (!initial) co_return false;
+  protocol::mcs::connect_response response;
+  auto& server = response.user_data.server;
+  server.core = protocol::gcc::server_core_data{protocol::gcc::rdp_version::rdp5_plus, selected_protocol, std::nullopt};
+  server.security = protocol::gcc::server_security_data{};
+  protocol::gcc::server_network_data network;
+  if (const auto& requested = initial->value.user_data.client.network) {
+    for (std::size_t i = 0; i < requested->channels.size(); ++i)
+      network.channel_ids.push_back(static_cast<std::uint16_t>(protocol::mcs::global_channel_id + 1 + i));
+  }
+  server.network = network;
+  auto wire = protocol::mcs::encode(response);
+  if (!wire) co_return false;
+  auto [ec, n] = co_await net::with_deadline(asio::async_write(stream, asio::buffer(*wire), net::use_tuple), timeout);
+  (void)n;
+  co_return !ec;
+}
+
 // After a refusal: half-close and read until the client hangs up (bounded), so the CC is not destroyed by a
 // reset caused by unread data (the same reason FREERDP.md 2.4 gives for draining after Set Error Info).
 asio::awaitable<void> close_gracefully(std::shared_ptr<tcp::socket> socket) {
@@ -94,9 +145,19 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server::state> st, std::s
                                           config.handshake_timeout);
     if (ec) co_return;
     ++st->counters.tls_completed;
+    if (*selected == protocol::security_protocol::hybrid || *selected == protocol::security_protocol::hybrid_ex) {
+      // CredSSP: the client's first TSRequest carries an NTLM NEGOTIATE; answer it with our CHALLENGE (this is
+      // what rdp-ntlm-info and rdpprobe read). Authentication itself is not simulated yet.
+      if (!co_await answer_ntlm_negotiate(tls, config.ntlm, config.handshake_timeout)) co_return;
+      ++st->counters.ntlm_challenges;
+    }
     co_await hold(tls, config.hold_timeout);
     co_return;
   }
+  // Standard RDP Security: the client continues with the MCS Connect-Initial in the clear.
+  if (!co_await answer_connect_initial(*socket, protocol::to_bits(protocol::security_protocol::rdp),
+                                       config.handshake_timeout))
+    co_return;
   co_await hold(*socket, config.hold_timeout);
 }
 

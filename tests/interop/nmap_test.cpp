@@ -5,9 +5,12 @@
 // security layer whenever the server answers with any RDP_NEG_RSP (PROTOCOL.md 2.2), even when the server selected
 // another protocol than the one asked for. xrdp selects PROTOCOL_RDP for a CredSSP-only request, so nmap says
 // "CredSSP (NLA): SUCCESS" while xrdp has no CredSSP at all; rdpprobe reports that as a downgrade.
+#include "rdp/probe/ntlm_info.hpp"
 #include "rdp/probe/scanner.hpp"
+#include "rdp/probe/standard_security.hpp"
 
 #include "run_command.hpp"
+#include "sim_thread.hpp"
 #include "xrdp_server.hpp"
 
 #include <gtest/gtest.h>
@@ -58,12 +61,72 @@ TEST(NmapSideBySide, EnumEncryptionSecurityLayersAgainstXrdp) {
       EXPECT_EQ(result, "SUCCESS") << name;
     }
   }
+  // Standard RDP Security: nmap's "RDP Encryption level: High" and "128-bit RC4: SUCCESS" (xrdp crypt_level=high).
+  ASSERT_TRUE(report.standard_security);
+  const auto& rdp_security = *report.standard_security;
+  EXPECT_NE(nmap.output.find("RDP Encryption level: " + rdp_security.encryption_level_name), std::string::npos)
+      << rdp_security.encryption_level_name << "\n" << nmap.output;
+  for (const auto& m : rdp_security.methods) {
+    const bool nmap_success = nmap.output.find(m.name + ": SUCCESS") != std::string::npos;
+    EXPECT_EQ(nmap_success, m.accepted) << m.name << "\n" << nmap.output;
+  }
   // Where nmap is wrong: it calls CredSSP a success; the server selected Standard RDP Security.
   EXPECT_EQ(layers.at("CredSSP (NLA)"), "SUCCESS");
   const auto& credssp = *std::find_if(report.protocols.begin(), report.protocols.end(),
                                       [](const auto& x) { return x.requested == security_protocol::hybrid; });
   EXPECT_FALSE(credssp.supported);
   EXPECT_EQ(credssp.selected, 0u);
+}
+
+}  // namespace
+
+namespace {
+
+// nmap's rdp-ntlm-info against rdpsim: a real scanner reads the simulator's CredSSP/NTLM CHALLENGE.
+// "|   NetBIOS_Domain_Name: LAB" → {"NetBIOS_Domain_Name": "LAB"}
+std::map<std::string, std::string> nmap_ntlm_fields(const std::string& output) {
+  std::map<std::string, std::string> out;
+  static const std::regex line(R"(\|_?\s+(\w+): (.+))");
+  for (std::sregex_iterator it(output.begin(), output.end(), line), end; it != end; ++it) out[(*it)[1]] = (*it)[2];
+  return out;
+}
+
+TEST(NmapSideBySide, NtlmInfoReadsTheSimulatorsIdentity) {
+  if (!test::have_program("nmap")) GTEST_SKIP() << "nmap is not installed (scripts/install-deps.sh installs it)";
+  sim::server_config config;
+  config.listen = {"127.0.0.4", 3389};
+  config.policy = sim::parse_policy("tls,credssp");
+  config.identity = net::make_self_signed(net::key_kind::rsa, "rdpsim.lab.example");
+  config.ntlm.netbios_computer = "SIMHOST";
+  config.ntlm.netbios_domain = "CORP";
+  config.ntlm.dns_computer = "simhost.corp.example";
+  config.ntlm.dns_domain = "corp.example";
+  config.ntlm.dns_tree = "corp.example";
+  config.ntlm.build = 17763;
+  test::sim_thread sim(config, true);
+
+  const auto nmap = test::run_command("nmap -Pn -n -p 3389 --script rdp-ntlm-info 127.0.0.4");
+  ASSERT_EQ(nmap.status, 0) << nmap.output;
+  auto fields = nmap_ntlm_fields(nmap.output);
+  EXPECT_EQ(fields.count("Target_Name") ? fields.at("Target_Name") : "", "CORP") << nmap.output;
+  EXPECT_EQ(fields.count("NetBIOS_Computer_Name") ? fields.at("NetBIOS_Computer_Name") : "", "SIMHOST") << nmap.output;
+  EXPECT_EQ(fields.count("DNS_Computer_Name") ? fields.at("DNS_Computer_Name") : "", "simhost.corp.example");
+  EXPECT_EQ(fields.count("DNS_Tree_Name") ? fields.at("DNS_Tree_Name") : "", "corp.example");
+  EXPECT_EQ(fields.count("Product_Version") ? fields.at("Product_Version") : "", "10.0.17763");
+
+  // rdpprobe finds the same, field by field.
+  const auto report = probe::probe_all({{"sim", {"127.0.0.4", 3389}}}, probe::probe_options{}, 1).at(0);
+  ASSERT_TRUE(report.ntlm_info);
+  const auto& ntlm = *report.ntlm_info;
+  EXPECT_TRUE(ntlm.error.empty()) << ntlm.error;
+  EXPECT_EQ(ntlm.netbios_domain, fields["NetBIOS_Domain_Name"]);
+  EXPECT_EQ(ntlm.netbios_computer, fields["NetBIOS_Computer_Name"]);
+  EXPECT_EQ(ntlm.dns_domain, fields["DNS_Domain_Name"]);
+  EXPECT_EQ(ntlm.dns_computer, fields["DNS_Computer_Name"]);
+  EXPECT_EQ(ntlm.dns_tree, fields["DNS_Tree_Name"]);
+  EXPECT_EQ(ntlm.product_version, fields["Product_Version"]);
+  EXPECT_TRUE(ntlm.server_time.has_value());  // nmap prints System_Time from the same timestamp
+  EXPECT_EQ(ntlm.credssp_version, 6);         // what nmap does not report
 }
 
 }  // namespace

@@ -9,8 +9,9 @@ namespace rdp::test {
 
 class sim_thread {
  public:
-  explicit sim_thread(sim::server_config config) : work_(net::asio::make_work_guard(io_)) {
-    config.listen = {"127.0.0.1", 0};
+  // Listens on 127.0.0.1:<free port> unless `keep_listen` (e.g. port 3389 of a loopback address for nmap).
+  explicit sim_thread(sim::server_config config, bool keep_listen = false) : work_(net::asio::make_work_guard(io_)) {
+    if (!keep_listen) config.listen = {"127.0.0.1", 0};
     identity_ = config.identity;
     server_ = std::make_unique<sim::server>(io_.get_executor(), std::move(config));
     server_->start();

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +72,9 @@ struct timing_summary {
 };
 timing_summary summarize(std::vector<double> samples);
 
+struct standard_security_result;  // standard_security.hpp
+struct ntlm_info_result;          // ntlm_info.hpp
+
 struct target_report {
   std::string target;   // as the user wrote it
   std::string address;  // the address:port probed
@@ -80,6 +84,10 @@ struct target_report {
   std::vector<protocol_attempt> combinations;  // one per client-style combination (e.g. 0x03, 0x0B)
   std::optional<net::tls_facts> tls;
   std::optional<protocol::classification> listener;  // what answered, when it was not RDP
+  // Standard RDP Security (MCS Connect exchange), when the server accepted PROTOCOL_RDP and it was asked for.
+  std::shared_ptr<const standard_security_result> standard_security;
+  // NTLM CHALLENGE facts over CredSSP (names, product version, clock), when the server selected CredSSP.
+  std::shared_ptr<const ntlm_info_result> ntlm_info;
   std::optional<double> dns_ms, connect_ms, negotiation_ms, tls_ms;
   double total_ms = 0;
   // With --count N > 1: the statistics per phase ("connect", "negotiation", "tls", "total") over the N runs.

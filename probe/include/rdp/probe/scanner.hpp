@@ -32,6 +32,8 @@ struct probe_options {
   unsigned attempts_in_flight = 2;
   unsigned repeat = 1;                   // probe each target this many times and report timing statistics
   std::string ca_file;                   // verify server certificates against this PEM bundle; empty: system store
+  bool standard_security = true;         // when PROTOCOL_RDP is accepted: encryption level, methods, RDP version
+  bool ntlm_info = true;                 // when CredSSP is selected: NTLM names, version, clock (no credentials)
 };
 
 // Spaces out new connections across every target of a run (--rate). Single-threaded: one per io_context.

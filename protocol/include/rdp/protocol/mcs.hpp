@@ -4,6 +4,7 @@
 // the connection is set up (MS-RDPBCGR 2.2.8.1.1.1 / 2.2.1.x). Functions take the X.224 data payload.
 #include "rdp/protocol/bytes.hpp"
 #include "rdp/protocol/errc.hpp"
+#include "rdp/protocol/gcc.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -60,5 +61,62 @@ decode_result<send_data> decode_send_data(bytes_view mcs);
 // Appends the Send Data header for `user_data_size` bytes of user data (the caller appends the data).
 boost::system::error_code write_send_data_header(byte_writer& out, bool indication, std::uint16_t initiator,
                                                  std::uint16_t channel_id, std::size_t user_data_size);
+
+}  // namespace rdp::protocol::mcs
+
+// ---- MCS Connect-Initial / Connect-Response (T.125 section 11.1-11.2, BER; MS-RDPBCGR 2.2.1.3, 2.2.1.4) ----------
+namespace rdp::protocol::mcs {
+
+// DomainParameters (T.125 section 7): a BER SEQUENCE of eight INTEGERs.
+struct domain_parameters {
+  std::uint32_t max_channel_ids = 0;
+  std::uint32_t max_user_ids = 0;
+  std::uint32_t max_token_ids = 0;
+  std::uint32_t num_priorities = 0;
+  std::uint32_t min_throughput = 0;
+  std::uint32_t max_height = 0;
+  std::uint32_t max_mcs_pdu_size = 0;
+  std::uint32_t protocol_version = 0;
+  friend bool operator==(const domain_parameters&, const domain_parameters&) = default;
+};
+
+// What mstsc, FreeRDP and nmap offer as target / minimum / maximum parameters (PROTOCOL.md 2.2).
+inline constexpr domain_parameters client_target_parameters{34, 2, 0, 1, 0, 1, 65535, 2};
+inline constexpr domain_parameters client_minimum_parameters{1, 1, 1, 1, 0, 1, 1056, 2};
+inline constexpr domain_parameters client_maximum_parameters{65535, 64535, 65535, 1, 0, 1, 65535, 2};
+
+// Connect-Initial ([APPLICATION 101]), client to server, carrying the GCC Conference Create Request.
+struct connect_initial {
+  byte_buffer calling_domain_selector{0x01};
+  byte_buffer called_domain_selector{0x01};
+  bool upward_flag = true;
+  domain_parameters target_parameters = client_target_parameters;
+  domain_parameters minimum_parameters = client_minimum_parameters;
+  domain_parameters maximum_parameters = client_maximum_parameters;
+  gcc::conference_create_request user_data;
+  friend bool operator==(const connect_initial&, const connect_initial&) = default;
+};
+
+// Connect-Response ([APPLICATION 102]), server to client, carrying the GCC Conference Create Response.
+struct connect_response {
+  std::uint32_t result = 0;  // T.125 Result: 0 rt-successful (FreeRDP's client does not look at it)
+  std::uint32_t called_connect_id = 0;
+  domain_parameters parameters{34, 3, 0, 1, 0, 1, 65528, 2};  // what Windows answers (xrdp: 22 channels)
+  gcc::conference_create_response user_data;
+  friend bool operator==(const connect_response&, const connect_response&) = default;
+};
+
+// Encoders return whole TPKT frames (TPKT + X.224 data + BER). The DomainParameters INTEGERs are written as the
+// senders we copy write them: a Connect-Initial with the shortest unsigned octets, as mstsc and nmap do (65535 is
+// `02 02 ff ff`); a Connect-Response in DER, as Windows and xrdp do (65528 is `02 03 00 ff f8`). The decoders
+// read either as unsigned. errc::value_out_of_range when the frame would exceed the TPKT length.
+boost::system::result<byte_buffer> encode(const connect_initial& ci);
+boost::system::result<byte_buffer> encode(const connect_response& cr);
+
+// Decoders take the start of a byte stream: errc::need_more while the TPKT frame is incomplete, consumed = frame
+// length. errc::unexpected_tpdu for another X.224 TPDU, errc::unexpected_mcs_pdu for another MCS PDU (such as a
+// Disconnect Provider Ultimatum), errc::bad_mcs / truncated / trailing_bytes for a malformed BER or GCC body.
+decode_result<connect_initial> decode_connect_initial(bytes_view stream);
+decode_result<connect_response> decode_connect_response(bytes_view stream);
 
 }  // namespace rdp::protocol::mcs

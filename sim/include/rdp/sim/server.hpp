@@ -5,6 +5,7 @@
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/protocol/nego.hpp"
+#include "rdp/sim/credssp_responder.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -15,6 +16,7 @@ struct server_config {
   net::host_port listen{"127.0.0.1", 13389};  // port 0 picks a free one
   protocol::server_security_policy policy{protocol::to_bits(protocol::security_protocol::ssl), true};
   net::tls_identity identity;                   // required when policy offers any TLS-based protocol
+  ntlm_identity ntlm;                           // who the server says it is in its NTLM CHALLENGE (CredSSP)
   net::milliseconds handshake_timeout{10000};   // X.224 request and TLS handshake, each
   net::milliseconds hold_timeout{30000};        // a negotiated connection with no traffic is closed after this
 };
@@ -24,6 +26,7 @@ struct server_counters {
   std::uint64_t negotiated = 0;      // answered with RDP_NEG_RSP or a legacy CC
   std::uint64_t refused = 0;         // answered with RDP_NEG_FAILURE
   std::uint64_t tls_completed = 0;
+  std::uint64_t ntlm_challenges = 0;  // CredSSP NEGOTIATEs answered with a CHALLENGE
   std::uint64_t bad_requests = 0;    // not an X.224 Connection Request, or too slow
 };
 

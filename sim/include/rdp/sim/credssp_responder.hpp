@@ -1,0 +1,40 @@
+#pragma once
+// rdpsim's side of the first CredSSP round trip (MS-CSSP 3.1.5 step 1, MS-NLMP 3.2.5.1.1): read the client's
+// TSRequest carrying an NTLM NEGOTIATE, answer with a TSRequest carrying a CHALLENGE that names a configured
+// machine. That is as far as nmap's rdp-ntlm-info and rdpprobe go; nothing here authenticates anyone.
+#include "rdp/net/asio.hpp"
+#include "rdp/protocol/ntlm.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace rdp::sim {
+
+// Who the simulated server says it is in its CHALLENGE's TargetInfo and Version (MS-NLMP 2.2.2.1, 2.2.2.10).
+// The default build 20348 is Windows Server 2022.
+struct ntlm_identity {
+  std::string netbios_computer = "RDPSIM", netbios_domain = "LAB", dns_computer = "rdpsim.lab.example",
+              dns_domain = "lab.example", dns_tree = "lab.example";
+  std::uint8_t major = 10, minor = 0;
+  std::uint16_t build = 20348;
+};
+
+// The TSRequest.version the responder states: the highest MS-CSSP defines, as a current Windows server does.
+inline constexpr std::int64_t responder_credssp_version = 6;
+
+// The CHALLENGE a Windows domain member would send to a NEGOTIATE with `client_flags` (pure; for tests too):
+// flags are the client's that this side supports plus TARGET_TYPE_DOMAIN, TARGET_INFO and VERSION; TargetName is
+// the NetBIOS domain; TargetInfo is NbDomainName, NbComputerName, DnsDomainName, DnsComputerName, DnsTreeName,
+// Timestamp — Windows' order. A name too long for an AV_PAIR is cut to fit.
+protocol::ntlm::challenge_message make_challenge(const ntlm_identity& identity, std::uint32_t client_flags,
+                                                 std::uint64_t filetime,
+                                                 const std::array<std::uint8_t, 8>& server_challenge);
+
+// Reads one TSRequest carrying an NTLM NEGOTIATE from an established TLS stream and answers with a TSRequest carrying
+// an NTLM CHALLENGE for `identity` (timestamp = now). Returns false if the client sent something else or timed out.
+// `timeout` bounds the read and the write each; at most 64 KiB of request is buffered.
+net::asio::awaitable<bool> answer_ntlm_negotiate(net::asio::ssl::stream<net::tcp::socket&>& tls, ntlm_identity identity,
+                                                 net::milliseconds timeout);
+
+}  // namespace rdp::sim
