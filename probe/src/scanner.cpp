@@ -248,6 +248,28 @@ void decide_verdict(target_report& report) {
   report.evidence = "RDP server; supports " + supported;
 }
 
+// PROTOCOL.md 5.4: a listener that closes or resets on an X.224 request without a word may be a TLS-first server
+// (OpenSSL drops a non-TLS hello silently). One more connection that starts with a ClientHello tells.
+asio::awaitable<std::optional<net::tls_facts>> try_tls_first(std::vector<tcp::endpoint> endpoints,
+                                                             std::shared_ptr<const probe_options> options,
+                                                             std::shared_ptr<asio::ssl::context> tls_context,
+                                                             std::string verify_name) {
+  tcp::socket socket(co_await asio::this_coro::executor);
+  auto [connect_ec, reached] = co_await net::connect_first(socket, std::move(endpoints), options->connect_timeout);
+  if (connect_ec) co_return std::nullopt;
+  asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
+  net::prepare_verification(tls.native_handle(), verify_name);
+  auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
+                                        options->tls_timeout);
+  if (ec) co_return std::nullopt;
+  auto facts = net::collect_tls_facts(tls.native_handle());
+  facts.verification = net::verify_peer(tls.native_handle(), verify_name);
+  facts.trust_store = options->ca_file.empty() ? "system" : options->ca_file;
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  co_return facts;
+}
+
 // Workers taking one target's remaining attempts in turn; the timer is cancelled when the last worker ends.
 struct attempt_batch {
   explicit attempt_batch(asio::any_io_executor executor) : all_done(executor, net::clock::time_point::max()) {}
@@ -387,7 +409,18 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   // or spoke another protocol will do the same for every other request, so asking again would only multiply the
   // wait (and the load on whatever it is).
   states[0] = co_await attempt_protocol(endpoints, requests[0], options_now(), tls_context, pacer, target.host);
-  const auto first = states[0].attempt.outcome;
+  auto first = states[0].attempt.outcome;
+  if ((first == attempt_outcome::closed || first == attempt_outcome::reset) && !states[0].tls) {
+    if (auto facts = co_await try_tls_first(endpoints, options_now(), tls_context, target.host)) {
+      auto& a = states[0].attempt;
+      a.outcome = first = attempt_outcome::not_rdp;
+      std::string subject = facts->certificate ? ", certificate " + facts->certificate->subject : "";
+      a.detail = "tls: a TLS-first server — it dropped the X.224 request but completes a TLS handshake started "
+                 "directly (" + facts->version + subject + ")";
+      states[0].listener = protocol::classification{protocol::listener_kind::tls, a.detail.substr(5)};
+      states[0].tls = std::move(facts);
+    }
+  }
   std::string stop_reason;
   if (first == attempt_outcome::not_rdp || first == attempt_outcome::refused || first == attempt_outcome::timeout)
     stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
