@@ -1,6 +1,7 @@
 #include "rdp/protocol/mcs.hpp"
 
 #include "rdp/protocol/ber.hpp"
+#include "rdp/protocol/per.hpp"
 #include "rdp/protocol/x224.hpp"
 
 namespace rdp::protocol::mcs {
@@ -74,6 +75,120 @@ boost::system::error_code write_send_data_header(byte_writer& out, bool indicati
   // Always the two-byte form, as FreeRDP and Windows write it (rdp.c rdp_write_header).
   out.u16be(static_cast<std::uint16_t>(0x8000 | user_data_size));
   return {};
+}
+
+
+// ---- Domain PDUs of the connection sequence ------------------------------------------------------------------------
+namespace {
+
+// Checks the choice in the first byte and positions `r` after it. `option_bits` receives the low two bits.
+boost::system::error_code read_choice(byte_reader& r, std::uint8_t expected, std::uint8_t& option_bits) {
+  std::uint8_t first = 0;
+  if (!r.u8(first)) return make_error_code(errc::truncated);
+  if ((first >> 2) != expected) return make_error_code(errc::unexpected_mcs_pdu);
+  option_bits = first & 0x03;
+  return {};
+}
+
+template <class T>
+decode_result<T> finish(const byte_reader& r, T value) {
+  if (!r.empty()) return make_error_code(errc::trailing_bytes);
+  return decoded<T>{std::move(value), r.position()};
+}
+
+std::uint8_t first_byte(std::uint8_t c, std::uint8_t option_bits = 0) {
+  return static_cast<std::uint8_t>((c << 2) | option_bits);
+}
+
+}  // namespace
+
+byte_buffer encode(const erect_domain_request& pdu) {
+  byte_buffer out{first_byte(choice::erect_domain_request)};
+  byte_writer w(out);
+  per::write_integer(w, pdu.sub_height);
+  per::write_integer(w, pdu.sub_interval);
+  return out;
+}
+
+decode_result<erect_domain_request> decode_erect_domain_request(bytes_view mcs) {
+  byte_reader r(mcs);
+  std::uint8_t options = 0;
+  erect_domain_request pdu;
+  if (auto ec = read_choice(r, choice::erect_domain_request, options)) return ec;
+  if (auto ec = per::read_integer(r, pdu.sub_height)) return ec;
+  if (auto ec = per::read_integer(r, pdu.sub_interval)) return ec;
+  return finish(r, pdu);
+}
+
+byte_buffer encode(const attach_user_request&) { return {first_byte(choice::attach_user_request)}; }
+
+decode_result<attach_user_request> decode_attach_user_request(bytes_view mcs) {
+  byte_reader r(mcs);
+  std::uint8_t options = 0;
+  if (auto ec = read_choice(r, choice::attach_user_request, options)) return ec;
+  return finish(r, attach_user_request{});
+}
+
+boost::system::result<byte_buffer> encode(const attach_user_confirm& pdu) {
+  byte_buffer out{first_byte(choice::attach_user_confirm, 0x02), pdu.result};
+  byte_writer w(out);
+  if (auto ec = per::write_integer16(w, pdu.initiator, base_channel_id)) return ec;
+  return out;
+}
+
+decode_result<attach_user_confirm> decode_attach_user_confirm(bytes_view mcs) {
+  byte_reader r(mcs);
+  std::uint8_t options = 0;
+  attach_user_confirm pdu;
+  if (auto ec = read_choice(r, choice::attach_user_confirm, options)) return ec;
+  if (!r.u8(pdu.result)) return make_error_code(errc::truncated);
+  if (!(options & 0x02)) return make_error_code(errc::bad_mcs);  // no user id: nothing a client could use
+  if (auto ec = per::read_integer16(r, base_channel_id, pdu.initiator)) return ec;
+  return finish(r, pdu);
+}
+
+boost::system::result<byte_buffer> encode(const channel_join_request& pdu) {
+  byte_buffer out{first_byte(choice::channel_join_request)};
+  byte_writer w(out);
+  if (auto ec = per::write_integer16(w, pdu.initiator, base_channel_id)) return ec;
+  w.u16be(pdu.channel_id);
+  return out;
+}
+
+decode_result<channel_join_request> decode_channel_join_request(bytes_view mcs) {
+  byte_reader r(mcs);
+  std::uint8_t options = 0;
+  channel_join_request pdu;
+  if (auto ec = read_choice(r, choice::channel_join_request, options)) return ec;
+  if (auto ec = per::read_integer16(r, base_channel_id, pdu.initiator)) return ec;
+  if (!r.u16be(pdu.channel_id)) return make_error_code(errc::truncated);
+  return finish(r, pdu);
+}
+
+boost::system::result<byte_buffer> encode(const channel_join_confirm& pdu) {
+  byte_buffer out{first_byte(choice::channel_join_confirm, pdu.channel_id ? 0x02 : 0x00), pdu.result};
+  byte_writer w(out);
+  if (auto ec = per::write_integer16(w, pdu.initiator, base_channel_id)) return ec;
+  w.u16be(pdu.requested);
+  if (pdu.channel_id) w.u16be(*pdu.channel_id);
+  return out;
+}
+
+decode_result<channel_join_confirm> decode_channel_join_confirm(bytes_view mcs) {
+  byte_reader r(mcs);
+  std::uint8_t options = 0;
+  channel_join_confirm pdu;
+  if (auto ec = read_choice(r, choice::channel_join_confirm, options)) return ec;
+  if (!r.u8(pdu.result)) return make_error_code(errc::truncated);
+  if (auto ec = per::read_integer16(r, base_channel_id, pdu.initiator)) return ec;
+  if (!r.u16be(pdu.requested)) return make_error_code(errc::truncated);
+  pdu.channel_id.reset();
+  if (options & 0x02) {
+    std::uint16_t id = 0;
+    if (!r.u16be(id)) return make_error_code(errc::truncated);
+    pdu.channel_id = id;
+  }
+  return finish(r, pdu);
 }
 
 }  // namespace rdp::protocol::mcs

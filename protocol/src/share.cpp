@@ -3,23 +3,48 @@
 #include "rdp/protocol/tpkt.hpp"
 #include "rdp/protocol/x224.hpp"
 
+#include <algorithm>
+
 namespace rdp::protocol::share {
 namespace {
 
 constexpr std::uint16_t flow_control_marker = 0x8000;
 
-// Writes TPKT + X.224 data + Send Data Indication + share control/data headers, then `body`.
-byte_buffer encode_data_pdu(std::uint8_t type2, bytes_view body, const data_pdu_route& route) {
-  const std::size_t share_length = control_header_size + data_header_size + body.size();
-  const std::size_t mcs_header = 8;  // choice, initiator, channel, priority, 2-byte length
+constexpr std::size_t mcs_send_data_header_size = 8;  // choice, initiator, channel, priority, 2-byte length
+
+// TPKT + X.224 data + MCS Send Data header for `user_data_size` bytes that the caller appends.
+byte_buffer start_frame(std::size_t user_data_size, const data_pdu_route& route) {
   byte_buffer out;
-  out.reserve(tpkt::header_size + x224::data_header_size + mcs_header + share_length);
+  out.reserve(tpkt::header_size + x224::data_header_size + mcs_send_data_header_size + user_data_size);
   byte_writer w(out);
-  x224::write_data_header(w, mcs_header + share_length);
-  mcs::write_send_data_header(w, true, route.initiator, route.channel_id, share_length);
+  x224::write_data_header(w, mcs_send_data_header_size + user_data_size);
+  mcs::write_send_data_header(w, route.from_server, route.initiator, route.channel_id, user_data_size);
+  return out;
+}
+
+}  // namespace
+
+byte_buffer encode_send_data(bytes_view user_data, const data_pdu_route& route) {
+  auto out = start_frame(user_data.size(), route);
+  byte_writer(out).bytes(user_data);
+  return out;
+}
+
+byte_buffer encode_control_pdu(std::uint16_t type, bytes_view body, const data_pdu_route& route) {
+  const std::size_t share_length = control_header_size + body.size();
+  auto out = start_frame(share_length, route);
+  byte_writer w(out);
   w.u16le(static_cast<std::uint16_t>(share_length));
-  w.u16le(pdu_type::data | protocol_version);
+  w.u16le(static_cast<std::uint16_t>(type | protocol_version));
   w.u16le(route.pdu_source);
+  w.bytes(body);
+  return out;
+}
+
+byte_buffer encode_data_pdu(std::uint8_t type2, bytes_view body, const data_pdu_route& route) {
+  byte_buffer share;
+  share.reserve(data_header_size + body.size());
+  byte_writer w(share);
   w.u32le(route.share_id);
   w.u8(0);  // pad1
   w.u8(1);  // STREAM_LOW
@@ -29,10 +54,27 @@ byte_buffer encode_data_pdu(std::uint8_t type2, bytes_view body, const data_pdu_
   w.u8(0);  // not compressed
   w.u16le(0);
   w.bytes(body);
-  return out;
+  return encode_control_pdu(pdu_type::data, share, route);
 }
 
-}  // namespace
+decode_result<share_pdu> decode_share_pdu(bytes_view user_data) {
+  auto control = decode_control_header(user_data);
+  if (!control) return control.error();
+  share_pdu pdu;
+  pdu.control = control->value;
+  // Windows XP's 4-byte Deactivate All has no pduSource and no body.
+  const std::size_t total = std::max<std::size_t>(pdu.control.total_length, control->consumed);
+  std::size_t offset = control->consumed;
+  if (pdu.control.type == pdu_type::data) {
+    auto data = decode_data_header(user_data.subspan(offset, total - offset));
+    if (!data) return data.error();
+    if (data->value.compressed_type & 0x20) return make_error_code(errc::bad_share_header);
+    pdu.data = data->value;
+    offset += data->consumed;
+  }
+  pdu.body = user_data.subspan(offset, total - offset);
+  return decoded<share_pdu>{pdu, total};
+}
 
 decode_result<control_header> decode_control_header(bytes_view user_data) {
   byte_reader r(user_data);
@@ -83,18 +125,14 @@ decode_result<set_error_info> decode_set_error_info(bytes_view user_data) {
 }
 
 byte_buffer encode_deactivate_all(const data_pdu_route& route) {
-  const std::size_t share_length = control_header_size + 4 + 2 + 1;
-  byte_buffer out;
-  byte_writer w(out);
-  x224::write_data_header(w, 8 + share_length);
-  mcs::write_send_data_header(w, true, route.initiator, route.channel_id, share_length);
-  w.u16le(static_cast<std::uint16_t>(share_length));
-  w.u16le(pdu_type::deactivate_all | protocol_version);
-  w.u16le(route.initiator);
+  byte_buffer body;
+  byte_writer w(body);
   w.u32le(route.share_id);
-  w.u16le(1);
+  w.u16le(1);  // lengthSourceDescriptor
   w.u8(0);
-  return out;
+  data_pdu_route from_user = route;
+  from_user.pdu_source = route.initiator;  // FreeRDP's server names its user id here
+  return encode_control_pdu(pdu_type::deactivate_all, body, from_user);
 }
 
 boost::system::result<server_event> inspect_server_frame(bytes_view frame) {

@@ -62,6 +62,60 @@ decode_result<send_data> decode_send_data(bytes_view mcs);
 boost::system::error_code write_send_data_header(byte_writer& out, bool indication, std::uint16_t initiator,
                                                  std::uint16_t channel_id, std::size_t user_data_size);
 
+
+// ---- Domain PDUs of the connection sequence (MS-RDPBCGR 2.2.1.5-2.2.1.8, T.125 section 7) ------------------------
+// All are ALIGNED PER: the first byte is choice << 2 plus option bits; user ids are PER integer16 minus 1001 and
+// channel ids raw big-endian. Functions take/return MCS bytes (the X.224 data payload); x224::encode_data frames
+// them. Decoders return errc::unexpected_mcs_pdu for another choice, errc::truncated when cut short and
+// errc::trailing_bytes for bytes after the PDU.
+
+// Erect Domain Request (client, choice 1): subHeight and subInterval, PER unconstrained INTEGERs (FreeRDP: 0, 0).
+struct erect_domain_request {
+  std::uint32_t sub_height = 0;
+  std::uint32_t sub_interval = 0;
+  friend bool operator==(const erect_domain_request&, const erect_domain_request&) = default;
+};
+byte_buffer encode(const erect_domain_request& pdu);
+decode_result<erect_domain_request> decode_erect_domain_request(bytes_view mcs);
+
+// Attach User Request (client, choice 10): no fields.
+struct attach_user_request {
+  friend bool operator==(const attach_user_request&, const attach_user_request&) = default;
+};
+byte_buffer encode(const attach_user_request& pdu);
+decode_result<attach_user_request> decode_attach_user_request(bytes_view mcs);
+
+// Attach User Confirm (server, choice 11): result (T.125 Result, 0 rt-successful) and the user id assigned, which
+// becomes the client's user channel. The option bit 0x02 says the initiator is present; it always is here.
+struct attach_user_confirm {
+  std::uint8_t result = 0;
+  std::uint16_t initiator = 1007;  // absolute user id (>= 1001)
+  friend bool operator==(const attach_user_confirm&, const attach_user_confirm&) = default;
+};
+boost::system::result<byte_buffer> encode(const attach_user_confirm& pdu);  // value_out_of_range: id < 1001
+decode_result<attach_user_confirm> decode_attach_user_confirm(bytes_view mcs);
+
+// Channel Join Request (client, choice 14): the user id and the channel to join.
+struct channel_join_request {
+  std::uint16_t initiator = 1007;
+  std::uint16_t channel_id = global_channel_id;
+  friend bool operator==(const channel_join_request&, const channel_join_request&) = default;
+};
+boost::system::result<byte_buffer> encode(const channel_join_request& pdu);  // value_out_of_range: id < 1001
+decode_result<channel_join_request> decode_channel_join_request(bytes_view mcs);
+
+// Channel Join Confirm (server, choice 15): result, initiator, requested channel and (option bit 0x02) the joined
+// channel id, which a successful join always carries.
+struct channel_join_confirm {
+  std::uint8_t result = 0;
+  std::uint16_t initiator = 1007;
+  std::uint16_t requested = global_channel_id;
+  std::optional<std::uint16_t> channel_id = global_channel_id;
+  friend bool operator==(const channel_join_confirm&, const channel_join_confirm&) = default;
+};
+boost::system::result<byte_buffer> encode(const channel_join_confirm& pdu);  // value_out_of_range: id < 1001
+decode_result<channel_join_confirm> decode_channel_join_confirm(bytes_view mcs);
+
 }  // namespace rdp::protocol::mcs
 
 // ---- MCS Connect-Initial / Connect-Response (T.125 section 11.1-11.2, BER; MS-RDPBCGR 2.2.1.3, 2.2.1.4) ----------

@@ -66,7 +66,27 @@ struct data_pdu_route {
   std::uint16_t initiator = 1002;       // MCS user id the server speaks as; FreeRDP ignores it on receive
   std::uint16_t channel_id = mcs::global_channel_id;
   std::uint16_t pdu_source = 0;         // 2.2.5.1: MUST be 0 for Set Error Info
+  bool from_server = true;              // Send Data Indication (server) or Send Data Request (client)
 };
+
+// The building blocks every encoder below uses; each returns a whole TPKT frame. User data above 16383 bytes (the
+// largest two-byte PER length) cannot be carried in one MCS PDU: callers split; these assert it in tests.
+// MCS Send Data around arbitrary user data (PDUs behind a basic security header: Client Info, licensing, heartbeat).
+byte_buffer encode_send_data(bytes_view user_data, const data_pdu_route& route);
+// A share control PDU of `type` (Demand Active, Confirm Active, Deactivate All) with pduSource route.pdu_source.
+byte_buffer encode_control_pdu(std::uint16_t type, bytes_view body, const data_pdu_route& route);
+// A share data PDU (control + data headers) of `type2`, not compressed.
+byte_buffer encode_data_pdu(std::uint8_t type2, bytes_view body, const data_pdu_route& route);
+
+// A share PDU split into its headers and body (MCS user data, share control header onwards). `data` is present for
+// PDUTYPE_DATAPDU; the body ends at the control header's totalLength. Compressed data PDUs are bad_share_header:
+// nothing we exchange is compressed (we never offer bulk compression).
+struct share_pdu {
+  control_header control;
+  std::optional<data_header> data;
+  bytes_view body;
+};
+decode_result<share_pdu> decode_share_pdu(bytes_view user_data);
 byte_buffer encode_set_error_info(const set_error_info& pdu, const data_pdu_route& route = {});
 // Decodes a Set Error Info PDU from MCS user data (share control header onwards).
 decode_result<set_error_info> decode_set_error_info(bytes_view user_data);
