@@ -1,0 +1,66 @@
+#pragma once
+// The simulated server's session table and the administrator's view of it: what Windows' `query session` /
+// `query user` show, and the actions `logoff`, `reset session`, `tsdiscon`, a service restart and the Remote
+// Desktop session policies. The server implements `session_admin`; the control interface (control.hpp) calls it.
+// Everything here runs on the server's executor: callers are never on another thread.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rdp::sim {
+
+// Windows' WTS_CONNECTSTATE_CLASS values that a simulated RDP-Tcp listener can be in.
+enum class session_state {
+  active,        // a client is connected and logged on
+  connected,     // a client is connected, logon not finished (Windows: "Conn")
+  disconnected,  // logged on, no client connected; can be resumed (Windows: "Disc")
+  listen,        // the listener pseudo-session ("rdp-tcp", ID 65536)
+};
+std::string_view to_string(session_state s) noexcept;  // "Active", "Conn", "Disc", "Listen" (query session's words)
+
+struct session_info {
+  std::uint32_t id = 0;             // session ID, 2.. for RDP sessions (0 is services, 1 the console on Windows)
+  std::string name;                 // "rdp-tcp#N" while a client is connected, empty when disconnected
+  std::string user;                 // empty until logon
+  std::string domain;
+  session_state state = session_state::connected;
+  std::string client_address;       // "127.0.0.1:51234" of the connected client, empty when disconnected
+  std::optional<std::chrono::system_clock::time_point> logon_time;
+  std::chrono::milliseconds idle{0};  // since the client last sent anything
+};
+
+// The Remote Desktop policies an administrator changes with `rdpsim ctl policy …` (Windows: Group Policy
+// "Restrict Remote Desktop Services users to a single Remote Desktop Services session", "Limit number of
+// connections", "Set time limit for active but idle sessions", and the logon timeout).
+struct session_policy {
+  bool single_session = true;                       // Windows' default: a user's new logon takes over the old session
+  std::optional<std::uint32_t> max_sessions;        // nullopt = unlimited
+  std::optional<std::chrono::seconds> idle_limit;   // nullopt = never
+  std::optional<std::chrono::seconds> logon_timeout;  // nullopt = never
+};
+
+// The outcome of an admin action: ok, or why not (e.g. "no session 7"). The action's wire effects happen
+// asynchronously after it returns, as on Windows, where `logoff 3` returns before the client has seen the PDUs.
+struct admin_result {
+  bool ok = true;
+  std::string error;
+  static admin_result failure(std::string why) { return {false, std::move(why)}; }
+};
+
+class session_admin {
+ public:
+  virtual ~session_admin() = default;
+  virtual std::vector<session_info> query_sessions() const = 0;  // sorted by id; includes the Listen row
+  virtual admin_result logoff(std::uint32_t id) = 0;             // LOGOFF_BY_USER-style end by the admin
+  virtual admin_result reset(std::uint32_t id) = 0;              // `reset session ID`: ends it at once
+  virtual admin_result disconnect(std::uint32_t id) = 0;         // `tsdiscon ID`: session stays, Disc
+  // Every connection dropped, the listener closed for `down`, then listening again (sessions are gone).
+  virtual admin_result restart_service(std::chrono::seconds down) = 0;
+  virtual session_policy policy() const = 0;
+  virtual admin_result set_policy(const session_policy& policy) = 0;
+};
+
+}  // namespace rdp::sim
