@@ -1,5 +1,7 @@
 #include "rdp/sim/server.hpp"
 
+#include "server_state.hpp"
+
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
 #include "rdp/protocol/gcc.hpp"
@@ -17,17 +19,6 @@ namespace rdp::sim {
 namespace asio = net::asio;
 using net::error_code;
 using net::tcp;
-
-struct server::state {
-  server_config config;
-  tcp::acceptor acceptor;
-  std::optional<asio::ssl::context> tls_context;
-  server_counters counters;
-  std::set<std::shared_ptr<tcp::socket>> live;  // so stop() can end every connection
-  bool stopped = false;
-
-  state(asio::any_io_executor executor, server_config c) : config(std::move(c)), acceptor(executor) {}
-};
 
 namespace {
 
@@ -59,37 +50,19 @@ asio::awaitable<void> hold(Stream& stream, net::milliseconds idle) {
   }
 }
 
-// Reads one whole TPKT frame (at most `cap` bytes) within `timeout`; nullopt on error, timeout or a bad frame.
-template <class Stream>
-asio::awaitable<std::optional<protocol::byte_buffer>> read_frame(Stream& stream, net::milliseconds timeout,
-                                                                 std::size_t cap) {
-  protocol::tpkt::framing_options framing;
-  framing.max_frame = cap;
-  protocol::tpkt::frame_decoder frames(framing);
-  std::array<std::uint8_t, 4096> chunk{};
-  const auto deadline = net::clock::now() + timeout;
-  for (;;) {
-    auto frame = frames.next();
-    if (frame) co_return protocol::byte_buffer(frame->bytes.begin(), frame->bytes.end());
-    if (!protocol::is_need_more(frame.error())) co_return std::nullopt;
-    const auto left = deadline - net::clock::now();
-    if (left <= net::clock::duration::zero()) co_return std::nullopt;
-    auto [ec, n] = co_await net::with_deadline(stream.async_read_some(asio::buffer(chunk), net::use_tuple), left);
-    if (ec) co_return std::nullopt;
-    frames.feed(protocol::bytes_view(chunk.data(), n));
-  }
-}
-
 // The MCS Connect-Initial → Connect-Response exchange (MS-RDPBCGR 2.2.1.3/2.2.1.4). The server data says: RDP 5+
 // core (echoing the protocol selected in negotiation), no Standard RDP Security encryption (level and method
 // NONE — what a TLS/CredSSP server sends, and a valid, if unwise, Standard Security configuration: xrdp's
-// crypt_level=none), and one channel id per channel the client asked for.
-template <class Stream>
-asio::awaitable<bool> answer_connect_initial(Stream& stream, std::uint32_t selected_protocol, net::milliseconds timeout) {
-  auto frame = co_await read_frame(stream, timeout, 16 * 1024);
-  if (!frame) co_return false;
+// crypt_level=none), and one channel id per channel the client asked for (1004, 1005, … as FreeRDP's server
+// numbers them; the client's user id comes after the last one). Returns the client's Connect-Initial.
+template <class Reader, class Stream>
+asio::awaitable<std::optional<protocol::mcs::connect_initial>> answer_connect_initial(Reader& reader, Stream& stream,
+                                                                                     std::uint32_t selected_protocol,
+                                                                                     net::milliseconds timeout) {
+  auto frame = co_await reader.next(timeout);
+  if (!frame) co_return std::nullopt;
   auto initial = protocol::mcs::decode_connect_initial(*frame);
-  if (!initial) co_return false;
+  if (!initial) co_return std::nullopt;
   protocol::mcs::connect_response response;
   auto& server = response.user_data.server;
   server.core = protocol::gcc::server_core_data{protocol::gcc::rdp_version::rdp5_plus, selected_protocol, std::nullopt};
@@ -101,22 +74,24 @@ asio::awaitable<bool> answer_connect_initial(Stream& stream, std::uint32_t selec
   }
   server.network = network;
   auto wire = protocol::mcs::encode(response);
-  if (!wire) co_return false;
+  if (!wire) co_return std::nullopt;
   auto [ec, n] = co_await net::with_deadline(asio::async_write(stream, asio::buffer(*wire), net::use_tuple), timeout);
   (void)n;
-  co_return !ec;
+  if (ec) co_return std::nullopt;
+  co_return std::move(initial->value);
 }
 
 // After a refusal: half-close and read until the client hangs up (bounded), so the CC is not destroyed by a
 // reset caused by unread data (the same reason FREERDP.md 2.4 gives for draining after Set Error Info).
-asio::awaitable<void> close_gracefully(std::shared_ptr<tcp::socket> socket) {
+asio::awaitable<void> close_gracefully(std::shared_ptr<tcp::socket> socket, net::milliseconds drain) {
   error_code ignored;
   socket->shutdown(tcp::socket::shutdown_send, ignored);
-  co_await hold(*socket, net::milliseconds(2000));
+  co_await hold(*socket, drain);
 }
 
-asio::awaitable<void> serve_connection(std::shared_ptr<server::state> st, std::shared_ptr<tcp::socket> socket) {
+asio::awaitable<void> serve_connection(std::shared_ptr<server::state> st, std::shared_ptr<connection_record> conn) {
   const auto& config = st->config;
+  auto socket = conn->socket;
   auto request = co_await read_connection_request(socket, config.handshake_timeout);
   if (!request) {
     ++st->counters.bad_requests;
@@ -133,12 +108,14 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server::state> st, std::s
   if (write_ec) co_return;
   if (decision.failure) {
     ++st->counters.refused;
-    co_await close_gracefully(socket);
+    co_await close_gracefully(socket, config.drain_timeout);
     co_return;
   }
   ++st->counters.negotiated;
   const auto selected = decision.response ? protocol::security_protocol_from_bits(decision.response->selected_protocol)
                                           : std::optional(protocol::security_protocol::rdp);
+  protocol::tpkt::framing_options framing;
+  framing.max_frame = 16 * 1024;  // nothing a client sends before activation is larger
   if (selected && protocol::uses_tls(*selected) && st->tls_context) {
     asio::ssl::stream<tcp::socket&> tls(*socket, *st->tls_context);
     auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::server, net::use_tuple),
@@ -147,52 +124,83 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server::state> st, std::s
     ++st->counters.tls_completed;
     if (*selected == protocol::security_protocol::hybrid || *selected == protocol::security_protocol::hybrid_ex) {
       // CredSSP: the client's first TSRequest carries an NTLM NEGOTIATE; answer it with our CHALLENGE (this is
-      // what rdp-ntlm-info and rdpprobe read). Authentication itself is not simulated yet.
+      // what rdp-ntlm-info and rdpprobe read). Authentication itself is not simulated: the connection is then held.
       if (!co_await answer_ntlm_negotiate(tls, config.ntlm, config.handshake_timeout)) co_return;
       ++st->counters.ntlm_challenges;
+      co_await hold(tls, config.hold_timeout);
+      co_return;
     }
-    co_await hold(tls, config.hold_timeout);
+    net::frame_reader reader(tls, framing);
+    auto initial = co_await answer_connect_initial(reader, tls, to_bits(*selected), config.handshake_timeout);
+    if (!initial) co_return;  // a probe that stops after TLS, or one that sent something else
+    co_await host_rdp_session(st, conn, tls, reader, std::move(*initial));
     co_return;
   }
-  // Standard RDP Security: the client continues with the MCS Connect-Initial in the clear.
-  if (!co_await answer_connect_initial(*socket, protocol::to_bits(protocol::security_protocol::rdp),
+  // Standard RDP Security: the client continues with the MCS Connect-Initial in the clear. The simulator answers it
+  // (what a probe reads) but does not implement RDP encryption, so the connection is then held.
+  net::frame_reader reader(*socket, framing);
+  if (!co_await answer_connect_initial(reader, *socket, protocol::to_bits(protocol::security_protocol::rdp),
                                        config.handshake_timeout))
     co_return;
   co_await hold(*socket, config.hold_timeout);
 }
 
-asio::awaitable<void> run_connection(std::shared_ptr<server::state> st, std::shared_ptr<tcp::socket> socket) {
-  st->live.insert(socket);
+asio::awaitable<void> run_connection(std::shared_ptr<server::state> st, std::shared_ptr<connection_record> conn) {
+  st->live.insert(conn);
   try {
-    co_await serve_connection(st, socket);
+    co_await serve_connection(st, conn);
   } catch (const std::exception& e) {
     // A failing connection ends itself, never the server (STYLE.md 5).
     std::cerr << "rdpsim: connection ended by an internal error: " << e.what() << "\n";
   }
   error_code ignored;
-  socket->close(ignored);
-  st->live.erase(socket);
+  conn->socket->close(ignored);
+  st->live.erase(conn);
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st) {
   for (;;) {
-    auto socket = std::make_shared<tcp::socket>(st->acceptor.get_executor());
+    auto socket = std::make_shared<tcp::socket>(st->executor);
     auto [ec] = co_await st->acceptor.async_accept(*socket, net::use_tuple);
-    if (st->stopped || ec == asio::error::operation_aborted) co_return;
+    if (st->stopped || !st->listening || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // EMFILE and friends: wait a little rather than spinning on the error.
-      asio::steady_timer pause(st->acceptor.get_executor(), net::milliseconds(50));
+      asio::steady_timer pause(st->executor, net::milliseconds(50));
       co_await pause.async_wait(net::use_tuple);
       continue;
     }
     ++st->counters.accepted;
     error_code ignored;
     socket->set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(st->acceptor.get_executor(), run_connection(st, socket), asio::detached);
+    if (st->config.tcp_keepalive) socket->set_option(asio::socket_base::keep_alive(true), ignored);
+    auto conn = std::make_shared<connection_record>(st->executor, socket);
+    conn->number = st->next_connection_number++;
+    const auto peer = socket->remote_endpoint(ignored);
+    if (!ignored) conn->client_address = net::host_port{peer.address().to_string(), peer.port()}.text();
+    asio::co_spawn(st->executor, run_connection(st, conn), asio::detached);
   }
 }
 
 }  // namespace
+
+void start_accepting(std::shared_ptr<server::state> st) {
+  asio::co_spawn(st->executor, accept_loop(st), asio::detached);
+}
+
+void open_listener(server::state& st) {
+  error_code ec;
+  st.acceptor = tcp::acceptor(st.executor);
+  st.acceptor.open(st.bound.protocol(), ec);
+  if (!ec) st.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) st.acceptor.bind(st.bound, ec);
+  if (!ec) st.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("rdpsim: cannot listen on " +
+                             net::host_port{st.bound.address().to_string(), st.bound.port()}.text() + ": " +
+                             ec.message());
+  st.bound = st.acceptor.local_endpoint();  // port 0 becomes the port picked
+  st.listening = true;
+}
 
 server::server(asio::any_io_executor executor, server_config config)
     : state_(std::make_shared<state>(executor, std::move(config))) {
@@ -206,28 +214,29 @@ server::server(asio::any_io_executor executor, server_config config)
   error_code ec;
   const auto address = asio::ip::make_address(st.config.listen.host, ec);
   if (ec) throw std::runtime_error("rdpsim: listen address '" + st.config.listen.host + "' is not an IP address");
-  const tcp::endpoint endpoint(address, st.config.listen.port);
-  st.acceptor.open(endpoint.protocol(), ec);
-  if (!ec) st.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) st.acceptor.bind(endpoint, ec);
-  if (!ec) st.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("rdpsim: cannot listen on " + st.config.listen.text() + ": " + ec.message());
+  st.bound = tcp::endpoint(address, st.config.listen.port);
+  open_listener(st);
 }
 
 server::~server() = default;
 
-tcp::endpoint server::local_endpoint() const { return state_->acceptor.local_endpoint(); }
+tcp::endpoint server::local_endpoint() const { return state_->bound; }
 
-void server::start() { asio::co_spawn(state_->acceptor.get_executor(), accept_loop(state_), asio::detached); }
+void server::start() { start_accepting(state_); }
 
 void server::stop() {
   state_->stopped = true;
   error_code ignored;
   state_->acceptor.close(ignored);
-  for (const auto& socket : state_->live) socket->close(ignored);
+  for (const auto& conn : state_->live) {
+    conn->socket->close(ignored);
+    conn->wake.cancel();
+  }
 }
 
 const server_counters& server::counters() const noexcept { return state_->counters; }
+
+session_admin& server::admin() noexcept { return admin_of(*state_); }
 
 protocol::server_security_policy parse_policy(const std::string& protocols) {
   protocol::server_security_policy policy;

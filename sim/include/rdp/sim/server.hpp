@@ -1,16 +1,29 @@
 #pragma once
 // rdpsim's RDP listener: answers X.224 negotiation as its policy says, performs the TLS upgrade for TLS-based
-// protocols, then holds the connection. One io_context, one coroutine per connection, a deadline on every step.
+// protocols, then runs the connection sequence to an active session (TLS security) with a session table that an
+// administrator acts on (sessions.hpp). One io_context, one coroutine per connection, a deadline on every step
+// before the session is active; an active session is left alone for as long as its policy allows.
 #include "rdp/net/asio.hpp"
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/protocol/nego.hpp"
 #include "rdp/sim/credssp_responder.hpp"
+#include "rdp/sim/sessions.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace rdp::sim {
+
+struct user_account {
+  std::string user, domain, password;
+};
+
+enum class stale_cookie_answer { fresh_logon, refuse };
 
 struct server_config {
   net::host_port listen{"127.0.0.1", 13389};  // port 0 picks a free one
@@ -18,7 +31,21 @@ struct server_config {
   net::tls_identity identity;                   // required when policy offers any TLS-based protocol
   ntlm_identity ntlm;                           // who the server says it is in its NTLM CHALLENGE (CredSSP)
   net::milliseconds handshake_timeout{10000};   // X.224 request and TLS handshake, each
-  net::milliseconds hold_timeout{30000};        // a negotiated connection with no traffic is closed after this
+  net::milliseconds hold_timeout{30000};        // a connection that is not an RDP session (a probe) is closed after
+                                                // this long without traffic; active sessions are not
+  // Logon: an empty list accepts any credentials (xrdp's behaviour: its login screen checks them later).
+  std::vector<user_account> users;
+  session_policy sessions;
+  // Server Heartbeat PDUs (MS-RDPBCGR 2.2.16.1) every `heartbeat`, to clients that announce support. nullopt: none,
+  // so an idle session is truly idle on the wire (what an idle-timeout test needs).
+  std::optional<std::chrono::seconds> heartbeat;
+  bool tcp_keepalive = false;                   // SO_KEEPALIVE on accepted sockets (kernel defaults)
+  // A client presenting an auto-reconnect cookie for a session that no longer exists (after logoff, reset or a
+  // service restart): Windows goes on with a fresh logon; `refuse` ends the connection with `stale_cookie_error`.
+  stale_cookie_answer stale_cookie = stale_cookie_answer::fresh_logon;
+  std::uint32_t stale_cookie_error = 0x00000007;  // ERRINFO_SERVER_DENIED_CONNECTION
+  net::milliseconds drain_timeout{2000};        // after the last PDU, how long to wait for the client to hang up
+  std::uint16_t max_desktop_width = 1920, max_desktop_height = 1200;
 };
 
 struct server_counters {
@@ -28,6 +55,11 @@ struct server_counters {
   std::uint64_t tls_completed = 0;
   std::uint64_t ntlm_challenges = 0;  // CredSSP NEGOTIATEs answered with a CHALLENGE
   std::uint64_t bad_requests = 0;    // not an X.224 Connection Request, or too slow
+  std::uint64_t activated = 0;       // connections that reached the active state
+  std::uint64_t reconnected = 0;     // auto-reconnect cookies honoured
+  std::uint64_t stale_cookies = 0;   // cookies for sessions that no longer exist
+  std::uint64_t logon_failures = 0;
+  std::uint64_t sequence_failures = 0;  // clients that broke off or broke the connection sequence
 };
 
 class server {
@@ -42,6 +74,8 @@ class server {
   void start();  // begins accepting; call on (or before running) the executor
   void stop();   // closes the listener and every connection; call from the executor's thread
   const server_counters& counters() const noexcept;
+  // The administrator's interface to the session table; valid while the server lives, used on its executor.
+  session_admin& admin() noexcept;
 
   struct state;  // shared with the connection coroutines, which may outlive a stop()
 

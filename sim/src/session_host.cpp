@@ -1,0 +1,596 @@
+// The server side of the RDP connection sequence after TLS (MS-RDPBCGR 1.3.1.1), the active session, the ways the
+// server ends one (docs/session-drops.md) and the administrator's interface to the session table.
+#include "server_state.hpp"
+
+#include "rdp/net/deadline.hpp"
+#include "rdp/net/errors.hpp"
+#include "rdp/protocol/activation.hpp"
+#include "rdp/protocol/mcs.hpp"
+#include "rdp/protocol/x224.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+
+namespace rdp::sim {
+
+namespace asio = net::asio;
+namespace activation = protocol::activation;
+namespace mcs = protocol::mcs;
+namespace share = protocol::share;
+using net::error_code;
+using net::tcp;
+using tls_stream = asio::ssl::stream<tcp::socket&>;
+using reader_type = net::frame_reader<tls_stream>;
+
+namespace {
+
+// errorInfo codes the simulator sends (MS-RDPBCGR 2.2.5.1.1).
+namespace errinfo_code {
+constexpr std::uint32_t rpc_initiated_disconnect = 0x00000001;
+constexpr std::uint32_t rpc_initiated_logoff = 0x00000002;
+constexpr std::uint32_t idle_timeout = 0x00000003;
+constexpr std::uint32_t logon_timeout = 0x00000004;
+constexpr std::uint32_t disconnected_by_other_connection = 0x00000005;
+constexpr std::uint32_t server_denied_connection = 0x00000007;
+constexpr std::uint32_t server_insufficient_privileges = 0x00000009;
+}  // namespace errinfo_code
+
+constexpr std::uint16_t server_channel_id = 1002;  // the MCS user id the server speaks as (0x03EA)
+constexpr std::uint32_t share_id = 0x000103EA;    // what FreeRDP's and Windows' servers use
+constexpr int max_sequence_frames = 64;           // a client that sends more before finishing a phase is broken
+
+enum class close_style { graceful, reset, abrupt };
+
+struct teardown {
+  std::optional<std::uint32_t> error_info;
+  std::optional<mcs::disconnect_reason> dpu;
+  close_style close = close_style::graceful;
+};
+
+teardown teardown_for(termination t) {
+  using mcs::disconnect_reason;
+  switch (t) {
+    case termination::logoff_by_admin:
+      return {errinfo_code::rpc_initiated_logoff, disconnect_reason::provider_initiated, close_style::graceful};
+    case termination::disconnect_by_admin:
+      return {errinfo_code::rpc_initiated_disconnect, disconnect_reason::provider_initiated, close_style::graceful};
+    case termination::replaced:
+      return {errinfo_code::disconnected_by_other_connection, disconnect_reason::provider_initiated,
+              close_style::graceful};
+    case termination::idle_timeout:
+      return {errinfo_code::idle_timeout, disconnect_reason::provider_initiated, close_style::graceful};
+    case termination::active_limit:
+      return {errinfo_code::logon_timeout, disconnect_reason::provider_initiated, close_style::graceful};
+    case termination::reset: return {std::nullopt, std::nullopt, close_style::reset};
+    case termination::service_stop: return {std::nullopt, std::nullopt, close_style::abrupt};
+    case termination::none: break;
+  }
+  return {};
+}
+
+// What the client told us about itself that changes what we send.
+struct client_facts {
+  bool error_info = false;  // RNS_UD_CS_SUPPORT_ERRINFO_PDU: Set Error Info may be sent (2.2.5.1)
+  bool heartbeat = false;   // RNS_UD_CS_SUPPORT_HEARTBEAT_PDU
+  bool auto_reconnect = false;  // general capability AUTORECONNECT_SUPPORTED in Confirm Active
+  std::uint16_t user_id = 1007;
+  std::uint16_t width = 1024, height = 768, bits_per_pixel = 16;
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool credentials_accepted(const std::vector<user_account>& users, const activation::client_info& info) {
+  if (users.empty()) return true;
+  return std::any_of(users.begin(), users.end(), [&](const user_account& a) {
+    return lower(a.user) == lower(info.user) && (a.domain.empty() || lower(a.domain) == lower(info.domain)) &&
+           a.password == info.password;
+  });
+}
+
+// SecurityVerifier = HMAC-MD5(key = ArcRandomBits, data = client random), MS-RDPBCGR 5.5. Under TLS there is no
+// client random; Windows and FreeRDP use 32 zero bytes.
+bool cookie_matches(const std::array<std::uint8_t, 16>& random_bits, const std::array<std::uint8_t, 16>& verifier) {
+  const std::array<std::uint8_t, 32> client_random{};
+  std::array<std::uint8_t, EVP_MAX_MD_SIZE> mac{};
+  unsigned int length = 0;
+  if (!HMAC(EVP_md5(), random_bits.data(), static_cast<int>(random_bits.size()), client_random.data(),
+            client_random.size(), mac.data(), &length) ||
+      length != verifier.size())
+    return false;
+  return CRYPTO_memcmp(mac.data(), verifier.data(), verifier.size()) == 0;
+}
+
+std::array<std::uint8_t, 16> fresh_random_bits() {
+  std::array<std::uint8_t, 16> bits{};
+  if (RAND_bytes(bits.data(), static_cast<int>(bits.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed: no auto-reconnect cookie can be made");
+  return bits;
+}
+
+share::data_pdu_route server_route() {
+  share::data_pdu_route route;
+  route.initiator = server_channel_id;
+  route.share_id = share_id;
+  route.pdu_source = server_channel_id;
+  return route;
+}
+
+asio::awaitable<bool> send(tls_stream& tls, const protocol::byte_buffer& frame, net::milliseconds timeout) {
+  auto [ec, n] = co_await net::with_deadline(asio::async_write(tls, asio::buffer(frame), net::use_tuple), timeout);
+  (void)n;
+  co_return !ec;
+}
+
+asio::awaitable<bool> send(tls_stream& tls, const boost::system::result<protocol::byte_buffer>& frame,
+                           net::milliseconds timeout) {
+  if (!frame) co_return false;
+  co_return co_await send(tls, *frame, timeout);
+}
+
+// Reads and discards until the client hangs up or `limit` passes. Reading the raw socket under TLS is fine: the
+// bytes are only thrown away, and a read that stops now keeps unread data from turning our close into a reset.
+asio::awaitable<void> drain(tcp::socket& socket, net::milliseconds limit) {
+  std::array<std::uint8_t, 4096> sink{};
+  const auto deadline = net::clock::now() + limit;
+  for (;;) {
+    const auto left = deadline - net::clock::now();
+    if (left <= net::clock::duration::zero()) co_return;
+    auto [ec, n] = co_await net::with_deadline(socket.async_read_some(asio::buffer(sink), net::use_tuple), left);
+    (void)n;
+    if (ec) co_return;
+  }
+}
+
+// The session `conn` is bound to, or null when the table no longer has it for this connection (an admin logged it
+// off, or another connection took it over).
+session_record* bound_session(server::state& st, const connection_record& conn) {
+  if (!conn.session_id) return nullptr;
+  auto it = st.sessions.find(*conn.session_id);
+  if (it == st.sessions.end() || it->second.connection.get() != &conn) return nullptr;
+  return &it->second;
+}
+
+// What happens to the session when its connection ends. Admin actions that delete a session have already removed it.
+void settle_session(server::state& st, connection_record& conn, termination t) {
+  auto* session = bound_session(st, conn);
+  if (!session) return;
+  switch (t) {
+    case termination::logoff_by_admin:
+    case termination::reset:
+    case termination::service_stop: st.sessions.erase(session->id); return;
+    case termination::replaced: return;  // the session belongs to the new connection now
+    case termination::none:
+    case termination::disconnect_by_admin:
+    case termination::idle_timeout:
+    case termination::active_limit:
+      session->connection.reset();
+      session->state = session_state::disconnected;
+      session->idle_since = net::clock::now();
+      return;
+  }
+}
+
+// Ends the connection the way `t` says (teardown_for): Set Error Info when the client supports it, the MCS Disconnect
+// Provider Ultimatum, a half-close and a bounded drain — or a reset, or an abrupt close.
+asio::awaitable<void> end_connection(server::state& st, connection_record& conn, tls_stream& tls,
+                                     const client_facts& client, const teardown& how) {
+  error_code ignored;
+  auto& socket = *conn.socket;
+  if (how.close == close_style::reset) {
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+    co_return;
+  }
+  if (how.close == close_style::abrupt) {
+    socket.close(ignored);
+    co_return;
+  }
+  const auto timeout = st.config.handshake_timeout;
+  if (how.error_info && client.error_info) {
+    if (!co_await send(tls, share::encode_set_error_info({*how.error_info}, server_route()), timeout)) co_return;
+  }
+  if (how.dpu) {
+    if (!co_await send(tls, protocol::x224::encode_data(mcs::encode(mcs::disconnect_provider_ultimatum{*how.dpu})),
+                       timeout))
+      co_return;
+  }
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  co_await drain(socket, st.config.drain_timeout);
+  socket.close(ignored);
+}
+
+asio::awaitable<void> deny(server::state& st, connection_record& conn, tls_stream& tls, const client_facts& client,
+                           std::uint32_t error_info) {
+  co_await end_connection(st, conn, tls, client,
+                          teardown{error_info, mcs::disconnect_reason::provider_initiated, close_style::graceful});
+}
+
+// A few rectangles of a test pattern in the client's color depth: the "first screen update" a client draws.
+std::vector<activation::bitmap_rectangle> first_screen(const client_facts& client) {
+  std::vector<activation::bitmap_rectangle> rects;
+  const std::uint16_t bytes_per_pixel = static_cast<std::uint16_t>((client.bits_per_pixel + 7) / 8);
+  const std::uint16_t tile = 32;
+  for (std::uint16_t i = 0; i < 4; ++i) {
+    activation::bitmap_rectangle r;
+    r.left = static_cast<std::uint16_t>(i * tile);
+    r.top = 0;
+    r.width = tile;
+    r.height = tile;
+    r.bits_per_pixel = client.bits_per_pixel;
+    if (r.left + tile > client.width || tile > client.height) break;
+    r.pixels.resize(std::size_t{tile} * tile * bytes_per_pixel);
+    for (std::size_t p = 0; p < r.pixels.size(); ++p) r.pixels[p] = static_cast<std::uint8_t>((p * 7 + i * 61) & 0xFF);
+    rects.push_back(std::move(r));
+  }
+  return rects;
+}
+
+std::uint16_t supported_depth(const protocol::gcc::client_core_data& core) {
+  const auto depth = core.high_color_depth.value_or(16);
+  return depth == 15 || depth == 16 || depth == 24 || depth == 32 ? depth : 16;
+}
+
+struct logon_outcome {
+  std::optional<std::uint32_t> denied;  // errorInfo to refuse with
+  bool stale_cookie = false;
+  bool resumed = false;
+};
+
+// Picks (or makes) the session this logon lands in, applying the policies. Runs without suspending, so the session
+// table cannot change under it.
+logon_outcome choose_session(server::state& st, const std::shared_ptr<connection_record>& conn,
+                             const activation::client_info& info) {
+  logon_outcome out;
+  session_record* session = nullptr;
+  if (info.auto_reconnect_cookie) {
+    auto it = st.sessions.find(info.auto_reconnect_cookie->logon_id);
+    if (it != st.sessions.end() && cookie_matches(it->second.arc_random, info.auto_reconnect_cookie->security_verifier)) {
+      session = &it->second;
+      out.resumed = true;
+      ++st.counters.reconnected;
+    } else {
+      out.stale_cookie = true;
+      ++st.counters.stale_cookies;
+      if (st.config.stale_cookie == stale_cookie_answer::refuse) {
+        out.denied = st.config.stale_cookie_error;
+        return out;
+      }
+    }
+  }
+  if (!session && !credentials_accepted(st.config.users, info)) {
+    ++st.counters.logon_failures;
+    out.denied = errinfo_code::server_insufficient_privileges;
+    return out;
+  }
+  if (!session && st.config.sessions.single_session) {
+    for (auto& [id, candidate] : st.sessions) {
+      if (lower(candidate.user) == lower(info.user) && lower(candidate.domain) == lower(info.domain)) {
+        session = &candidate;
+        out.resumed = true;
+        break;
+      }
+    }
+  }
+  if (!session) {
+    if (st.config.sessions.max_sessions && st.sessions.size() >= *st.config.sessions.max_sessions) {
+      out.denied = errinfo_code::server_denied_connection;
+      return out;
+    }
+    const auto id = st.next_session_id++;
+    session = &st.sessions[id];
+    session->id = id;
+    session->user = info.user;
+    session->domain = info.domain;
+    session->logon_time = std::chrono::system_clock::now();
+  }
+  if (session->connection && session->connection != conn) session->connection->request(termination::replaced);
+  session->connection = conn;
+  session->state = session_state::connected;
+  conn->session_id = session->id;
+  return out;
+}
+
+// Domain PDUs until the Client Info arrives: Erect Domain, Attach User, one Channel Join per channel (2.2.1.5-2.2.1.8).
+asio::awaitable<std::optional<activation::client_info>> read_until_client_info(reader_type& reader, tls_stream& tls,
+                                                                               const client_facts& client,
+                                                                               net::milliseconds timeout) {
+  for (int i = 0; i < max_sequence_frames; ++i) {
+    auto frame = co_await reader.next(timeout);
+    if (!frame) co_return std::nullopt;
+    auto data = protocol::x224::decode_data(*frame);
+    if (!data) co_return std::nullopt;
+    const auto choice = mcs::peek_choice(data->value);
+    if (!choice) co_return std::nullopt;
+    switch (*choice) {
+      case mcs::choice::erect_domain_request:
+        if (!mcs::decode_erect_domain_request(data->value)) co_return std::nullopt;
+        break;
+      case mcs::choice::attach_user_request:
+        if (!mcs::decode_attach_user_request(data->value)) co_return std::nullopt;
+        if (!co_await send(tls, protocol::x224::encode_data(*mcs::encode(mcs::attach_user_confirm{0, client.user_id})),
+                           timeout))
+          co_return std::nullopt;
+        break;
+      case mcs::choice::channel_join_request: {
+        auto join = mcs::decode_channel_join_request(data->value);
+        if (!join) co_return std::nullopt;
+        const mcs::channel_join_confirm confirm{0, client.user_id, join->value.channel_id, join->value.channel_id};
+        if (!co_await send(tls, protocol::x224::encode_data(*mcs::encode(confirm)), timeout)) co_return std::nullopt;
+        break;
+      }
+      case mcs::choice::send_data_request: {
+        auto send_data = mcs::decode_send_data(data->value);
+        if (!send_data) co_return std::nullopt;
+        auto info = activation::decode_client_info(send_data->value.user_data);
+        if (!info) co_return std::nullopt;
+        co_return std::move(info->value);
+      }
+      default: co_return std::nullopt;  // a DPU (the client gave up) or something out of place
+    }
+  }
+  co_return std::nullopt;
+}
+
+// Confirm Active, then the client's finalization PDUs up to its Font List (2.2.1.13.2-2.2.1.18).
+asio::awaitable<bool> read_until_font_list(reader_type& reader, client_facts& client, net::milliseconds timeout) {
+  bool confirmed = false;
+  for (int i = 0; i < max_sequence_frames; ++i) {
+    auto frame = co_await reader.next(timeout);
+    if (!frame) co_return false;
+    auto data = protocol::x224::decode_data(*frame);
+    if (!data) co_return false;
+    auto send_data = mcs::decode_send_data(data->value);
+    if (!send_data) co_return false;  // a DPU or anything else ends the sequence
+    auto pdu = share::decode_share_pdu(send_data->value.user_data);
+    if (!pdu) continue;  // e.g. a flow-control PDU: nothing to answer
+    if (pdu->value.control.type == share::pdu_type::confirm_active) {
+      auto confirm = activation::decode_confirm_active(send_data->value.user_data);
+      if (!confirm || confirm->value.share_id != share_id) co_return false;
+      const auto summary = activation::summarize(confirm->value.capabilities);
+      client.auto_reconnect = summary.general_extra_flags &&
+                              (*summary.general_extra_flags & activation::general_extra_flag::autoreconnect_supported);
+      confirmed = true;
+      continue;
+    }
+    if (pdu->value.data && pdu->value.data->type2 == share::pdu_type2::font_list) co_return confirmed;
+  }
+  co_return false;
+}
+
+// Active: read what the client sends (input, refreshes), count it as activity, and act on timers and admin
+// requests. Returns how the connection ended.
+asio::awaitable<termination> run_active(server::state& st, const std::shared_ptr<connection_record>& conn,
+                                        reader_type& reader, tls_stream& tls, const client_facts& client) {
+  auto next_heartbeat = net::clock::now();
+  for (;;) {
+    if (conn->pending != termination::none) co_return conn->pending;
+    const auto now = net::clock::now();
+    const auto& policy = st.config.sessions;
+    if (policy.idle_limit && now - conn->last_input >= *policy.idle_limit) co_return termination::idle_timeout;
+    if (policy.logon_timeout && now - conn->activated_at >= *policy.logon_timeout) co_return termination::active_limit;
+    const bool heartbeats = st.config.heartbeat && client.heartbeat;
+    if (heartbeats && now >= next_heartbeat) {
+      const auto period = static_cast<std::uint8_t>(std::min<std::int64_t>(st.config.heartbeat->count(), 255));
+      if (!co_await send(tls, activation::encode(activation::heartbeat{period, 2, 4}, server_route()),
+                         st.config.handshake_timeout))
+        co_return termination::none;
+      next_heartbeat = now + *st.config.heartbeat;
+    }
+    auto wake_at = net::clock::time_point::max();
+    if (policy.idle_limit) wake_at = std::min(wake_at, conn->last_input + *policy.idle_limit);
+    if (policy.logon_timeout) wake_at = std::min(wake_at, conn->activated_at + *policy.logon_timeout);
+    if (heartbeats) wake_at = std::min(wake_at, next_heartbeat);
+    conn->wake.expires_at(wake_at);
+    auto frame = co_await reader.next_or_wake(conn->wake);
+    if (!frame) co_return conn->pending != termination::none ? conn->pending : termination::none;  // client gone
+    if (!*frame) continue;  // a timer or an admin request: re-evaluate
+    conn->last_input = net::clock::now();
+    const auto& bytes = **frame;
+    if (bytes.empty() || bytes[0] != 0x03) continue;  // fast-path input: activity only
+    auto event = share::inspect_server_frame(bytes);  // the same teardown PDUs exist in both directions
+    if (event && (event->kind == share::server_event_kind::disconnect_provider_ultimatum ||
+                  event->kind == share::server_event_kind::x224_disconnect_request))
+      co_return termination::none;  // the client disconnected: the session stays, disconnected
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::shared_ptr<connection_record> conn,
+                                       tls_stream& tls, reader_type& reader, protocol::mcs::connect_initial initial) {
+  const auto timeout = st->config.handshake_timeout;
+  client_facts client;
+  const auto core = initial.user_data.client.core.value_or(protocol::gcc::client_core_data{});
+  const auto early = core.early_capability_flags.value_or(0);
+  client.error_info = (early & protocol::gcc::early_capability::support_errinfo_pdu) != 0;
+  client.heartbeat = (early & protocol::gcc::early_capability::support_heartbeat_pdu) != 0;
+  const auto& network = initial.user_data.client.network;
+  const std::size_t channels = network ? network->channels.size() : 0;
+  client.user_id = static_cast<std::uint16_t>(mcs::global_channel_id + 1 + channels);
+  client.width = std::clamp<std::uint16_t>(core.desktop_width, 200, st->config.max_desktop_width);
+  client.height = std::clamp<std::uint16_t>(core.desktop_height, 200, st->config.max_desktop_height);
+  client.bits_per_pixel = supported_depth(core);
+
+  auto info = co_await read_until_client_info(reader, tls, client, timeout);
+  if (!info) {
+    ++st->counters.sequence_failures;
+    co_return;
+  }
+  const auto outcome = choose_session(*st, conn, *info);
+  if (outcome.denied) {
+    co_await deny(*st, *conn, tls, client, *outcome.denied);
+    co_return;
+  }
+  const auto session_id = *conn->session_id;
+
+  activation::demand_active demand;
+  activation::server_capabilities caps;
+  caps.desktop_width = client.width;
+  caps.desktop_height = client.height;
+  caps.bits_per_pixel = client.bits_per_pixel;
+  caps.share_node_id = server_channel_id;
+  demand.share_id = share_id;
+  demand.capabilities = activation::make_server_capability_sets(caps);
+  demand.session_id = session_id;
+  if (!co_await send(tls, activation::encode(activation::license_error_alert{}, server_route()), timeout) ||
+      !co_await send(tls, activation::encode(demand, server_route()), timeout) ||
+      !co_await read_until_font_list(reader, client, timeout)) {
+    ++st->counters.sequence_failures;
+    settle_session(*st, *conn, termination::none);
+    co_return;
+  }
+  const auto route = server_route();
+  const activation::control cooperate{activation::control_action::cooperate, 0, 0};
+  const activation::control granted{activation::control_action::granted_control, client.user_id, server_channel_id};
+  const auto screen = first_screen(client);
+  if (!co_await send(tls, activation::encode(activation::synchronize{client.user_id}, route), timeout) ||
+      !co_await send(tls, activation::encode(cooperate, route), timeout) ||
+      !co_await send(tls, activation::encode(granted, route), timeout) ||
+      !co_await send(tls, activation::encode_font_map(route), timeout) ||
+      (!screen.empty() && !co_await send(tls, activation::encode_bitmap_update(screen, route), timeout))) {
+    ++st->counters.sequence_failures;
+    settle_session(*st, *conn, termination::none);
+    co_return;
+  }
+  ++st->counters.activated;
+  conn->activated_at = conn->last_input = net::clock::now();
+  std::optional<activation::arc_server_cookie> cookie;
+  if (auto* session = bound_session(*st, *conn)) {
+    session->state = session_state::active;
+    if (client.auto_reconnect) {
+      // A new cookie on every connection to the session: the previous one is stale from now on (2.2.4.2).
+      session->arc_random = fresh_random_bits();
+      cookie = activation::arc_server_cookie{session->id, session->arc_random};
+    }
+    const auto logon = activation::encode_logon_long(session->id, session->domain, session->user, route);
+    if (!co_await send(tls, logon, timeout)) {
+      settle_session(*st, *conn, termination::none);
+      co_return;
+    }
+  }
+  if (cookie && !co_await send(tls, activation::encode_logon_extended(cookie, std::nullopt, route), timeout)) {
+    settle_session(*st, *conn, termination::none);
+    co_return;
+  }
+  if (outcome.stale_cookie && !co_await send(tls, activation::encode_auto_reconnect_status(route), timeout)) {
+    settle_session(*st, *conn, termination::none);
+    co_return;
+  }
+
+  const auto ended = co_await run_active(*st, conn, reader, tls, client);
+  settle_session(*st, *conn, ended);
+  if (ended != termination::none) co_await end_connection(*st, *conn, tls, client, teardown_for(ended));
+}
+
+// ---- The administrator's interface --------------------------------------------------------------------------------
+
+class server_admin final : public session_admin {
+ public:
+  explicit server_admin(server::state& st) : st_(st) {}
+
+  std::vector<session_info> query_sessions() const override {
+    std::vector<session_info> rows;
+    const auto now = net::clock::now();
+    for (const auto& [id, s] : st_.sessions) {
+      session_info row;
+      row.id = id;
+      row.user = s.user;
+      row.domain = s.domain;
+      row.state = s.state;
+      row.logon_time = s.logon_time;
+      const auto idle_since = s.connection ? s.connection->last_input : s.idle_since;
+      row.idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - idle_since);
+      if (s.connection) {
+        row.name = "rdp-tcp#" + std::to_string(s.connection->number);
+        row.client_address = s.connection->client_address;
+      }
+      rows.push_back(std::move(row));
+    }
+    if (st_.listening && !st_.stopped) {
+      session_info listener;
+      listener.id = 65536;
+      listener.name = "rdp-tcp";
+      listener.state = session_state::listen;
+      rows.push_back(std::move(listener));
+    }
+    return rows;
+  }
+
+  admin_result logoff(std::uint32_t id) override { return end(id, termination::logoff_by_admin, true); }
+  admin_result reset(std::uint32_t id) override { return end(id, termination::reset, true); }
+
+  admin_result disconnect(std::uint32_t id) override {
+    auto it = st_.sessions.find(id);
+    if (it == st_.sessions.end()) return admin_result::failure("no session " + std::to_string(id));
+    if (!it->second.connection) return admin_result::failure("session " + std::to_string(id) + " is not connected");
+    it->second.connection->request(termination::disconnect_by_admin);
+    return {};
+  }
+
+  admin_result restart_service(std::chrono::seconds down) override {
+    if (st_.stopped) return admin_result::failure("the server is stopping");
+    if (!st_.listening) return admin_result::failure("the service is already stopped");
+    st_.listening = false;
+    error_code ignored;
+    st_.acceptor.close(ignored);
+    st_.sessions.clear();  // the sessions die with the service (docs/session-drops.md)
+    for (const auto& conn : st_.live) {
+      conn->pending = termination::service_stop;
+      conn->socket->close(ignored);
+      conn->wake.cancel();
+    }
+    auto timer = std::make_shared<asio::steady_timer>(st_.executor, down);
+    auto* st = &st_;
+    auto keep = st_.weak_from_this();
+    timer->async_wait([timer, st, keep](const error_code&) {
+      auto alive = keep.lock();
+      if (!alive || st->stopped) return;
+      try {
+        open_listener(*st);
+        start_accepting(alive);
+      } catch (const std::exception& e) {
+        std::cerr << e.what() << " (after restart-service)\n";
+      }
+    });
+    return {};
+  }
+
+  session_policy policy() const override { return st_.config.sessions; }
+
+  admin_result set_policy(const session_policy& policy) override {
+    if (policy.max_sessions && *policy.max_sessions == 0) return admin_result::failure("max-sessions must be at least 1");
+    st_.config.sessions = policy;
+    for (const auto& conn : st_.live) conn->wake.cancel();  // active sessions re-evaluate their limits now
+    return {};
+  }
+
+ private:
+  admin_result end(std::uint32_t id, termination how, bool deletes) {
+    auto it = st_.sessions.find(id);
+    if (it == st_.sessions.end()) return admin_result::failure("no session " + std::to_string(id));
+    auto conn = it->second.connection;
+    if (deletes) st_.sessions.erase(it);  // gone from the table at once; the wire sequence follows
+    if (conn) conn->request(how);
+    return {};
+  }
+
+  server::state& st_;
+};
+
+server::state::state(asio::any_io_executor ex, server_config c)
+    : config(std::move(c)), executor(ex), acceptor(ex), admin(std::make_unique<server_admin>(*this)) {}
+
+server::state::~state() = default;
+
+session_admin& admin_of(server::state& st) { return *st.admin; }
+
+}  // namespace rdp::sim
