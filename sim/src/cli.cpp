@@ -4,6 +4,7 @@
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/scanner.hpp"
 #include "rdp/sim/server.hpp"
+#include "ctl_cli.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -108,6 +109,7 @@ int run_cli(int argc, char** argv) {
   auto* demo = app.add_subcommand("demo", "Start rdpsim on a free loopback port, probe it, print the report");
   demo->add_option("--protocols", demo_protocols, "protocols the demo server offers")->capture_default_str();
   demo->add_flag("--json", json_output, "print the probe report as JSON");
+  add_ctl_command(app);  // `rdpsim ctl …` runs and exits inside its own callback (ctl_cli.hpp)
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

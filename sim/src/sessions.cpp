@@ -1,0 +1,198 @@
+// The administrator's views of the session table: Windows' `query session` / `query user` columns and the JSON
+// form the control interface sends. Column positions follow what qwinsta.exe and quser.exe print on Windows Server
+// 2016-2022 (en-US), e.g.
+//    SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE
+//    rdp-tcp#6         alice                     2  Active
+//    rdp-tcp                                 65536  Listen
+// and
+//    USERNAME              SESSIONNAME        ID  STATE   IDLE TIME  LOGON TIME
+//    alice                 rdp-tcp#6           2  Active    1+00:27  9/1/2015 8:54 PM
+// Scripts parse these tables by column position, so the positions are kept exactly; a value too long for its
+// column is shortened with "..." (as qwinsta does for long session names) rather than shifting the columns.
+#include "rdp/sim/control.hpp"
+#include "rdp/sim/sessions.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <stdexcept>
+
+namespace rdp::sim {
+namespace {
+
+using namespace std::chrono;
+
+constexpr std::string_view query_session_header =
+    " SESSIONNAME       USERNAME                 ID  STATE   TYPE        DEVICE\n";
+constexpr std::string_view query_user_header =
+    " USERNAME              SESSIONNAME        ID  STATE   IDLE TIME  LOGON TIME\n";
+
+// `text` cut to `width` characters, the last three replaced by "..." when it was longer (qwinsta's "31c5ce94259d4...").
+std::string shorten(std::string_view text, std::size_t width) {
+  if (text.size() <= width) return std::string(text);
+  return std::string(text.substr(0, width - 3)) + "...";
+}
+
+void pad_to(std::string& line, std::size_t column) {
+  if (line.size() < column) line.append(column - line.size(), ' ');
+}
+
+// Appends `value` right-aligned so that its last character is at `last_column`; at least one space before it
+// when what is on the left already reaches that far.
+void append_right_aligned(std::string& line, std::string_view value, std::size_t last_column) {
+  const std::size_t end = last_column + 1;
+  if (line.size() + value.size() < end) line.append(end - line.size() - value.size(), ' ');
+  else line.push_back(' ');
+  line.append(value);
+}
+
+// en-US short date and time, as quser prints LOGON TIME: "9/1/2015 8:54 PM".
+std::string logon_text(system_clock::time_point when, time_display zone) {
+  const std::time_t t = system_clock::to_time_t(when);
+  std::tm tm{};
+  if (zone == time_display::utc) gmtime_r(&t, &tm);
+  else localtime_r(&t, &tm);
+  const int hour12 = tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12;
+  char text[64];
+  std::snprintf(text, sizeof text, "%d/%d/%d %d:%02d %s", tm.tm_mon + 1, tm.tm_mday, tm.tm_year + 1900, hour12,
+                tm.tm_min, tm.tm_hour < 12 ? "AM" : "PM");
+  return text;
+}
+
+std::string iso8601_utc(system_clock::time_point when) {
+  const auto day = floor<days>(when);
+  const year_month_day ymd(day);
+  const hh_mm_ss<seconds> time(floor<seconds>(when - day));
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02ld:%02ld:%02lldZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<long>(time.hours().count()), static_cast<long>(time.minutes().count()),
+                static_cast<long long>(time.seconds().count()));
+  return text;
+}
+
+// "YYYY-MM-DDTHH:MM:SSZ" (what iso8601_utc writes); throws std::invalid_argument otherwise.
+system_clock::time_point parse_iso8601_utc(const std::string& text) {
+  int y = 0;
+  unsigned mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char zulu = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2u-%2uT%2u:%2u:%2u%c%n", &y, &mo, &d, &h, &mi, &s, &zulu, &consumed) != 7 ||
+      zulu != 'Z' || static_cast<std::size_t>(consumed) != text.size() || h > 23 || mi > 59 || s > 60)
+    throw std::invalid_argument("logon_time '" + text + "' is not YYYY-MM-DDTHH:MM:SSZ");
+  const year_month_day ymd{year{y}, month{mo}, day{d}};
+  if (!ymd.ok()) throw std::invalid_argument("logon_time '" + text + "' is not a date");
+  return sys_days(ymd) + hours(h) + minutes(mi) + seconds(s);
+}
+
+}  // namespace
+
+std::string_view to_string(session_state s) noexcept {
+  switch (s) {
+    case session_state::active: return "Active";
+    case session_state::connected: return "Conn";
+    case session_state::disconnected: return "Disc";
+    case session_state::listen: return "Listen";
+  }
+  return "Unknown";
+}
+
+std::string_view state_word(session_state s) noexcept {
+  switch (s) {
+    case session_state::active: return "active";
+    case session_state::connected: return "connected";
+    case session_state::disconnected: return "disconnected";
+    case session_state::listen: return "listen";
+  }
+  return "unknown";
+}
+
+std::optional<session_state> state_from_word(std::string_view word) noexcept {
+  for (auto s : {session_state::active, session_state::connected, session_state::disconnected, session_state::listen})
+    if (state_word(s) == word) return s;
+  return std::nullopt;
+}
+
+std::string format_query_session(const std::vector<session_info>& sessions) {
+  std::string out(query_session_header);
+  for (const auto& s : sessions) {
+    std::string line = " " + shorten(s.name, 16);
+    pad_to(line, 19);
+    line += shorten(s.user, 20);
+    append_right_aligned(line, std::to_string(s.id), 45);
+    line += "  ";
+    line += to_string(s.state);
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string format_idle(std::chrono::milliseconds idle) {
+  const auto total_minutes = duration_cast<minutes>(idle).count();
+  if (total_minutes < 1) return ".";
+  if (total_minutes < 60) return std::to_string(total_minutes);
+  const auto total_hours = total_minutes / 60;
+  char text[48];
+  if (total_hours < 24) {
+    std::snprintf(text, sizeof text, "%lld:%02lld", static_cast<long long>(total_hours),
+                  static_cast<long long>(total_minutes % 60));
+  } else {
+    std::snprintf(text, sizeof text, "%lld+%02lld:%02lld", static_cast<long long>(total_hours / 24),
+                  static_cast<long long>(total_hours % 24), static_cast<long long>(total_minutes % 60));
+  }
+  return text;
+}
+
+std::string format_query_user(const std::vector<session_info>& sessions, time_display zone) {
+  std::string out(query_user_header);
+  bool any = false;
+  for (const auto& s : sessions) {
+    if (s.user.empty() || s.state == session_state::listen) continue;
+    any = true;
+    std::string line = " " + shorten(s.user, 20);
+    pad_to(line, 23);
+    line += shorten(s.name, 16);
+    append_right_aligned(line, std::to_string(s.id), 43);
+    line += "  ";
+    line += to_string(s.state);
+    append_right_aligned(line, format_idle(s.idle), 62);
+    if (s.logon_time) line += "  " + logon_text(*s.logon_time, zone);
+    out += line + "\n";
+  }
+  if (!any) return "No User exists for *\n";
+  return out;
+}
+
+void to_json(nlohmann::json& j, const session_info& s) {
+  j = nlohmann::json{{"id", s.id},
+                     {"name", s.name},
+                     {"user", s.user},
+                     {"domain", s.domain},
+                     {"state", state_word(s.state)},
+                     {"client_address", s.client_address},
+                     {"logon_time", s.logon_time ? nlohmann::json(iso8601_utc(*s.logon_time)) : nlohmann::json()},
+                     {"idle_ms", s.idle.count()}};
+}
+
+void from_json(const nlohmann::json& j, session_info& s) {
+  session_info out;
+  out.id = j.at("id").get<std::uint32_t>();
+  out.name = j.at("name").get<std::string>();
+  out.user = j.at("user").get<std::string>();
+  out.domain = j.value("domain", std::string());
+  const auto word = j.at("state").get<std::string>();
+  const auto state = state_from_word(word);
+  if (!state) throw nlohmann::json::other_error::create(501, "unknown session state '" + word + "'", &j);
+  out.state = *state;
+  out.client_address = j.value("client_address", std::string());
+  if (const auto& t = j.at("logon_time"); !t.is_null()) {
+    try {
+      out.logon_time = parse_iso8601_utc(t.get<std::string>());
+    } catch (const std::invalid_argument& e) {
+      throw nlohmann::json::other_error::create(501, e.what(), &j);
+    }
+  }
+  out.idle = milliseconds(j.at("idle_ms").get<std::int64_t>());
+  s = std::move(out);
+}
+
+}  // namespace rdp::sim
