@@ -27,6 +27,7 @@ enum class termination {
   idle_timeout,         // ERRINFO_IDLE_TIMEOUT, DPU; session kept (Disc)
   active_limit,         // ERRINFO_LOGON_TIMEOUT (the active session limit), DPU; session kept (Disc)
   service_stop,         // close, no PDU (the service process is gone); session deleted
+  network_drop,         // TCP RST, no PDU; session kept (Disc): the network lost the flow, not the server
 };
 
 struct connection_record {

@@ -67,7 +67,8 @@ teardown teardown_for(termination t) {
       return {errinfo_code::idle_timeout, disconnect_reason::provider_initiated, close_style::graceful};
     case termination::active_limit:
       return {errinfo_code::logon_timeout, disconnect_reason::provider_initiated, close_style::graceful};
-    case termination::reset: return {std::nullopt, std::nullopt, close_style::reset};
+    case termination::reset:
+    case termination::network_drop: return {std::nullopt, std::nullopt, close_style::reset};
     case termination::service_stop: return {std::nullopt, std::nullopt, close_style::abrupt};
     case termination::none: break;
   }
@@ -169,6 +170,7 @@ void settle_session(server::state& st, connection_record& conn, termination t) {
     case termination::service_stop: st.sessions.erase(session->id); return;
     case termination::replaced: return;  // the session belongs to the new connection now
     case termination::none:
+    case termination::network_drop:
     case termination::disconnect_by_admin:
     case termination::idle_timeout:
     case termination::active_limit:
@@ -463,28 +465,29 @@ asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::s
   }
   ++st->counters.activated;
   conn->activated_at = conn->last_input = net::clock::now();
+  // Logon completes with Save Session Info: the session id and user, then (to a client that supports it) a fresh
+  // auto-reconnect cookie — a new one on every connection, so the previous one is stale from now on (2.2.4.2).
+  // The session only shows as Active once the client holds its cookie.
   std::optional<activation::arc_server_cookie> cookie;
+  std::optional<protocol::byte_buffer> logon;
   if (auto* session = bound_session(*st, *conn)) {
-    session->state = session_state::active;
     if (client.auto_reconnect) {
-      // A new cookie on every connection to the session: the previous one is stale from now on (2.2.4.2).
       session->arc_random = fresh_random_bits();
       cookie = activation::arc_server_cookie{session->id, session->arc_random};
     }
-    const auto logon = activation::encode_logon_long(session->id, session->domain, session->user, route);
-    if (!co_await send(tls, logon, timeout)) {
-      settle_session(*st, *conn, termination::none);
-      co_return;
-    }
+    auto logon_frame = activation::encode_logon_long(session->id, session->domain, session->user, route);
+    if (logon_frame) logon = std::move(*logon_frame);
   }
-  if (cookie && !co_await send(tls, activation::encode_logon_extended(cookie, std::nullopt, route), timeout)) {
+  const bool logged_on = (!logon || co_await send(tls, *logon, timeout)) &&
+                         (!cookie || co_await send(tls, activation::encode_logon_extended(cookie, std::nullopt, route),
+                                                   timeout)) &&
+                         (!outcome.stale_cookie ||
+                          co_await send(tls, activation::encode_auto_reconnect_status(route), timeout));
+  if (!logged_on) {
     settle_session(*st, *conn, termination::none);
     co_return;
   }
-  if (outcome.stale_cookie && !co_await send(tls, activation::encode_auto_reconnect_status(route), timeout)) {
-    settle_session(*st, *conn, termination::none);
-    co_return;
-  }
+  if (auto* session = bound_session(*st, *conn)) session->state = session_state::active;
 
   const auto ended = co_await run_active(*st, conn, reader, tls, client);
   settle_session(*st, *conn, ended);
@@ -561,6 +564,14 @@ class server_admin final : public session_admin {
         std::cerr << e.what() << " (after restart-service)\n";
       }
     });
+    return {};
+  }
+
+  admin_result drop_connection(std::uint32_t id) override {
+    auto it = st_.sessions.find(id);
+    if (it == st_.sessions.end()) return admin_result::failure("no session " + std::to_string(id));
+    if (!it->second.connection) return admin_result::failure("session " + std::to_string(id) + " is not connected");
+    it->second.connection->request(termination::network_drop);
     return {};
   }
 

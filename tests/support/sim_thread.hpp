@@ -2,8 +2,11 @@
 // Test helper: an rdpsim server on 127.0.0.1:<free port>, running on its own thread for the test's lifetime.
 #include "rdp/sim/server.hpp"
 
+#include <exception>
+#include <future>
 #include <memory>
 #include <thread>
+#include <type_traits>
 
 namespace rdp::test {
 
@@ -26,6 +29,28 @@ class sim_thread {
     thread_.join();
   }
   std::uint16_t port() const { return port_; }
+  sim::server& server() { return *server_; }
+
+  // Runs `f` on the simulator's thread (where the session table lives) and returns its result.
+  template <class F>
+  auto call(F f) -> std::invoke_result_t<F> {
+    using result = std::invoke_result_t<F>;
+    std::promise<result> promise;
+    auto future = promise.get_future();
+    net::asio::post(io_, [&] {
+      try {
+        if constexpr (std::is_void_v<result>) {
+          f();
+          promise.set_value();
+        } else {
+          promise.set_value(f());
+        }
+      } catch (...) {
+        promise.set_exception(std::current_exception());
+      }
+    });
+    return future.get();
+  }
   const net::tls_identity& identity() const { return identity_; }
 
  private:

@@ -59,6 +59,11 @@ class session_admin {
   virtual admin_result disconnect(std::uint32_t id) = 0;         // `tsdiscon ID`: session stays, Disc
   // Every connection dropped, the listener closed for `down`, then listening again (sessions are gone).
   virtual admin_result restart_service(std::chrono::seconds down) = 0;
+  // Not an admin action but what the network does: the connection is reset and the server keeps the session
+  // (Disc), as when a NAT or firewall drops the flow. Scenarios and tests use it; a server without it refuses.
+  virtual admin_result drop_connection(std::uint32_t id) {
+    return admin_result::failure("dropping session " + std::to_string(id) + "'s connection is not supported here");
+  }
   virtual session_policy policy() const = 0;
   virtual admin_result set_policy(const session_policy& policy) = 0;
 };
