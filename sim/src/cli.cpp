@@ -3,6 +3,8 @@
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/scanner.hpp"
+#include "rdp/sim/control.hpp"
+#include "rdp/sim/profile.hpp"
 #include "rdp/sim/server.hpp"
 #include "ctl_cli.hpp"
 
@@ -34,28 +36,69 @@ net::tls_identity make_identity(const identity_options& o) {
   return net::make_self_signed(o.key_type == "rsa" ? net::key_kind::rsa : net::key_kind::ecdsa, o.common_name);
 }
 
-int run_serve(const std::string& listen, const std::string& protocols, const identity_options& id) {
-  server_config config;
-  std::string why;
-  auto where = net::parse_host_port(listen, 13389, &why, net::port_zero::allow);
-  if (!where) throw std::invalid_argument("--listen: " + why);
-  config.listen = *where;
-  config.policy = parse_policy(protocols);
-  if (config.policy.supported != 0) config.identity = make_identity(id);
+struct serve_options {
+  std::string profile_path;
+  std::string listen, protocols;  // empty: the profile's (or the defaults)
+  identity_options id;
+  bool identity_given = false;
+  std::string control_listen, control_token_file;
+  bool no_control = false;
+};
+
+int run_serve(const serve_options& o) {
+  profile p;
+  if (!o.profile_path.empty()) p = load_profile(o.profile_path);
+  auto& config = p.server;
+  if (!o.listen.empty()) {
+    std::string why;
+    auto where = net::parse_host_port(o.listen, 13389, &why, net::port_zero::allow);
+    if (!where) throw std::invalid_argument("--listen: " + why);
+    config.listen = *where;
+  }
+  if (!o.protocols.empty()) config.policy = parse_policy(o.protocols);
+  if (config.policy.supported != 0 && (o.identity_given || config.identity.certificate_pem.empty()))
+    config.identity = make_identity(o.id);
+  // The control interface is on unless switched off; flags override the profile's.
+  std::optional<control_config> control;
+  if (!o.no_control) {
+    control = p.control.value_or(control_config{});
+    if (!o.control_listen.empty()) {
+      std::string why;
+      auto where = net::parse_host_port(o.control_listen, default_control_port, &why, net::port_zero::allow);
+      if (!where) throw std::invalid_argument("--control: " + why);
+      control->listen = *where;
+    }
+    if (!o.control_token_file.empty()) control->token_file = o.control_token_file;
+  }
   asio::io_context io(1);
   server srv(io.get_executor(), config);
+  std::unique_ptr<control_server> ctl;
+  if (control) ctl = std::make_unique<control_server>(io.get_executor(), srv.admin(), *control);
   srv.start();
+  if (ctl) ctl->start();
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const net::error_code&, int) {
+    if (ctl) ctl->stop();
     srv.stop();
     io.stop();
   });
   const auto ep = srv.local_endpoint();
-  std::cout << "rdpsim: listening on " << net::host_port{ep.address().to_string(), ep.port()}.text()
-            << ", protocols " << protocols;
+  std::cout << "rdpsim: listening on " << net::host_port{ep.address().to_string(), ep.port()}.text();
+  if (!p.name.empty()) std::cout << ", profile " << p.name;
+  std::cout << ", protocols " << (config.policy.supports_standard_rdp ? "rdp" : "")
+            << (config.policy.supports_standard_rdp && config.policy.supported ? "," : "")
+            << protocol::describe_protocol_bits(config.policy.supported);
   if (!config.identity.certificate_pem.empty())
     std::cout << ", certificate sha256 " << net::certificate_sha256(config.identity.certificate_pem);
-  std::cout << std::endl;
+  std::cout << "\n";
+  if (ctl) {
+    const auto cep = ctl->local_endpoint();
+    std::cout << "rdpsim: control on " << net::host_port{cep.address().to_string(), cep.port()}.text();
+    if (!control->token_file.empty()) std::cout << ", token in " << control->token_file;
+    else std::cout << ", token " << ctl->token();
+    std::cout << "\n";
+  }
+  std::cout << std::flush;
   io.run();
   return 0;
 }
@@ -94,16 +137,20 @@ int run_demo(const std::string& protocols, bool json_output) {
 int run_cli(int argc, char** argv) {
   CLI::App app{"rdpsim — a simulated RDP server for reproducing session drops"};
   app.require_subcommand(1);
-  std::string listen = "127.0.0.1:13389", protocols = "rdp,tls";
-  identity_options id;
+  serve_options so;
   auto* serve = app.add_subcommand("serve", "Run the simulated RDP server until SIGINT/SIGTERM");
-  serve->add_option("--listen", listen, "ADDRESS:PORT to listen on (port 0: any free port)")->capture_default_str();
-  serve->add_option("--protocols", protocols, "security protocols offered: rdp,tls,credssp,credssp-ex,rdstls,rdsaad")
-      ->capture_default_str();
-  serve->add_option("--cert", id.cert_path, "TLS certificate (PEM); default: a self-signed one generated at start");
-  serve->add_option("--key", id.key_path, "TLS private key (PEM) for --cert");
-  serve->add_option("--key-type", id.key_type, "key of the generated certificate: rsa or ecdsa")->capture_default_str();
-  serve->add_option("--cn", id.common_name, "common name of the generated certificate")->capture_default_str();
+  serve->add_option("--profile", so.profile_path, "YAML profile (sim/profiles/, docs/profiles.md); flags override it")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--listen", so.listen, "ADDRESS:PORT to listen on (port 0: any free port) [127.0.0.1:13389]");
+  serve->add_option("--protocols", so.protocols,
+                    "security protocols offered: rdp,tls,credssp,credssp-ex,rdstls,rdsaad [rdp,tls]");
+  auto* cert = serve->add_option("--cert", so.id.cert_path, "TLS certificate (PEM); default: a self-signed one generated at start");
+  auto* key = serve->add_option("--key", so.id.key_path, "TLS private key (PEM) for --cert");
+  auto* key_type = serve->add_option("--key-type", so.id.key_type, "key of the generated certificate: rsa or ecdsa")->capture_default_str();
+  auto* cn = serve->add_option("--cn", so.id.common_name, "common name of the generated certificate")->capture_default_str();
+  serve->add_option("--control", so.control_listen, "loopback ADDRESS:PORT of the control interface [127.0.0.1:13390]");
+  serve->add_option("--control-token-file", so.control_token_file, "write the control token to this file (mode 0600)");
+  serve->add_flag("--no-control", so.no_control, "no control interface (no admin actions)");
   bool json_output = false;
   std::string demo_protocols = "rdp,tls,credssp";
   auto* demo = app.add_subcommand("demo", "Start rdpsim on a free loopback port, probe it, print the report");
@@ -119,9 +166,15 @@ int run_cli(int argc, char** argv) {
     return exit_usage;
   }
   try {
-    if (serve->parsed()) return run_serve(listen, protocols, id);
+    if (serve->parsed()) {
+      so.identity_given = cert->count() + key->count() + key_type->count() + cn->count() > 0;
+      return run_serve(so);
+    }
     return run_demo(demo_protocols, json_output);
   } catch (const std::invalid_argument& e) {
+    std::cerr << "rdpsim: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const profile_error& e) {
     std::cerr << "rdpsim: " << e.what() << "\n";
     return exit_usage;
   } catch (const std::exception& e) {

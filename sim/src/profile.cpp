@@ -1,0 +1,256 @@
+#include "rdp/sim/profile.hpp"
+
+#include "rdp/net/endpoint.hpp"
+#include "rdp/net/tls.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace rdp::sim {
+namespace {
+
+// "source:line:col: path: message" — where a user has to look, and what is wrong there.
+[[noreturn]] void fail(const std::string& source, const YAML::Node& at, const std::string& path, const std::string& why) {
+  std::ostringstream out;
+  out << source;
+  const auto mark = at.Mark();
+  if (mark.line >= 0) out << ':' << mark.line + 1 << ':' << mark.column + 1;
+  out << ": " << (path.empty() ? std::string() : path + ": ") << why;
+  throw profile_error(out.str());
+}
+
+class reader {
+ public:
+  reader(std::string source, std::string base_dir) : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+
+  void only_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
+    if (!map.IsMap()) fail(source_, map, path, "expected a mapping of keys to values");
+    const std::set<std::string> known(allowed.begin(), allowed.end());
+    for (const auto& item : map) {
+      const auto key = item.first.as<std::string>();
+      if (!known.count(key)) {
+        std::string list;
+        for (const auto* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
+        fail(source_, item.first, join(path, key), "unknown key (known here: " + list + ")");
+      }
+    }
+  }
+
+  std::string text(const YAML::Node& node, const std::string& path) {
+    if (!node.IsScalar()) fail(source_, node, path, "expected a single value");
+    return node.as<std::string>();
+  }
+
+  bool flag(const YAML::Node& node, const std::string& path) {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value))
+      fail(source_, node, path, "expected true or false, not '" + scalar_of(node) + "'");
+    return value;
+  }
+
+  std::uint64_t whole(const YAML::Node& node, const std::string& path, std::uint64_t min, std::uint64_t max) {
+    std::uint64_t value = 0;
+    const auto raw = scalar_of(node);
+    if (!node.IsScalar() || raw.empty() || raw[0] == '-' || !YAML::convert<std::uint64_t>::decode(node, value) ||
+        value < min || value > max)
+      fail(source_, node, path,
+           "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", not '" + raw + "'");
+    return value;
+  }
+
+  // A limit that may be switched off with null / "none".
+  template <class T>
+  std::optional<T> optional_whole(const YAML::Node& node, const std::string& path, std::uint64_t min, std::uint64_t max) {
+    if (node.IsNull() || (node.IsScalar() && node.as<std::string>() == "none")) return std::nullopt;
+    return static_cast<T>(whole(node, path, min, max));
+  }
+
+  std::string path_of(const YAML::Node& node, const std::string& key) {
+    const auto value = text(node, key);
+    std::filesystem::path p(value);
+    return p.is_absolute() ? value : (std::filesystem::path(base_dir_) / p).string();
+  }
+
+  const std::string& source() const { return source_; }
+
+  static std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+ private:
+  static std::string scalar_of(const YAML::Node& node) { return node.IsScalar() ? node.as<std::string>() : "(not a value)"; }
+
+  std::string source_;
+  std::string base_dir_;
+};
+
+net::host_port listen_address(reader& r, const YAML::Node& node, const std::string& path, std::uint16_t default_port) {
+  std::string why;
+  auto where = net::parse_host_port(r.text(node, path), default_port, &why, net::port_zero::allow);
+  if (!where) fail(r.source(), node, path, why);
+  return *where;
+}
+
+void read_tls(reader& r, const YAML::Node& tls, server_config& config, const std::string& name) {
+  r.only_keys(tls, "tls", {"certificate", "key", "generate", "common_name"});
+  const bool has_cert = static_cast<bool>(tls["certificate"]), has_key = static_cast<bool>(tls["key"]);
+  if (has_cert != has_key) fail(r.source(), tls, "tls", "certificate and key go together");
+  if (has_cert) {
+    if (tls["generate"]) fail(r.source(), tls["generate"], "tls.generate", "either a certificate and key, or generate");
+    try {
+      config.identity = net::load_identity(r.path_of(tls["certificate"], "tls.certificate"), r.path_of(tls["key"], "tls.key"));
+    } catch (const std::exception& e) {
+      fail(r.source(), tls["certificate"], "tls.certificate", e.what());
+    }
+    return;
+  }
+  std::string kind = "rsa", common_name = name.empty() ? "rdpsim" : name;
+  if (tls["generate"]) kind = r.text(tls["generate"], "tls.generate");
+  if (tls["common_name"]) common_name = r.text(tls["common_name"], "tls.common_name");
+  if (kind != "rsa" && kind != "ecdsa") fail(r.source(), tls["generate"], "tls.generate", "expected rsa or ecdsa, not '" + kind + "'");
+  config.identity = net::make_self_signed(kind == "rsa" ? net::key_kind::rsa : net::key_kind::ecdsa, common_name);
+}
+
+void read_ntlm(reader& r, const YAML::Node& ntlm, ntlm_identity& id) {
+  r.only_keys(ntlm, "ntlm", {"netbios_computer", "netbios_domain", "dns_computer", "dns_domain", "dns_tree", "version"});
+  if (ntlm["netbios_computer"]) id.netbios_computer = r.text(ntlm["netbios_computer"], "ntlm.netbios_computer");
+  if (ntlm["netbios_domain"]) id.netbios_domain = r.text(ntlm["netbios_domain"], "ntlm.netbios_domain");
+  if (ntlm["dns_computer"]) id.dns_computer = r.text(ntlm["dns_computer"], "ntlm.dns_computer");
+  if (ntlm["dns_domain"]) id.dns_domain = r.text(ntlm["dns_domain"], "ntlm.dns_domain");
+  if (ntlm["dns_tree"]) id.dns_tree = r.text(ntlm["dns_tree"], "ntlm.dns_tree");
+  if (ntlm["version"]) {
+    // "10.0.20348": major.minor.build, as the probe reports it.
+    const auto text = r.text(ntlm["version"], "ntlm.version");
+    unsigned major = 0, minor = 0, build = 0;
+    char dot1 = 0, dot2 = 0;
+    std::istringstream in(text);
+    if (!(in >> major >> dot1 >> minor >> dot2 >> build) || dot1 != '.' || dot2 != '.' || !in.eof() || major > 255 ||
+        minor > 255 || build > 65535)
+      fail(r.source(), ntlm["version"], "ntlm.version", "expected major.minor.build such as 10.0.20348, not '" + text + "'");
+    id.major = static_cast<std::uint8_t>(major);
+    id.minor = static_cast<std::uint8_t>(minor);
+    id.build = static_cast<std::uint16_t>(build);
+  }
+}
+
+void read_users(reader& r, const YAML::Node& users, std::vector<user_account>& out) {
+  if (!users.IsSequence()) fail(r.source(), users, "users", "expected a list of {user, password, domain}");
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    const auto path = "users[" + std::to_string(i) + "]";
+    const auto& u = users[i];
+    r.only_keys(u, path, {"user", "password", "domain"});
+    if (!u["user"] || !u["password"]) fail(r.source(), u, path, "user and password are required");
+    user_account account;
+    account.user = r.text(u["user"], path + ".user");
+    account.password = r.text(u["password"], path + ".password");
+    if (u["domain"]) account.domain = r.text(u["domain"], path + ".domain");
+    if (account.user.empty()) fail(r.source(), u["user"], path + ".user", "must not be empty");
+    out.push_back(std::move(account));
+  }
+}
+
+void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy) {
+  r.only_keys(sessions, "sessions", {"single_session", "max_sessions", "idle_limit_seconds", "logon_timeout_seconds"});
+  constexpr std::uint64_t day = 86400 * 365;
+  if (sessions["single_session"]) policy.single_session = r.flag(sessions["single_session"], "sessions.single_session");
+  if (sessions["max_sessions"])
+    policy.max_sessions = r.optional_whole<std::uint32_t>(sessions["max_sessions"], "sessions.max_sessions", 1, 1000000);
+  if (sessions["idle_limit_seconds"]) {
+    auto v = r.optional_whole<std::int64_t>(sessions["idle_limit_seconds"], "sessions.idle_limit_seconds", 1, day);
+    policy.idle_limit = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
+  }
+  if (sessions["logon_timeout_seconds"]) {
+    auto v = r.optional_whole<std::int64_t>(sessions["logon_timeout_seconds"], "sessions.logon_timeout_seconds", 1, day);
+    policy.logon_timeout = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
+  }
+}
+
+}  // namespace
+
+profile parse_profile(const std::string& text, const std::string& source, const std::string& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    std::ostringstream out;
+    out << source << ':' << e.mark.line + 1 << ':' << e.mark.column + 1 << ": not valid YAML: " << e.msg;
+    throw profile_error(out.str());
+  }
+  if (root.IsNull()) throw profile_error(source + ": the profile is empty");
+  reader r(source, base_dir);
+  profile p;
+  try {
+    r.only_keys(root, "", {"name", "listen", "protocols", "tls", "ntlm", "users", "sessions", "heartbeat_seconds",
+                           "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "control"});
+    auto& config = p.server;
+    p.name = root["name"] ? r.text(root["name"], "name") : std::filesystem::path(source).stem().string();
+    if (root["listen"]) config.listen = listen_address(r, root["listen"], "listen", 13389);
+    if (root["protocols"]) {
+      const auto& node = root["protocols"];
+      std::string list;
+      if (node.IsSequence()) {
+        for (const auto& item : node) list += (list.empty() ? "" : ",") + r.text(item, "protocols");
+      } else {
+        list = r.text(node, "protocols");
+      }
+      try {
+        config.policy = parse_policy(list);
+      } catch (const std::invalid_argument& e) {
+        fail(source, node, "protocols", e.what());
+      }
+    }
+    if (root["ntlm"]) read_ntlm(r, root["ntlm"], config.ntlm);
+    if (root["users"]) read_users(r, root["users"], config.users);
+    if (root["sessions"]) read_sessions(r, root["sessions"], config.sessions);
+    if (root["heartbeat_seconds"]) {
+      auto v = r.optional_whole<std::int64_t>(root["heartbeat_seconds"], "heartbeat_seconds", 1, 255);
+      config.heartbeat = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
+    }
+    if (root["tcp_keepalive"]) config.tcp_keepalive = r.flag(root["tcp_keepalive"], "tcp_keepalive");
+    if (root["stale_cookie"]) {
+      const auto answer = r.text(root["stale_cookie"], "stale_cookie");
+      if (answer == "fresh-logon") config.stale_cookie = stale_cookie_answer::fresh_logon;
+      else if (answer == "refuse") config.stale_cookie = stale_cookie_answer::refuse;
+      else fail(source, root["stale_cookie"], "stale_cookie", "expected fresh-logon or refuse, not '" + answer + "'");
+    }
+    if (root["stale_cookie_error"])
+      config.stale_cookie_error =
+          static_cast<std::uint32_t>(r.whole(root["stale_cookie_error"], "stale_cookie_error", 1, 0xFFFFFFFF));
+    if (const auto& t = root["timeouts"]) {
+      r.only_keys(t, "timeouts", {"handshake_ms", "hold_ms", "drain_ms"});
+      if (t["handshake_ms"]) config.handshake_timeout = net::milliseconds(r.whole(t["handshake_ms"], "timeouts.handshake_ms", 1, 600000));
+      if (t["hold_ms"]) config.hold_timeout = net::milliseconds(r.whole(t["hold_ms"], "timeouts.hold_ms", 1, 86400000));
+      if (t["drain_ms"]) config.drain_timeout = net::milliseconds(r.whole(t["drain_ms"], "timeouts.drain_ms", 0, 60000));
+    }
+    if (const auto& c = root["control"]) {
+      r.only_keys(c, "control", {"listen", "token_file"});
+      control_config control;
+      if (c["listen"]) control.listen = listen_address(r, c["listen"], "control.listen", default_control_port);
+      if (c["token_file"]) control.token_file = r.path_of(c["token_file"], "control.token_file");
+      p.control = control;
+    }
+    // Last: a TLS identity is only needed (and only generated) when a TLS-based protocol is offered.
+    if (config.policy.supported != 0) read_tls(r, root["tls"] ? root["tls"] : YAML::Node(YAML::NodeType::Map), config, p.name);
+    else if (root["tls"]) fail(source, root["tls"], "tls", "no TLS-based protocol is offered (protocols)");
+  } catch (const YAML::Exception& e) {
+    // A conversion yaml-cpp itself refused (e.g. a mapping where a value was expected).
+    std::ostringstream out;
+    out << source << ':' << e.mark.line + 1 << ':' << e.mark.column + 1 << ": " << e.msg;
+    throw profile_error(out.str());
+  }
+  return p;
+}
+
+profile load_profile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw profile_error(path + ": cannot read the profile");
+  std::ostringstream text;
+  text << in.rdbuf();
+  const auto base = std::filesystem::path(path).parent_path();
+  return parse_profile(text.str(), path, base.empty() ? "." : base.string());
+}
+
+}  // namespace rdp::sim
