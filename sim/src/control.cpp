@@ -97,7 +97,7 @@ json run_command(session_admin& admin, const json& request) {
     for (const auto& s : admin.query_sessions()) sessions.push_back(s);
     return json{{"ok", true}, {"sessions", std::move(sessions)}};
   }
-  if (command == "logoff" || command == "reset" || command == "disconnect") {
+  if (command == "logoff" || command == "reset" || command == "disconnect" || command == "drop-connection") {
     const auto id_it = request.find("id");
     if (id_it == request.end()) return failure("'" + command + "' needs member 'id' (a session id)");
     const auto id = whole_number(*id_it, "id", 0, std::numeric_limits<std::uint32_t>::max(), &why);
@@ -105,6 +105,7 @@ json run_command(session_admin& admin, const json& request) {
     const auto session = static_cast<std::uint32_t>(*id);
     if (command == "logoff") return from_admin(admin.logoff(session));
     if (command == "reset") return from_admin(admin.reset(session));
+    if (command == "drop-connection") return from_admin(admin.drop_connection(session));
     return from_admin(admin.disconnect(session));
   }
   if (command == "restart-service") {

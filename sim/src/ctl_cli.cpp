@@ -30,6 +30,7 @@ constexpr const char* grammar = R"(Commands:
   logoff ID                          log session ID off
   reset session ID                   end session ID at once (`reset session`)
   disconnect ID                      disconnect session ID, it stays (`tsdiscon`)
+  drop ID                            reset session ID's connection as a network drop would; it stays, Disc
   restart-service [--down SECONDS]   restart the Remote Desktop service: every connection dropped, the
                                      listener closed for SECONDS (default 5)
   policy show                        the session policies
@@ -100,6 +101,10 @@ json build_request(const ctl_options& o) {
     need(2, verb == "logoff" ? "logoff ID" : "disconnect ID");
     return json{{"command", verb}, {"id", parse_session_id(w[1])}};
   }
+  if (verb == "drop") {
+    need(2, "drop ID");
+    return json{{"command", "drop-connection"}, {"id", parse_session_id(w[1])}};
+  }
   if (verb == "reset") {
     if (w.size() != 3 || w[1] != "session") throw usage_error("expected 'reset session ID'");
     return json{{"command", "reset"}, {"id", parse_session_id(w[2])}};
@@ -156,7 +161,7 @@ void print_result(const ctl_options& o, const json& response) {
   if (verb == "query") {
     const auto sessions = response.at("sessions").get<std::vector<session_info>>();
     std::cout << (w[1] == "session" ? format_query_session(sessions) : format_query_user(sessions));
-  } else if (verb == "logoff" || verb == "disconnect") {
+  } else if (verb == "logoff" || verb == "disconnect" || verb == "drop") {
     std::cout << verb << " " << w[1] << ": ok\n";
   } else if (verb == "reset") {
     std::cout << "reset session " << w[2] << ": ok\n";

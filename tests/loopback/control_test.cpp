@@ -221,6 +221,9 @@ TEST(ControlServer, ActionsCallThroughWithTheId) {
   EXPECT_EQ(h.call({{"command", "reset"}, {"id", 3}}), json({{"ok", true}}));
   EXPECT_EQ(h.call({{"command", "disconnect"}, {"id", 2}}), json({{"ok", true}}));
   EXPECT_EQ(h.admin.calls(), (std::vector<std::string>{"logoff 2", "reset 3", "disconnect 2"}));
+  // drop-connection reaches the admin too: this fake keeps session_admin's default, which refuses and says so.
+  EXPECT_EQ(h.call({{"command", "drop-connection"}, {"id", 4}}),
+            json({{"ok", false}, {"error", "dropping session 4's connection is not supported here"}}));
 }
 
 TEST(ControlServer, UnknownSessionErrorPropagates) {
