@@ -8,6 +8,7 @@
 #include "rdp/probe/ntlm_info.hpp"
 #include "rdp/probe/scanner.hpp"
 #include "rdp/probe/standard_security.hpp"
+#include "rdp/sim/profile.hpp"
 
 #include "run_command.hpp"
 #include "sim_thread.hpp"
@@ -26,7 +27,7 @@ using protocol::security_protocol;
 // "|     CredSSP (NLA): SUCCESS" → {"CredSSP (NLA)": "SUCCESS"}
 std::map<std::string, std::string> nmap_security_layers(const std::string& output) {
   std::map<std::string, std::string> out;
-  static const std::regex line(R"(\|\s+(Native RDP|SSL|CredSSP \(NLA\)|RDSTLS|CredSSP with Early User Auth): (\S+))");
+  static const std::regex line(R"(\|_?\s+(Native RDP|SSL|CredSSP \(NLA\)|RDSTLS|CredSSP with Early User Auth): (\S+))");
   for (std::sregex_iterator it(output.begin(), output.end(), line), end; it != end; ++it) out[(*it)[1]] = (*it)[2];
   return out;
 }
@@ -127,6 +128,35 @@ TEST(NmapSideBySide, NtlmInfoReadsTheSimulatorsIdentity) {
   EXPECT_EQ(ntlm.product_version, fields["Product_Version"]);
   EXPECT_TRUE(ntlm.server_time.has_value());  // nmap prints System_Time from the same timestamp
   EXPECT_EQ(ntlm.credssp_version, 6);         // what nmap does not report
+}
+
+}  // namespace
+
+namespace {
+
+// nmap's rdp-enum-encryption against rdpsim started from a profile: nmap reports exactly the profile's protocols
+// (a profile without `rdp` answers every other request with the RDP_NEG_FAILURE a Windows host sends, so there is
+// no downgrade for nmap to misreport), and rdpprobe agrees layer by layer.
+TEST(NmapSideBySide, EnumEncryptionReportsExactlyTheSimulatorProfilesProtocols) {
+  if (!test::have_program("nmap")) GTEST_SKIP() << "nmap is not installed (scripts/install-deps.sh installs it)";
+  auto profile = sim::parse_profile("name: nmap-check\nlisten: 127.0.0.7:3389\nprotocols: [tls, credssp]\n"
+                                    "tls: {generate: ecdsa}\n",
+                                    "nmap-check.yaml");
+  test::sim_thread sim(profile.server, true);
+
+  const auto nmap = test::run_command("nmap -Pn -n -p 3389 --script rdp-enum-encryption 127.0.0.7");
+  ASSERT_EQ(nmap.status, 0) << nmap.output;
+  const auto layers = nmap_security_layers(nmap.output);
+  // nmap lists only the layers that got an RDP_NEG_RSP; a refused one (RDP_NEG_FAILURE) is left out.
+  const std::map<std::string, std::string> expected = {{"SSL", "SUCCESS"}, {"CredSSP (NLA)", "SUCCESS"}};
+  EXPECT_EQ(layers, expected) << nmap.output;
+
+  const auto report = probe::probe_all({{"sim", {"127.0.0.7", 3389}}}, probe::probe_options{}, 1).at(0);
+  for (const auto& [name, protocol] : nmap_names) {
+    const auto& a = *std::find_if(report.protocols.begin(), report.protocols.end(),
+                                  [&](const auto& x) { return x.requested == protocol; });
+    EXPECT_EQ(a.supported, layers.count(name) == 1) << name << ": " << a.detail;
+  }
 }
 
 }  // namespace
