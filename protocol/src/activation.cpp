@@ -41,12 +41,15 @@ bool read_counted(byte_reader& r, std::string& out) {
   return true;
 }
 
-void write_counted(byte_writer& w, std::string_view text) {
+// False when the text, with its terminator, is longer than the decoder accepts.
+bool write_counted(byte_writer& w, std::string_view text) {
   auto wide = ntlm::utf8_to_utf16le(text);
   wide.push_back(0);
   wide.push_back(0);
+  if (wide.size() > extended_string_max) return false;
   w.u16le(static_cast<std::uint16_t>(wide.size()));
   w.bytes(wide);
+  return true;
 }
 
 // ---- Capability sets --------------------------------------------------------------------------------------------------
@@ -188,8 +191,7 @@ boost::system::result<byte_buffer> encode(const client_info& info, const share::
   }
   if (info.has_extended) {
     w.u16le(info.client_address_family);
-    write_counted(w, info.client_address);
-    write_counted(w, info.client_dir);
+    if (!write_counted(w, info.client_address) || !write_counted(w, info.client_dir)) return out_of_range();
     body.insert(body.end(), time_zone_size, 0);
     w.u32le(info.client_session_id);
     w.u32le(info.performance_flags);

@@ -120,6 +120,17 @@ TEST(ClientInfo, WithoutExtendedInfoAndCookie) {
   EXPECT_EQ(decoded->value.user, "alice");
 }
 
+TEST(ClientInfo, EncoderRefusesWhatTheDecoderWouldRefuse) {
+  // Found by activation_fuzz: a 512-byte clientDir without its terminator decodes, and re-encoding it with the
+  // terminator would make 514 bytes, more than a decoder accepts.
+  auto info = sample_client_info();
+  info.client_dir = std::string(256, 'x');
+  share::data_pdu_route route;
+  EXPECT_EQ(activation::encode(info, route).error(), make_error_code(errc::value_out_of_range));
+  info.client_dir = std::string(255, 'x');
+  EXPECT_TRUE(activation::encode(info, route));
+}
+
 TEST(ClientInfo, RejectsMalformed) {
   share::data_pdu_route route;
   auto user_data = user_data_of(*activation::encode(sample_client_info(), route));
