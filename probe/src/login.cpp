@@ -1,0 +1,557 @@
+// run_login: one headless FreeRDP 2.11 client connection. The recipe follows /work/shared/FREERDP.md (§1: context
+// size before context_new, gdi_init + paint stubs in PostConnect, certificate callbacks, private ConfigPath, error
+// info read before disconnect); the FreeRDP source references are to upstream tag 2.11.7.
+#include "rdp/probe/login.hpp"
+
+#include <freerdp/event.h>
+#include <freerdp/freerdp.h>
+#include <freerdp/gdi/gdi.h>
+#include <freerdp/session.h>
+#include <freerdp/settings.h>
+#include <winpr/ssl.h>
+#include <winpr/synch.h>
+#include <winpr/wlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace rdp::probe {
+
+std::string_view to_string(login_security s) {
+  switch (s) {
+    case login_security::any: return "any";
+    case login_security::tls: return "tls";
+    case login_security::nla: return "nla";
+    case login_security::rdp: return "rdp";
+  }
+  return "?";
+}
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr std::size_t max_logged_errors = 32;
+// How long freerdp_disconnect may take (it sends an MCS Disconnect Provider Ultimatum with a blocking write).
+constexpr milliseconds disconnect_budget{1500};
+// After aborting a stuck connect, how long to wait before shutting its socket down (see watchdog::fire).
+constexpr milliseconds shutdown_grace{300};
+
+const char* safe(const char* s) { return s ? s : ""; }
+
+// ---------------------------------------------------------------------------------------------------------------
+// What one run collects while FreeRDP calls back. Touched only by the thread that runs run_login (every FreeRDP
+// callback of an instance runs on the thread that drives it), so it needs no lock.
+struct run_state {
+  login_result* result = nullptr;
+  rdpContext* context = nullptr;
+  int furthest = -1;  // CONNECTION_STATE, as an int so that "none yet" is representable
+  bool saw_state_log = false;
+  bool first_error_info_seen = false;
+  clock::time_point active_since{};
+  pSaveSessionInfo previous_save_session_info = nullptr;
+
+  void reached(int state) { furthest = std::max(furthest, state); }
+  void sample_state() {
+    if (context) reached(static_cast<int>(freerdp_get_state(context)));
+  }
+};
+
+// The FreeRDP context with our state behind it (FreeRDP allocates ContextSize bytes; rdpContext must come first).
+struct login_context {
+  rdpContext base;
+  run_state* run;
+};
+static_assert(std::is_standard_layout_v<login_context>);
+
+run_state& state_of(rdpContext* context) { return *reinterpret_cast<login_context*>(context)->run; }
+run_state& state_of(freerdp* instance) { return state_of(instance->context); }
+
+// WLog is process-wide; its callback appender has no user pointer, so messages are routed to the run of the thread
+// that logs them (a FreeRDP instance logs on the thread that drives it).
+thread_local run_state* t_current_run = nullptr;
+
+int state_from_name(std::string_view name) {
+  for (int s = CONNECTION_STATE_INITIAL; s <= CONNECTION_STATE_ACTIVE; ++s)
+    if (name == safe(freerdp_state_string(static_cast<CONNECTION_STATE>(s)))) return s;
+  return -1;
+}
+
+// FreeRDP logs every client state change at DEBUG in core.connection ("rdp_client_transition_to_state A --> B",
+// core/connection.c), before it makes it; no other interface reports the states a failed connect went through, as
+// freerdp_connect resets the state to INITIAL when it fails.
+BOOL on_wlog_message(const wLogMessage* msg) {
+  run_state* run = t_current_run;
+  if (!run || !msg || !msg->TextString) return TRUE;
+  const std::string_view text = msg->TextString;
+  if (msg->Level == WLOG_DEBUG) {
+    if (std::strcmp(safe(msg->FunctionName), "rdp_client_transition_to_state") != 0) return TRUE;
+    const auto arrow = text.rfind("--> ");
+    if (arrow == std::string_view::npos) return TRUE;
+    if (const int s = state_from_name(text.substr(arrow + 4)); s >= 0) {
+      run->reached(s);
+      run->saw_state_log = true;
+    }
+  } else if (msg->Level >= WLOG_ERROR && run->result->freerdp_errors.size() < max_logged_errors) {
+    // tls_print_certificate_error / _name_mismatch_error print an @@@ banner of 8-12 lines about what
+    // VerifyCertificateEx is told anyway (certificate_flags); they would crowd out the errors that say what failed.
+    if (std::string_view(safe(msg->FunctionName)).starts_with("tls_print_certificate")) return TRUE;
+    run->result->freerdp_errors.emplace_back(text);
+  }
+  return TRUE;
+}
+
+// One-time process set-up (FREERDP.md §4 "Global init", "Log noise").
+void configure_process() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // InitOnce inside WinPR; on OpenSSL 3 it also loads the legacy provider NTLM needs (MD4).
+    winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT);
+    // FreeRDP writes with MSG_NOSIGNAL, but a write to a closed socket from any other path must not kill the
+    // process. Only the default disposition is changed: an application's own handler stays.
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
+    // A normal connect prints a dozen certificate warnings to stderr; the probe reports those facts itself. A user who
+    // sets any WLOG_* variable gets FreeRDP's logging exactly as asked for.
+    if (std::getenv("WLOG_LEVEL") || std::getenv("WLOG_FILTER") || std::getenv("WLOG_APPENDER")) return;
+    wLog* root = WLog_GetRoot();
+    if (!root || !WLog_SetLogAppenderType(root, WLOG_APPENDER_CALLBACK)) return;
+    wLogCallbacks callbacks{};
+    callbacks.message = on_wlog_message;
+    WLog_ConfigureAppender(WLog_GetLogAppender(root), "callbacks", &callbacks);
+    // ERROR and FATAL reach the callback (kept per run in freerdp_errors); lower levels are not even formatted,
+    // except the state transitions of core.connection.
+    WLog_SetLogLevel(root, WLOG_ERROR);
+    WLog_AddStringLogFilters("com.freerdp.core.connection:DEBUG");
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The socket descriptors behind an instance's transport. freerdp_get_fds returns the wait objects of the transport's
+// events; on POSIX the socket BIO's event is the socket itself (WSAEventSelect → SetEventFileDescriptor), the others
+// are eventfds, which getsockopt tells apart.
+std::vector<int> transport_sockets(freerdp* instance) {
+  std::array<void*, 80> rfds{};
+  std::array<void*, 80> wfds{};
+  int rcount = 0;
+  int wcount = 0;
+  std::vector<int> sockets;
+  if (!freerdp_get_fds(instance, rfds.data(), &rcount, wfds.data(), &wcount)) return sockets;
+  for (int i = 0; i < rcount && i < static_cast<int>(rfds.size()); ++i) {
+    const int fd = static_cast<int>(reinterpret_cast<std::intptr_t>(rfds[static_cast<std::size_t>(i)]));
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (fd >= 0 && ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) sockets.push_back(fd);
+  }
+  return sockets;
+}
+
+// Bounds every blocking phase. FreeRDP 2 has no timeout on its blocking reads during negotiation, TLS and CredSSP
+// (transport_read_layer and tls_do_handshake poll in 100 ms steps forever) nor on blocking writes, and
+// freerdp_abort_connect only stops the TCP connect and the non-blocking phases. So when a deadline passes the
+// watchdog (1) calls freerdp_abort_connect, which is made for use from another thread, and (2) shuts the socket
+// down, which makes any blocked read or write fail at once. For (2) it uses descriptors duplicated by the owner
+// thread when there are any (after connect: always safe). During connect there are none yet, and it reads them from
+// the transport itself — from this thread, while the owner is inside FreeRDP; it waits shutdown_grace first, so that
+// it only does so when the owner is stuck in such a loop and the transport is not changing under it.
+class watchdog {
+ public:
+  explicit watchdog(freerdp* instance) : instance_(instance), thread_([this] { loop(); }) {}
+  ~watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+      deadline_.reset();
+    }
+    cv_.notify_all();
+    thread_.join();
+    for (int fd : dups_) ::close(fd);
+  }
+  watchdog(const watchdog&) = delete;
+  watchdog& operator=(const watchdog&) = delete;
+
+  void arm(clock::time_point deadline) {
+    {
+      std::lock_guard lock(mutex_);
+      deadline_ = deadline;
+      stage_ = 0;
+    }
+    cv_.notify_all();
+  }
+  // Once this returns the watchdog no longer touches the instance (fire runs under the same lock).
+  void disarm() {
+    std::lock_guard lock(mutex_);
+    deadline_.reset();
+  }
+  // Duplicates of the transport's sockets, taken by the owner thread; shutdown() on a duplicate shuts the socket
+  // itself down, and the duplicate keeps the descriptor number from being reused until we close it.
+  void keep_sockets(const std::vector<int>& fds) {
+    std::lock_guard lock(mutex_);
+    for (int fd : fds)
+      if (const int d = ::dup(fd); d >= 0) dups_.push_back(d);
+  }
+  bool fired() const { return fired_.load(); }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      if (!deadline_) {
+        cv_.wait(lock);
+        continue;
+      }
+      const auto when = *deadline_;
+      if (cv_.wait_until(lock, when) == std::cv_status::timeout && deadline_ && *deadline_ == when && !stop_)
+        fire();
+    }
+  }
+  void fire() {  // mutex_ held
+    fired_ = true;
+    if (stage_ == 0) {
+      freerdp_abort_connect(instance_);
+      if (!dups_.empty()) {
+        for (int fd : dups_) ::shutdown(fd, SHUT_RDWR);
+        deadline_.reset();
+        return;
+      }
+      stage_ = 1;
+      deadline_ = clock::now() + shutdown_grace;
+      return;
+    }
+    for (int fd : transport_sockets(instance_)) ::shutdown(fd, SHUT_RDWR);
+    deadline_.reset();
+  }
+
+  freerdp* instance_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::optional<clock::time_point> deadline_;
+  int stage_ = 0;
+  bool stop_ = false;
+  std::atomic<bool> fired_{false};
+  std::vector<int> dups_;
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// FreeRDP callbacks. All run on the run_login thread.
+
+BOOL cb_pre_connect(freerdp* instance) {
+  state_of(instance).sample_state();
+  return TRUE;
+}
+
+BOOL stub_paint(rdpContext*) { return TRUE; }
+
+BOOL cb_desktop_resize(rdpContext* context) {
+  return gdi_resize(context->gdi, freerdp_settings_get_uint32(context->settings, FreeRDP_DesktopWidth),
+                    freerdp_settings_get_uint32(context->settings, FreeRDP_DesktopHeight));
+}
+
+// Called once the connection sequence is complete (state ACTIVE). Pumping events afterwards needs the drawing side
+// even headless: gdi_init creates the caches FreeRDP's update handlers dereference, and update_end_paint fails
+// without EndPaint (FREERDP.md §1.3).
+BOOL cb_post_connect(freerdp* instance) {
+  run_state& run = state_of(instance);
+  run.reached(CONNECTION_STATE_ACTIVE);
+  run.result->reached_active = true;
+  run.active_since = clock::now();
+  if (!gdi_init(instance, PIXEL_FORMAT_BGRX32)) return FALSE;
+  instance->update->BeginPaint = stub_paint;
+  instance->update->EndPaint = stub_paint;
+  instance->update->DesktopResize = cb_desktop_resize;
+  return TRUE;
+}
+
+void cb_post_disconnect(freerdp* instance) { gdi_free(instance); }
+
+// Only reached under CredSSP with no user or password: there is nobody to ask.
+BOOL cb_authenticate(freerdp*, char**, char**, char**) { return FALSE; }
+
+// 2 = accept for this session only (nothing is written to known_hosts2); the probe reports certificate facts itself.
+DWORD cb_verify_certificate(freerdp* instance, const char*, UINT16, const char*, const char*, const char*, const char*,
+                            DWORD flags) {
+  run_state& run = state_of(instance);
+  run.sample_state();
+  run.result->certificate_flags = flags;
+  return 2;
+}
+
+DWORD cb_verify_changed_certificate(freerdp* instance, const char*, UINT16, const char*, const char*, const char*,
+                                    const char*, const char*, const char*, const char*, DWORD flags) {
+  run_state& run = state_of(instance);
+  run.sample_state();
+  run.result->certificate_flags = flags;
+  return 2;
+}
+
+// Logon Errors Info (Save Session Info, Logon Info Extended; core/info.c: rdp_recv_logon_error_info).
+int cb_logon_error_info(freerdp* instance, UINT32 data, UINT32 type) {
+  run_state& run = state_of(instance);
+  run.result->logon_error =
+      logon_error_info{type, data, safe(freerdp_get_logon_error_info_type(type)),
+                       safe(freerdp_get_logon_error_info_data(data))};
+  return 1;
+}
+
+// Save Session Info (MS-RDPBCGR 2.2.10.1): the session id (Logon Info v1/v2) and the auto-reconnect cookie (Logon
+// Info Extended). Chained to whatever was installed before (FreeRDP 2.11 installs nothing on the client side).
+BOOL cb_save_session_info(rdpContext* context, UINT32 type, void* data) {
+  run_state& run = state_of(context);
+  run.sample_state();
+  if (data && (type == INFO_TYPE_LOGON || type == INFO_TYPE_LOGON_LONG)) {
+    run.result->session_id = static_cast<const logon_info*>(data)->sessionId;
+  } else if (data && type == INFO_TYPE_LOGON_EXTENDED_INF) {
+    // core/info.c has already checked cbLen == 28 (ARC_SC_PRIVATE_PACKET) before it sets haveCookie.
+    const auto* ex = static_cast<const logon_info_ex*>(data);
+    if (ex->haveCookie) {
+      auto_reconnect_cookie cookie;
+      cookie.logon_id = ex->LogonId;
+      std::copy(std::begin(ex->ArcRandomBits), std::end(ex->ArcRandomBits), cookie.random_bits.begin());
+      run.result->cookie = cookie;
+    }
+  }
+  return run.previous_save_session_info ? run.previous_save_session_info(context, type, data) : TRUE;
+}
+
+// Fired by rdp_set_error_info for every non-zero code: a Set Error Info PDU, or one FreeRDP derives from a
+// Disconnect Provider Ultimatum (core/rdp.c: rdp_read_header). Caught here because freerdp_connect resets
+// errorInfo to 0 when it fails.
+void on_error_info(void* context, ErrorInfoEventArgs* e) {
+  run_state& run = state_of(static_cast<rdpContext*>(context));
+  if (!e || e->code == 0) return;
+  run.sample_state();
+  run.result->error_info = e->code;
+  // The ultimatum's reason is stored before FreeRDP derives an error info from it; a real Set Error Info comes
+  // before the ultimatum (MS-RDPBCGR 1.3.1.4.1), when disconnectUltimatum still holds our "none" sentinel.
+  if (!run.first_error_info_seen)
+    run.result->error_info_from_ultimatum = run.context->disconnectUltimatum >= 0;
+  run.first_error_info_seen = true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+// FreeRDP's ConfigPath: the caller's, or a private temp dir removed at the end (tls_new always creates
+// $ConfigPath/{certs,server}; a default under an unwritable HOME makes the TLS connect fail, FREERDP.md §1.4).
+class config_dir {
+ public:
+  explicit config_dir(const std::filesystem::path& given, std::string& error) {
+    std::error_code ec;
+    if (!given.empty()) {
+      std::filesystem::create_directories(given, ec);
+      if (ec) error = "cannot create config dir " + given.string() + ": " + ec.message();
+      path_ = given;
+      return;
+    }
+    std::string pattern = (std::filesystem::temp_directory_path(ec) / "rdpprobe-login-XXXXXX").string();
+    if (ec || !::mkdtemp(pattern.data())) {
+      error = "cannot create a temporary config dir: " + std::generic_category().message(errno);
+      return;
+    }
+    path_ = pattern;
+    owned_ = true;
+  }
+  ~config_dir() {
+    std::error_code ec;
+    if (owned_) std::filesystem::remove_all(path_, ec);
+  }
+  config_dir(const config_dir&) = delete;
+  config_dir& operator=(const config_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  bool owned_ = false;
+};
+
+std::uint32_t clamp_ms(milliseconds d) {
+  return static_cast<std::uint32_t>(std::clamp<milliseconds::rep>(d.count(), 1, 0x7fffffff));
+}
+
+bool apply_settings(rdpSettings* s, const login_options& o, const std::filesystem::path& config_path) {
+  bool ok = freerdp_settings_set_string(s, FreeRDP_ServerHostname, o.host.c_str()) &&
+            freerdp_settings_set_uint32(s, FreeRDP_ServerPort, o.port) &&
+            freerdp_settings_set_string(s, FreeRDP_ConfigPath, config_path.c_str()) &&
+            freerdp_settings_set_uint32(s, FreeRDP_TcpConnectTimeout, clamp_ms(o.connect_timeout)) &&
+            freerdp_settings_set_uint32(s, FreeRDP_TcpAckTimeout, clamp_ms(o.connect_timeout)) &&
+            freerdp_settings_set_uint32(s, FreeRDP_DesktopWidth, o.width) &&
+            freerdp_settings_set_uint32(s, FreeRDP_DesktopHeight, o.height) &&
+            // Advertise AUTORECONNECT_SUPPORTED in the General Capability Set, so that a server issues a cookie.
+            // libfreerdp core never reconnects on its own because of it (only libfreerdp-client's
+            // client_auto_reconnect_ex does, which we do not call).
+            freerdp_settings_set_bool(s, FreeRDP_AutoReconnectionEnabled, TRUE);
+  // Unset rather than empty: an empty Username would still make a "Cookie: mstshash=" line in the X.224 request.
+  if (!o.user.empty()) ok = ok && freerdp_settings_set_string(s, FreeRDP_Username, o.user.c_str());
+  if (!o.domain.empty()) ok = ok && freerdp_settings_set_string(s, FreeRDP_Domain, o.domain.c_str());
+  if (!o.password.empty()) ok = ok && freerdp_settings_set_string(s, FreeRDP_Password, o.password.c_str());
+  // The protocols offered, as xfreerdp /sec: maps them (client/common/cmdline.c).
+  const bool rdp = o.security == login_security::any || o.security == login_security::rdp;
+  const bool tls = o.security == login_security::any || o.security == login_security::tls;
+  const bool nla = o.security == login_security::any || o.security == login_security::nla;
+  ok = ok && freerdp_settings_set_bool(s, FreeRDP_RdpSecurity, rdp) && freerdp_settings_set_bool(s, FreeRDP_TlsSecurity, tls) &&
+       freerdp_settings_set_bool(s, FreeRDP_NlaSecurity, nla) && freerdp_settings_set_bool(s, FreeRDP_ExtSecurity, FALSE) &&
+       freerdp_settings_set_bool(s, FreeRDP_UseRdpSecurityLayer, o.security == login_security::rdp);
+  if (o.reconnect_cookie) {
+    // FreeRDP sends ClientAutoReconnectCookie in the Client Info extended info whenever ServerAutoReconnectCookie's
+    // cbLen is non-zero, computing it from this server cookie (core/info.c: rdp_write_extended_info_packet,
+    // rdp_compute_client_auto_reconnect_cookie) — as xfreerdp /reconnect-cookie: fills it. FreeRDP 2 has no
+    // writable accessor for this pointer setting, so the (public in 2.x) struct is filled directly.
+    ARC_SC_PRIVATE_PACKET* arc = s->ServerAutoReconnectCookie;
+    if (!arc) return false;
+    arc->cbLen = 28;
+    arc->version = AUTO_RECONNECT_VERSION_1;
+    arc->logonId = o.reconnect_cookie->logon_id;
+    std::copy(o.reconnect_cookie->random_bits.begin(), o.reconnect_cookie->random_bits.end(), arc->arcRandomBits);
+  }
+  return ok;
+}
+
+void fill_error_texts(login_result& r) {
+  r.last_error_name = safe(freerdp_get_last_error_name(r.last_error));
+  r.last_error_text = safe(freerdp_get_last_error_string(r.last_error));
+  if (r.error_info != 0) {
+    r.error_info_name = safe(freerdp_get_error_info_name(r.error_info));
+    r.error_info_text = safe(freerdp_get_error_info_string(r.error_info));
+  }
+}
+
+milliseconds since(clock::time_point t) { return std::chrono::duration_cast<milliseconds>(clock::now() - t); }
+
+// Owns the instance and its context; frees them in the order FreeRDP needs.
+struct instance_owner {
+  freerdp* instance = freerdp_new();
+  bool context = false;
+  ~instance_owner() {
+    if (!instance) return;
+    if (context) freerdp_context_free(instance);
+    freerdp_free(instance);
+  }
+};
+
+}  // namespace
+
+login_result run_login(const login_options& options) {
+  configure_process();
+  login_result result;
+  run_state run;
+  run.result = &result;
+
+  config_dir config(options.config_dir, result.setup_error);
+  if (!result.setup_error.empty()) return result;
+
+  instance_owner owner;
+  freerdp* instance = owner.instance;
+  if (!instance) {
+    result.setup_error = "freerdp_new failed";
+    return result;
+  }
+  instance->ContextSize = sizeof(login_context);  // before freerdp_context_new, which allocates that much
+  instance->PreConnect = cb_pre_connect;
+  instance->PostConnect = cb_post_connect;
+  instance->PostDisconnect = cb_post_disconnect;
+  instance->Authenticate = cb_authenticate;
+  instance->VerifyCertificateEx = cb_verify_certificate;
+  instance->VerifyChangedCertificateEx = cb_verify_changed_certificate;
+  instance->LogonErrorInfo = cb_logon_error_info;
+
+  // Messages FreeRDP logs from here on, on this thread, belong to this run.
+  struct current_run_guard {
+    explicit current_run_guard(run_state* r) { t_current_run = r; }
+    ~current_run_guard() { t_current_run = nullptr; }
+  } current(&run);
+
+  if (!freerdp_context_new(instance)) {
+    // FreeRDP 2.11 fails here when HOME is unset (settings_new derives its default paths from it).
+    result.setup_error = "freerdp_context_new failed (is HOME set?)";
+    return result;
+  }
+  owner.context = true;
+  rdpContext* context = instance->context;
+  reinterpret_cast<login_context*>(context)->run = &run;
+  run.context = context;
+  // 0 is a valid ultimatum reason (rn-domain-disconnected) and the field is only written when an ultimatum arrives
+  // (core/rdp.c: rdp_read_header), so a negative value means "none received".
+  context->disconnectUltimatum = -1;
+  run.previous_save_session_info = instance->update->SaveSessionInfo;
+  instance->update->SaveSessionInfo = cb_save_session_info;
+  PubSub_SubscribeErrorInfo(context->pubSub, on_error_info);
+
+  if (!apply_settings(instance->settings, options, config.path())) {
+    result.setup_error = "FreeRDP rejected a setting";
+    return result;
+  }
+
+  watchdog dog(instance);
+  const auto started = clock::now();
+  dog.arm(started + options.connect_timeout);
+  result.connected = freerdp_connect(instance) != FALSE;
+  dog.disarm();
+  result.connect_time = since(started);
+  if (dog.fired()) result.timed_out = true;
+
+  if (result.connected) {
+    // From here the transport is stable: the watchdog may use duplicates of its sockets.
+    dog.keep_sockets(transport_sockets(instance));
+    const auto stay_end = clock::now() + options.stay;
+    dog.arm(stay_end + disconnect_budget);
+    while (clock::now() < stay_end) {
+      if (freerdp_shall_disconnect(instance)) {  // an ultimatum signals the abort event (core/rdp.c)
+        result.ended_by_server = true;
+        break;
+      }
+      std::array<HANDLE, 64> handles{};
+      const DWORD count = freerdp_get_event_handles(context, handles.data(), static_cast<DWORD>(handles.size()));
+      if (count == 0) {
+        result.ended_by_server = true;
+        break;
+      }
+      const auto left = std::chrono::duration_cast<milliseconds>(stay_end - clock::now()).count();
+      const auto wait_ms = static_cast<DWORD>(std::clamp<milliseconds::rep>(left, 0, 100));
+      if (WaitForMultipleObjects(count, handles.data(), FALSE, wait_ms) == WAIT_FAILED) {
+        result.ended_by_server = true;
+        break;
+      }
+      if (!freerdp_check_event_handles(context)) {  // the server closed the connection or sent an ultimatum
+        result.ended_by_server = true;
+        break;
+      }
+    }
+    if (dog.fired()) {
+      result.timed_out = true;
+      result.ended_by_server = false;
+    }
+    if (run.active_since != clock::time_point{}) result.active_time = since(run.active_since);
+    // freerdp_disconnect resets errorInfo (core/rdp.c: rdp_reset): read it first.
+    if (const UINT32 code = freerdp_error_info(instance); code != 0) result.error_info = code;
+    result.last_error = freerdp_get_last_error(context);
+    dog.arm(clock::now() + disconnect_budget);
+    freerdp_disconnect(instance);
+    dog.disarm();
+    if (dog.fired()) result.timed_out = true;
+  } else {
+    // LastError survives the disconnect freerdp_connect made when it failed.
+    result.last_error = freerdp_get_last_error(context);
+  }
+  if (context->disconnectUltimatum >= 0) result.disconnect_ultimatum = context->disconnectUltimatum;
+  if (!run.saw_state_log) run.sample_state();
+  result.furthest_state_exact = run.saw_state_log;
+  if (run.furthest >= 0) result.furthest_state = safe(freerdp_state_string(static_cast<CONNECTION_STATE>(run.furthest)));
+  fill_error_texts(result);
+  PubSub_UnsubscribeErrorInfo(context->pubSub, on_error_info);
+  return result;
+}
+
+}  // namespace rdp::probe
