@@ -28,7 +28,7 @@ enum class login_security {
   any,  // RDP, TLS and CredSSP (FreeRDP's default, requestedProtocols 0x03); the server picks
   tls,  // TLS only (PROTOCOL_SSL)
   nla,  // CredSSP only (PROTOCOL_HYBRID): the credentials are checked before the session starts
-  rdp,  // Standard RDP Security only (no RDP_NEG_REQ security upgrade; as xfreerdp /sec:rdp)
+  rdp,  // Standard RDP Security only (requestedProtocols 0, UseRdpSecurityLayer; as xfreerdp /sec:rdp)
 };
 std::string_view to_string(login_security s);
 
