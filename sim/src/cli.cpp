@@ -2,6 +2,7 @@
 // free loopback port in this process, probes it with rdpprobe's library and prints the report.
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/tls.hpp"
+#include "rdp/probe/login.hpp"
 #include "rdp/probe/scanner.hpp"
 #include "rdp/sim/control.hpp"
 #include "rdp/sim/profile.hpp"
@@ -12,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <cstdio>
+#include <future>
 #include <iostream>
 #include <thread>
 
@@ -103,6 +106,64 @@ int run_serve(const serve_options& o) {
   return 0;
 }
 
+// Runs `f` on the simulator's thread (where the session table lives) and returns its result.
+template <class F>
+auto on_sim_thread(asio::io_context& io, F f) {
+  std::packaged_task<std::invoke_result_t<F>()> task(std::move(f));
+  auto result = task.get_future();
+  asio::post(io, [&task] { task(); });
+  return result.get();
+}
+
+// The drop the demo reproduces: a real client (the FreeRDP library) logs on, the administrator logs the session off,
+// and the client reports what Windows would make it report. Then the same client comes back with the auto-reconnect
+// cookie of the session that was deleted: the 0xC0000203 story. Returns whether the client saw what it should.
+bool reproduce_drop(asio::io_context& io, server& srv, std::uint16_t port) {
+  std::cout << "\nrdpsim demo: reproducing a drop — a FreeRDP client logs on, the administrator logs it off\n";
+  probe::login_options login;
+  login.host = "127.0.0.1";
+  login.port = port;
+  login.user = "demo";
+  login.password = "demo";
+  login.security = probe::login_security::tls;
+  login.stay = std::chrono::seconds(15);
+  auto client = std::async(std::launch::async, [&] { return probe::run_login(login); });
+  std::optional<session_info> active;
+  for (int i = 0; i < 150 && !active; ++i) {  // bounded: 15 s
+    for (const auto& row : on_sim_thread(io, [&] { return srv.admin().query_sessions(); }))
+      if (row.state == session_state::active) active = row;
+    if (!active) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!active) {
+    const auto r = client.get();
+    std::cout << "  the client never reached an active session: " << r.furthest_state << " " << r.last_error_name << "\n";
+    return false;
+  }
+  std::cout << "  " << format_query_session(on_sim_thread(io, [&] { return srv.admin().query_sessions(); }));
+  std::cout << "  admin: logoff " << active->id << "\n";
+  on_sim_thread(io, [&] { return srv.admin().logoff(active->id); });
+  const auto r = client.get();
+  char code[16];
+  std::snprintf(code, sizeof code, "0x%08X", r.error_info);
+  std::cout << "  client: active after " << r.connect_time.count() << " ms, session " << r.session_id.value_or(0)
+            << "; the server ended it with Set Error Info " << code << " " << r.error_info_name << " (\""
+            << r.error_info_text << "\")";
+  if (r.disconnect_ultimatum) std::cout << " and an MCS Disconnect Provider Ultimatum (reason " << *r.disconnect_ultimatum << ")";
+  std::cout << "\n";
+  const bool logoff_seen = r.reached_active && r.error_info == 0x00000002;
+  if (!r.cookie) return logoff_seen;
+  // Back with the cookie of the deleted session, as an auto-reconnecting client would be.
+  login.reconnect_cookie = r.cookie;
+  login.stay = std::chrono::milliseconds(500);  // long enough to read the new session's Save Session Info
+  const auto again = probe::run_login(login);
+  const auto counters = on_sim_thread(io, [&] { return srv.counters(); });
+  std::cout << "  client: reconnects with its auto-reconnect cookie for session " << r.cookie->logon_id
+            << ", which no longer exists; the server counted " << counters.stale_cookies
+            << " stale cookie and started a fresh logon in session " << again.session_id.value_or(0)
+            << " (over CredSSP a Windows host answers this with STATUS_USER_SESSION_DELETED 0xC0000203)\n";
+  return logoff_seen && again.reached_active && counters.stale_cookies == 1;
+}
+
 int run_demo(const std::string& protocols, bool json_output) {
   server_config config;
   config.listen = {"127.0.0.1", 0};
@@ -124,12 +185,14 @@ int run_demo(const std::string& protocols, bool json_output) {
     if (json_output) std::cout << probe::to_json(r).dump() << "\n";
     else probe::print_human(std::cout, r);
   }
+  const bool probed = reports.front().result == probe::verdict::rdp;
+  const bool dropped = json_output || reproduce_drop(io, srv, port);
   asio::post(io, [&] {
     srv.stop();
     guard.reset();
   });
   sim_thread.join();
-  return reports.front().result == probe::verdict::rdp ? 0 : 1;
+  return probed && dropped ? 0 : 1;
 }
 
 }  // namespace
