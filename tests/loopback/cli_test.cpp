@@ -87,6 +87,17 @@ TEST(RdpsimCli, DemoProbesItsOwnServer) {
   EXPECT_EQ(j.at("protocols").at("credssp").at("supported"), true);
 }
 
+TEST(RdpsimCli, DemoReproducesADropWithARealClient) {
+  // The README's first command: the FreeRDP client library logs on to rdpsim, the admin logs it off, and the client
+  // comes back with the deleted session's auto-reconnect cookie.
+  auto r = run(std::string(RDPSIM_BIN) + " demo");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("rdp-tcp#"), std::string::npos) << r.out;  // the session table while it was active
+  EXPECT_NE(r.out.find("Set Error Info 0x00000002 ERRINFO_RPC_INITIATED_LOGOFF"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Disconnect Provider Ultimatum (reason 1)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("counted 1 stale cookie and started a fresh logon in session 3"), std::string::npos) << r.out;
+}
+
 TEST(RdpsimCli, UnknownProtocolIsUsageError) {
   auto r = run(std::string(RDPSIM_BIN) + " serve --protocols tls,bogus");
   EXPECT_EQ(r.status, 2);
