@@ -1,0 +1,148 @@
+// The test-support RDP client (tests/support/mini_client.hpp) against an in-process rdpsim: it reaches the active
+// session, sees an admin logoff as Set Error Info ERRINFO_RPC_INITIATED_LOGOFF then the Disconnect Provider
+// Ultimatum, and sees a refused logon the same way. The load test builds on it.
+#include "mini_client.hpp"
+#include "sim_thread.hpp"
+
+#include "rdp/net/tls.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+namespace {
+
+using namespace rdp;
+namespace asio = net::asio;
+using namespace std::chrono_literals;
+
+sim::server_config sim_config() {
+  sim::server_config config;
+  config.identity = net::make_self_signed(net::key_kind::ecdsa, "rdpsim-mini-client-test");
+  return config;
+}
+
+test::mini_session_options options_for(std::uint16_t port, std::string user, std::string password) {
+  test::mini_session_options o;
+  o.port = port;
+  o.user = std::move(user);
+  o.password = std::move(password);
+  o.deadlines.step = 5000ms;
+  o.deadlines.hold = 10000ms;
+  return o;
+}
+
+// One mini session on its own thread; the test reads when its sequence is done and its final result.
+class client_thread {
+ public:
+  explicit client_thread(test::mini_session_options options) : context_(test::make_mini_client_context()) {
+    sequence_done_ = sequence_.get_future();
+    auto on_done = [this](const test::mini_session_result& r) { sequence_.set_value(r); };
+    final_ = asio::co_spawn(io_, test::run_mini_session(context_, std::move(options), on_done), asio::use_future);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~client_thread() {
+    io_.stop();
+    thread_.join();
+  }
+  // nullopt when the sequence did not end within `limit`.
+  std::optional<test::mini_session_result> sequence(std::chrono::milliseconds limit) {
+    if (sequence_done_.wait_for(limit) != std::future_status::ready) return std::nullopt;
+    return sequence_done_.get();
+  }
+  std::optional<test::mini_session_result> final(std::chrono::milliseconds limit) {
+    if (final_.wait_for(limit) != std::future_status::ready) return std::nullopt;
+    return final_.get();
+  }
+
+ private:
+  net::ssl::context context_;
+  asio::io_context io_{1};
+  std::promise<test::mini_session_result> sequence_;
+  std::future<test::mini_session_result> sequence_done_;
+  std::future<test::mini_session_result> final_;
+  std::thread thread_;
+};
+
+std::optional<sim::session_info> find_session(test::sim_thread& sim, std::uint32_t id) {
+  const auto rows = sim.call([&] { return sim.server().admin().query_sessions(); });
+  for (const auto& row : rows)
+    if (row.id == id) return row;
+  return std::nullopt;
+}
+
+TEST(MiniClient, ReachesActiveAndSeesAdminLogoffAsErrorInfoAndUltimatum) {
+  test::sim_thread sim(sim_config());
+  client_thread client(options_for(sim.port(), "alice", "secret"));
+
+  const auto sequence = client.sequence(10s);
+  ASSERT_TRUE(sequence) << "the connection sequence did not end within 10 s";
+  ASSERT_TRUE(sequence->active()) << "stopped after " << test::to_string(sequence->reached) << ": "
+                                  << sequence->failure;
+  ASSERT_TRUE(sequence->session_id);
+  EXPECT_EQ(sequence->user_id, 1004) << "1003 + 1 + no static channels, as rdpsim numbers user ids";
+  EXPECT_GT(sequence->handshake_ms, 0.0);
+
+  // The table says Active once the client holds its cookie (Save Session Info follows the Font Map).
+  const auto id = *sequence->session_id;
+  std::optional<sim::session_info> row;
+  for (int i = 0; i < 200; ++i) {
+    row = find_session(sim, id);
+    if (row && row->state == sim::session_state::active) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(row) << "no session " << id << " in the table";
+  EXPECT_EQ(row->state, sim::session_state::active);
+  EXPECT_EQ(row->user, "alice");
+
+  const auto logoff = sim.call([&] { return sim.server().admin().logoff(id); });
+  ASSERT_TRUE(logoff.ok) << logoff.error;
+
+  const auto result = client.final(10s);
+  ASSERT_TRUE(result) << "the client did not see the session end within 10 s";
+  ASSERT_TRUE(result->error_info) << "no Set Error Info; ended with " << result->error.message();
+  EXPECT_EQ(*result->error_info, 0x00000002u) << "ERRINFO_RPC_INITIATED_LOGOFF";
+  ASSERT_TRUE(result->disconnect_reason) << "no Disconnect Provider Ultimatum";
+  EXPECT_EQ(*result->disconnect_reason, protocol::mcs::disconnect_reason::provider_initiated);
+  EXPECT_TRUE(result->server_closed) << result->error.message();
+  EXPECT_FALSE(find_session(sim, id)) << "a logged-off session is deleted";
+}
+
+TEST(MiniClient, WrongPasswordIsRefusedWithErrorInfoBeforeLicensing) {
+  auto config = sim_config();
+  config.users = {sim::user_account{"alice", "", "secret"}};
+  test::sim_thread sim(std::move(config));
+  client_thread client(options_for(sim.port(), "alice", "wrong"));
+
+  const auto sequence = client.sequence(10s);
+  ASSERT_TRUE(sequence);
+  EXPECT_FALSE(sequence->active());
+  EXPECT_EQ(sequence->reached, test::mini_phase::joined) << "the Client Info is where credentials are checked";
+  ASSERT_TRUE(sequence->error_info) << sequence->failure;
+  EXPECT_EQ(*sequence->error_info, 0x00000009u) << "ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES";
+  ASSERT_TRUE(sequence->disconnect_reason);
+  EXPECT_EQ(*sequence->disconnect_reason, protocol::mcs::disconnect_reason::provider_initiated);
+}
+
+TEST(MiniClient, WithoutHoldClosesWhenActiveAndTheSessionStaysDisconnected) {
+  test::sim_thread sim(sim_config());
+  auto options = options_for(sim.port(), "bob", "pw");
+  options.hold = false;
+  client_thread client(options);
+  const auto result = client.final(10s);
+  ASSERT_TRUE(result);
+  ASSERT_TRUE(result->active()) << result->failure;
+  ASSERT_TRUE(result->session_id);
+  std::optional<sim::session_info> row;
+  for (int i = 0; i < 200; ++i) {
+    row = find_session(sim, *result->session_id);
+    if (row && row->state == sim::session_state::disconnected) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->state, sim::session_state::disconnected);
+}
+
+}  // namespace
