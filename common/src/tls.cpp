@@ -75,10 +75,30 @@ x509_ptr parse_certificate(std::string_view pem) {
 
 }  // namespace
 
-tls_identity make_self_signed(key_kind kind, std::string_view common_name, int valid_days) {
+namespace {
+
+pkey_ptr new_key(key_kind kind) {
   pkey_ptr key(kind == key_kind::rsa ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})
                                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!key) fail("key generation failed");
+  return key;
+}
+
+void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+  if (!ext) fail("cannot make the certificate extension " + value);
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+}
+
+// One certificate for `key`: self-signed when `issuer_cert` is null, else signed by it and `issuer_key`.
+// A leaf carries `common_name` as its subjectAltName (IP: for an address literal, else DNS:); a CA carries
+// basicConstraints CA:TRUE and keyUsage keyCertSign/cRLSign instead.
+x509_ptr build_certificate(EVP_PKEY* key, std::string_view common_name, int valid_days, X509* issuer_cert,
+                           EVP_PKEY* issuer_key, bool certificate_authority) {
   x509_ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
@@ -89,28 +109,59 @@ tls_identity make_self_signed(key_kind kind, std::string_view common_name, int v
   BN_free(bn);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);  // an hour of slack for skewed clocks
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(valid_days) * 86400);
-  X509_set_pubkey(cert.get(), key.get());
+  X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   const std::string cn(common_name);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
-  boost::system::error_code not_ip;
-  asio::ip::make_address(cn, not_ip);
-  const std::string san = (not_ip ? "DNS:" : "IP:") + cn;
-  if (X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str())) {
-    X509_add_ext(cert.get(), ext, -1);
-    X509_EXTENSION_free(ext);
+  X509_set_issuer_name(cert.get(), issuer_cert ? X509_get_subject_name(issuer_cert) : name);
+  X509* signer = issuer_cert ? issuer_cert : cert.get();
+  if (certificate_authority) {
+    add_extension(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE");
+    add_extension(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
+    add_extension(cert.get(), signer, NID_subject_key_identifier, "hash");
+  } else {
+    boost::system::error_code not_ip;
+    asio::ip::make_address(cn, not_ip);
+    add_extension(cert.get(), signer, NID_subject_alt_name, (not_ip ? "DNS:" : "IP:") + cn);
   }
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) fail("signing the certificate failed");
+  if (issuer_cert) add_extension(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
+  if (X509_sign(cert.get(), issuer_key ? issuer_key : key, EVP_sha256()) == 0) fail("signing the certificate failed");
+  return cert;
+}
+
+tls_identity identity_of(X509* cert, EVP_PKEY* key) {
   tls_identity id;
   bio_ptr cert_bio(BIO_new(BIO_s_mem())), key_bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(cert_bio.get(), cert.get());
-  PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  PEM_write_bio_X509(cert_bio.get(), cert);
+  PEM_write_bio_PrivateKey(key_bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
   id.certificate_pem = bio_to_string(cert_bio.get());
   id.private_key_pem = bio_to_string(key_bio.get());
+  return id;
+}
+
+}  // namespace
+
+tls_identity make_self_signed(key_kind kind, std::string_view common_name, int valid_days) {
+  auto key = new_key(kind);
+  auto cert = build_certificate(key.get(), common_name, valid_days, nullptr, nullptr, false);
+  return identity_of(cert.get(), key.get());
+}
+
+tls_identity make_certificate_authority(key_kind kind, std::string_view common_name, int valid_days) {
+  auto key = new_key(kind);
+  auto cert = build_certificate(key.get(), common_name, valid_days, nullptr, nullptr, true);
+  return identity_of(cert.get(), key.get());
+}
+
+tls_identity make_issued(const tls_identity& issuer, key_kind kind, std::string_view common_name, int valid_days) {
+  auto issuer_cert = parse_certificate(issuer.certificate_pem);
+  bio_ptr bio(BIO_new_mem_buf(issuer.private_key_pem.data(), static_cast<int>(issuer.private_key_pem.size())));
+  pkey_ptr issuer_key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!issuer_key) fail("the issuer has no PEM private key");
+  auto key = new_key(kind);
+  auto cert = build_certificate(key.get(), common_name, valid_days, issuer_cert.get(), issuer_key.get(), false);
+  auto id = identity_of(cert.get(), key.get());
+  id.certificate_pem += issuer.certificate_pem;
   return id;
 }
 
@@ -175,6 +226,11 @@ verification_result verify_peer(const SSL* ssl, const std::string& name) {
   const long result = SSL_get_verify_result(ssl);
   v.trusted = result == X509_V_OK;
   if (!v.trusted) v.error = X509_verify_cert_error_string(result);
+  // OpenSSL keeps the chain it built even in SSL_VERIFY_NONE mode (ssl_verify_cert_chain).
+  if (STACK_OF(X509)* built = SSL_get0_verified_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(built); ++i)
+      v.built_chain.push_back(x509_name(X509_get_subject_name(sk_X509_value(built, i))));
+  }
   return v;
 }
 
@@ -229,6 +285,10 @@ tls_facts collect_tls_facts(const SSL* ssl) {
   if (X509* cert = SSL_get1_peer_certificate(ssl)) {
     f.certificate = describe_certificate(cert);
     X509_free(cert);
+  }
+  // On the client side the stack holds the leaf too, in the order the server sent them (SSL_get_peer_cert_chain(3)).
+  if (STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl)) {
+    for (int i = 0; i < sk_X509_num(sent); ++i) f.chain.push_back(describe_certificate(sk_X509_value(sent, i)));
   }
   return f;
 }

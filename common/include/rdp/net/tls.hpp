@@ -16,13 +16,20 @@ namespace rdp::net {
 enum class key_kind { rsa, ecdsa };
 
 struct tls_identity {
-  std::string certificate_pem;
-  std::string private_key_pem;
+  std::string certificate_pem;  // the certificate, optionally followed by its issuers: the chain a server sends
+  std::string private_key_pem;  // the first certificate's key
 };
 
 // A fresh key (RSA 2048 or ECDSA P-256) and a self-signed SHA-256 certificate for `common_name`, with the name
 // also as a subjectAltName (IP: for an address literal, else DNS:). Throws std::runtime_error if OpenSSL fails (a start-up error, not bad input).
 tls_identity make_self_signed(key_kind kind, std::string_view common_name, int valid_days = 365);
+// A certificate authority for tests and labs: a fresh key and a self-signed certificate for `common_name` with
+// basicConstraints CA:TRUE and keyUsage keyCertSign/cRLSign. Throws std::runtime_error if OpenSSL fails.
+tls_identity make_certificate_authority(key_kind kind, std::string_view common_name, int valid_days = 3650);
+// A fresh key and a certificate for `common_name` (also its subjectAltName, as make_self_signed) signed by the first
+// certificate and the key of `issuer`. The result's certificate_pem is the chain a server sends: the new certificate,
+// then all of issuer.certificate_pem. Throws std::runtime_error if OpenSSL fails or `issuer` does not parse.
+tls_identity make_issued(const tls_identity& issuer, key_kind kind, std::string_view common_name, int valid_days = 365);
 // Reads PEM files; throws std::runtime_error naming the file that could not be read or parsed.
 tls_identity load_identity(const std::string& certificate_path, const std::string& private_key_path);
 
@@ -41,6 +48,9 @@ struct verification_result {
   bool trusted = false;       // chain verified to a trusted root and the name matched
   std::string error;          // OpenSSL's reason when not trusted, e.g. "self-signed certificate"
   std::string name;           // the name checked
+  // Subjects of the chain OpenSSL built, leaf first, up to the trust anchor when it found one (which may come from
+  // the trust store rather than from the server); as far as it got when verification failed.
+  std::vector<std::string> built_chain;
 };
 verification_result verify_peer(const SSL* ssl, const std::string& name);
 
@@ -62,7 +72,8 @@ struct tls_facts {
   std::string version;  // "TLSv1.3"
   std::string cipher;   // "TLS_AES_256_GCM_SHA384"
   std::string group;    // key exchange group, e.g. "x25519"; empty when OpenSSL cannot tell
-  std::optional<certificate_facts> certificate;
+  std::optional<certificate_facts> certificate;  // the leaf (the server's own certificate)
+  std::vector<certificate_facts> chain;          // every certificate the server sent, in its order: leaf first
   std::optional<verification_result> verification;
   std::string trust_store;  // "system" or the --ca file
 };
