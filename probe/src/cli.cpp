@@ -40,6 +40,7 @@ struct scan_settings {
   unsigned attempts_in_flight = probe_options{}.attempts_in_flight;
   bool no_rdp_security = false;
   bool no_ntlm_info = false;
+  bool no_session_check = false;
 };
 
 constexpr std::size_t max_targets = 65536;
@@ -67,6 +68,7 @@ probe_options options_from(const scan_settings& s) {
   options.attempts_in_flight = s.attempts_in_flight;
   options.standard_security = !s.no_rdp_security;
   options.ntlm_info = !s.no_ntlm_info;
+  options.session_check = !s.no_session_check;
   if (s.combinations == "none") {
     options.combinations.clear();
   } else if (!s.combinations.empty()) {
@@ -188,6 +190,9 @@ int run_cli(int argc, char** argv) {
                  "skip the MCS exchanges that read Standard RDP Security's level, methods and version");
   scan->add_flag("--no-ntlm-info", settings.no_ntlm_info,
                  "skip the CredSSP exchange that reads the server's NTLM names, version and clock");
+  scan->add_flag("--no-session-check", settings.no_session_check,
+                 "skip the MCS Connect-Initial sent inside TLS that tells a server tearing sessions down "
+                 "(verdict session-error)");
   scan->add_option("--cookie", settings.cookie, "mstshash cookie sent in the Connection Request")->capture_default_str();
   scan->add_option("--concurrency", settings.concurrency, "targets probed at once")->check(CLI::Range(1, 4096))->capture_default_str();
   auto* local = app.add_subcommand("local", "List what listens on an RDP port on this machine, and which process owns it");

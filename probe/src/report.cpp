@@ -33,6 +33,19 @@ json certificate_json(const net::certificate_facts& c) {
               {"self_signed", c.self_signed}};
 }
 
+std::string hex32(std::uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08X", static_cast<unsigned>(v));
+  return buf;
+}
+
+json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+template <class T>
+json value_or_null(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
 std::string fmt_ms(const std::optional<double>& v) {
   if (!v) return "-";
   char buf[32];
@@ -53,6 +66,55 @@ json attempt_json(const protocol_attempt& a) {
 }
 
 }  // namespace
+
+std::string_view to_string(session_outcome o) noexcept {
+  switch (o) {
+    case session_outcome::connect_response: return "connect-response";
+    case session_outcome::disconnect_provider_ultimatum: return "disconnect-provider-ultimatum";
+    case session_outcome::x224_disconnect_request: return "x224-disconnect-request";
+    case session_outcome::set_error_info: return "set-error-info";
+    case session_outcome::reset: return "reset";
+    case session_outcome::closed: return "closed";
+    case session_outcome::no_answer: return "no-answer";
+    case session_outcome::error: return "error";
+  }
+  return "unknown";
+}
+
+bool tears_down(session_outcome o) noexcept {
+  switch (o) {
+    case session_outcome::disconnect_provider_ultimatum:
+    case session_outcome::x224_disconnect_request:
+    case session_outcome::set_error_info:
+    case session_outcome::reset:
+    case session_outcome::closed: return true;
+    case session_outcome::connect_response:
+    case session_outcome::no_answer:
+    case session_outcome::error: return false;
+  }
+  return false;
+}
+
+nlohmann::json to_json(const session_result& s) {
+  return json{{"over", s.over},
+              {"outcome", to_string(s.outcome)},
+              {"torn_down", tears_down(s.outcome)},
+              {"detail", s.detail},
+              {"error_info", s.error_info ? json(hex32(*s.error_info)) : json(nullptr)},
+              {"error_info_name", text_or_null(s.error_info_name)},
+              {"error_info_meaning", text_or_null(s.error_info_meaning)},
+              {"error_info_session_fate", text_or_null(s.error_info_session_fate)},
+              {"disconnect_reason", text_or_null(s.disconnect_reason_name)},
+              {"disconnect_reason_code", value_or_null(s.disconnect_reason)},
+              {"rdp_version", s.rdp_version ? json(hex32(*s.rdp_version)) : json(nullptr)},
+              {"rdp_version_name", text_or_null(s.rdp_version_name)},
+              {"client_requested_protocols",
+               s.client_requested_protocols ? json(protocol::describe_protocol_bits(*s.client_requested_protocols))
+                                            : json(nullptr)},
+              {"early_capability_flags",
+               s.early_capability_flags ? json(hex32(*s.early_capability_flags)) : json(nullptr)},
+              {"timings_ms", {{"mcs", ms(s.mcs_ms)}}}};
+}
 
 nlohmann::json to_json(const target_report& r) {
   json protocols = json::object();
@@ -99,6 +161,7 @@ nlohmann::json to_json(const target_report& r) {
               {"combinations", std::move(combinations)},
               {"standard_security", r.standard_security ? to_json(*r.standard_security) : json(nullptr)},
               {"ntlm_info", r.ntlm_info ? to_json(*r.ntlm_info) : json(nullptr)},
+              {"session", r.session ? to_json(*r.session) : json(nullptr)},
               {"tls", std::move(tls)},
               {"listener", std::move(listener)},
               {"timings_ms",
@@ -140,6 +203,12 @@ void print_human(std::ostream& out, const target_report& r) {
       out << "  trust       " << (v->trusted ? "trusted" : "NOT trusted: " + v->error) << " (name " << v->name
           << ", " << r.tls->trust_store << " store)\n";
     }
+  }
+  if (const auto& s = r.session) {
+    out << "  session     " << (s->over == "tls" ? "over TLS" : "Standard RDP Security") << ": "
+        << (tears_down(s->outcome) ? "TORN DOWN: " : "") << "the MCS Connect-Initial got " << s->detail;
+    if (s->mcs_ms) out << "  [" << fmt_ms(s->mcs_ms) << "]";
+    out << "\n";
   }
   if (const auto& s = r.standard_security) {
     if (!s->error.empty()) {

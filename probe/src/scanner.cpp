@@ -28,6 +28,7 @@ struct attempt_state {
   std::optional<net::tls_facts> tls;
   std::optional<protocol::classification> listener;
   std::optional<tcp::endpoint> connected_to;
+  std::optional<session_result> session;  // the session check, on the one attempt that made it
 };
 
 attempt_outcome outcome_of_socket_error(const error_code& ec) {
@@ -47,7 +48,8 @@ protocol::stream_end stream_end_of(const error_code& ec) {
 asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpoints, std::uint32_t requested_bits,
                                                 std::shared_ptr<const probe_options> options,
                                                 std::shared_ptr<asio::ssl::context> tls_context,
-                                                std::shared_ptr<connection_pacer> pacer, std::string verify_name) {
+                                                std::shared_ptr<connection_pacer> pacer, std::string verify_name,
+                                                std::shared_ptr<bool> session_checked) {
   attempt_state state;
   auto& a = state.attempt;
   a.requested_bits = requested_bits;
@@ -187,6 +189,12 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
       state.tls = net::collect_tls_facts(tls.native_handle());
       state.tls->verification = net::verify_peer(tls.native_handle(), verify_name);
       state.tls->trust_store = options->ca_file.empty() ? "system" : options->ca_file;
+      // The session check, once per target, on this connection rather than a new one. Only where TLS itself was
+      // selected: after CredSSP, RDSTLS or RDSAAD the client owes the server more before any MCS PDU.
+      if (options->session_check && session_checked && !*session_checked && *selected == security_protocol::ssl) {
+        *session_checked = true;
+        state.session = co_await check_session_over_tls(tls, *a.selected, options->read_timeout);
+      }
     }
   } else {
     // Tell a Standard RDP Security server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
@@ -236,6 +244,12 @@ void decide_verdict(target_report& report) {
                       *tls_broken->tls_error;
     return;
   }
+  if (report.session && tears_down(report.session->outcome)) {
+    report.result = verdict::session_error;
+    report.evidence = std::string(report.session->over == "tls" ? "after TLS" : "under Standard RDP Security") +
+                      ", the MCS Connect-Initial got " + report.session->detail;
+    return;
+  }
   std::string supported;
   for (const auto& a : attempts)
     if (a.supported) supported += (supported.empty() ? "" : ", ") + std::string(protocol::to_string(a.requested));
@@ -282,10 +296,12 @@ asio::awaitable<void> attempt_worker(std::shared_ptr<attempt_batch> batch, std::
                                      std::vector<std::uint32_t> requests, std::vector<tcp::endpoint> endpoints,
                                      std::function<std::shared_ptr<const probe_options>()> options_now,
                                      std::shared_ptr<asio::ssl::context> tls_context,
-                                     std::shared_ptr<connection_pacer> pacer, std::string verify_name) {
+                                     std::shared_ptr<connection_pacer> pacer, std::string verify_name,
+                                     std::shared_ptr<bool> session_checked) {
   while (batch->next < requests.size()) {
     const std::size_t i = batch->next++;
-    (*states)[i] = co_await attempt_protocol(endpoints, requests[i], options_now(), tls_context, pacer, verify_name);
+    (*states)[i] = co_await attempt_protocol(endpoints, requests[i], options_now(), tls_context, pacer, verify_name,
+                                             session_checked);
   }
   if (--batch->workers == 0) batch->all_done.cancel();
 }
@@ -302,6 +318,7 @@ std::string_view to_string(verdict v) noexcept {
     case verdict::closed: return "closed";
     case verdict::negotiation_failed: return "negotiation-failed";
     case verdict::tls_failed: return "tls-failed";
+    case verdict::session_error: return "session-error";
     case verdict::dns_failed: return "dns-failed";
   }
   return "unknown";
@@ -408,7 +425,9 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   // The first attempt alone: it tells whether anything RDP answers at all. A listener that refused, stayed silent
   // or spoke another protocol will do the same for every other request, so asking again would only multiply the
   // wait (and the load on whatever it is).
-  states[0] = co_await attempt_protocol(endpoints, requests[0], options_now(), tls_context, pacer, target.host);
+  auto session_checked = std::make_shared<bool>(false);
+  states[0] = co_await attempt_protocol(endpoints, requests[0], options_now(), tls_context, pacer, target.host,
+                                        session_checked);
   auto first = states[0].attempt.outcome;
   if ((first == attempt_outcome::closed || first == attempt_outcome::reset) && !states[0].tls) {
     if (auto facts = co_await try_tls_first(endpoints, options_now(), tls_context, target.host)) {
@@ -433,7 +452,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     batch->workers = std::min<std::size_t>(std::max<unsigned>(1, options->attempts_in_flight), requests.size() - 1);
     for (std::size_t w = 0; w < batch->workers; ++w)
       asio::co_spawn(executor, attempt_worker(batch, &states, requests, endpoints, options_now, tls_context, pacer,
-                                              target.host),
+                                              target.host, session_checked),
                      asio::detached);
     co_await batch->all_done.async_wait(net::use_tuple);
   }
@@ -455,6 +474,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
       report.tls_ms = state.attempt.tls_ms;
     }
     if (state.listener && !report.listener) report.listener = state.listener;
+    if (state.session) report.session = std::move(state.session);
     auto& into = state.attempt.combination ? report.combinations : report.protocols;
     into.push_back(std::move(state.attempt));
   }
@@ -466,6 +486,11 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   if (options->standard_security && accepts_rdp && !(bounded && net::clock::now() >= target_deadline)) {
     report.standard_security =
         std::make_shared<const standard_security_result>(co_await probe_standard_security(endpoints, options_now()));
+    // Standard RDP Security's Connect-Initial is a session check in the clear: it decides when there was none over
+    // TLS, or when it alone saw the server hang up.
+    const auto& plain = report.standard_security->session;
+    if (plain && (!report.session || (tears_down(plain->outcome) && !tears_down(report.session->outcome))))
+      report.session = plain;
   }
   // NTLM info: what nmap's rdp-ntlm-info reports, from a server that selects CredSSP for some request.
   auto selected_credssp = [](const protocol_attempt& a) {

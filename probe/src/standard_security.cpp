@@ -3,6 +3,7 @@
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/gcc.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/share.hpp"
@@ -50,22 +51,40 @@ std::string version_name(std::uint32_t version) {
 
 std::string describe(const error_code& ec) {
   if (ec == net::errc::timed_out) return "timed out";
-  if (ec == asio::error::eof) return "the server closed the connection";
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return "the server closed the connection";
   if (ec == protocol::errc::frame_too_large)
     return "the server announced a frame above " + std::to_string(max_connect_response_bytes) + " bytes";
   if (ec == protocol::errc::bad_tpkt_version) return "the answer is not TPKT";
   return ec.message();
 }
 
+// "ERRINFO_SERVER_DENIED_CONNECTION (0x00000007: The server refused the connection)"; unknown codes as errinfo.hpp
+// words them.
+std::string describe_error_info(std::uint32_t code) {
+  const auto* entry = protocol::find_error_info(code);
+  if (!entry) return protocol::describe_error_info(code);
+  std::string meaning(entry->meaning);
+  if (!meaning.empty() && meaning.back() == '.') meaning.pop_back();
+  return std::string(entry->name) + " (" + hex32(code) + ": " + meaning + ")";
+}
 
-// The next whole TPKT frame, read within one deadline so a dribbling peer cannot stretch it. The framer refuses a
+session_outcome hang_up_of(const error_code& ec) {
+  if (ec == net::errc::timed_out) return session_outcome::no_answer;
+  if (ec == asio::error::connection_reset) return session_outcome::reset;
+  // A TLS peer that closes without close_notify is a truncated stream; a write into a closed socket, a broken pipe.
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::broken_pipe)
+    return session_outcome::closed;
+  return session_outcome::error;
+}
+
+// The next whole TPKT frame, read before `deadline` so a dribbling peer cannot stretch it. The framer refuses a
 // frame above its max_frame as soon as the header is in, so a hostile length costs nothing; what is buffered is
 // at most that cap plus one read.
-asio::awaitable<std::tuple<error_code, protocol::byte_buffer>> read_frame(tcp::socket& socket,
+template <class Stream>
+asio::awaitable<std::tuple<error_code, protocol::byte_buffer>> read_frame(Stream& stream,
                                                                            protocol::tpkt::frame_decoder& frames,
-                                                                           net::milliseconds timeout) {
+                                                                           net::clock::time_point deadline) {
   std::array<std::uint8_t, 4096> chunk{};
-  const auto deadline = net::clock::now() + timeout;
   for (;;) {
     auto frame = frames.next();
     if (frame) co_return std::tuple{error_code{}, protocol::byte_buffer(frame->bytes.begin(), frame->bytes.end())};
@@ -73,7 +92,7 @@ asio::awaitable<std::tuple<error_code, protocol::byte_buffer>> read_frame(tcp::s
     const auto left = deadline - net::clock::now();
     if (left <= net::clock::duration::zero())
       co_return std::tuple{make_error_code(net::errc::timed_out), protocol::byte_buffer{}};
-    auto [ec, n] = co_await net::with_deadline(socket.async_read_some(asio::buffer(chunk), net::use_tuple), left);
+    auto [ec, n] = co_await net::with_deadline(stream.async_read_some(asio::buffer(chunk), net::use_tuple), left);
     if (ec) co_return std::tuple{ec, protocol::byte_buffer{}};
     frames.feed(protocol::bytes_view(chunk.data(), n));
   }
@@ -90,10 +109,11 @@ std::string disconnect_in(const protocol::byte_buffer& frame) {
   return {};
 }
 
-// The Connect-Initial of one exchange: a plain client core block (serverSelectedProtocol 0: Standard RDP Security,
-// 2.2.1.3.2), nmap's cluster block, and the methods under test. The version claimed is the newest FreeRDP knows, so
-// a server that answers min(its own, the client's) — FreeRDP's server does — still shows its own.
-protocol::mcs::connect_initial make_connect_initial(std::uint32_t methods) {
+// The Connect-Initial of one exchange: a plain client core block, nmap's cluster block, and the methods offered.
+// serverSelectedProtocol echoes the negotiation (0: Standard RDP Security, 2.2.1.3.2); earlyCapabilityFlags announce
+// Set Error Info support, so a server that refuses may say why (2.2.5.1). The version claimed is the newest FreeRDP
+// knows, so a server that answers min(its own, the client's) — FreeRDP's server does — still shows its own.
+protocol::mcs::connect_initial make_connect_initial(std::uint32_t methods, std::uint32_t selected_protocol = 0) {
   protocol::mcs::connect_initial ci;
   auto& core = ci.user_data.client.core.emplace();
   core.version = gcc::rdp_version::rdp10_12;
@@ -106,16 +126,112 @@ protocol::mcs::connect_initial make_connect_initial(std::uint32_t methods) {
   core.early_capability_flags = gcc::early_capability::support_errinfo_pdu;
   core.client_dig_product_id = u"";
   core.connection_type = 0;
-  core.server_selected_protocol = 0;
+  core.server_selected_protocol = selected_protocol;
   ci.user_data.client.cluster = gcc::client_cluster_data{0x09, 0};  // as nmap: redirection supported, version 3
   ci.user_data.client.security = gcc::client_security_data{methods, 0};
   return ci;
+}
+
+// What came back for one Connect-Initial.
+struct connect_answer {
+  session_result session;
+  std::optional<gcc::server_data> server;  // with a Connect-Response
+  std::string error;                       // Standard RDP Security's wording when it was not a Connect-Response
+};
+
+// Sends `initial` (a whole TPKT frame) and reads frames until a Connect-Response, a hang-up or `timeout` (one deadline
+// for all of them). A Set Error Info is recorded and the reading goes on: Windows follows it with a DPU and a close.
+template <class Stream>
+asio::awaitable<connect_answer> send_connect_initial(Stream& stream, protocol::tpkt::frame_decoder& frames,
+                                                     protocol::byte_buffer initial, net::milliseconds timeout) {
+  connect_answer out;
+  auto& s = out.session;
+  const auto start = net::clock::now();
+  const auto deadline = start + timeout;
+  auto [write_ec, written] =
+      co_await net::with_deadline(asio::async_write(stream, asio::buffer(initial), net::use_tuple), timeout);
+  (void)written;
+  if (write_ec) {
+    s.outcome = write_ec == net::errc::timed_out ? session_outcome::error : hang_up_of(write_ec);
+    s.detail = "an error sending it: " + describe(write_ec);
+    out.error = "sending the Connect-Initial: " + describe(write_ec);
+    s.mcs_ms = net::ms_since(start);
+    co_return out;
+  }
+  std::string before;  // "Set Error Info …, then " once one came
+  for (;;) {
+    auto [ec, frame] = co_await read_frame(stream, frames, deadline);
+    if (ec) {
+      s.outcome = hang_up_of(ec);
+      const auto waited = std::to_string(timeout.count()) + " ms";
+      if (s.outcome == session_outcome::no_answer) {
+        if (s.error_info) s.outcome = session_outcome::set_error_info;
+        s.detail = s.error_info ? before + "nothing more within " + waited : "no answer within " + waited;
+      } else if (s.outcome == session_outcome::reset) {
+        s.detail = before + "a TCP reset";
+      } else if (s.outcome == session_outcome::closed) {
+        s.detail = before + "a close (the server closed the connection)";
+      } else {
+        s.detail = before + "an unreadable answer: " + describe(ec);
+      }
+      out.error = "waiting for the Connect-Response: " + before + describe(ec);
+      break;
+    }
+    auto response = protocol::mcs::decode_connect_response(frame);
+    if (response) {
+      s.outcome = session_outcome::connect_response;
+      out.server = std::move(response->value.user_data.server);
+      std::string version = "no server core data";
+      if (const auto& core = out.server->core) {
+        s.rdp_version = core->version;
+        s.rdp_version_name = version_name(core->version);
+        s.client_requested_protocols = core->client_requested_protocols;
+        s.early_capability_flags = core->early_capability_flags;
+        version = s.rdp_version_name + ", " + hex32(core->version);
+      }
+      s.detail = before + "an MCS Connect-Response (" + version + ")";
+      break;
+    }
+    auto event = protocol::share::inspect_server_frame(frame);
+    using protocol::share::server_event_kind;
+    if (event && event->kind == server_event_kind::set_error_info) {
+      s.error_info = event->error_info;
+      if (const auto* entry = protocol::find_error_info(event->error_info)) {
+        s.error_info_name = entry->name;
+        s.error_info_meaning = entry->meaning;
+        s.error_info_session_fate = protocol::to_string(entry->fate);
+      } else {
+        s.error_info_meaning = protocol::describe_error_info(event->error_info);
+      }
+      before = "Set Error Info " + describe_error_info(event->error_info) + ", then ";
+      continue;
+    }
+    if (event && event->kind == server_event_kind::disconnect_provider_ultimatum) {
+      s.outcome = session_outcome::disconnect_provider_ultimatum;
+      s.disconnect_reason = static_cast<std::uint8_t>(event->reason);
+      s.disconnect_reason_name = protocol::mcs::to_string(event->reason);
+    } else if (event && event->kind == server_event_kind::x224_disconnect_request) {
+      s.outcome = session_outcome::x224_disconnect_request;
+    } else {
+      s.outcome = session_outcome::error;
+      s.detail = before + "a malformed Connect-Response: " + response.error().message();
+      out.error = "malformed Connect-Response: " + response.error().message();
+      break;
+    }
+    const auto hung_up = disconnect_in(frame);
+    s.detail = before + hung_up;
+    out.error = "server sent " + before + hung_up + " instead of a Connect-Response";
+    break;
+  }
+  s.mcs_ms = net::ms_since(start);
+  co_return out;
 }
 
 struct exchange_result {
   std::optional<gcc::server_data> server;
   std::string error;
   std::optional<double> mcs_ms;
+  std::optional<session_result> session;  // once the Connect-Initial was sent
 };
 
 // One TCP connection: CR, CC, Connect-Initial offering `methods`, Connect-Response, DR.
@@ -148,7 +264,7 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
     co_return out;
   }
   protocol::tpkt::frame_decoder frames({max_connect_response_bytes, false});
-  auto [cc_ec, cc_frame] = co_await read_frame(socket, frames, options->read_timeout);
+  auto [cc_ec, cc_frame] = co_await read_frame(socket, frames, net::clock::now() + options->read_timeout);
   if (cc_ec) {
     out.error = "waiting for the Connection Confirm: " + describe(cc_ec);
     co_return out;
@@ -175,25 +291,14 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
       out.error = "cannot encode the Connect-Initial: " + initial.error().message();
       co_return out;
     }
-    const auto mcs_start = net::clock::now();
-    auto [ci_ec, ci_written] = co_await net::with_deadline(
-        asio::async_write(socket, asio::buffer(*initial), net::use_tuple), options->read_timeout);
-    (void)ci_written;
-    if (ci_ec) {
-      out.error = "sending the Connect-Initial: " + describe(ci_ec);
+    auto answer = co_await send_connect_initial(socket, frames, std::move(*initial), options->read_timeout);
+    answer.session.over = "rdp";
+    out.session = std::move(answer.session);
+    if (answer.server) {
+      out.mcs_ms = out.session->mcs_ms;
+      out.server = std::move(answer.server);
     } else {
-      auto [rsp_ec, rsp_frame] = co_await read_frame(socket, frames, options->read_timeout);
-      if (rsp_ec) {
-        out.error = "waiting for the Connect-Response: " + describe(rsp_ec);
-      } else if (auto response = protocol::mcs::decode_connect_response(rsp_frame); response) {
-        out.mcs_ms = net::ms_since(mcs_start);
-        out.server = std::move(response->value.user_data.server);
-      } else if (auto hung_up = disconnect_in(rsp_frame); !hung_up.empty()) {
-        // xrdp does this when it cannot read its RSA key, and with security_layer=tls (docs/wire-vectors.md 1.3, 4.4).
-        out.error = "server sent " + hung_up + " instead of a Connect-Response";
-      } else {
-        out.error = "malformed Connect-Response: " + response.error().message();
-      }
+      out.error = std::move(answer.error);
     }
   }
 
@@ -217,6 +322,7 @@ asio::awaitable<standard_security_result> probe_standard_security(std::vector<tc
   standard_security_result result;
   result.attempted = true;
   auto first = co_await exchange(endpoints, gcc::encryption_method::all, options);
+  result.session = std::move(first.session);
   if (!first.server) {
     result.error = first.error;
     co_return result;
@@ -253,6 +359,29 @@ asio::awaitable<standard_security_result> probe_standard_security(std::vector<tc
       m.detail = m.accepted ? "accepted" : "server chose " + method_name(chosen) + " instead";
     }
     result.methods.push_back(std::move(m));
+  }
+  co_return result;
+}
+
+asio::awaitable<session_result> check_session_over_tls(asio::ssl::stream<tcp::socket&>& tls,
+                                                       std::uint32_t selected_protocol, net::milliseconds timeout) {
+  session_result result;
+  result.over = "tls";
+  // With TLS the server ignores the client's methods and answers level and method 0 (2.2.1.4.3): none are offered.
+  auto initial = protocol::mcs::encode(make_connect_initial(gcc::encryption_method::none, selected_protocol));
+  if (!initial) {
+    result.outcome = session_outcome::error;
+    result.detail = "cannot encode the Connect-Initial: " + initial.error().message();
+    co_return result;
+  }
+  protocol::tpkt::frame_decoder frames({max_connect_response_bytes, false});
+  auto answer = co_await send_connect_initial(tls, frames, std::move(*initial), timeout);
+  result = std::move(answer.session);
+  result.over = "tls";
+  if (!tears_down(result.outcome) && result.outcome != session_outcome::error) {
+    // Leaving politely, as after Standard RDP Security's exchange.
+    const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
+    co_await net::with_deadline(asio::async_write(tls, asio::buffer(goodbye), net::use_tuple), net::milliseconds(500));
   }
   co_return result;
 }

@@ -293,6 +293,43 @@ TEST(StandardSecurityProbe, DisconnectProviderUltimatumInsteadOfConnectResponse)
   scripted_rdp_server server(after_initial::dpu);
   const auto [r, seconds] = enumerate(server.port());
   EXPECT_EQ(r.error, "server sent MCS Disconnect Provider Ultimatum (rn-user-requested) instead of a Connect-Response");
+  // The same exchange is the session check in the clear.
+  ASSERT_TRUE(r.session);
+  EXPECT_EQ(r.session->over, "rdp");
+  EXPECT_EQ(r.session->outcome, probe::session_outcome::disconnect_provider_ultimatum);
+  EXPECT_EQ(r.session->disconnect_reason_name, "rn-user-requested");
+}
+
+TEST(StandardSecurityProbe, ServerThatAcceptsRdpThenHangsUpIsSessionError) {
+  // A legacy Standard RDP Security server (CC without negotiation data) that answers the Connect-Initial with a DPU:
+  // what xrdp does when it cannot read its RSA key (docs/wire-vectors.md 4.4).
+  scripted_rdp_server server(after_initial::dpu);
+  probe::probe_options options;
+  options.read_timeout = 1000ms;
+  const auto r = probe::probe_all({{"legacy", {"127.0.0.1", server.port()}}}, options, 1).at(0);
+  EXPECT_EQ(r.result, probe::verdict::session_error) << r.evidence;
+  EXPECT_EQ(r.evidence, "under Standard RDP Security, the MCS Connect-Initial got MCS Disconnect Provider Ultimatum "
+                        "(rn-user-requested)");
+  ASSERT_TRUE(r.session);
+  EXPECT_EQ(r.session->over, "rdp");
+  EXPECT_EQ(probe::to_json(r).at("session").at("outcome"), "disconnect-provider-ultimatum");
+}
+
+TEST(StandardSecurityProbe, CloseAfterConnectInitialIsASessionTeardown) {
+  scripted_rdp_server server(after_initial::close);
+  const auto [r, seconds] = enumerate(server.port());
+  ASSERT_TRUE(r.session);
+  EXPECT_EQ(r.session->outcome, probe::session_outcome::closed) << r.session->detail;
+  EXPECT_TRUE(probe::tears_down(r.session->outcome));
+}
+
+TEST(StandardSecurityProbe, SilenceIsNoAnswerNotATeardown) {
+  scripted_rdp_server server(after_initial::silent);
+  const auto [r, seconds] = enumerate(server.port(), 300ms);
+  ASSERT_TRUE(r.session);
+  EXPECT_EQ(r.session->outcome, probe::session_outcome::no_answer);
+  EXPECT_EQ(r.session->detail, "no answer within 300 ms");
+  EXPECT_FALSE(probe::tears_down(r.session->outcome));
 }
 
 TEST(StandardSecurityProbe, DribbledResponseHitsOneDeadline) {

@@ -28,6 +28,9 @@ enum class verdict {
   closed,              // the peer closed without answering
   negotiation_failed,  // an RDP server, but it selected none of the requested protocols
   tls_failed,          // the server selected a TLS-based protocol and the TLS handshake failed
+  session_error,       // negotiation (and TLS) completed, then the server tore the session down: answered the MCS
+                       // Connect-Initial with a Set Error Info, a Disconnect Provider Ultimatum, an X.224 Disconnect
+                       // Request, a reset or a close (see session_result)
   dns_failed,          // the name did not resolve
 };
 std::string_view to_string(verdict v) noexcept;
@@ -72,6 +75,42 @@ struct timing_summary {
 };
 timing_summary summarize(std::vector<double> samples);
 
+// What the server did when the client went on after the negotiation with an MCS Connect-Initial (MS-RDPBCGR
+// 2.2.1.3): inside TLS on a connection where the server selected PROTOCOL_SSL, or in the clear in Standard RDP
+// Security's exchange. A healthy server answers with a Connect-Response (2.2.1.4); one that cannot host a session
+// hangs up in one of the ways below, often after a Set Error Info PDU (2.2.5.1) saying why.
+enum class session_outcome {
+  connect_response,               // healthy
+  disconnect_provider_ultimatum,  // MCS DPU (2.2.2.3), alone or after a Set Error Info
+  x224_disconnect_request,        // X.224 Disconnect Request
+  set_error_info,                 // a Set Error Info PDU, then nothing more before the deadline
+  reset,                          // the TCP connection was reset
+  closed,                         // the server closed the connection (TCP FIN, or TLS close)
+  no_answer,                      // neither an answer nor a hang-up within the read timeout: not a finding
+  error,                          // the Connect-Initial could not be sent, or the answer was malformed
+};
+std::string_view to_string(session_outcome o) noexcept;  // "connect-response", "disconnect-provider-ultimatum", …
+// The outcomes that mean the server tore the session down (verdict session-error).
+bool tears_down(session_outcome o) noexcept;
+
+struct session_result {
+  std::string over;  // "tls": inside the TLS connection of a negotiation attempt; "rdp": Standard RDP Security
+  session_outcome outcome = session_outcome::no_answer;
+  std::string detail;                       // one line: what came back
+  std::optional<std::uint32_t> error_info;  // TS_SET_ERROR_INFO_PDU.errorInfo, when one came
+  std::string error_info_name;              // "ERRINFO_SERVER_DENIED_CONNECTION"; empty for a code not in the table
+  std::string error_info_meaning;           // one line (errinfo.hpp)
+  std::string error_info_session_fate;      // "never_created", "deleted", … (errinfo.hpp session_fate)
+  std::optional<std::uint8_t> disconnect_reason;  // T.125 Reason of a DPU
+  std::string disconnect_reason_name;             // "rn-user-requested"
+  // From a Connect-Response's TS_UD_SC_CORE (2.2.1.4.2).
+  std::optional<std::uint32_t> rdp_version;
+  std::string rdp_version_name;             // "RDP 5.0-8.1"
+  std::optional<std::uint32_t> client_requested_protocols;
+  std::optional<std::uint32_t> early_capability_flags;
+  std::optional<double> mcs_ms;             // Connect-Initial sent -> the answer or the hang-up
+};
+
 struct standard_security_result;  // standard_security.hpp
 struct ntlm_info_result;          // ntlm_info.hpp
 
@@ -88,6 +127,9 @@ struct target_report {
   std::shared_ptr<const standard_security_result> standard_security;
   // NTLM CHALLENGE facts over CredSSP (names, product version, clock), when the server selected CredSSP.
   std::shared_ptr<const ntlm_info_result> ntlm_info;
+  // What the server did with an MCS Connect-Initial after the negotiation: over TLS when it selected PROTOCOL_SSL
+  // for some request, else (or when only that one tore the session down) Standard RDP Security's first exchange.
+  std::optional<session_result> session;
   std::optional<double> dns_ms, connect_ms, negotiation_ms, tls_ms;
   double total_ms = 0;
   // With --count N > 1: the statistics per phase ("connect", "negotiation", "tls", "total") over the N runs.
@@ -96,6 +138,9 @@ struct target_report {
 };
 
 nlohmann::json to_json(const target_report& report);
+nlohmann::json to_json(const session_result& session);
+// The detailed report of one target (the single-target output, and the sections after a table).
 void print_human(std::ostream& out, const target_report& report);
+
 
 }  // namespace rdp::probe

@@ -34,6 +34,9 @@ struct probe_options {
   std::string ca_file;                   // verify server certificates against this PEM bundle; empty: system store
   bool standard_security = true;         // when PROTOCOL_RDP is accepted: encryption level, methods, RDP version
   bool ntlm_info = true;                 // when CredSSP is selected: NTLM names, version, clock (no credentials)
+  // On one connection where the server selected PROTOCOL_SSL, after the TLS facts are read: send an MCS
+  // Connect-Initial inside TLS and read the answer (read_timeout); a hang-up is verdict session-error.
+  bool session_check = true;
 };
 
 // Spaces out new connections across every target of a run (--rate). Single-threaded: one per io_context.

@@ -36,6 +36,9 @@ struct standard_security_result {
   bool server_certificate_present = false;        // SC_SECURITY carried a server certificate
   std::string error;                              // empty on success; else why it could not be read, one line
   std::optional<double> mcs_ms;                   // Connect-Initial -> Connect-Response time of the first exchange
+  // What the first exchange's Connect-Initial got back (over "rdp"); nullopt when it was never sent (the
+  // connection, the Connection Request or the Connection Confirm failed first).
+  std::optional<session_result> session;
 };
 
 // The largest Connect-Response read; a bigger frame is an error, never allocated. Windows with an X.509 chain
@@ -50,6 +53,16 @@ inline constexpr std::size_t max_connect_response_bytes = 16 * 1024;
 // others are not tried. Never throws for what the network or the server does; `error` says where it stopped.
 net::asio::awaitable<standard_security_result> probe_standard_security(std::vector<net::tcp::endpoint> endpoints,
                                                                        std::shared_ptr<const probe_options> options);
+
+// The session check after TLS (docs/verdicts.md, session-error): on a connection where the server selected
+// PROTOCOL_SSL and the TLS handshake completed, sends an MCS Connect-Initial inside TLS — client core data with
+// serverSelectedProtocol = `selected_protocol` and earlyCapabilityFlags RNS_UD_CS_SUPPORT_ERRINFO_PDU (so the server
+// may say why with a Set Error Info), client security data with no methods, as nmap's SSL variant — and reads what
+// comes back within `timeout` (one deadline, frames of at most max_connect_response_bytes): a Connect-Response, or a
+// Set Error Info / Disconnect Provider Ultimatum / X.224 Disconnect Request / reset / close. Then, unless the server
+// hung up, it sends an X.224 Disconnect Request. Never throws for what the network or the server does.
+net::asio::awaitable<session_result> check_session_over_tls(net::asio::ssl::stream<net::tcp::socket&>& tls,
+                                                            std::uint32_t selected_protocol, net::milliseconds timeout);
 
 // {"attempted", "encryption_level", "encryption_level_name", "selected_method", "selected_method_name",
 //  "methods": [{"method", "name", "accepted", "detail"}], "rdp_version" ("0x00080004"), "rdp_version_name",
