@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <future>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 namespace rdp::sim {
@@ -139,7 +140,8 @@ bool reproduce_drop(asio::io_context& io, server& srv, std::uint16_t port) {
     std::cout << "  the client never reached an active session: " << r.furthest_state << " " << r.last_error_name << "\n";
     return false;
   }
-  std::cout << "  " << format_query_session(on_sim_thread(io, [&] { return srv.admin().query_sessions(); }));
+  std::istringstream table(format_query_session(on_sim_thread(io, [&] { return srv.admin().query_sessions(); })));
+  for (std::string line; std::getline(table, line);) std::cout << "  " << line << "\n";
   std::cout << "  admin: logoff " << active->id << "\n";
   on_sim_thread(io, [&] { return srv.admin().logoff(active->id); });
   const auto r = client.get();
