@@ -4,6 +4,7 @@
 #include "mini_client.hpp"
 #include "sim_thread.hpp"
 
+#include "rdp/net/errors.hpp"
 #include "rdp/net/tls.hpp"
 
 #include <gtest/gtest.h>
@@ -143,6 +144,44 @@ TEST(MiniClient, WithoutHoldClosesWhenActiveAndTheSessionStaysDisconnected) {
   }
   ASSERT_TRUE(row);
   EXPECT_EQ(row->state, sim::session_state::disconnected);
+}
+
+}  // namespace
+
+namespace {
+
+// Heartbeats (MS-RDPBCGR 2.2.16.1) go only to a client that announced RNS_UD_CS_SUPPORT_HEARTBEAT_PDU, every
+// `heartbeat` seconds; without the setting (the default) an idle session is silent.
+TEST(MiniClient, HeartbeatsOnlyWhenConfiguredAndAnnounced) {
+  auto config = sim_config();
+  config.heartbeat = std::chrono::seconds(1);
+  config.sessions.idle_limit = std::chrono::seconds(3);  // ends the hold: the heartbeats do not count as client input
+  test::sim_thread sim(config);
+  auto announcing = options_for(sim.port(), "alice", "secret");
+  announcing.announce_heartbeat = true;
+  client_thread with(announcing);
+  auto silent_options = options_for(sim.port(), "bob", "secret");
+  client_thread without(silent_options);
+  const auto a = with.final(15s);
+  const auto b = without.final(15s);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->error_info, 0x00000003u) << "ended by the idle limit";
+  EXPECT_GE(a->heartbeats.size(), 2u);
+  EXPECT_LE(a->heartbeats.size(), 5u);
+  for (const auto& beat : a->heartbeats) EXPECT_EQ(beat.period, 1);
+  EXPECT_TRUE(b->heartbeats.empty()) << "a client that did not announce support gets none";
+  EXPECT_EQ(b->error_info, 0x00000003u);
+
+  // Default configuration: no heartbeat at all, even to a client that announces support.
+  test::sim_thread quiet(sim_config());
+  auto quiet_options = options_for(quiet.port(), "carol", "secret");
+  quiet_options.announce_heartbeat = true;
+  quiet_options.deadlines.hold = 2500ms;
+  client_thread idle(quiet_options);
+  const auto c = idle.final(10s);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->heartbeats.empty());
+  EXPECT_EQ(c->error, net::make_error_code(net::errc::timed_out)) << "the hold ran out: nothing was sent";
 }
 
 }  // namespace

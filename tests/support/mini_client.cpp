@@ -128,7 +128,7 @@ boost::system::result<bytes_view> user_data_of(const byte_buffer& frame) {
 
 // TS_UD_CS_CORE as a TLS client fills it in, up to serverSelectedProtocol; earlyCapabilityFlags says the client
 // takes Set Error Info PDUs (2.2.1.3.2), without which the server ends sessions without saying why.
-gcc::client_core_data client_core() {
+gcc::client_core_data client_core(bool announce_heartbeat) {
   gcc::client_core_data core;
   core.client_name = u"rdp-mini";
   core.post_beta2_color_depth = 0xCA01;
@@ -136,7 +136,9 @@ gcc::client_core_data client_core() {
   core.serial_number = 0;
   core.high_color_depth = 16;
   core.supported_color_depths = 0x000F;  // RNS_UD_24BPP_SUPPORT | 16BPP | 15BPP | 32BPP
-  core.early_capability_flags = gcc::early_capability::support_errinfo_pdu;
+  core.early_capability_flags = static_cast<std::uint16_t>(
+      gcc::early_capability::support_errinfo_pdu |
+      (announce_heartbeat ? gcc::early_capability::support_heartbeat_pdu : 0));
   core.client_dig_product_id = u"";
   core.connection_type = 0;
   core.server_selected_protocol = protocol::to_bits(protocol::security_protocol::ssl);
@@ -208,7 +210,7 @@ asio::awaitable<bool> establish(session& s) {
 
   // MCS Connect-Initial with the GCC client data (2.2.1.3): core, security (none: TLS), network with no channels.
   mcs::connect_initial initial;
-  initial.user_data.client.core = client_core();
+  initial.user_data.client.core = client_core(s.options.announce_heartbeat);
   initial.user_data.client.security = gcc::client_security_data{};
   initial.user_data.client.network = gcc::client_network_data{};
   if (!co_await send(s, mcs::encode(initial), "the MCS Connect-Initial")) co_return false;
@@ -353,6 +355,11 @@ asio::awaitable<void> hold(session& s) {
     }
     if (ends_session(note_teardown(s, *frame)))
       deadline = std::min(deadline, net::clock::now() + s.options.deadlines.step);
+    // A Server Heartbeat PDU: Send Data Indication whose user data starts with a SEC_HEARTBEAT security header.
+    if (auto data = protocol::x224::decode_data(*frame))
+      if (auto send_data = protocol::mcs::decode_send_data(data->value))
+        if (auto beat = protocol::activation::decode_heartbeat(send_data->value.user_data))
+          s.result.heartbeats.push_back(beat->value);
   }
 }
 

@@ -10,12 +10,14 @@
 // sessions share one ssl::context (loading a trust store per session costs 25-40 ms). Every step has a deadline.
 // It sends nothing once active: the session is truly idle on the wire (no input, no refresh, no heartbeat answer).
 #include "rdp/net/asio.hpp"
+#include "rdp/protocol/activation.hpp"
 #include "rdp/protocol/mcs.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rdp::test {
 
@@ -33,6 +35,8 @@ struct mini_session_options {
   // true: once active, hold the session until the server ends it (or deadlines.hold passes). false: close the
   // connection as soon as the session is active (a connection-rate benchmark); the server keeps it, disconnected.
   bool hold = true;
+  // Announce RNS_UD_CS_SUPPORT_HEARTBEAT_PDU: a server with heartbeats configured then sends them (2.2.16.1).
+  bool announce_heartbeat = false;
 };
 
 // How far the connection sequence got: the last step completed.
@@ -64,6 +68,7 @@ struct mini_session_result {
   std::optional<protocol::mcs::disconnect_reason> disconnect_reason;  // MCS Disconnect Provider Ultimatum (2.2.2.3)
   bool x224_disconnect = false;             // an X.224 Disconnect Request arrived
   bool server_closed = false;               // the server closed the connection (rather than our deadline ending it)
+  std::vector<protocol::activation::heartbeat> heartbeats;  // Server Heartbeat PDUs received while holding
   double handshake_ms = 0;                  // TCP connect to Font Map
 };
 
