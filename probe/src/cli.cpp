@@ -41,6 +41,7 @@ struct scan_settings {
   bool no_rdp_security = false;
   bool no_ntlm_info = false;
   bool no_session_check = false;
+  bool details = false;
 };
 
 constexpr std::size_t max_targets = 65536;
@@ -119,14 +120,20 @@ int run_scan(const scan_settings& s) {
     targets.emplace_back(std::move(t.text), std::move(t.where));
   }
 
-  // Reports are printed in the order the targets were given, each as soon as it and all before it are done.
+  // Reports are printed in the order the targets were given, each as soon as it and all before it are done. One
+  // target gets the detailed report; several get one table row each, then the detailed report of those with a
+  // finding (of all with --details).
   std::vector<std::optional<target_report>> finished(targets.size());
   std::size_t printed = 0, done = 0;
   bool all_healthy = true;
   const bool progress = isatty(STDERR_FILENO) != 0;
+  const bool table = !s.json_output && targets.size() > 1;
+  const summary_table rows(names, options.protocols, options.combinations);
+  if (table) rows.print_header(std::cout);
   auto print = [&](const target_report& r) {
     all_healthy = all_healthy && r.result == verdict::rdp;
     if (s.json_output) std::cout << to_json(r).dump() << "\n";
+    else if (table) rows.print_row(std::cout, r);
     else print_human(std::cout, r);
     std::cout.flush();
   };
@@ -147,8 +154,17 @@ int run_scan(const scan_settings& s) {
     // Ctrl-C: write everything that finished, even behind a target that did not.
     for (; printed < finished.size(); ++printed)
       if (finished[printed]) print(*finished[printed]);
-    std::cerr << "rdpprobe: interrupted; " << done << " of " << targets.size() << " targets finished\n";
   }
+  if (table) {
+    for (const auto& r : finished) {
+      if (!r || (r->result == verdict::rdp && !s.details)) continue;
+      std::cout << "\n";
+      print_human(std::cout, *r);
+    }
+    std::cout.flush();
+  }
+  if (result.interrupted)
+    std::cerr << "rdpprobe: interrupted; " << done << " of " << targets.size() << " targets finished\n";
   if (!s.junit_path.empty()) {
     if (!write_file_atomically(s.junit_path, to_junit(names, finished), why)) {
       std::cerr << "rdpprobe: --junit: " << why << "\n";
@@ -172,6 +188,9 @@ int run_cli(int argc, char** argv) {
   scan->add_option("--protocols", settings.protocols,
                    "comma-separated subset of rdp,tls,credssp,credssp-ex,rdstls,rdsaad (default: all six)");
   scan->add_flag("--json", settings.json_output, "one JSON object per target per line (docs/json-schema.md)");
+  scan->add_flag("--details", settings.details,
+                 "with several targets: after the table, the detailed report of every target, not only of those "
+                 "with a finding");
   scan->add_option("--junit", settings.junit_path, "also write a JUnit XML report (one test case per target) to FILE");
   scan->add_option("--connect-timeout", settings.connect_timeout, "TCP connect deadline per attempt")->capture_default_str();
   scan->add_option("--read-timeout", settings.read_timeout, "deadline for the server's X.224 answer")->capture_default_str();
@@ -195,6 +214,12 @@ int run_cli(int argc, char** argv) {
                  "(verdict session-error)");
   scan->add_option("--cookie", settings.cookie, "mstshash cookie sent in the Connection Request")->capture_default_str();
   scan->add_option("--concurrency", settings.concurrency, "targets probed at once")->check(CLI::Range(1, 4096))->capture_default_str();
+  scan->footer(
+      "Output: one target gets a detailed report. Several targets get one row each (target, verdict, protocols\n"
+      "accepted, what each client combination selected, TLS version, certificate days left, connect+handshake\n"
+      "time, finding), then the detailed report of every target with a finding (of every target with --details).\n"
+      "Verdicts (docs/verdicts.md): rdp, not-rdp, refused, timeout, reset, closed, negotiation-failed, tls-failed,\n"
+      "session-error, dns-failed. Exit status: 0 every target is rdp, 1 any finding, 2 usage or input error.");
   auto* local = app.add_subcommand("local", "List what listens on an RDP port on this machine, and which process owns it");
   std::uint16_t local_port = net::default_rdp_port;
   bool local_json = false;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ostream>
@@ -134,13 +135,16 @@ nlohmann::json to_json(const target_report& r) {
                {"group", r.tls->group.empty() ? json(nullptr) : json(r.tls->group)},
                {"cert_sha256", r.tls->certificate ? json(r.tls->certificate->sha256) : json(nullptr)},
                {"certificate", r.tls->certificate ? certificate_json(*r.tls->certificate) : json(nullptr)},
+               {"chain", json::array()},
                {"verification", r.tls->verification
                                     ? json{{"trusted", r.tls->verification->trusted},
                                            {"error", r.tls->verification->error.empty() ? json(nullptr)
                                                                                          : json(r.tls->verification->error)},
                                            {"name", r.tls->verification->name},
-                                           {"trust_store", r.tls->trust_store}}
+                                           {"trust_store", r.tls->trust_store},
+                                           {"built_chain", r.tls->verification->built_chain}}
                                     : json(nullptr)}};
+    for (const auto& c : r.tls->chain) tls["chain"].push_back(certificate_json(c));
   }
   json listener = nullptr;
   if (r.listener) listener = json{{"kind", protocol::to_string(r.listener->kind)}, {"detail", r.listener->detail}};
@@ -194,14 +198,31 @@ void print_human(std::ostream& out, const target_report& r) {
     out << "  tls         " << r.tls->version << ", " << r.tls->cipher;
     if (!r.tls->group.empty()) out << ", " << r.tls->group;
     out << "\n";
+    // The leaf, then every other certificate the server sent (its issuers, in the server's order).
+    auto describe = [&](const net::certificate_facts& c) {
+      out << c.subject << (c.self_signed ? " (self-signed)" : "") << ", " << c.key_type << " " << c.key_bits
+          << ", expires " << c.not_after << " (" << c.days_left << " days)\n              issued by " << c.issuer;
+      for (const auto& name : c.subject_alt_names) out << "; " << name;
+      out << "; " << c.signature_algorithm << "; valid from " << c.not_before << "\n              sha256 " << c.sha256
+          << "\n";
+    };
     if (const auto& c = r.tls->certificate) {
-      out << "  certificate " << c->subject << (c->self_signed ? " (self-signed)" : "") << ", " << c->key_type << " "
-          << c->key_bits << ", expires " << c->not_after << " (" << c->days_left << " days)\n"
-          << "              sha256 " << c->sha256 << "\n";
+      out << "  certificate ";
+      describe(*c);
+    }
+    for (std::size_t i = 1; i < r.tls->chain.size(); ++i) {
+      const auto label = "  chain [" + std::to_string(i) + "]";
+      out << label << std::string(label.size() < 14 ? 14 - label.size() : 1, ' ');
+      describe(r.tls->chain[i]);
     }
     if (const auto& v = r.tls->verification) {
       out << "  trust       " << (v->trusted ? "trusted" : "NOT trusted: " + v->error) << " (name " << v->name
-          << ", " << r.tls->trust_store << " store)\n";
+          << ", " << r.tls->trust_store << " store)";
+      if (v->built_chain.size() > 1) {
+        out << "; verified chain ";
+        for (std::size_t i = 0; i < v->built_chain.size(); ++i) out << (i ? " -> " : "") << v->built_chain[i];
+      }
+      out << "\n";
     }
   }
   if (const auto& s = r.session) {
@@ -243,6 +264,83 @@ void print_human(std::ostream& out, const target_report& r) {
     out << "  " << phase << std::string(phase.size() < 12 ? 12 - phase.size() : 1, ' ') << "min " << fmt_ms(t.min)
         << ", median " << fmt_ms(t.median) << ", p99 " << fmt_ms(t.p99) << ", max " << fmt_ms(t.max) << " over "
         << t.samples << " runs\n";
+}
+
+namespace {
+
+constexpr std::size_t verdict_width = 18;     // "negotiation-failed"
+constexpr std::size_t combination_width = 10; // "credssp-ex"
+constexpr std::size_t tls_width = 7;          // "TLSv1.3"
+constexpr std::size_t days_width = 9;         // "cert days"
+constexpr std::size_t time_width = 10;        // "connect+hs"
+
+// Left-aligned in `width`, one space after; a longer text keeps its length (the row shifts, nothing is cut).
+void cell(std::ostream& out, const std::string& text, std::size_t width) {
+  out << text << std::string(text.size() < width ? width - text.size() : 0, ' ') << ' ';
+}
+void right_cell(std::ostream& out, const std::string& text, std::size_t width) {
+  out << std::string(text.size() < width ? width - text.size() : 0, ' ') << text << ' ';
+}
+
+std::string combination_label(std::uint32_t bits) {
+  char label[16];
+  std::snprintf(label, sizeof label, "0x%02X", bits);
+  return label;
+}
+
+// What a client sending this combination ends up with: the protocol selected, else how the attempt ended.
+std::string combination_cell(const protocol_attempt& a) {
+  if (a.outcome == attempt_outcome::selected && a.selected) {
+    if (a.tls_error) return "tls-fail";
+    return protocol::describe_protocol_bits(*a.selected);
+  }
+  if (a.outcome == attempt_outcome::skipped) return "-";
+  return std::string(to_string(a.outcome));
+}
+
+}  // namespace
+
+summary_table::summary_table(const std::vector<std::string>& targets,
+                             const std::vector<protocol::security_protocol>& protocols,
+                             const std::vector<std::uint32_t>& combinations)
+    : combinations_(combinations) {
+  for (const auto& t : targets) target_width_ = std::max(target_width_, t.size());
+  std::size_t all = 0;
+  for (auto p : protocols) all += protocol::to_string(p).size() + (all ? 1 : 0);
+  accepted_width_ = std::max(accepted_width_, all);
+}
+
+void summary_table::print_header(std::ostream& out) const {
+  cell(out, "target", target_width_);
+  cell(out, "verdict", verdict_width);
+  cell(out, "accepted", accepted_width_);
+  for (auto bits : combinations_) cell(out, combination_label(bits), combination_width);
+  cell(out, "tls", tls_width);
+  right_cell(out, "cert days", days_width);
+  right_cell(out, "connect+hs", time_width);
+  out << "finding\n";
+}
+
+void summary_table::print_row(std::ostream& out, const target_report& r) const {
+  cell(out, r.target, target_width_);
+  cell(out, std::string(to_string(r.result)), verdict_width);
+  std::string accepted;
+  for (const auto& a : r.protocols)
+    if (a.supported) accepted += (accepted.empty() ? "" : ",") + std::string(protocol::to_string(a.requested));
+  cell(out, accepted.empty() ? "-" : accepted, accepted_width_);
+  for (auto bits : combinations_) {
+    auto it = std::find_if(r.combinations.begin(), r.combinations.end(),
+                           [&](const protocol_attempt& a) { return a.requested_bits == bits; });
+    cell(out, it == r.combinations.end() ? "-" : combination_cell(*it), combination_width);
+  }
+  cell(out, r.tls ? r.tls->version : "-", tls_width);
+  const auto& leaf = r.tls ? r.tls->certificate : std::nullopt;
+  right_cell(out, leaf ? std::to_string(leaf->days_left) : "-", days_width);
+  std::optional<double> setup;
+  for (const auto& phase : {r.connect_ms, r.negotiation_ms, r.tls_ms})
+    if (phase) setup = setup.value_or(0) + *phase;
+  right_cell(out, fmt_ms(setup), time_width);
+  out << (r.result == verdict::rdp ? "-" : r.evidence) << "\n";
 }
 
 }  // namespace rdp::probe

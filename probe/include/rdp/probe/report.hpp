@@ -142,5 +142,21 @@ nlohmann::json to_json(const session_result& session);
 // The detailed report of one target (the single-target output, and the sections after a table).
 void print_human(std::ostream& out, const target_report& report);
 
+// The compact view of many targets: one aligned row per target. The column widths depend only on what is known
+// before probing (the target texts, the protocols and combinations asked), so rows can be printed as targets
+// finish. Columns: target, verdict, protocols accepted, what each client combination selected, TLS version,
+// certificate days left, connect+handshake time (connect, X.224 negotiation and TLS of the first attempts that
+// reached them), and the finding (the evidence of any verdict but rdp; "-" for a healthy target).
+class summary_table {
+ public:
+  summary_table(const std::vector<std::string>& targets, const std::vector<protocol::security_protocol>& protocols,
+                const std::vector<std::uint32_t>& combinations);
+  void print_header(std::ostream& out) const;
+  void print_row(std::ostream& out, const target_report& report) const;
+
+ private:
+  std::size_t target_width_ = 6, accepted_width_ = 8;
+  std::vector<std::uint32_t> combinations_;
+};
 
 }  // namespace rdp::probe

@@ -1,0 +1,131 @@
+// rdpprobe scan with several targets and human output: one aligned row per target, then the detailed report of the
+// targets with a finding (of all with --details). One target keeps the detailed report.
+#include "scripted_listener.hpp"
+#include "sim_thread.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace {
+
+using namespace rdp;
+
+struct run_result {
+  int status = -1;
+  std::string out;
+};
+
+run_result run(const std::string& command) {
+  run_result r;
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.out.append(buf.data(), n);
+  const int raw = pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> words_of(const std::string& line) {
+  std::vector<std::string> words;
+  std::istringstream in(line);
+  std::string w;
+  while (in >> w) words.push_back(w);
+  return words;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+sim::server_config tls_sim() {
+  sim::server_config c;
+  c.policy = sim::parse_policy("rdp,tls");
+  c.identity = net::make_self_signed(net::key_kind::rsa, "table-test");
+  return c;
+}
+
+TEST(SummaryTable, OneRowPerTargetThenDetailsOfFindingsOnly) {
+  test::sim_thread sim(tls_sim());
+  const std::string healthy = "127.0.0.1:" + std::to_string(sim.port());
+  const std::string refused = "127.0.0.1:" + std::to_string(test::closed_port());
+  auto r = run(std::string(RDPPROBE_BIN) + " scan " + healthy + " " + refused);
+  EXPECT_EQ(r.status, 1) << r.out;
+  const auto lines = lines_of(r.out);
+  ASSERT_GE(lines.size(), 4u) << r.out;
+  // The header, then the rows in the order given.
+  EXPECT_EQ(words_of(lines[0]), (std::vector<std::string>{"target", "verdict", "accepted", "0x03", "0x0B", "tls",
+                                                          "cert", "days", "connect+hs", "finding"}))
+      << lines[0];
+  const auto row1 = words_of(lines[1]);
+  ASSERT_EQ(row1.size(), 10u) << lines[1];
+  EXPECT_EQ(row1[0], healthy);
+  EXPECT_EQ(row1[1], "rdp");
+  EXPECT_EQ(row1[2], "rdp,tls");
+  EXPECT_EQ(row1[3], "tls");  // 0x03 (FreeRDP) gets TLS
+  EXPECT_EQ(row1[4], "tls");  // 0x0B (mstsc) too
+  EXPECT_EQ(row1[5], "TLSv1.3");
+  EXPECT_TRUE(row1[6] == "364" || row1[6] == "365") << row1[6];
+  EXPECT_GT(std::stod(row1[7]), 0.0);
+  EXPECT_EQ(row1[8], "ms");
+  EXPECT_EQ(row1[9], "-");  // healthy: no finding
+  EXPECT_EQ(lines[2].rfind(refused, 0), 0u) << lines[2];
+  EXPECT_TRUE(contains(lines[2], " refused ")) << lines[2];
+  EXPECT_TRUE(contains(lines[2], "rdp attempt: TCP connect: Connection refused")) << lines[2];
+  // Aligned: every column starts at the header's offset in every row.
+  for (const char* column : {"verdict", "accepted", "0x03", "0x0B", "tls ", "finding"}) {
+    const auto at = lines[0].find(column);
+    ASSERT_NE(at, std::string::npos) << column;
+    EXPECT_EQ(lines[1][at - 1], ' ') << column << "\n" << lines[0] << "\n" << lines[1];
+    EXPECT_NE(lines[1][at], ' ') << column << "\n" << lines[0] << "\n" << lines[1];
+    EXPECT_EQ(lines[2][at - 1], ' ') << column;
+    EXPECT_NE(lines[2][at], ' ') << column << "\n" << lines[0] << "\n" << lines[2];
+  }
+  // Details follow for the refused target only.
+  EXPECT_TRUE(contains(r.out, "\n" + refused + ": refused — rdp attempt: TCP connect: Connection refused\n")) << r.out;
+  EXPECT_FALSE(contains(r.out, healthy + ": rdp —")) << r.out;
+}
+
+TEST(SummaryTable, DetailsFlagPrintsEveryTarget) {
+  test::sim_thread sim(tls_sim());
+  const std::string healthy = "127.0.0.1:" + std::to_string(sim.port());
+  const std::string refused = "127.0.0.1:" + std::to_string(test::closed_port());
+  auto r = run(std::string(RDPPROBE_BIN) + " scan --details " + healthy + " " + refused);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(r.out.rfind("target ", 0), 0u) << r.out;
+  EXPECT_TRUE(contains(r.out, "\n" + healthy + ": rdp — RDP server; supports rdp, tls\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\n" + refused + ": refused —")) << r.out;
+}
+
+TEST(SummaryTable, AllHealthyPrintsOnlyTheTable) {
+  test::sim_thread a(tls_sim());
+  test::sim_thread b(tls_sim());
+  auto r = run(std::string(RDPPROBE_BIN) + " scan --combinations 0x03 127.0.0.1:" + std::to_string(a.port()) +
+               " 127.0.0.1:" + std::to_string(b.port()));
+  EXPECT_EQ(r.status, 0) << r.out;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;  // header and two rows, no details
+  EXPECT_EQ(words_of(lines[0]).at(3), "0x03");
+  EXPECT_EQ(words_of(lines[0]).at(4), "tls");  // only the combinations asked get a column
+}
+
+TEST(SummaryTable, OneTargetKeepsTheDetailedReport) {
+  test::sim_thread sim(tls_sim());
+  const std::string healthy = "127.0.0.1:" + std::to_string(sim.port());
+  auto r = run(std::string(RDPPROBE_BIN) + " scan " + healthy);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.rfind(healthy + ": rdp — RDP server; supports rdp, tls\n", 0), 0u) << r.out;
+  EXPECT_FALSE(contains(r.out, "connect+hs")) << r.out;
+}
+
+}  // namespace
