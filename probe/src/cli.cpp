@@ -8,8 +8,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace rdp::probe {
@@ -42,7 +45,75 @@ struct scan_settings {
   bool no_ntlm_info = false;
   bool no_session_check = false;
   bool details = false;
+  // --login: a real logon. The password comes from --password-file or $RDPPROBE_PASSWORD, never from argv (any
+  // local user can read another's command line in /proc).
+  std::string login, domain, password_file, login_security = "any", login_timeout = "15s", reconnect_after;
+  bool reconnect = false;
 };
+
+constexpr const char* password_variable = "RDPPROBE_PASSWORD";
+
+// The first line of FILE, without its line end. Refuses what cannot be a password file rather than guessing.
+std::string read_password_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error{"--password-file: cannot read '" + path + "'"};
+  std::string line;
+  std::getline(in, line);
+  if (in.bad()) throw usage_error{"--password-file: cannot read '" + path + "'"};
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.size() > 512) throw usage_error{"--password-file: the first line of '" + path + "' is over 512 bytes"};
+  if (line.find('\0') != std::string::npos) throw usage_error{"--password-file: '" + path + "' holds a NUL byte"};
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    std::cerr << "rdpprobe: warning: --password-file '" << path << "' is readable by other users (chmod 600 it)\n";
+  return line;
+}
+
+std::optional<login_check_options> login_from(const scan_settings& s) {
+  if (s.login.empty()) {
+    for (const auto& [flag, given] : {std::pair<const char*, bool>{"--reconnect", s.reconnect},
+                                      {"--reconnect-after", !s.reconnect_after.empty()},
+                                      {"--password-file", !s.password_file.empty()},
+                                      {"--domain", !s.domain.empty()}})
+      if (given) throw usage_error{std::string(flag) + " needs --login USER"};
+    return std::nullopt;
+  }
+  login_check_options login;
+  // DOMAIN\USER as Windows writes it; --domain says the same and wins over neither: both at once is an error.
+  if (const auto slash = s.login.find('\\'); slash != std::string::npos) {
+    if (!s.domain.empty()) throw usage_error{"--login: give the domain either as DOMAIN\\USER or with --domain, not both"};
+    login.domain = s.login.substr(0, slash);
+    login.user = s.login.substr(slash + 1);
+  } else {
+    login.user = s.login;
+    login.domain = s.domain;
+  }
+  if (login.user.empty() || login.user.size() > 256 || login.domain.size() > 256 ||
+      login.user.find_first_of("\r\n") != std::string::npos)
+    throw usage_error{"--login: '" + s.login + "' is not a user name like alice or LAB\\alice"};
+  if (!s.password_file.empty()) {
+    login.password = read_password_file(s.password_file);
+  } else if (const char* env = std::getenv(password_variable)) {
+    login.password = env;
+  } else {
+    throw usage_error{std::string("--login: no password; put it in a file for --password-file FILE, or in $") +
+                      password_variable + " (never on the command line)"};
+  }
+  const auto& sec = s.login_security;
+  if (sec == "any") login.security = login_security::any;
+  else if (sec == "tls") login.security = login_security::tls;
+  else if (sec == "nla") login.security = login_security::nla;
+  else if (sec == "rdp") login.security = login_security::rdp;
+  else throw usage_error{"--login-security: '" + sec + "' is not one of any, tls, nla, rdp"};
+  login.timeout = duration_or_throw("--login-timeout", s.login_timeout);
+  login.reconnect = s.reconnect;
+  if (!s.reconnect_after.empty()) {
+    if (!s.reconnect) throw usage_error{"--reconnect-after needs --reconnect"};
+    login.reconnect_after = duration_or_throw("--reconnect-after", s.reconnect_after);
+    if (login.reconnect_after > std::chrono::hours(1)) throw usage_error{"--reconnect-after: at most 1h"};
+  }
+  return login;
+}
 
 constexpr std::size_t max_targets = 65536;
 constexpr int exit_interrupted = 130;  // 128 + SIGINT, as shells report it
@@ -84,6 +155,7 @@ probe_options options_from(const scan_settings& s) {
       options.combinations.push_back(static_cast<std::uint32_t>(bits));
     }
   }
+  options.login = login_from(s);
   options.ca_file = s.ca_file;
   if (!s.ca_file.empty()) {
     try {
@@ -212,6 +284,22 @@ int run_cli(int argc, char** argv) {
   scan->add_flag("--no-session-check", settings.no_session_check,
                  "skip the MCS Connect-Initial sent inside TLS that tells a server tearing sessions down "
                  "(verdict session-error)");
+  scan->add_option("--login", settings.login,
+                   "after the probe, log on as USER (or DOMAIN\\USER) with the FreeRDP client library and report how "
+                   "far it got; password from --password-file or $RDPPROBE_PASSWORD");
+  scan->add_option("--domain", settings.domain, "the logon's domain (or write --login DOMAIN\\USER)");
+  scan->add_option("--password-file", settings.password_file, "the logon's password: the first line of FILE");
+  scan->add_option("--login-security", settings.login_security,
+                   "what the logon offers: any (RDP, TLS, NLA; the server picks), tls, nla, rdp")
+      ->capture_default_str();
+  scan->add_option("--login-timeout", settings.login_timeout, "deadline of each logon, TCP connect to active session")
+      ->capture_default_str();
+  scan->add_flag("--reconnect", settings.reconnect,
+                 "after the logon disconnects, reconnect with the auto-reconnect cookie the server issued: honoured "
+                 "(same session), new-session, or refused");
+  scan->add_option("--reconnect-after", settings.reconnect_after,
+                   "wait this long between the disconnect and the reconnection (e.g. past a disconnected-session "
+                   "time limit)");
   scan->add_option("--cookie", settings.cookie, "mstshash cookie sent in the Connection Request")->capture_default_str();
   scan->add_option("--concurrency", settings.concurrency, "targets probed at once")->check(CLI::Range(1, 4096))->capture_default_str();
   scan->footer(
@@ -219,7 +307,8 @@ int run_cli(int argc, char** argv) {
       "accepted, what each client combination selected, TLS version, certificate days left, connect+handshake\n"
       "time, finding), then the detailed report of every target with a finding (of every target with --details).\n"
       "Verdicts (docs/verdicts.md): rdp, not-rdp, refused, timeout, reset, closed, negotiation-failed, tls-failed,\n"
-      "session-error, dns-failed. Exit status: 0 every target is rdp, 1 any finding, 2 usage or input error.");
+      "session-error, dns-failed, login-failed, reconnect-failed. Exit status: 0 every target is rdp, 1 any finding,\n"
+      "2 usage or input error, 130 interrupted.");
   auto* local = app.add_subcommand("local", "List what listens on an RDP port on this machine, and which process owns it");
   std::uint16_t local_port = net::default_rdp_port;
   bool local_json = false;

@@ -508,6 +508,7 @@ login_result run_login(const login_options& options) {
     const auto stay_end = clock::now() + options.stay;
     dog.arm(stay_end + disconnect_budget);
     while (clock::now() < stay_end) {
+      if (options.leave_once_cookie_issued && result.cookie) break;
       if (freerdp_shall_disconnect(instance)) {  // an ultimatum signals the abort event (core/rdp.c)
         result.ended_by_server = true;
         break;

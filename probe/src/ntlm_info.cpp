@@ -236,9 +236,7 @@ asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> end
   result.credssp_version = answer->version;
   if (answer->error_code) {
     result.error_code = *answer->error_code;
-    char code[16];
-    std::snprintf(code, sizeof code, "0x%08X", *answer->error_code);
-    result.error = std::string("server answered with NTSTATUS ") + code;
+    result.error = "server answered with NTSTATUS " + protocol::hex32(*answer->error_code);
   }
   auto challenge = find_challenge(*answer);
   if (!challenge) {
@@ -261,12 +259,7 @@ nlohmann::json to_json(const ntlm_info_result& r) {
   auto rounded = [](const std::optional<double>& v) {
     return v ? json(std::round(*v * 1000.0) / 1000.0) : json(nullptr);
   };
-  json code = nullptr;
-  if (r.error_code) {
-    char hex[16];
-    std::snprintf(hex, sizeof hex, "0x%08X", *r.error_code);
-    code = hex;
-  }
+  const json code = r.error_code ? json(protocol::hex32(*r.error_code)) : json(nullptr);
   return json{{"attempted", r.attempted},
               {"netbios_computer", text(r.netbios_computer)},
               {"netbios_domain", text(r.netbios_domain)},

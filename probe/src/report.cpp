@@ -1,5 +1,6 @@
 #include "rdp/probe/report.hpp"
 
+#include "rdp/probe/login_check.hpp"
 #include "rdp/probe/ntlm_info.hpp"
 #include "rdp/probe/standard_security.hpp"
 
@@ -12,6 +13,8 @@
 
 namespace rdp::probe {
 namespace {
+
+using protocol::hex32;
 
 using nlohmann::json;
 
@@ -32,12 +35,6 @@ json certificate_json(const net::certificate_facts& c) {
               {"signature_algorithm", c.signature_algorithm},
               {"sha256", c.sha256},
               {"self_signed", c.self_signed}};
-}
-
-std::string hex32(std::uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08X", static_cast<unsigned>(v));
-  return buf;
 }
 
 json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
@@ -166,6 +163,8 @@ nlohmann::json to_json(const target_report& r) {
               {"standard_security", r.standard_security ? to_json(*r.standard_security) : json(nullptr)},
               {"ntlm_info", r.ntlm_info ? to_json(*r.ntlm_info) : json(nullptr)},
               {"session", r.session ? to_json(*r.session) : json(nullptr)},
+              {"login", r.login ? to_json(*r.login) : json(nullptr)},
+              {"login_skipped", text_or_null(r.login_skipped)},
               {"tls", std::move(tls)},
               {"listener", std::move(listener)},
               {"timings_ms",
@@ -257,6 +256,8 @@ void print_human(std::ostream& out, const target_report& r) {
       out << "\n";
     }
   }
+  if (r.login) print_human(out, *r.login);
+  if (!r.login_skipped.empty()) out << "  login       " << r.login_skipped << "\n";
   if (r.listener) out << "  listener    " << protocol::to_string(r.listener->kind) << ": " << r.listener->detail << "\n";
   out << "  timings     dns " << fmt_ms(r.dns_ms) << ", connect " << fmt_ms(r.connect_ms) << ", negotiation "
       << fmt_ms(r.negotiation_ms) << ", tls " << fmt_ms(r.tls_ms) << ", total " << fmt_ms(r.total_ms) << "\n";

@@ -306,6 +306,47 @@ asio::awaitable<void> attempt_worker(std::shared_ptr<attempt_batch> batch, std::
   if (--batch->workers == 0) batch->all_done.cancel();
 }
 
+// check_login as a coroutine for co_spawn onto the logons' threads. A plain function, not a lambda: the arguments
+// live in the coroutine frame, where a lambda's captures would die with the lambda object (GCC 12 frees them twice).
+asio::awaitable<login_check_result> check_login_there(std::string host, std::uint16_t port, login_check_options login) {
+  co_return check_login(host, port, login);
+}
+
+// --login: a real logon once the wire probe has shown an RDP server, on `blocking_executor` (FreeRDP blocks).
+asio::awaitable<void> log_on(target_report& report, const net::host_port& target, login_check_options login,
+                             bool bounded, net::clock::time_point target_deadline,
+                             asio::any_io_executor blocking_executor) {
+  switch (report.result) {
+    case verdict::rdp:
+    case verdict::negotiation_failed:  // FreeRDP may still get in (or say precisely why not)
+    case verdict::tls_failed:
+    case verdict::session_error:
+      break;
+    default:
+      report.login_skipped = "no logon: the target did not answer RDP (" + std::string(to_string(report.result)) + ")";
+      co_return;
+  }
+  if (bounded) {
+    const auto left = std::chrono::duration_cast<net::milliseconds>(target_deadline - net::clock::now());
+    if (left <= net::milliseconds(0)) {
+      report.login_skipped = "no logon: the target's overall timeout was reached";
+      co_return;
+    }
+    login.timeout = std::min(login.timeout, left);
+  }
+  login_check_result result;
+  if (blocking_executor)
+    result = co_await asio::co_spawn(blocking_executor, check_login_there(target.host, target.port, std::move(login)),
+                                     asio::use_awaitable);
+  else
+    result = check_login(target.host, target.port, login);
+  if (report.result == verdict::rdp && !result.healthy) {
+    report.result = result.reconnect_failed ? verdict::reconnect_failed : verdict::login_failed;
+    report.evidence = result.evidence;
+  }
+  report.login = std::make_shared<const login_check_result>(std::move(result));
+}
+
 }  // namespace
 
 std::string_view to_string(verdict v) noexcept {
@@ -320,6 +361,8 @@ std::string_view to_string(verdict v) noexcept {
     case verdict::tls_failed: return "tls-failed";
     case verdict::session_error: return "session-error";
     case verdict::dns_failed: return "dns-failed";
+    case verdict::login_failed: return "login-failed";
+    case verdict::reconnect_failed: return "reconnect-failed";
   }
   return "unknown";
 }
@@ -374,7 +417,8 @@ timing_summary summarize(std::vector<double> samples) {
 asio::awaitable<target_report> probe_target(std::string target_text, net::host_port target,
                                             std::shared_ptr<const probe_options> options,
                                             std::shared_ptr<asio::ssl::context> tls_context,
-                                            std::shared_ptr<connection_pacer> pacer) {
+                                            std::shared_ptr<connection_pacer> pacer,
+                                            asio::any_io_executor blocking_executor) {
   target_report report;
   report.target = std::move(target_text);
   report.address = target.text();
@@ -505,6 +549,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
         std::make_shared<const ntlm_info_result>(co_await probe_ntlm_info(endpoints, options_now(), tls_context));
   }
   decide_verdict(report);
+  if (options->login) co_await log_on(report, target, *options->login, bounded, target_deadline, blocking_executor);
   report.total_ms = net::ms_since(start);
   co_return report;
 }
@@ -518,6 +563,7 @@ struct run_state {
   std::shared_ptr<const probe_options> options;
   std::shared_ptr<connection_pacer> pacer;
   std::shared_ptr<asio::ssl::context> tls_context;
+  asio::any_io_executor blocking_executor;  // the logons' thread pool (--login), empty without one
   const run_hooks* hooks = nullptr;
   std::size_t next = 0;
   std::size_t finished = 0;
@@ -527,8 +573,11 @@ struct run_state {
 // Runs the target `repeat` times; the report is the first run's, with statistics over all of them.
 asio::awaitable<target_report> probe_repeated(std::shared_ptr<run_state> run, std::size_t i) {
   const auto& [text, where] = (*run->targets)[i];
-  auto first = co_await probe_target(text, where, run->options, run->tls_context, run->pacer);
+  auto first = co_await probe_target(text, where, run->options, run->tls_context, run->pacer, run->blocking_executor);
   if (run->options->repeat <= 1) co_return first;
+  // The repetitions measure the wire phases; the logon is made once.
+  auto without_login = std::make_shared<probe_options>(*run->options);
+  without_login->login.reset();
   std::vector<double> connect, negotiation, tls, total;
   auto collect = [&](const target_report& r) {
     if (r.connect_ms) connect.push_back(*r.connect_ms);
@@ -538,7 +587,7 @@ asio::awaitable<target_report> probe_repeated(std::shared_ptr<run_state> run, st
   };
   collect(first);
   for (unsigned n = 1; n < run->options->repeat; ++n)
-    collect(co_await probe_target(text, where, run->options, run->tls_context, run->pacer));
+    collect(co_await probe_target(text, where, without_login, run->tls_context, run->pacer));
   for (auto& [name, samples] : {std::pair<std::string, std::vector<double>&>{"connect", connect},
                                 {"negotiation", negotiation}, {"tls", tls}, {"total", total}})
     if (!samples.empty()) first.repeated.emplace_back(name, summarize(samples));
@@ -568,6 +617,13 @@ run_result probe_all(const target_list& targets, const probe_options& options, s
   run->tls_context = std::make_shared<asio::ssl::context>(net::make_client_context(options.ca_file));
   run->hooks = &hooks;
   run->result.reports.resize(targets.size());
+  // FreeRDP logons block their thread for a second or so each; a few threads keep them off the probing thread.
+  // Declared after `io`, so it is joined (every logon is bounded) before `io` and the coroutines waiting on it go.
+  std::optional<asio::thread_pool> logons;
+  if (options.login) {
+    logons.emplace(std::clamp<std::size_t>(std::min(concurrency, targets.size()), 1, 4));
+    run->blocking_executor = logons->get_executor();
+  }
   std::optional<asio::signal_set> signals;
   if (hooks.stop_on_signal) {
     signals.emplace(io, SIGINT, SIGTERM);

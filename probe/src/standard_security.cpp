@@ -19,6 +19,8 @@
 namespace rdp::probe {
 namespace {
 
+using protocol::hex32;
+
 namespace asio = net::asio;
 namespace gcc = protocol::gcc;
 using net::error_code;
@@ -27,12 +29,6 @@ using net::tcp;
 // nmap's order for the one-method exchanges (rdp-enum-encryption.nse): 40-bit, 56-bit, 128-bit, FIPS.
 constexpr std::array<std::uint32_t, 4> tested_methods = {gcc::encryption_method::bits40, gcc::encryption_method::bits56,
                                                          gcc::encryption_method::bits128, gcc::encryption_method::fips};
-
-std::string hex32(std::uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08X", static_cast<unsigned>(v));
-  return buf;
-}
 
 std::string level_name(std::uint32_t level) {
   auto name = gcc::encryption_level_name(level);

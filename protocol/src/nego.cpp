@@ -1,17 +1,13 @@
 #include "rdp/protocol/nego.hpp"
 
+#include "rdp/protocol/bytes.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 
 namespace rdp::protocol {
 namespace {
-
-std::string hex32(std::uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08X", v);
-  return buf;
-}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

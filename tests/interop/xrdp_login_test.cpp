@@ -7,6 +7,8 @@
 //    records the ARC_CS_PRIVATE_PACKET the client presents, so the cookie round trip is checked end to end.
 //  - LoginBounds: peers that never answer; run_login must still return on time.
 #include "rdp/probe/login.hpp"
+#include "rdp/probe/login_check.hpp"
+#include "rdp/probe/scanner.hpp"
 
 #include "run_command.hpp"
 #include "xrdp_server.hpp"
@@ -169,6 +171,31 @@ TEST_F(LoginXrdp, AnySecurityReachesTheLoginScreen) {
 TEST_F(LoginXrdp, TlsReachesTheLoginScreen) {
   const auto r = run_login(options_for(port(), login_security::tls));
   expect_active(r, log());
+}
+
+TEST_F(LoginXrdp, ProbeLoginReachesTheLoginScreenAndFindsNoCookieToReconnectWith) {
+  // rdpprobe scan --login --reconnect against xrdp: the wire probe and the logon are healthy, and xrdp issues no
+  // auto-reconnect cookie, which is reported (no-cookie) rather than counted as a failed reconnection.
+  rdp::probe::probe_options o;
+  o.protocols = {rdp::protocol::security_protocol::rdp, rdp::protocol::security_protocol::ssl};
+  o.combinations.clear();
+  rdp::probe::login_check_options login;
+  login.user = "nobody";
+  login.password = "not-checked-by-xrdp-before-its-login-screen";
+  login.security = login_security::tls;
+  login.reconnect = true;
+  login.session_info_wait = 1s;  // xrdp never sends Save Session Info: the wait runs out
+  o.login = login;
+  const auto where = rdp::net::host_port{test_address, port()};
+  const auto r = rdp::probe::probe_all({{where.text(), where}}, o, 1).at(0);
+  EXPECT_EQ(r.result, rdp::probe::verdict::rdp) << r.evidence << "\n" << log();
+  ASSERT_TRUE(r.login);
+  EXPECT_TRUE(r.login->healthy) << r.login->evidence;
+  EXPECT_TRUE(r.login->logon.reached_active) << describe(r.login->logon);
+  EXPECT_FALSE(r.login->logon.ended_by_server) << describe(r.login->logon);
+  EXPECT_FALSE(r.login->logon.cookie);
+  EXPECT_EQ(r.login->reconnect, rdp::probe::reconnect_outcome::no_cookie);
+  EXPECT_FALSE(r.login->reconnection);
 }
 
 TEST_F(LoginXrdp, NlaOnlyFailsNegotiation) {

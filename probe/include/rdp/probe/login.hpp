@@ -54,6 +54,9 @@ struct login_options {
   // After reaching the active state, keep pumping the session's events this long, or until the server ends the
   // session (result.ended_by_server). 0: disconnect as soon as the session is active.
   std::chrono::milliseconds stay{0};
+  // End the stay early once the server has issued its auto-reconnect cookie (Save Session Info, Logon Info Extended,
+  // which Windows sends when the logon has finished): what a check of the logon and its cookie needs, and no more.
+  bool leave_once_cookie_issued = false;
   // FreeRDP's ConfigPath, where it writes known_hosts2 and certs/ even when a certificate is accepted only for the
   // session. Empty: a private temporary directory that run_login creates and removes.
   std::filesystem::path config_dir;

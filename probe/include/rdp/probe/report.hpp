@@ -32,6 +32,12 @@ enum class verdict {
                        // Connect-Initial with a Set Error Info, a Disconnect Provider Ultimatum, an X.224 Disconnect
                        // Request, a reset or a close (see session_result)
   dns_failed,          // the name did not resolve
+  // With --login: the wire probe saw a healthy RDP server, but a real logon (FreeRDP client library) did not reach
+  // the active state (see login: how far it got, the server's error info).
+  login_failed,
+  // With --login --reconnect: the logon was healthy, but the auto-reconnect cookie the server issued was refused or
+  // led to a fresh logon in a new session — the earlier session was deleted.
+  reconnect_failed,
 };
 std::string_view to_string(verdict v) noexcept;
 
@@ -113,6 +119,7 @@ struct session_result {
 
 struct standard_security_result;  // standard_security.hpp
 struct ntlm_info_result;          // ntlm_info.hpp
+struct login_check_result;        // login_check.hpp
 
 struct target_report {
   std::string target;   // as the user wrote it
@@ -130,6 +137,10 @@ struct target_report {
   // What the server did with an MCS Connect-Initial after the negotiation: over TLS when it selected PROTOCOL_SSL
   // for some request, else (or when only that one tore the session down) Standard RDP Security's first exchange.
   std::optional<session_result> session;
+  // A real logon (and reconnection with the cookie) with the FreeRDP client library, when --login asked for one and
+  // the target answered RDP.
+  std::shared_ptr<const login_check_result> login;
+  std::string login_skipped;  // why --login made no logon (e.g. the listener is not RDP); empty otherwise
   std::optional<double> dns_ms, connect_ms, negotiation_ms, tls_ms;
   double total_ms = 0;
   // With --count N > 1: the statistics per phase ("connect", "negotiation", "tls", "total") over the N runs.

@@ -3,6 +3,7 @@
 // then the TLS handshake where the server selected a TLS-based protocol. Every socket operation has a deadline.
 #include "rdp/net/asio.hpp"
 #include "rdp/net/endpoint.hpp"
+#include "rdp/probe/login_check.hpp"
 #include "rdp/probe/report.hpp"
 #include "rdp/protocol/nego.hpp"
 
@@ -37,6 +38,10 @@ struct probe_options {
   // On one connection where the server selected PROTOCOL_SSL, after the TLS facts are read: send an MCS
   // Connect-Initial inside TLS and read the answer (read_timeout); a hang-up is verdict session-error.
   bool session_check = true;
+  // After the wire probe, when the target answered RDP: a real logon with the FreeRDP client library (and, with
+  // login->reconnect, a reconnection with the cookie the server issued). Runs off the probing thread (probe_all);
+  // once per target, not per --count repetition. Its timeout is clamped to what is left of target_timeout.
+  std::optional<login_check_options> login;
 };
 
 // Spaces out new connections across every target of a run (--rate). Single-threaded: one per io_context.
@@ -52,11 +57,14 @@ class connection_pacer {
 
 // Probes one target. Never throws for anything the network or the server does; the report says what happened.
 // `tls_context` (from net::make_client_context(options->ca_file)) should be shared by every target of a run:
-// loading the system trust store costs 25-40 ms, far more than probing a nearby server.
+// loading the system trust store costs 25-40 ms, far more than probing a nearby server. `blocking_executor` is where
+// the FreeRDP logon of options->login runs (it blocks for up to a second or more); without one it runs on the
+// calling thread, stalling every other coroutine of that io_context meanwhile.
 net::asio::awaitable<target_report> probe_target(std::string target_text, net::host_port target,
                                                  std::shared_ptr<const probe_options> options,
                                                  std::shared_ptr<net::asio::ssl::context> tls_context,
-                                                 std::shared_ptr<connection_pacer> pacer = nullptr);
+                                                 std::shared_ptr<connection_pacer> pacer = nullptr,
+                                                 net::asio::any_io_executor blocking_executor = {});
 
 struct run_hooks {
   // Called on the probing thread as each target finishes (in completion order), e.g. to stream output.

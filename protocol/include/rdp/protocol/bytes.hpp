@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +12,9 @@ namespace rdp::protocol {
 
 using bytes_view = std::span<const std::uint8_t>;
 using byte_buffer = std::vector<std::uint8_t>;
+
+// "0x0000000C": how MS-RDPBCGR, FreeRDP and Windows write 32-bit codes (errorInfo, NTSTATUS, versions, flags).
+std::string hex32(std::uint32_t value);
 
 class byte_reader {
  public:

@@ -1,0 +1,74 @@
+#pragma once
+// `rdpprobe scan --login USER [--reconnect]`: one real logon with the FreeRDP client library (login.hpp) and, when
+// asked, a second connection presenting the auto-reconnect cookie the server issued — the way a client comes back
+// after a network drop (MS-RDPBCGR 1.3.1.5). Whether the server resumes the session the cookie names, starts a new
+// one, or refuses is exactly what separates "my session survived the drop" from "The remote user session has been
+// deleted".
+#include "rdp/probe/login.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace rdp::probe {
+
+struct login_check_options {
+  // The password is never printed, logged or put in a report; the caller reads it from a file or the environment.
+  std::string user, domain, password;
+  login_security security = login_security::any;
+  std::chrono::milliseconds timeout{15000};  // each logon: TCP connect to the active state
+  // After the active state, how long to wait for the server's Save Session Info (the session id and the
+  // auto-reconnect cookie), which Windows sends once the user's logon has finished; the wait ends when the cookie
+  // comes. A server that ends the session meanwhile is a finding.
+  std::chrono::milliseconds session_info_wait{5000};
+  bool reconnect = false;
+  // Between the first logon's disconnect and the reconnection: lets a policy act on the disconnected session first
+  // (Windows' "Set time limit for disconnected sessions"), as a real client's time away would.
+  std::chrono::milliseconds reconnect_after{0};
+};
+
+// What the server did with the auto-reconnect cookie it issued, presented on a new connection after the first
+// logon disconnected (leaving its session disconnected, as a network drop does).
+enum class reconnect_outcome {
+  not_asked,         // no --reconnect
+  not_attempted,     // the first logon did not reach the active state: there was no session to come back to
+  no_cookie,         // the server issued no cookie (auto-reconnect disabled, or a server without it such as xrdp)
+  honoured,          // active again in the same session the cookie names
+  unconfirmed,       // active again, but the server sent no session id to tell a resumed session from a new one
+  new_session,       // active, in a different session: the one the cookie named is gone (deleted)
+  refused,           // the reconnection did not reach the active state
+};
+std::string_view to_string(reconnect_outcome o) noexcept;  // "honoured", "new-session", …
+
+struct login_check_result {
+  std::string user, domain;
+  login_security security = login_security::any;
+  login_result logon;                      // the first logon
+  reconnect_outcome reconnect = reconnect_outcome::not_asked;
+  std::optional<login_result> reconnection;  // the logon that presented the cookie
+  std::chrono::milliseconds reconnect_after{0};
+  std::string evidence;  // one line: how the logon (and reconnection) went
+  // The logon reached the active state and, when a reconnection was made, the server resumed the session (or could
+  // not say which session it was, or issued no cookie).
+  bool healthy = false;
+  bool reconnect_failed = false;  // healthy logon, but the cookie was refused or led to a new session
+};
+// The logon reached the active state and the server let the session be until the client left.
+bool logon_held(const login_result& r) noexcept;
+
+// Blocking, on the calling thread (FreeRDP's client runs synchronously); bounded by about
+// 2 × (timeout + session_info_wait + 2 s) + reconnect_after. Never throws for what the network or the server does.
+login_check_result check_login(const std::string& host, std::uint16_t port, const login_check_options& options);
+
+// Never contains the password or the cookie's random bits (a credential for the session): only whether a cookie was
+// issued and the logon id it names.
+nlohmann::json to_json(const login_check_result& result);
+// The "login" and "reconnect" lines of the detailed report.
+void print_human(std::ostream& out, const login_check_result& result);
+
+}  // namespace rdp::probe
