@@ -5,7 +5,10 @@
 #include "rdp/net/errors.hpp"
 #include "rdp/protocol/credssp.hpp"
 #include "rdp/protocol/ntlm.hpp"
+#include "rdp/net/read_until.hpp"
 #include "rdp/protocol/x224.hpp"
+
+#include "negotiation.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +21,7 @@ namespace {
 
 namespace asio = net::asio;
 namespace ntlm = protocol::ntlm;
+using detail::describe;
 using net::error_code;
 using net::tcp;
 
@@ -35,30 +39,6 @@ constexpr std::uint32_t requested_protocols = protocol::to_bits(protocol::securi
 // and 6 only change the later pubKeyAuth step (clientNonce, 3.1.5), which a probe never reaches.
 constexpr std::int64_t our_credssp_version = protocol::credssp::latest_version;
 
-std::string describe(const error_code& ec) {
-  return ec == net::errc::timed_out ? std::string("timed out") : ec.message();
-}
-
-
-// Reads into `received` until `done(received)` returns true (the caller's decoder has an answer: a message or a
-// verdict that it is malformed), `cap` bytes are in (net::errc::frame_too_large) or the deadline passes — one
-// deadline for the whole message, so a peer dribbling a byte at a time cannot stretch it.
-template <class Stream, class Done>
-asio::awaitable<error_code> read_until(Stream& stream, protocol::byte_buffer& received, std::size_t cap,
-                                       net::milliseconds timeout, Done done) {
-  std::array<std::uint8_t, 4096> chunk{};
-  const auto deadline = net::clock::now() + timeout;
-  for (;;) {
-    if (done(received)) co_return error_code{};
-    if (received.size() >= cap) co_return make_error_code(net::errc::frame_too_large);
-    const auto left = deadline - net::clock::now();
-    if (left <= net::clock::duration::zero()) co_return make_error_code(net::errc::timed_out);
-    auto [ec, n] = co_await net::with_deadline(stream.async_read_some(asio::buffer(chunk), net::use_tuple), left);
-    if (ec) co_return ec;
-    const auto keep = std::min(n, cap - received.size());
-    received.insert(received.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(keep));
-  }
-}
 
 // ISO 8601 UTC ("2024-05-01T12:34:56Z") for a FILETIME, or nullopt outside years 1601..9999 (a garbage timestamp
 // is not worth a date).
@@ -125,46 +105,14 @@ asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> end
                                                   std::shared_ptr<asio::ssl::context> tls_context) {
   ntlm_info_result result;
   result.attempted = true;
-  auto executor = co_await asio::this_coro::executor;
-  tcp::socket socket(executor);
-  if (auto [ec, reached] = co_await net::connect_first(socket, endpoints, options->connect_timeout); ec) {
-    result.error = "TCP connect: " + describe(ec);
+  tcp::socket socket(co_await asio::this_coro::executor);
+  auto n = co_await detail::connect_and_negotiate(socket, std::move(endpoints), requested_protocols, *options,
+                                                  options->max_reply_bytes);
+  if (!n.confirm) {
+    result.error = n.failure();
     co_return result;
   }
-  error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-
-  protocol::x224::connection_request cr;
-  cr.cookie = options->cookie;
-  cr.negotiation = protocol::neg_request{0, requested_protocols};
-  auto request = protocol::x224::encode(cr);
-  if (!request) {
-    result.error = "cannot encode the Connection Request: " + request.error().message();
-    co_return result;
-  }
-  auto [cr_ec, cr_written] =
-      co_await net::with_deadline(asio::async_write(socket, asio::buffer(*request), net::use_tuple),
-                                  options->read_timeout);
-  (void)cr_written;
-  if (cr_ec) {
-    result.error = "sending the X.224 Connection Request: " + describe(cr_ec);
-    co_return result;
-  }
-
-  protocol::byte_buffer received;
-  std::optional<protocol::x224::connection_confirm> confirm;
-  error_code cc_why;
-  auto cc_ec = co_await read_until(socket, received, options->max_reply_bytes, options->read_timeout,
-                                   [&](const protocol::byte_buffer& bytes) {
-                                     auto d = protocol::x224::decode_connection_confirm(bytes);
-                                     if (d) confirm = d->value;
-                                     else if (!protocol::is_need_more(d.error())) cc_why = d.error();
-                                     return confirm.has_value() || cc_why;
-                                   });
-  if (!confirm) {
-    result.error = "no X.224 Connection Confirm: " + (cc_why ? cc_why.message() : describe(cc_ec));
-    co_return result;
-  }
+  const auto& confirm = n.confirm;
   if (const auto* failure = std::get_if<protocol::neg_failure>(&confirm->negotiation)) {
     result.error = "server refused CredSSP: RDP_NEG_FAILURE " + protocol::describe_neg_failure(failure->failure_code);
     co_return result;
@@ -209,21 +157,21 @@ asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> end
     co_return result;
   }
 
-  received.clear();
+  protocol::byte_buffer received;
   std::optional<protocol::credssp::ts_request> answer;
   error_code answer_why;
   std::chrono::system_clock::time_point arrived;
-  auto answer_ec = co_await read_until(tls, received, max_answer_bytes, options->read_timeout,
-                                       [&](const protocol::byte_buffer& bytes) {
-                                         auto d = protocol::credssp::decode_ts_request(bytes);
-                                         if (d) {
-                                           arrived = std::chrono::system_clock::now();
-                                           answer = std::move(d->value);
-                                         } else if (!protocol::is_need_more(d.error())) {
-                                           answer_why = d.error();
-                                         }
-                                         return answer.has_value() || answer_why;
-                                       });
+  auto answer_ec = co_await net::read_until(tls, received, max_answer_bytes, options->read_timeout,
+                                            [&](const protocol::byte_buffer& bytes) {
+                                              auto d = protocol::credssp::decode_ts_request(bytes);
+                                              if (d) {
+                                                arrived = std::chrono::system_clock::now();
+                                                answer = std::move(d->value);
+                                              } else if (!protocol::is_need_more(d.error())) {
+                                                answer_why = d.error();
+                                              }
+                                              return answer.has_value() || answer_why;
+                                            });
   if (!answer) {
     if (answer_why) result.error = "CredSSP answer: " + answer_why.message();
     else if (answer_ec == net::errc::frame_too_large)
@@ -248,6 +196,7 @@ asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> end
   fill_from_challenge(result, *challenge, arrived);
   // We stop after the CHALLENGE, as nmap does: no AUTHENTICATE, and no TLS close_notify either — waiting for the
   // server's would cost up to a deadline per target and tell us nothing. The socket closes with this frame.
+  error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   co_return result;
 }

@@ -10,6 +10,8 @@
 #include "rdp/protocol/share.hpp"
 #include "rdp/protocol/x224.hpp"
 
+#include "negotiation.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <csignal>
@@ -40,7 +42,8 @@ attempt_outcome outcome_of_socket_error(const error_code& ec) {
 }
 
 protocol::stream_end stream_end_of(const error_code& ec) {
-  if (ec == net::errc::timed_out) return protocol::stream_end::timed_out;
+  // At the cap the peer was still sending: as open as one that went quiet.
+  if (ec == net::errc::timed_out || ec == net::errc::frame_too_large) return protocol::stream_end::timed_out;
   if (ec == asio::error::connection_reset) return protocol::stream_end::reset;
   return protocol::stream_end::closed;
 }
@@ -59,59 +62,22 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
   tcp::socket socket(executor);
   if (pacer) co_await pacer->wait_turn();
 
-  const auto connect_start = net::clock::now();
-  auto [connect_ec, endpoint] = co_await net::connect_first(socket, endpoints, options->connect_timeout);
-  if (connect_ec) {
-    a.outcome = outcome_of_socket_error(connect_ec);
-    a.detail = "TCP connect: " + connect_ec.message();
-    co_return state;
-  }
-  state.connected_to = endpoint;
-  a.connect_ms = net::ms_since(connect_start);
-  socket.set_option(tcp::no_delay(true));
-
   // X.224 Connection Request with one requestedProtocols value. PROTOCOL_RDP is sent as an explicit RDP_NEG_REQ
   // with 0, as nmap's "Native RDP" probe does, so the server answers with RDP_NEG_RSP/FAILURE rather than a
   // legacy CC.
-  protocol::x224::connection_request cr;
-  cr.cookie = options->cookie;
-  cr.negotiation = protocol::neg_request{0, requested_bits};
-  auto request = protocol::x224::encode(cr);
-  if (!request) {
-    a.outcome = attempt_outcome::error;
-    a.detail = "cannot encode the Connection Request: " + request.error().message();
+  auto n = co_await detail::connect_and_negotiate(socket, std::move(endpoints), requested_bits, *options,
+                                                  options->max_reply_bytes);
+  if (n.connect_error) {
+    a.outcome = outcome_of_socket_error(n.connect_error);
+    a.detail = "TCP connect: " + n.connect_error.message();
     co_return state;
   }
-  const auto negotiation_start = net::clock::now();
-  auto [write_ec, written] =
-      co_await net::with_deadline(asio::async_write(socket, asio::buffer(*request), net::use_tuple),
-                                  options->read_timeout);
-  (void)written;
-  protocol::byte_buffer received;
-  error_code read_ec = write_ec;
-  std::optional<protocol::x224::connection_confirm> confirm;
-  std::array<std::uint8_t, 4096> chunk{};
-  // One deadline for the whole answer, so a peer dribbling a byte at a time cannot stretch it.
-  const auto answer_deadline = net::clock::now() + options->read_timeout;
-  while (!read_ec) {
-    auto decoded = protocol::x224::decode_connection_confirm(received);
-    if (decoded) {
-      confirm = decoded->value;
-      break;
-    }
-    if (!protocol::is_need_more(decoded.error())) break;  // not a CC: classify below
-    if (received.size() >= options->max_reply_bytes) break;
-    const auto left = answer_deadline - net::clock::now();
-    if (left <= net::clock::duration::zero()) {
-      read_ec = net::errc::timed_out;
-      break;
-    }
-    auto [ec, n] = co_await net::with_deadline(socket.async_read_some(asio::buffer(chunk), net::use_tuple), left);
-    read_ec = ec;
-    const auto keep = std::min(n, options->max_reply_bytes - received.size());
-    received.insert(received.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(keep));
-  }
-  a.negotiation_ms = net::ms_since(negotiation_start);
+  state.connected_to = n.connected_to;
+  a.connect_ms = n.connect_ms;
+  a.negotiation_ms = n.negotiation_ms;
+  const auto& received = n.received;
+  const auto& read_ec = n.io_error;
+  const auto& confirm = n.confirm;
 
   if (!confirm) {
     // An RDP stack may refuse by hanging up in RDP terms instead of confirming (xrdp: a DPU for requests it
@@ -145,9 +111,9 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
       a.detail = std::string(protocol::to_string(classified->kind)) + ": " + classified->detail;
     } else {
       // Looked like RDP but the CC was malformed: an RDP-ish speaker we cannot understand.
-      auto why = protocol::x224::decode_connection_confirm(received);
       a.outcome = attempt_outcome::not_rdp;
-      a.detail = "malformed X.224 Connection Confirm: " + (why ? std::string("?") : why.error().message());
+      a.detail = "malformed X.224 Connection Confirm: " +
+                 (n.malformed ? n.malformed.message() : "cut short (" + detail::describe(read_ec) + ")");
     }
     co_return state;
   }

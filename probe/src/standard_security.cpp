@@ -1,14 +1,16 @@
 #include "rdp/probe/standard_security.hpp"
 
-#include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/net/frame_reader.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/gcc.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/share.hpp"
 #include "rdp/protocol/tpkt.hpp"
 #include "rdp/protocol/x224.hpp"
+
+#include "negotiation.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -73,27 +75,6 @@ session_outcome hang_up_of(const error_code& ec) {
   return session_outcome::error;
 }
 
-// The next whole TPKT frame, read before `deadline` so a dribbling peer cannot stretch it. The framer refuses a
-// frame above its max_frame as soon as the header is in, so a hostile length costs nothing; what is buffered is
-// at most that cap plus one read.
-template <class Stream>
-asio::awaitable<std::tuple<error_code, protocol::byte_buffer>> read_frame(Stream& stream,
-                                                                           protocol::tpkt::frame_decoder& frames,
-                                                                           net::clock::time_point deadline) {
-  std::array<std::uint8_t, 4096> chunk{};
-  for (;;) {
-    auto frame = frames.next();
-    if (frame) co_return std::tuple{error_code{}, protocol::byte_buffer(frame->bytes.begin(), frame->bytes.end())};
-    if (!protocol::is_need_more(frame.error())) co_return std::tuple{frame.error(), protocol::byte_buffer{}};
-    const auto left = deadline - net::clock::now();
-    if (left <= net::clock::duration::zero())
-      co_return std::tuple{make_error_code(net::errc::timed_out), protocol::byte_buffer{}};
-    auto [ec, n] = co_await net::with_deadline(stream.async_read_some(asio::buffer(chunk), net::use_tuple), left);
-    if (ec) co_return std::tuple{ec, protocol::byte_buffer{}};
-    frames.feed(protocol::bytes_view(chunk.data(), n));
-  }
-}
-
 // A disconnect in RDP terms (MCS Disconnect Provider Ultimatum, X.224 DR), named; empty for anything else.
 std::string disconnect_in(const protocol::byte_buffer& frame) {
   auto event = protocol::share::inspect_server_frame(frame);
@@ -138,7 +119,7 @@ struct connect_answer {
 // Sends `initial` (a whole TPKT frame) and reads frames until a Connect-Response, a hang-up or `timeout` (one deadline
 // for all of them). A Set Error Info is recorded and the reading goes on: Windows follows it with a DPU and a close.
 template <class Stream>
-asio::awaitable<connect_answer> send_connect_initial(Stream& stream, protocol::tpkt::frame_decoder& frames,
+asio::awaitable<connect_answer> send_connect_initial(net::frame_reader<Stream>& reader, Stream& stream,
                                                      protocol::byte_buffer initial, net::milliseconds timeout) {
   connect_answer out;
   auto& s = out.session;
@@ -156,7 +137,8 @@ asio::awaitable<connect_answer> send_connect_initial(Stream& stream, protocol::t
   }
   std::string before;  // "Set Error Info …, then " once one came
   for (;;) {
-    auto [ec, frame] = co_await read_frame(stream, frames, deadline);
+    auto next = co_await reader.next(deadline - net::clock::now());
+    const auto ec = next ? error_code{} : next.error();
     if (ec) {
       s.outcome = hang_up_of(ec);
       const auto waited = std::to_string(timeout.count()) + " ms";
@@ -173,6 +155,7 @@ asio::awaitable<connect_answer> send_connect_initial(Stream& stream, protocol::t
       out.error = "waiting for the Connect-Response: " + before + describe(ec);
       break;
     }
+    const auto& frame = *next;
     auto response = protocol::mcs::decode_connect_response(frame);
     if (response) {
       s.outcome = session_outcome::connect_response;
@@ -235,47 +218,32 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
                                           std::shared_ptr<const probe_options> options) {
   exchange_result out;
   tcp::socket socket(co_await asio::this_coro::executor);
-  const auto [connect_ec, reached] = co_await net::connect_first(socket, endpoints, options->connect_timeout);
-  if (connect_ec) {
-    out.error = "TCP connect: " + describe(connect_ec);
-    co_return out;
-  }
-  error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-
   // X.224 CR without RDP_NEG_REQ: the client asks for Standard RDP Security the only way a pre-negotiation client
   // can (2.2.1.1), as nmap's cipher pass and FreeRDP's /sec:rdp do.
-  protocol::x224::connection_request cr;
-  cr.cookie = options->cookie;
-  auto request = protocol::x224::encode(cr);
-  if (!request) {
-    out.error = "cannot encode the Connection Request: " + request.error().message();
+  auto n = co_await detail::connect_and_negotiate(socket, endpoints, std::nullopt, *options, max_connect_response_bytes);
+  if (n.connect_error) {
+    out.error = "TCP connect: " + describe(n.connect_error);
     co_return out;
   }
-  auto [write_ec, written] = co_await net::with_deadline(
-      asio::async_write(socket, asio::buffer(*request), net::use_tuple), options->read_timeout);
-  (void)written;
-  if (write_ec) {
-    out.error = "sending the Connection Request: " + describe(write_ec);
+  if (!n.confirm) {
+    const auto framing = n.malformed == protocol::errc::bad_tpkt_version || n.malformed == protocol::errc::frame_too_large;
+    if (!n.malformed || framing) {
+      out.error = "waiting for the Connection Confirm: " + describe(n.malformed ? n.malformed : n.io_error);
+    } else {
+      auto hung_up = disconnect_in(n.received);
+      out.error = hung_up.empty() ? "malformed Connection Confirm: " + n.malformed.message()
+                                  : "server sent " + hung_up + " instead of a Connection Confirm";
+    }
     co_return out;
   }
-  protocol::tpkt::frame_decoder frames({max_connect_response_bytes, false});
-  auto [cc_ec, cc_frame] = co_await read_frame(socket, frames, net::clock::now() + options->read_timeout);
-  if (cc_ec) {
-    out.error = "waiting for the Connection Confirm: " + describe(cc_ec);
-    co_return out;
-  }
-  auto confirm = protocol::x224::decode_connection_confirm(cc_frame);
-  if (!confirm) {
-    auto hung_up = disconnect_in(cc_frame);
-    out.error = hung_up.empty() ? "malformed Connection Confirm: " + confirm.error().message()
-                                : "server sent " + hung_up + " instead of a Connection Confirm";
-    co_return out;
-  }
-  if (const auto* failure = std::get_if<protocol::neg_failure>(&confirm->value.negotiation)) {
+  const auto& confirm = n.confirm;
+  error_code ignored;
+  // Nothing may follow the CC before the Connect-Initial, so the reader starts empty.
+  net::frame_reader<tcp::socket> reader(socket, {max_connect_response_bytes, false});
+  if (const auto* failure = std::get_if<protocol::neg_failure>(&confirm->negotiation)) {
     out.error = "server refused Standard RDP Security: RDP_NEG_FAILURE " +
                 protocol::describe_neg_failure(failure->failure_code);
-  } else if (const auto* rsp = std::get_if<protocol::neg_response>(&confirm->value.negotiation);
+  } else if (const auto* rsp = std::get_if<protocol::neg_response>(&confirm->negotiation);
              rsp && rsp->selected_protocol != protocol::to_bits(protocol::security_protocol::rdp)) {
     out.error = "server selected " + protocol::describe_protocol_bits(rsp->selected_protocol) +
                 " although the request had no RDP_NEG_REQ";
@@ -287,7 +255,7 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
       out.error = "cannot encode the Connect-Initial: " + initial.error().message();
       co_return out;
     }
-    auto answer = co_await send_connect_initial(socket, frames, std::move(*initial), options->read_timeout);
+    auto answer = co_await send_connect_initial(reader, socket, std::move(*initial), options->read_timeout);
     answer.session.over = "rdp";
     out.session = std::move(answer.session);
     if (answer.server) {
@@ -370,8 +338,8 @@ asio::awaitable<session_result> check_session_over_tls(asio::ssl::stream<tcp::so
     result.detail = "cannot encode the Connect-Initial: " + initial.error().message();
     co_return result;
   }
-  protocol::tpkt::frame_decoder frames({max_connect_response_bytes, false});
-  auto answer = co_await send_connect_initial(tls, frames, std::move(*initial), timeout);
+  net::frame_reader<asio::ssl::stream<tcp::socket&>> reader(tls, {max_connect_response_bytes, false});
+  auto answer = co_await send_connect_initial(reader, tls, std::move(*initial), timeout);
   result = std::move(answer.session);
   result.over = "tls";
   if (!tears_down(result.outcome) && result.outcome != session_outcome::error) {
