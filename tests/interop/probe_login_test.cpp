@@ -216,6 +216,24 @@ TEST_F(ProbeLoginCli, PasswordFromTheEnvironmentAndAHumanReportWithTheFailure) {
   EXPECT_EQ(right.output.find(password), std::string::npos) << "the password was printed";
 }
 
+TEST_F(ProbeLoginCli, FreerdpIsLoadedOnlyForALoginAndAMissingModuleIsAClearFailure) {
+  // FreeRDP 2 brings ~100 shared libraries; rdpprobe and rdpsim load them only when a login needs them.
+  for (const std::string binary : {RDPPROBE_BIN, RDPSIM_BIN}) {
+    const auto deps = rdp::test::run_command("ldd " + binary);
+    ASSERT_EQ(deps.status, 0) << deps.output;
+    EXPECT_EQ(deps.output.find("libfreerdp"), std::string::npos) << binary << " links FreeRDP:\n" << deps.output;
+  }
+  start();
+  const auto missing = rdp::test::run_command("RDP_LOGIN_MODULE=/nonexistent/librdp_login.so " +
+                                              scan("--password-file " + password_file_.string()));
+  EXPECT_EQ(missing.status, 1) << missing.output;
+  EXPECT_NE(missing.output.find("login-failed"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("cannot load the FreeRDP login module (/nonexistent/librdp_login.so: not found)"),
+            std::string::npos)
+      << missing.output;
+  EXPECT_TRUE(sessions().empty());
+}
+
 TEST_F(ProbeLoginCli, UsageErrorsNameTheFlag) {
   start();
   const auto no_password = rdp::test::run_command("env -u RDPPROBE_PASSWORD " + scan(""));

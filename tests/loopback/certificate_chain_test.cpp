@@ -10,8 +10,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,10 +41,12 @@ struct two_level_chain {
   ~two_level_chain() { std::remove(ca_file.c_str()); }
 };
 
-std::pair<int, json> scan_json(const std::string& args) {
+// `args` after rdpprobe's usual flags, or (whole_command) the whole command line.
+std::pair<int, json> scan_json(const std::string& args, bool whole_command = false) {
   std::string out;
-  FILE* pipe = popen((std::string(RDPPROBE_BIN) + " scan --json --protocols rdp,tls --combinations none " + args +
-                      " 2>&1").c_str(), "r");
+  const auto command =
+      whole_command ? args : std::string(RDPPROBE_BIN) + " scan --json --protocols rdp,tls --combinations none " + args;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (!pipe) return {-1, json()};
   std::array<char, 4096> buf{};
   while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
@@ -113,6 +119,41 @@ TEST(CertificateChain, TheRightCaButTheWrongNameIsNotTrusted) {
   EXPECT_EQ(v.at("trusted"), false);
   EXPECT_EQ(v.at("error"), "IP address mismatch");
   EXPECT_EQ(v.at("name"), "127.0.0.1");
+}
+
+// The system store is read from its hashed directory, one lookup per issuer at verification time (parsing the whole
+// bundle costs 23 ms per run); SSL_CERT_DIR and SSL_CERT_FILE, OpenSSL's own overrides, point it elsewhere.
+TEST(CertificateChain, TheSystemStoreIsFoundInItsHashedDirectoryOrTheFileTheUserNames) {
+  two_level_chain c;
+  const auto dir = std::filesystem::path(testing::TempDir()) / ("rdpprobe-cert-dir-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(c.ca.certificate_pem.data(),
+                                                                static_cast<int>(c.ca.certificate_pem.size())),
+                                                BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> ca(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  ASSERT_TRUE(ca);
+  char hash[16];
+  std::snprintf(hash, sizeof hash, "%08lx.0", X509_subject_name_hash(ca.get()));
+  std::filesystem::copy_file(c.ca_file, dir / hash);
+  test::scripted_listener server(test::listener_behaviour::tls_then_connect_response, c.leaf);
+  const auto target = " localhost:" + std::to_string(server.port());
+
+  auto [status, j] = scan_json("SSL_CERT_DIR=" + dir.string() + " " + RDPPROBE_BIN + " scan --json --protocols rdp,tls "
+                               "--combinations none" + target, true);
+  EXPECT_EQ(j.at("tls").at("verification").at("trusted"), true) << j.dump();
+  EXPECT_EQ(j.at("tls").at("verification").at("trust_store"), "system");
+
+  // A CA directory without hash links: the defaults, here the file the user named.
+  const auto empty = dir / "empty";
+  std::filesystem::create_directories(empty);
+  std::tie(status, j) = scan_json("SSL_CERT_DIR=" + empty.string() + " SSL_CERT_FILE=" + c.ca_file + " " +
+                                  RDPPROBE_BIN + " scan --json --protocols rdp,tls --combinations none" + target, true);
+  EXPECT_EQ(j.at("tls").at("verification").at("trusted"), true) << j.dump();
+  // Neither: the CA is nowhere, and the chain is not trusted.
+  std::tie(status, j) = scan_json("SSL_CERT_DIR=" + empty.string() + " SSL_CERT_FILE=/nonexistent " + RDPPROBE_BIN +
+                                  " scan --json --protocols rdp,tls --combinations none" + target, true);
+  EXPECT_EQ(j.at("tls").at("verification").at("trusted"), false) << j.dump();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CertificateChain, WithoutTheCaTheSentRootIsNotTrusted) {

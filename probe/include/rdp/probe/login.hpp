@@ -7,6 +7,11 @@
 // against rdpsim or xrdp. FreeRDP facts this relies on are in /work/shared/FREERDP.md; FreeRDP stays out of this
 // header so that users of it need neither FreeRDP's headers nor its C types.
 //
+// FreeRDP lives in a module of its own, librdp_login.so (probe/login_module/), which the first run_login loads with
+// dlopen: from $RDP_LOGIN_MODULE if set, else next to the running program, else where the build put it. A process
+// that never logs in never loads FreeRDP's ~100 libraries; when the module cannot be loaded, the result's
+// setup_error says where it looked and why.
+//
 // Process-wide effects of the first run_login (once, std::call_once): OpenSSL/WinPR initialised
 // (winpr_InitializeSSL), SIGPIPE ignored if it was at its default, and FreeRDP's WLog taken over — its root appender
 // becomes a callback that keeps each run's ERROR lines and connection-state trace and drops everything else, from any

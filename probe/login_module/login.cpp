@@ -1,4 +1,7 @@
-// run_login: one headless FreeRDP 2.11 client connection. The recipe follows /work/shared/FREERDP.md (§1: context
+// The FreeRDP login module (librdp_login.so): run_login's work, one headless FreeRDP 2.11 client connection. It is a
+// module of its own, loaded with dlopen on the first run_login (login_loader.cpp), because FreeRDP 2 brings some 100
+// shared libraries (FFmpeg, cairo, GLib, ICU …) whose loading and initialisers cost every rdpprobe and rdpsim start
+// tens of milliseconds and 15 MB, though only --login and `rdpsim demo` use it. The recipe follows /work/shared/FREERDP.md (§1: context
 // size before context_new, gdi_init + paint stubs in PostConnect, certificate callbacks, private ConfigPath, error
 // info read before disconnect); the FreeRDP source references are to upstream tag 2.11.7.
 #include "rdp/probe/login.hpp"
@@ -28,16 +31,6 @@
 #include <unistd.h>
 
 namespace rdp::probe {
-
-std::string_view to_string(login_security s) {
-  switch (s) {
-    case login_security::any: return "any";
-    case login_security::tls: return "tls";
-    case login_security::nla: return "nla";
-    case login_security::rdp: return "rdp";
-  }
-  return "?";
-}
 
 namespace {
 
@@ -441,9 +434,7 @@ struct instance_owner {
   }
 };
 
-}  // namespace
-
-login_result run_login(const login_options& options) {
+login_result run_login_here(const login_options& options) {
   configure_process();
   login_result result;
   run_state run;
@@ -555,4 +546,12 @@ login_result run_login(const login_options& options) {
   return result;
 }
 
+}  // namespace
 }  // namespace rdp::probe
+
+// The module's one entry point, looked up by name with dlsym (login_loader.cpp). C linkage keeps the name plain; the
+// types are C++ and shared through login.hpp, which the loader and this module are built against together.
+extern "C" __attribute__((visibility("default"))) void rdp_login_module_run(const rdp::probe::login_options* options,
+                                                                            rdp::probe::login_result* result) {
+  *result = rdp::probe::run_login_here(*options);
+}
