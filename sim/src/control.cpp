@@ -141,7 +141,8 @@ void to_json(json& j, const session_policy& p) {
   j = json{{"single_session", p.single_session},
            {"max_sessions", p.max_sessions ? json(*p.max_sessions) : json()},
            {"idle_limit_seconds", seconds_or_null(p.idle_limit)},
-           {"logon_timeout_seconds", seconds_or_null(p.logon_timeout)}};
+           {"logon_timeout_seconds", seconds_or_null(p.logon_timeout)},
+           {"disconnected_limit_seconds", seconds_or_null(p.disconnected_limit)}};
 }
 
 bool apply_policy_json(const json& j, session_policy& p, std::string* why) {
@@ -168,19 +169,24 @@ bool apply_policy_json(const json& j, session_policy& p, std::string* why) {
       const auto n = whole_number(value, "max_sessions", 0, std::numeric_limits<std::uint32_t>::max(), why);
       if (!n) return false;
       out.max_sessions = static_cast<std::uint32_t>(*n);
-    } else if (key == "idle_limit_seconds" || key == "logon_timeout_seconds") {
-      auto& field = key == "idle_limit_seconds" ? out.idle_limit : out.logon_timeout;
+    } else if (key == "idle_limit_seconds" || key == "logon_timeout_seconds" || key == "disconnected_limit_seconds") {
+      auto& field = key == "idle_limit_seconds"      ? out.idle_limit
+                    : key == "logon_timeout_seconds" ? out.logon_timeout
+                                                     : out.disconnected_limit;
       if (value.is_null()) {
         field.reset();
         continue;
       }
       // 0 would mean "never" in Group Policy; here "never" is null, so 0 is refused rather than guessed at.
-      const auto n = whole_number(value, key, 1, max_down_seconds * 365, why);
+      const auto longest = key == "disconnected_limit_seconds"
+                               ? static_cast<std::uint64_t>(max_disconnected_limit.count())
+                               : max_down_seconds * 365;
+      const auto n = whole_number(value, key, 1, longest, why);
       if (!n) return false;
       field = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*n));
     } else {
       *why = "unknown policy member '" + key +
-             "' (single_session, max_sessions, idle_limit_seconds, logon_timeout_seconds)";
+             "' (single_session, max_sessions, idle_limit_seconds, logon_timeout_seconds, disconnected_limit_seconds)";
       return false;
     }
   }

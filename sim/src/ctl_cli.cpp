@@ -38,6 +38,9 @@ constexpr const char* grammar = R"(Commands:
   policy max-sessions N|none         at most N sessions
   policy idle-limit SECONDS|none     end sessions idle this long ("900", "15m")
   policy logon-timeout SECONDS|none  end connections that do not log on within this
+  policy disconnected-limit SECONDS|off
+                                     log off sessions disconnected (Disc) this long ("3600", "60m"); their
+                                     auto-reconnect cookies are stale from then on
 
 The token is read from --token-file (rdpsim serve --control-token-file) or the environment variable RDPSIM_TOKEN.
 Exit status: 0 done, 1 refused by the server (its reason is printed), 2 usage or connection error.)";
@@ -78,8 +81,9 @@ std::int64_t parse_seconds(const std::string& text, const std::string& what, boo
   return d->count() / 1000;
 }
 
+// A limit in seconds, or null for "none", "never" or "off" (the words people use for Group Policy's "Never").
 json limit_or_none(const std::string& text, const std::string& what) {
-  if (text == "none" || text == "never") return json();
+  if (text == "none" || text == "never" || text == "off") return json();
   return parse_seconds(text, what, false);
 }
 
@@ -131,8 +135,11 @@ json build_request(const ctl_options& o) {
       change["idle_limit_seconds"] = limit_or_none(value, "idle-limit");
     } else if (setting == "logon-timeout") {
       change["logon_timeout_seconds"] = limit_or_none(value, "logon-timeout");
+    } else if (setting == "disconnected-limit") {
+      change["disconnected_limit_seconds"] = limit_or_none(value, "disconnected-limit");
     } else {
-      throw usage_error("unknown policy '" + setting + "' (single-session, max-sessions, idle-limit, logon-timeout)");
+      throw usage_error("unknown policy '" + setting +
+                        "' (single-session, max-sessions, idle-limit, logon-timeout, disconnected-limit)");
     }
     request["policy"] = std::move(change);
     return request;
@@ -146,12 +153,13 @@ std::string seconds_text(const json& j) {
 }
 
 void print_policy(const json& p) {
-  std::cout << "single-session  " << (p.at("single_session").get<bool>() ? "on" : "off") << "\n"
-            << "max-sessions    "
+  std::cout << "single-session      " << (p.at("single_session").get<bool>() ? "on" : "off") << "\n"
+            << "max-sessions        "
             << (p.at("max_sessions").is_null() ? std::string("none") : std::to_string(p.at("max_sessions").get<std::uint64_t>()))
             << "\n"
-            << "idle-limit      " << seconds_text(p.at("idle_limit_seconds")) << "\n"
-            << "logon-timeout   " << seconds_text(p.at("logon_timeout_seconds")) << "\n";
+            << "idle-limit          " << seconds_text(p.at("idle_limit_seconds")) << "\n"
+            << "logon-timeout       " << seconds_text(p.at("logon_timeout_seconds")) << "\n"
+            << "disconnected-limit  " << seconds_text(p.at("disconnected_limit_seconds")) << "\n";
 }
 
 // The human form of a successful response.

@@ -153,7 +153,9 @@ void read_users(reader& r, const YAML::Node& users, std::vector<user_account>& o
 }
 
 void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy) {
-  r.only_keys(sessions, "sessions", {"single_session", "max_sessions", "idle_limit_seconds", "logon_timeout_seconds"});
+  r.only_keys(sessions, "sessions",
+              {"single_session", "max_sessions", "idle_limit_seconds", "logon_timeout_seconds",
+               "disconnected_limit_seconds"});
   constexpr std::uint64_t day = 86400 * 365;
   if (sessions["single_session"]) policy.single_session = r.flag(sessions["single_session"], "sessions.single_session");
   if (sessions["max_sessions"])
@@ -165,6 +167,11 @@ void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy
   if (sessions["logon_timeout_seconds"]) {
     auto v = r.optional_whole<std::int64_t>(sessions["logon_timeout_seconds"], "sessions.logon_timeout_seconds", 1, day);
     policy.logon_timeout = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
+  }
+  if (sessions["disconnected_limit_seconds"]) {
+    auto v = r.optional_whole<std::int64_t>(sessions["disconnected_limit_seconds"], "sessions.disconnected_limit_seconds",
+                                            1, static_cast<std::uint64_t>(max_disconnected_limit.count()));
+    policy.disconnected_limit = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
   }
 }
 

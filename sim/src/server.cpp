@@ -226,6 +226,7 @@ void server::start() { start_accepting(state_); }
 
 void server::stop() {
   state_->stopped = true;
+  expire_disconnected(*state_);  // stopped: only cancels its timer, which would otherwise keep the executor busy
   error_code ignored;
   state_->acceptor.close(ignored);
   for (const auto& conn : state_->live) {

@@ -55,6 +55,9 @@ struct session_record {
   std::shared_ptr<connection_record> connection;  // null while disconnected
   std::chrono::system_clock::time_point logon_time = std::chrono::system_clock::now();
   net::clock::time_point idle_since = net::clock::now();
+  // When it last became Disc: the disconnected-session limit counts from here. Kept apart from idle_since, which is
+  // what `query user` shows and need not stay tied to the moment of disconnection.
+  net::clock::time_point disconnected_since = net::clock::now();
   std::array<std::uint8_t, 16> arc_random{};  // the current auto-reconnect cookie's ArcRandomBits
 };
 
@@ -73,6 +76,9 @@ struct server::state : std::enable_shared_from_this<server::state> {
   std::uint64_t next_connection_number = 0;
   bool stopped = false;
   bool listening = true;
+  // One timer for the whole table, set for the first Disc session to reach the disconnected-session limit; idle when
+  // none will, so that it never keeps the executor busy (expire_disconnected).
+  asio::steady_timer disconnected_expiry;
   std::unique_ptr<server_admin> admin;
 
   state(asio::any_io_executor ex, server_config c);
@@ -89,6 +95,12 @@ asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::s
 void start_accepting(std::shared_ptr<server::state> st);
 // Binds and listens on st->bound; throws std::runtime_error naming the address.
 void open_listener(server::state& st);
+
+// Logs off every Disc session that has reached the disconnected-session limit, then sets st.disconnected_expiry for
+// the next one (or cancels it: no limit, no Disc session, or the server stopping). Call whenever that moment may
+// have moved: a session became Disc, the policy changed, the table was cleared, the server stopped. A session
+// resumed meanwhile needs no call: it is not Disc when the timer fires.
+void expire_disconnected(server::state& st);
 
 // The admin interface over `st`, which owns it.
 session_admin& admin_of(server::state& st);

@@ -176,7 +176,8 @@ void settle_session(server::state& st, connection_record& conn, termination t) {
     case termination::active_limit:
       session->connection.reset();
       session->state = session_state::disconnected;
-      session->idle_since = net::clock::now();
+      session->idle_since = session->disconnected_since = net::clock::now();
+      expire_disconnected(st);
       return;
   }
 }
@@ -546,6 +547,7 @@ class server_admin final : public session_admin {
     error_code ignored;
     st_.acceptor.close(ignored);
     st_.sessions.clear();  // the sessions die with the service (docs/session-drops.md)
+    expire_disconnected(st_);
     for (const auto& conn : st_.live) {
       conn->pending = termination::service_stop;
       conn->socket->close(ignored);
@@ -581,6 +583,8 @@ class server_admin final : public session_admin {
     if (policy.max_sessions && *policy.max_sessions == 0) return admin_result::failure("max-sessions must be at least 1");
     st_.config.sessions = policy;
     for (const auto& conn : st_.live) conn->wake.cancel();  // active sessions re-evaluate their limits now
+    // Disc sessions too, here and now: those already Disc for longer than a new limit are gone when this returns.
+    expire_disconnected(st_);
     return {};
   }
 
@@ -597,8 +601,44 @@ class server_admin final : public session_admin {
   server::state& st_;
 };
 
+void expire_disconnected(server::state& st) {
+  const auto& limit = st.config.sessions.disconnected_limit;
+  std::optional<net::clock::time_point> next;
+  if (limit && !st.stopped) {
+    const auto now = net::clock::now();
+    std::erase_if(st.sessions, [&](const auto& entry) {
+      const auto& session = entry.second;
+      if (session.state != session_state::disconnected) return false;
+      const auto due = session.disconnected_since + *limit;
+      if (now < due) {
+        next = next ? std::min(*next, due) : due;
+        return false;
+      }
+      // Logged off as Windows does it: the session is deleted, and with it what its cookie could resume. No client
+      // is connected, so nothing goes on the wire.
+      ++st.counters.disconnected_expired;
+      return true;
+    });
+  }
+  if (!next) {
+    st.disconnected_expiry.cancel();
+    return;
+  }
+  // Setting the expiry cancels the wait already pending. A wait that completed but whose handler has not run yet
+  // still runs it; that is harmless, because every run recomputes from the table.
+  st.disconnected_expiry.expires_at(*next);
+  st.disconnected_expiry.async_wait([keep = st.weak_from_this()](const error_code& ec) {
+    if (ec == asio::error::operation_aborted) return;
+    if (auto alive = keep.lock()) expire_disconnected(*alive);
+  });
+}
+
 server::state::state(asio::any_io_executor ex, server_config c)
-    : config(std::move(c)), executor(ex), acceptor(ex), admin(std::make_unique<server_admin>(*this)) {}
+    : config(std::move(c)),
+      executor(ex),
+      acceptor(ex),
+      disconnected_expiry(ex),
+      admin(std::make_unique<server_admin>(*this)) {}
 
 server::state::~state() = default;
 

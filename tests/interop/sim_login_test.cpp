@@ -2,13 +2,15 @@
 // (FreeRDP's PostConnect fires), and each admin action reaches it as the errorInfo FreeRDP's API reports
 // (freerdp_error_info / the ErrorInfo event), repeated so that no race can lose the error. The cookie cases replay
 // the 0xC0000203 story: disconnect then reconnect with the cookie resumes the same session; logoff then the old
-// cookie gets the profile's stale-session answer.
+// cookie gets the profile's stale-session answer. The disconnected-session limit tells the same story without an
+// admin: the client leaves, stays away past the limit, and its cookie is stale when it comes back.
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/login.hpp"
 #include "sim_thread.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -65,6 +67,34 @@ class SimLogin : public ::testing::Test {
       EXPECT_TRUE(admin([&](auto& a) { return action(a, session->id); }).ok);
     }
     return client.get();
+  }
+
+  // Logs on and leaves: the client disconnects by itself and its session is Disc, the cookie in hand. It stays a
+  // moment first, because with stay 0 FreeRDP hangs up before the Save Session Info that carries the cookie.
+  rdp::probe::login_result log_on_and_leave() {
+    auto r = rdp::probe::run_login(options(500ms));
+    EXPECT_TRUE(r.reached_active);
+    EXPECT_TRUE(r.cookie) << "no auto-reconnect cookie: nothing to come back with";
+    EXPECT_TRUE(r.session_id);
+    return r;
+  }
+
+  // Polls (bounded, 15 s) until session `id` is gone, or has been Disc for `away` by the server's clock.
+  void stay_away(std::uint32_t id, std::chrono::milliseconds away) {
+    for (int i = 0; i < 300; ++i) {
+      bool waiting = false;
+      for (const auto& s : sim_->call([this] { return sim_->server().admin().query_sessions(); }))
+        if (s.id == id) waiting = s.state != rdp::sim::session_state::disconnected || s.idle < away;
+      if (!waiting) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "session " << id << " neither gone nor Disc for " << away.count() << " ms within 15 s";
+  }
+
+  rdp::probe::login_result come_back(const rdp::probe::login_result& first, std::chrono::milliseconds stay = 500ms) {
+    auto o = options(stay);
+    o.reconnect_cookie = first.cookie;
+    return rdp::probe::run_login(o);
   }
 
   std::optional<rdp::test::sim_thread> sim_;
@@ -184,6 +214,71 @@ TEST_F(SimLogin, LogoffThenTheOldCookieIsRefusedWhenTheProfileSaysSo) {
   auto again = rdp::probe::run_login(o);
   EXPECT_FALSE(again.reached_active);
   EXPECT_EQ(again.last_error, 0x00010007u) << again.last_error_name;  // the errorInfo, as FreeRDP's last error
+}
+
+TEST_F(SimLogin, WithoutADisconnectedLimitTheCookieResumesAfterTheSameAbsence) {
+  start();  // Windows' default: Disc sessions are kept for ever
+  const auto first = log_on_and_leave();
+  ASSERT_TRUE(first.cookie && first.session_id);
+  stay_away(*first.session_id, 1500ms);
+  const auto again = come_back(first);
+  EXPECT_TRUE(again.reached_active);
+  EXPECT_EQ(again.session_id, first.session_id) << "the cookie must bring the client back to its session";
+  EXPECT_EQ(counters().reconnected, 1u);
+  EXPECT_EQ(counters().stale_cookies, 0u);
+  EXPECT_EQ(counters().disconnected_expired, 0u);
+}
+
+TEST_F(SimLogin, DisconnectedLimitLogsTheSessionOffAndTheCookieGetsAFreshLogon) {
+  rdp::sim::server_config config;
+  config.sessions.disconnected_limit = 1s;
+  start(config);
+  const auto first = log_on_and_leave();
+  ASSERT_TRUE(first.cookie && first.session_id);
+  stay_away(*first.session_id, 1500ms);
+  const auto again = come_back(first);
+  EXPECT_TRUE(again.reached_active) << again.last_error_name;
+  ASSERT_TRUE(again.session_id);
+  EXPECT_NE(again.session_id, first.session_id) << "the session was logged off: a fresh logon, a new session";
+  EXPECT_EQ(counters().disconnected_expired, 1u);
+  EXPECT_EQ(counters().stale_cookies, 1u);
+  EXPECT_EQ(counters().reconnected, 0u);
+}
+
+TEST_F(SimLogin, DisconnectedLimitLogsTheSessionOffAndTheCookieIsRefusedWhenTheProfileSaysSo) {
+  rdp::sim::server_config config;
+  config.sessions.disconnected_limit = 1s;
+  config.stale_cookie = rdp::sim::stale_cookie_answer::refuse;
+  config.stale_cookie_error = 0x00000007;  // ERRINFO_SERVER_DENIED_CONNECTION
+  start(config);
+  const auto first = log_on_and_leave();
+  ASSERT_TRUE(first.cookie && first.session_id);
+  stay_away(*first.session_id, 1500ms);
+  const auto again = come_back(first);
+  EXPECT_FALSE(again.reached_active);
+  EXPECT_EQ(again.error_info, 0x00000007u) << again.error_info_name;
+  EXPECT_EQ(again.last_error, 0x00010007u) << again.last_error_name;  // the errorInfo, as FreeRDP's last error
+  EXPECT_EQ(counters().disconnected_expired, 1u);
+  EXPECT_EQ(counters().stale_cookies, 1u);
+}
+
+TEST_F(SimLogin, DisconnectedLimitSparesASessionResumedWithItsCookieBeforeIt) {
+  rdp::sim::server_config config;
+  config.sessions.disconnected_limit = 2s;
+  config.sessions.single_session = false;  // only the cookie can bring the client back to its session
+  start(config);
+  const auto first = log_on_and_leave();
+  ASSERT_TRUE(first.cookie && first.session_id);
+  // Back at once, and connected for longer than the limit: from the resumption on, the session is not Disc.
+  const auto again = come_back(first, 3s);
+  EXPECT_TRUE(again.reached_active) << again.last_error_name;
+  EXPECT_EQ(again.session_id, first.session_id) << "not resumed: the limit must not have run out yet";
+  EXPECT_FALSE(again.ended_by_server) << "the session ended while connected: " << again.error_info_name;
+  EXPECT_EQ(counters().reconnected, 1u);
+  EXPECT_EQ(counters().disconnected_expired, 0u);
+  const auto rows = sim_->call([this] { return sim_->server().admin().query_sessions(); });
+  EXPECT_TRUE(std::any_of(rows.begin(), rows.end(), [&](const auto& s) { return s.id == *first.session_id; }))
+      << "the session must still be in the table (Disc again, counting afresh)";
 }
 
 }  // namespace

@@ -260,7 +260,8 @@ TEST(ControlServer, PolicyShowsAndChangesOnlyTheGivenMembers) {
   const json defaults = {{"single_session", true},
                          {"max_sessions", nullptr},
                          {"idle_limit_seconds", nullptr},
-                         {"logon_timeout_seconds", nullptr}};
+                         {"logon_timeout_seconds", nullptr},
+                         {"disconnected_limit_seconds", nullptr}};
   EXPECT_EQ(h.call({{"command", "policy"}}), json({{"ok", true}, {"policy", defaults}}));
   EXPECT_TRUE(h.admin.calls().empty()) << "showing the policy must not set it";
 
@@ -279,12 +280,22 @@ TEST(ControlServer, PolicyShowsAndChangesOnlyTheGivenMembers) {
   expected["logon_timeout_seconds"] = 30;
   EXPECT_EQ(r.at("policy"), expected);
 
-  const auto p = h.admin.current_policy();
+  r = h.call({{"command", "policy"}, {"policy", {{"disconnected_limit_seconds", 86400}}}});
+  expected["disconnected_limit_seconds"] = 86400;
+  EXPECT_EQ(r.at("policy"), expected);
+
+  auto p = h.admin.current_policy();
   EXPECT_FALSE(p.single_session);
   EXPECT_FALSE(p.max_sessions);
   EXPECT_EQ(p.idle_limit, seconds(900));
   EXPECT_EQ(p.logon_timeout, seconds(30));
-  EXPECT_EQ(h.admin.calls(), (std::vector<std::string>{"set_policy", "set_policy", "set_policy"}));
+  EXPECT_EQ(p.disconnected_limit, seconds(86400));
+
+  r = h.call({{"command", "policy"}, {"policy", {{"disconnected_limit_seconds", nullptr}}}});
+  expected["disconnected_limit_seconds"] = nullptr;
+  EXPECT_EQ(r.at("policy"), expected);
+  EXPECT_FALSE(h.admin.current_policy().disconnected_limit);
+  EXPECT_EQ(h.admin.calls(), std::vector<std::string>(5, "set_policy"));
 }
 
 TEST(ControlServer, BadPolicyMembersAreNamedAndNothingChanges) {
@@ -294,12 +305,23 @@ TEST(ControlServer, BadPolicyMembersAreNamedAndNothingChanges) {
   EXPECT_EQ(error({{"single_session", 1}}), "'single_session' must be true or false, not 1");
   EXPECT_EQ(error({{"idle_limit_seconds", 0}}),
             "'idle_limit_seconds' must be a whole number from 1 to 31536000, not 0");
+  EXPECT_EQ(error({{"disconnected_limit_seconds", 0}}),
+            "'disconnected_limit_seconds' must be a whole number from 1 to 86400, not 0");
+  EXPECT_EQ(error({{"disconnected_limit_seconds", 86401}}),
+            "'disconnected_limit_seconds' must be a whole number from 1 to 86400, not 86401");
+  EXPECT_EQ(error({{"disconnected_limit_seconds", -60}}),
+            "'disconnected_limit_seconds' must be a whole number from 1 to 86400, not -60");
+  EXPECT_EQ(error({{"disconnected_limit_seconds", 1.5}}),
+            "'disconnected_limit_seconds' must be a whole number from 1 to 86400, not 1.5");
+  EXPECT_EQ(error({{"disconnected_limit_seconds", "1h"}}),
+            "'disconnected_limit_seconds' must be a whole number from 1 to 86400, not string");
   EXPECT_EQ(error({{"max_sessions", 1}, {"singleSession", false}}),
             "unknown policy member 'singleSession' (single_session, max_sessions, idle_limit_seconds, "
-            "logon_timeout_seconds)");
+            "logon_timeout_seconds, disconnected_limit_seconds)");
   EXPECT_EQ(error(json::array()), "'policy' must be an object, not array");
   EXPECT_TRUE(h.admin.calls().empty());
   EXPECT_FALSE(h.admin.current_policy().max_sessions);
+  EXPECT_FALSE(h.admin.current_policy().disconnected_limit);
 }
 
 TEST(ControlServer, PolicyRefusedByTheAdminPropagates) {
@@ -609,15 +631,22 @@ TEST(ControlCli, PolicySetAndShow) {
   EXPECT_EQ(r.status, 0) << r.output;
   r = rdp::test::run_command(ctl(h, "policy single-session off"));
   EXPECT_EQ(r.status, 0) << r.output;
+  r = rdp::test::run_command(ctl(h, "policy disconnected-limit 60m"));
+  EXPECT_EQ(r.status, 0) << r.output;
   r = rdp::test::run_command(ctl(h, "policy show"));
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(r.output, "single-session  off\n"
-                      "max-sessions    3\n"
-                      "idle-limit      900 s\n"
-                      "logon-timeout   none\n");
+  EXPECT_EQ(r.output, "single-session      off\n"
+                      "max-sessions        3\n"
+                      "idle-limit          900 s\n"
+                      "logon-timeout       none\n"
+                      "disconnected-limit  3600 s\n");
   r = rdp::test::run_command(ctl(h, "policy max-sessions none"));
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_FALSE(h.admin.current_policy().max_sessions);
+  EXPECT_EQ(h.admin.current_policy().disconnected_limit, seconds(3600));
+  r = rdp::test::run_command(ctl(h, "policy disconnected-limit off"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(h.admin.current_policy().disconnected_limit);
 }
 
 TEST(ControlCli, RefusedActionExitsOneWithTheServersReason) {
@@ -669,8 +698,10 @@ TEST(ControlCli, TokenFromFile) {
 
 TEST(ControlCli, UsageErrorsExitTwo) {
   control_harness h;
-  for (const std::string args : {"", "logoff", "logoff two", "query sessions", "reset 3", "policy single-session maybe",
-                                 "policy max-sessions -1", "policy idle-limit soon", "logoff 2 --down 5", "frobnicate"}) {
+  for (const std::string args :
+       {"", "logoff", "logoff two", "query sessions", "reset 3", "policy single-session maybe", "policy max-sessions -1",
+        "policy idle-limit soon", "policy disconnected-limit", "policy disconnected-limit 1.5s",
+        "policy disconnected-limit 86401", "policy disconnected-limit soon", "logoff 2 --down 5", "frobnicate"}) {
     const auto r = rdp::test::run_command(ctl(h, args));
     EXPECT_EQ(r.status, 2) << args << ": " << r.output;
     EXPECT_NE(r.output.find("rdpsim"), std::string::npos) << args << ": " << r.output;

@@ -43,6 +43,7 @@ TEST(Profile, WindowsServer2022LoadsAsWritten) {
   EXPECT_EQ(p.server.users[0].password, "Passw0rd!");
   EXPECT_TRUE(p.server.sessions.single_session);
   EXPECT_FALSE(p.server.sessions.max_sessions);
+  EXPECT_FALSE(p.server.sessions.disconnected_limit) << "Windows' default: never";
   EXPECT_FALSE(p.server.heartbeat);
   EXPECT_EQ(p.server.stale_cookie, rdp::sim::stale_cookie_answer::fresh_logon);
   ASSERT_TRUE(p.control);
@@ -72,7 +73,7 @@ TEST(Profile, MinimalProfileKeepsDefaults) {
 TEST(Profile, BadProfilesNameFileLineAndKey) {
   EXPECT_EQ(error_of("protocols: [rdp, tls]\nsessions:\n  max_sesions: 3\n"),
             "test.yaml:3:3: sessions.max_sesions: unknown key (known here: single_session, max_sessions, "
-            "idle_limit_seconds, logon_timeout_seconds)");
+            "idle_limit_seconds, logon_timeout_seconds, disconnected_limit_seconds)");
   EXPECT_EQ(error_of("protocols: [rdp, tls]\nsessions:\n  max_sessions: many\n"),
             "test.yaml:3:17: sessions.max_sessions: expected a whole number from 1 to 1000000, not 'many'");
   EXPECT_EQ(error_of("protocols: [rdp, tls]\nsessions:\n  idle_limit_seconds: -5\n"),
@@ -99,6 +100,31 @@ TEST(Profile, BadProfilesNameFileLineAndKey) {
   EXPECT_NE(error_of("protocols: [rdp\n").find("not valid YAML"), std::string::npos);
   EXPECT_EQ(error_of(""), "test.yaml: the profile is empty");
   EXPECT_NE(error_of("- just\n- a list\n").find("expected a mapping"), std::string::npos);
+}
+
+TEST(Profile, DisconnectedLimitIsNullOrWholeSecondsUpToADay) {
+  auto limit_of = [](const std::string& value) {
+    return parse_profile("protocols: rdp\nsessions:\n  disconnected_limit_seconds: " + value + "\n", "test.yaml")
+        .server.sessions.disconnected_limit;
+  };
+  EXPECT_FALSE(limit_of("null"));
+  EXPECT_FALSE(limit_of("~"));
+  EXPECT_EQ(limit_of("1"), std::chrono::seconds(1));
+  EXPECT_EQ(limit_of("3600"), std::chrono::seconds(3600));
+  EXPECT_EQ(limit_of("86400"), std::chrono::seconds(86400));
+  EXPECT_FALSE(parse_profile("protocols: rdp\n", "test.yaml").server.sessions.disconnected_limit) << "default: never";
+
+  auto error_for = [](const std::string& value) {
+    return error_of("protocols: rdp\nsessions:\n  disconnected_limit_seconds: " + value + "\n");
+  };
+  const std::string where = "test.yaml:3:31: sessions.disconnected_limit_seconds: expected a whole number from 1 to "
+                            "86400, not ";
+  EXPECT_EQ(error_for("0"), where + "'0'") << "0 is not Group Policy's \"never\" here: null is";
+  EXPECT_EQ(error_for("-5"), where + "'-5'");
+  EXPECT_EQ(error_for("1.5"), where + "'1.5'");
+  EXPECT_EQ(error_for("an hour"), where + "'an hour'");
+  EXPECT_EQ(error_for("86401"), where + "'86401'");
+  EXPECT_EQ(error_for("[60]"), where + "'(not a value)'");
 }
 
 TEST(Profile, ServeRefusesABadProfileWithExitTwo) {

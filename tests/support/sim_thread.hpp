@@ -30,6 +30,8 @@ class sim_thread {
   }
   std::uint16_t port() const { return port_; }
   sim::server& server() { return *server_; }
+  // The simulator's executor: what a control_server in front of server().admin() must run on.
+  net::asio::any_io_executor executor() { return io_.get_executor(); }
 
   // Runs `f` on the simulator's thread (where the session table lives) and returns its result.
   template <class F>

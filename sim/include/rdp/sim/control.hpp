@@ -47,7 +47,8 @@ void from_json(const nlohmann::json& j, session_info& s);
 
 // ---- Policy as JSON (control.cpp) ------------------------------------------------------------------------------
 
-// {"single_session":bool,"max_sessions":N|null,"idle_limit_seconds":N|null,"logon_timeout_seconds":N|null}
+// {"single_session":bool,"max_sessions":N|null,"idle_limit_seconds":N|null,"logon_timeout_seconds":N|null,
+//  "disconnected_limit_seconds":N|null}
 void to_json(nlohmann::json& j, const session_policy& p);
 // Applies the members present in `j` to `p` (a partial update); on a bad member returns false with `why` naming it
 // and leaves `p` unchanged.

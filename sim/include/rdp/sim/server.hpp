@@ -58,6 +58,7 @@ struct server_counters {
   std::uint64_t activated = 0;       // connections that reached the active state
   std::uint64_t reconnected = 0;     // auto-reconnect cookies honoured
   std::uint64_t stale_cookies = 0;   // cookies for sessions that no longer exist
+  std::uint64_t disconnected_expired = 0;  // sessions logged off by the disconnected-session limit
   std::uint64_t logon_failures = 0;
   std::uint64_t sequence_failures = 0;  // clients that broke off or broke the connection sequence
 };

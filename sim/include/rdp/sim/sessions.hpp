@@ -34,13 +34,19 @@ struct session_info {
 
 // The Remote Desktop policies an administrator changes with `rdpsim ctl policy …` (Windows: Group Policy
 // "Restrict Remote Desktop Services users to a single Remote Desktop Services session", "Limit number of
-// connections", "Set time limit for active but idle sessions", and the logon timeout).
+// connections", "Set time limit for active but idle sessions", the logon timeout, and "Set time limit for
+// disconnected sessions").
 struct session_policy {
   bool single_session = true;                       // Windows' default: a user's new logon takes over the old session
   std::optional<std::uint32_t> max_sessions;        // nullopt = unlimited
   std::optional<std::chrono::seconds> idle_limit;   // nullopt = never
   std::optional<std::chrono::seconds> logon_timeout;  // nullopt = never
+  // A session Disc this long is logged off (deleted), so its auto-reconnect cookie is stale from then on. Counted
+  // from when it became Disc, also for sessions already Disc when the limit is set. nullopt = never (Windows' default).
+  std::optional<std::chrono::seconds> disconnected_limit;
 };
+// The longest disconnected-session limit a profile or the control interface accepts.
+inline constexpr std::chrono::seconds max_disconnected_limit{86400};
 
 // The outcome of an admin action: ok, or why not (e.g. "no session 7"). The action's wire effects happen
 // asynchronously after it returns, as on Windows, where `logoff 3` returns before the client has seen the PDUs.
