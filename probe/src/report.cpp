@@ -172,6 +172,8 @@ nlohmann::json to_json(const target_report& r) {
                 {"connect", ms(r.connect_ms)},
                 {"negotiation", ms(r.negotiation_ms)},
                 {"tls", ms(r.tls_ms)},
+                {"credssp", ms(r.credssp_ms)},
+                {"mcs", ms(r.mcs_ms)},
                 {"total", ms(r.total_ms)}}}};
 }
 
@@ -260,7 +262,8 @@ void print_human(std::ostream& out, const target_report& r) {
   if (!r.login_skipped.empty()) out << "  login       " << r.login_skipped << "\n";
   if (r.listener) out << "  listener    " << protocol::to_string(r.listener->kind) << ": " << r.listener->detail << "\n";
   out << "  timings     dns " << fmt_ms(r.dns_ms) << ", connect " << fmt_ms(r.connect_ms) << ", negotiation "
-      << fmt_ms(r.negotiation_ms) << ", tls " << fmt_ms(r.tls_ms) << ", total " << fmt_ms(r.total_ms) << "\n";
+      << fmt_ms(r.negotiation_ms) << ", tls " << fmt_ms(r.tls_ms) << ", credssp " << fmt_ms(r.credssp_ms)
+      << ", mcs " << fmt_ms(r.mcs_ms) << ", total " << fmt_ms(r.total_ms) << "\n";
   for (const auto& [phase, t] : r.repeated)
     out << "  " << phase << std::string(phase.size() < 12 ? 12 - phase.size() : 1, ' ') << "min " << fmt_ms(t.min)
         << ", median " << fmt_ms(t.median) << ", p99 " << fmt_ms(t.p99) << ", max " << fmt_ms(t.max) << " over "

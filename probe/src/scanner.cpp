@@ -514,6 +514,8 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     report.ntlm_info =
         std::make_shared<const ntlm_info_result>(co_await probe_ntlm_info(endpoints, options_now(), tls_context));
   }
+  if (report.ntlm_info) report.credssp_ms = report.ntlm_info->credssp_ms;
+  if (report.session) report.mcs_ms = report.session->mcs_ms;
   decide_verdict(report);
   if (options->login) co_await log_on(report, target, *options->login, bounded, target_deadline, blocking_executor);
   report.total_ms = net::ms_since(start);
@@ -544,18 +546,19 @@ asio::awaitable<target_report> probe_repeated(std::shared_ptr<run_state> run, st
   // The repetitions measure the wire phases; the logon is made once.
   auto without_login = std::make_shared<probe_options>(*run->options);
   without_login->login.reset();
-  std::vector<double> connect, negotiation, tls, total;
+  std::vector<double> connect, negotiation, tls, credssp, mcs, total;
   auto collect = [&](const target_report& r) {
-    if (r.connect_ms) connect.push_back(*r.connect_ms);
-    if (r.negotiation_ms) negotiation.push_back(*r.negotiation_ms);
-    if (r.tls_ms) tls.push_back(*r.tls_ms);
+    for (auto [phase, samples] : {std::pair{&r.connect_ms, &connect}, {&r.negotiation_ms, &negotiation},
+                                  {&r.tls_ms, &tls}, {&r.credssp_ms, &credssp}, {&r.mcs_ms, &mcs}})
+      if (*phase) samples->push_back(**phase);
     total.push_back(r.total_ms);
   };
   collect(first);
   for (unsigned n = 1; n < run->options->repeat; ++n)
     collect(co_await probe_target(text, where, without_login, run->tls_context, run->pacer));
   for (auto& [name, samples] : {std::pair<std::string, std::vector<double>&>{"connect", connect},
-                                {"negotiation", negotiation}, {"tls", tls}, {"total", total}})
+                                {"negotiation", negotiation}, {"tls", tls}, {"credssp", credssp}, {"mcs", mcs},
+                                {"total", total}})
     if (!samples.empty()) first.repeated.emplace_back(name, summarize(samples));
   co_return first;
 }

@@ -29,8 +29,10 @@ constexpr const char* password = "c0rrect-Horse!";  // must never appear in what
 
 class ProbeLogin : public ::testing::Test {
  protected:
-  void start(rdp::sim::stale_cookie_answer stale = rdp::sim::stale_cookie_answer::fresh_logon) {
+  void start(rdp::sim::stale_cookie_answer stale = rdp::sim::stale_cookie_answer::fresh_logon,
+             std::optional<std::chrono::seconds> disconnected_limit = std::nullopt) {
     rdp::sim::server_config config;
+    config.sessions.disconnected_limit = disconnected_limit;
     config.policy = rdp::sim::parse_policy("rdp,tls");
     config.identity = rdp::net::make_self_signed(rdp::net::key_kind::ecdsa, "rdpsim-probe-login");
     config.users = {{"alice", "LAB", password}};
@@ -147,6 +149,21 @@ TEST_F(ProbeLogin, CookieOfALoggedOffSessionRefusedWhenTheServerSaysSo) {
   EXPECT_FALSE(r.login->reconnection->reached_active);
   EXPECT_EQ(r.login->reconnection->error_info, 0x00000007u);  // the profile's stale_cookie_error default
   EXPECT_TRUE(sessions().empty());
+}
+
+TEST_F(ProbeLogin, ReconnectingAfterTheDisconnectedSessionTimeLimitFindsTheSessionDeleted) {
+  // No admin at all: Windows' "Set time limit for disconnected sessions" (1 s here) logs the session off while the
+  // client is away, and --reconnect-after stays away longer than that.
+  start(rdp::sim::stale_cookie_answer::fresh_logon, 1s);
+  const auto r = probe(options(true, 2500ms));
+  ASSERT_TRUE(r.login);
+  EXPECT_EQ(r.result, verdict::reconnect_failed) << r.evidence;
+  EXPECT_EQ(r.login->reconnect, reconnect_outcome::new_session) << r.login->evidence;
+  EXPECT_EQ(sim_->call([this] { return sim_->server().counters().disconnected_expired; }), 1u);
+  // Within the limit the same probe finds its session again.
+  const auto quick = probe(options(true, 0ms));
+  ASSERT_TRUE(quick.login);
+  EXPECT_EQ(quick.login->reconnect, reconnect_outcome::honoured) << quick.login->evidence;
 }
 
 TEST_F(ProbeLogin, NoLogonWhenTheTargetDoesNotAnswerRdp) {

@@ -151,6 +151,30 @@ TEST(RdpprobeCli, CountReportsStatistics) {
   EXPECT_LE(tls.at("median").get<double>(), tls.at("p99").get<double>());
 }
 
+TEST(RdpprobeCli, CountReportsStatisticsForEveryPhaseThatHappened) {
+  auto config = tls_config();
+  config.policy = rdp::sim::parse_policy("rdp,tls,credssp");
+  rdp::test::sim_thread sim(std::move(config));
+  auto r = run(std::string(RDPPROBE_BIN) + " scan --json --count 3 --protocols tls,credssp --combinations none "
+               "127.0.0.1:" + std::to_string(sim.port()));
+  EXPECT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  // CredSSP selected: the NTLM info exchange; TLS selected: the session check's MCS exchange.
+  for (const char* phase : {"connect", "negotiation", "tls", "credssp", "mcs", "total"}) {
+    ASSERT_TRUE(j.at("timing_stats_ms").contains(phase)) << phase << " in " << j.at("timing_stats_ms").dump();
+    EXPECT_EQ(j.at("timing_stats_ms").at(phase).at("samples"), 3) << phase;
+    EXPECT_TRUE(j.at("timings_ms").at(phase).is_number()) << phase;
+  }
+  EXPECT_EQ(j.at("timings_ms").at("credssp"), j.at("ntlm_info").at("timings_ms").at("credssp"));
+  EXPECT_EQ(j.at("timings_ms").at("mcs"), j.at("session").at("timings_ms").at("mcs"));
+  // Without CredSSP there is no CredSSP phase to time.
+  auto tls_only = run(std::string(RDPPROBE_BIN) + " scan --json --count 2 --protocols tls --combinations none "
+                      "127.0.0.1:" + std::to_string(sim.port()));
+  auto k = nlohmann::json::parse(tls_only.out);
+  EXPECT_TRUE(k.at("timings_ms").at("credssp").is_null());
+  EXPECT_FALSE(k.at("timing_stats_ms").contains("credssp"));
+}
+
 TEST(RdpprobeCli, TargetFileAndRange) {
   rdp::test::sim_thread sim(tls_config());
   const std::string file = testing::TempDir() + "/rdpprobe-targets.txt";

@@ -142,8 +142,11 @@ struct target_report {
   std::shared_ptr<const login_check_result> login;
   std::string login_skipped;  // why --login made no logon (e.g. the listener is not RDP); empty otherwise
   std::optional<double> dns_ms, connect_ms, negotiation_ms, tls_ms;
+  std::optional<double> credssp_ms;  // the NTLM info exchange: TSRequest sent -> the server's answer
+  std::optional<double> mcs_ms;      // the session check's MCS Connect-Initial -> the answer or the hang-up
   double total_ms = 0;
-  // With --count N > 1: the statistics per phase ("connect", "negotiation", "tls", "total") over the N runs.
+  // With --count N > 1: the statistics per phase ("connect", "negotiation", "tls", "credssp", "mcs", "total") over
+  // the N runs.
   // The rest of the report is the first run's.
   std::vector<std::pair<std::string, timing_summary>> repeated;
 };
