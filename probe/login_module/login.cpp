@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -162,7 +163,9 @@ std::vector<int> transport_sockets(freerdp* instance) {
 // it only does so when the owner is stuck in such a loop and the transport is not changing under it.
 class watchdog {
  public:
-  explicit watchdog(freerdp* instance) : instance_(instance), thread_([this] { loop(); }) {}
+  // `cancel`, when given, is polled while armed: once it is set the watchdog acts as if the deadline had passed.
+  watchdog(freerdp* instance, std::shared_ptr<const std::atomic<bool>> cancel)
+      : instance_(instance), cancel_(std::move(cancel)), thread_([this] { loop(); }) {}
   ~watchdog() {
     {
       std::lock_guard lock(mutex_);
@@ -207,8 +210,13 @@ class watchdog {
         continue;
       }
       const auto when = *deadline_;
-      if (cv_.wait_until(lock, when) == std::cv_status::timeout && deadline_ && *deadline_ == when && !stop_)
+      cv_.wait_until(lock, cancel_ ? std::min(when, clock::now() + cancel_poll) : when);
+      if (stop_ || !deadline_ || *deadline_ != when) continue;  // disarmed or re-armed meanwhile
+      if (clock::now() >= when) {
         fire();
+      } else if (cancel_ && cancel_->load()) {
+        deadline_ = clock::now();  // fires on the next turn, with the same stages as a deadline
+      }
     }
   }
   void fire() {  // mutex_ held
@@ -228,7 +236,9 @@ class watchdog {
     deadline_.reset();
   }
 
+  static constexpr auto cancel_poll = std::chrono::milliseconds(50);
   freerdp* instance_;
+  std::shared_ptr<const std::atomic<bool>> cancel_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::optional<clock::time_point> deadline_;
@@ -485,7 +495,8 @@ login_result run_login_here(const login_options& options) {
     return result;
   }
 
-  watchdog dog(instance);
+  watchdog dog(instance, options.cancel);
+  auto cancelled = [&] { return options.cancel && options.cancel->load(); };
   const auto started = clock::now();
   dog.arm(started + options.connect_timeout);
   result.connected = freerdp_connect(instance) != FALSE;
@@ -500,6 +511,7 @@ login_result run_login_here(const login_options& options) {
     dog.arm(stay_end + disconnect_budget);
     while (clock::now() < stay_end) {
       if (options.leave_once_cookie_issued && result.cookie) break;
+      if (cancelled()) break;
       if (freerdp_shall_disconnect(instance)) {  // an ultimatum signals the abort event (core/rdp.c)
         result.ended_by_server = true;
         break;
@@ -536,6 +548,10 @@ login_result run_login_here(const login_options& options) {
   } else {
     // LastError survives the disconnect freerdp_connect made when it failed.
     result.last_error = freerdp_get_last_error(context);
+  }
+  if (cancelled()) {
+    result.cancelled = true;
+    result.timed_out = false;  // the watchdog fired because it was told to, not because time ran out
   }
   if (context->disconnectUltimatum >= 0) result.disconnect_ultimatum = context->disconnectUltimatum;
   if (!run.saw_state_log) run.sample_state();

@@ -25,6 +25,7 @@ login_options logon_options(const std::string& host, std::uint16_t port, const l
   l.connect_timeout = o.timeout;
   l.stay = o.session_info_wait;
   l.leave_once_cookie_issued = true;
+  l.cancel = o.cancel;
   return l;
 }
 
@@ -32,7 +33,9 @@ login_options logon_options(const std::string& host, std::uint16_t port, const l
 std::string describe_stop(const login_result& r) {
   if (!r.setup_error.empty()) return "could not start: " + r.setup_error;
   std::string text;
-  if (r.reached_active && r.ended_by_server)
+  if (r.cancelled)
+    text = "was interrupted" + (r.furthest_state.empty() ? "" : " at " + r.furthest_state);
+  else if (r.reached_active && r.ended_by_server)
     text = "was ended by the server " + std::to_string(r.active_time.count()) + " ms after the session became active";
   else
     text = (r.timed_out ? "timed out" : "stopped") + (r.furthest_state.empty() ? "" : " at " + r.furthest_state);
@@ -80,6 +83,7 @@ json logon_json(const login_result& r) {
       {"furthest_state", r.furthest_state.empty() ? json(nullptr) : json(r.furthest_state)},
       {"furthest_state_exact", r.furthest_state_exact},
       {"timed_out", r.timed_out},
+      {"cancelled", r.cancelled},
       {"setup_error", r.setup_error.empty() ? json(nullptr) : json(r.setup_error)},
       {"last_error", r.last_error != 0 ? json{{"code", hex32(r.last_error)},
                                               {"name", r.last_error_name},
@@ -120,8 +124,15 @@ login_check_result check_login(const std::string& host, std::uint16_t port, cons
   result.domain = options.domain;
   result.security = options.security;
   result.reconnect_after = options.reconnect_after;
+  auto cancelled = [&] { return options.cancel && options.cancel->load(); };
   result.logon = run_login(logon_options(host, port, options));
   const auto& first = result.logon;
+  if (first.cancelled) {
+    result.interrupted = true;
+    result.evidence = "logon as " + options.user + " " + describe_stop(first);
+    result.reconnect = options.reconnect ? reconnect_outcome::not_attempted : reconnect_outcome::not_asked;
+    return result;
+  }
   if (!logon_held(first)) {
     result.evidence = "logon as " + options.user + " " + describe_stop(first);
     result.reconnect = options.reconnect ? reconnect_outcome::not_attempted : reconnect_outcome::not_asked;
@@ -138,12 +149,30 @@ login_check_result check_login(const std::string& host, std::uint16_t port, cons
   }
   // The first logon disconnected as a client does (MCS Disconnect Provider Ultimatum, rn-user-requested): the session
   // stays on the server, disconnected, exactly as after a network drop that the client noticed.
-  if (options.reconnect_after.count() > 0) std::this_thread::sleep_for(options.reconnect_after);
+  // Waited in short steps, so that Ctrl-C does not have to sit out a long --reconnect-after.
+  for (const auto until = std::chrono::steady_clock::now() + options.reconnect_after;
+       !cancelled() && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(50), until - std::chrono::steady_clock::now()));
+  if (cancelled()) {
+    result.interrupted = true;
+    result.healthy = false;
+    result.reconnect = reconnect_outcome::not_attempted;
+    result.evidence += "; interrupted before the reconnection";
+    return result;
+  }
   auto again = logon_options(host, port, options);
   again.reconnect_cookie = first.cookie;
   result.reconnection = run_login(again);
   const auto& second = *result.reconnection;
   const auto before = session_of(first), after = session_of(second);
+  if (second.cancelled) {
+    result.interrupted = true;
+    result.healthy = false;
+    result.reconnect = reconnect_outcome::not_attempted;
+    result.evidence += "; the reconnection " + describe_stop(second);
+    return result;
+  }
   if (!logon_held(second)) {
     result.reconnect = reconnect_outcome::refused;
     result.evidence += "; the reconnection with its auto-reconnect cookie " + describe_stop(second);
@@ -178,6 +207,7 @@ nlohmann::json to_json(const login_check_result& r) {
               {"domain", r.domain.empty() ? json(nullptr) : json(r.domain)},
               {"security", to_string(r.security)},
               {"healthy", r.healthy},
+              {"interrupted", r.interrupted},
               {"evidence", r.evidence},
               {"logon", logon_json(r.logon)},
               {"reconnect", std::move(reconnect)}};
@@ -206,6 +236,8 @@ void print_human(std::ostream& out, const login_check_result& r) {
     describe(out, *r.reconnection);
   } else if (r.reconnect == reconnect_outcome::no_cookie) {
     out << ": the server issued no auto-reconnect cookie";
+  } else if (r.interrupted) {
+    out << ": interrupted before the reconnection";
   } else {
     out << ": the logon did not reach a session to come back to";
   }

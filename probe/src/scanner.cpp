@@ -13,6 +13,7 @@
 #include "negotiation.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <csignal>
 
@@ -306,7 +307,7 @@ asio::awaitable<void> log_on(target_report& report, const net::host_port& target
                                      asio::use_awaitable);
   else
     result = check_login(target.host, target.port, login);
-  if (report.result == verdict::rdp && !result.healthy) {
+  if (report.result == verdict::rdp && !result.healthy && !result.interrupted) {
     report.result = result.reconnect_failed ? verdict::reconnect_failed : verdict::login_failed;
     report.evidence = result.evidence;
   }
@@ -535,6 +536,7 @@ struct run_state {
   const run_hooks* hooks = nullptr;
   std::size_t next = 0;
   std::size_t finished = 0;
+  bool stopping = false;  // Ctrl-C: no new targets
   run_result result;
 };
 
@@ -564,7 +566,7 @@ asio::awaitable<target_report> probe_repeated(std::shared_ptr<run_state> run, st
 }
 
 asio::awaitable<void> probe_worker(std::shared_ptr<run_state> run) {
-  while (run->next < run->targets->size()) {
+  while (!run->stopping && run->next < run->targets->size()) {
     const std::size_t i = run->next++;
     auto report = co_await probe_repeated(run, i);
     if (run->hooks->on_report) run->hooks->on_report(i, report);
@@ -589,25 +591,44 @@ run_result probe_all(const target_list& targets, const probe_options& options, s
   // FreeRDP logons block their thread for a second or so each; a few threads keep them off the probing thread.
   // Declared after `io`, so it is joined (every logon is bounded) before `io` and the coroutines waiting on it go.
   std::optional<asio::thread_pool> logons;
+  // Ctrl-C ends logons in progress within ~50 ms (their watchdogs poll it), so the pool's join is short.
+  auto cancel_logons = std::make_shared<std::atomic<bool>>(false);
   if (options.login) {
     logons.emplace(std::clamp<std::size_t>(std::min(concurrency, targets.size()), 1, 4));
     run->blocking_executor = logons->get_executor();
+    auto with_cancel = options;
+    with_cancel.login->cancel = cancel_logons;
+    run->options = std::make_shared<const probe_options>(std::move(with_cancel));
   }
   std::optional<asio::signal_set> signals;
+  // After Ctrl-C: a short grace in which logons in progress end as interrupted (their watchdogs poll every 50 ms)
+  // and their targets' wire results are still reported; then whatever is left is abandoned.
+  asio::steady_timer grace(io);
   if (hooks.stop_on_signal) {
     signals.emplace(io, SIGINT, SIGTERM);
     signals->async_wait([&](const error_code& ec, int) {
       if (ec) return;
       run->result.interrupted = true;
-      io.stop();
+      run->stopping = true;
+      cancel_logons->store(true);
+      if (!options.login) {
+        io.stop();
+        return;
+      }
+      grace.expires_after(std::chrono::milliseconds(500));
+      grace.async_wait([&](const error_code& grace_ec) {
+        if (!grace_ec) io.stop();
+      });
     });
   }
   const std::size_t workers = std::max<std::size_t>(1, std::min(concurrency, targets.size()));
   std::size_t done_workers = 0;
   for (std::size_t i = 0; i < workers; ++i)
     asio::co_spawn(io, probe_worker(run), [&](std::exception_ptr) {
-      // The last worker to finish ends the run, so a pending signal wait does not keep io.run() alive.
-      if (++done_workers == workers && signals) signals->cancel();
+      // The last worker to finish ends the run, so a pending signal wait (or grace) does not keep io.run() alive.
+      if (++done_workers < workers) return;
+      if (signals) signals->cancel();
+      grace.cancel();
     });
   io.run();
   return std::move(run->result);

@@ -251,6 +251,27 @@ TEST_F(ProbeLoginCli, FreerdpIsLoadedOnlyForALoginAndAMissingModuleIsAClearFailu
   EXPECT_TRUE(sessions().empty());
 }
 
+TEST_F(ProbeLoginCli, CtrlCDuringALongReconnectWaitEndsPromptlyAndLeavesTheSessionAsItWas) {
+  start();
+  // SIGINT 3 s in, while rdpprobe waits its 10 minutes before the reconnection.
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = rdp::test::run_command("timeout --preserve-status -s INT 3 " +
+                                        scan("--reconnect --reconnect-after 10m --password-file " +
+                                             password_file_.string()));
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.status, 130) << r.output;
+  EXPECT_LT(took, 60s) << "Ctrl-C waited for --reconnect-after";
+  // The target's wire results and its logon are still reported, the logon marked as interrupted.
+  EXPECT_NE(r.output.find(": rdp — RDP server"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("interrupted before the reconnection"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 of 1 targets finished"), std::string::npos) << r.output;
+  // The first logon happened and left its session disconnected; no reconnection was made.
+  const auto rows = sessions();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].state, rdp::sim::session_state::disconnected);
+  EXPECT_EQ(sim_->call([this] { return sim_->server().counters().reconnected; }), 0u);
+}
+
 TEST_F(ProbeLoginCli, UsageErrorsNameTheFlag) {
   start();
   const auto no_password = rdp::test::run_command("env -u RDPPROBE_PASSWORD " + scan(""));

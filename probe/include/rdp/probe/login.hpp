@@ -18,9 +18,11 @@
 // FreeRDP user in the process. Unless the user set WLOG_LEVEL, WLOG_FILTER or WLOG_APPENDER: then WLog is left
 // entirely to the user (and furthest_state is only sampled).
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,6 +72,9 @@ struct login_options {
   // SecurityVerifier itself: HMAC-MD5 keyed with random_bits over the 32-byte client random (all zeros unless
   // Standard RDP Security is in use).
   std::optional<auto_reconnect_cookie> reconnect_cookie;
+  // Set from another thread to end the attempt early (e.g. on Ctrl-C): polled every 50 ms; the connection is aborted
+  // as at a deadline and the result says `cancelled`.
+  std::shared_ptr<const std::atomic<bool>> cancel;
   // The desktop size asked for. Small, because FreeRDP keeps a software framebuffer of it (640x480x4 = 1.2 MB).
   std::uint32_t width = 640, height = 480;
 };
@@ -104,6 +109,7 @@ struct login_result {
   std::optional<logon_error_info> logon_error;  // the last Logon Errors Info the server sent
   bool ended_by_server = false;    // during `stay`, the server closed the connection or ended the session
   bool timed_out = false;          // run_login's watchdog had to abort FreeRDP (connect_timeout or a stuck disconnect)
+  bool cancelled = false;          // options.cancel was set before the attempt ended
   std::optional<auto_reconnect_cookie> cookie;   // the auto-reconnect cookie the server issued, if any
   std::optional<std::uint32_t> session_id;       // SessionId from Save Session Info (Logon Info v1/v2), if sent
   std::optional<std::uint32_t> certificate_flags;  // VERIFY_CERT_FLAG_* of the certificate check FreeRDP asked about

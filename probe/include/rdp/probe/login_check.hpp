@@ -8,9 +8,11 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +32,9 @@ struct login_check_options {
   // Between the first logon's disconnect and the reconnection: lets a policy act on the disconnected session first
   // (Windows' "Set time limit for disconnected sessions"), as a real client's time away would.
   std::chrono::milliseconds reconnect_after{0};
+  // Set from another thread (Ctrl-C) to end the check early: the logon in progress is aborted, the wait before the
+  // reconnection cut short, and no further connection made.
+  std::shared_ptr<const std::atomic<bool>> cancel;
 };
 
 // What the server did with the auto-reconnect cookie it issued, presented on a new connection after the first
@@ -57,6 +62,7 @@ struct login_check_result {
   // not say which session it was, or issued no cookie).
   bool healthy = false;
   bool reconnect_failed = false;  // healthy logon, but the cookie was refused or led to a new session
+  bool interrupted = false;       // options.cancel ended it early: neither healthy nor a finding
 };
 // The logon reached the active state and the server let the session be until the client left.
 bool logon_held(const login_result& r) noexcept;
