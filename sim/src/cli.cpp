@@ -4,6 +4,7 @@
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/login.hpp"
 #include "rdp/probe/scanner.hpp"
+#include "rdp/protocol/bytes.hpp"
 #include "rdp/sim/control.hpp"
 #include "rdp/sim/profile.hpp"
 #include "rdp/sim/server.hpp"
@@ -145,10 +146,8 @@ bool reproduce_drop(asio::io_context& io, server& srv, std::uint16_t port) {
   std::cout << "  admin: logoff " << active->id << "\n";
   on_sim_thread(io, [&] { return srv.admin().logoff(active->id); });
   const auto r = client.get();
-  char code[16];
-  std::snprintf(code, sizeof code, "0x%08X", r.error_info);
   std::cout << "  client: active after " << r.connect_time.count() << " ms, session " << r.session_id.value_or(0)
-            << "; the server ended it with Set Error Info " << code << " " << r.error_info_name << " (\""
+            << "; the server ended it with Set Error Info " << protocol::hex32(r.error_info) << " " << r.error_info_name << " (\""
             << r.error_info_text << "\")";
   if (r.disconnect_ultimatum) std::cout << " and an MCS Disconnect Provider Ultimatum (reason " << *r.disconnect_ultimatum << ")";
   std::cout << "\n";
