@@ -582,7 +582,11 @@ run_result probe_all(const target_list& targets, const probe_options& options, s
   asio::io_context io(1);
   auto run = std::make_shared<run_state>();
   run->targets = std::make_shared<const target_list>(targets);
-  run->options = std::make_shared<const probe_options>(options);
+  // Ctrl-C ends logons in progress within ~50 ms (their watchdogs poll this flag), so the pool's join is short.
+  auto cancel_logons = std::make_shared<std::atomic<bool>>(false);
+  auto run_options = options;
+  if (run_options.login) run_options.login->cancel = cancel_logons;
+  run->options = std::make_shared<const probe_options>(std::move(run_options));
   if (options.connections_per_second > 0) run->pacer = std::make_shared<connection_pacer>(options.connections_per_second);
   // One client context for the whole run (throws std::runtime_error for an unreadable --ca file).
   run->tls_context = std::make_shared<asio::ssl::context>(net::make_client_context(options.ca_file));
@@ -591,14 +595,9 @@ run_result probe_all(const target_list& targets, const probe_options& options, s
   // FreeRDP logons block their thread for a second or so each; a few threads keep them off the probing thread.
   // Declared after `io`, so it is joined (every logon is bounded) before `io` and the coroutines waiting on it go.
   std::optional<asio::thread_pool> logons;
-  // Ctrl-C ends logons in progress within ~50 ms (their watchdogs poll it), so the pool's join is short.
-  auto cancel_logons = std::make_shared<std::atomic<bool>>(false);
   if (options.login) {
     logons.emplace(std::clamp<std::size_t>(std::min(concurrency, targets.size()), 1, 4));
     run->blocking_executor = logons->get_executor();
-    auto with_cancel = options;
-    with_cancel.login->cancel = cancel_logons;
-    run->options = std::make_shared<const probe_options>(std::move(with_cancel));
   }
   std::optional<asio::signal_set> signals;
   // After Ctrl-C: a short grace in which logons in progress end as interrupted (their watchdogs poll every 50 ms)

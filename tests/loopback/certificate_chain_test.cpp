@@ -4,6 +4,7 @@
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/scanner.hpp"
 
+#include "run_command.hpp"
 #include "scripted_listener.hpp"
 #include "sim_thread.hpp"
 
@@ -13,11 +14,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -43,21 +42,17 @@ struct two_level_chain {
 
 // `args` after rdpprobe's usual flags, or (whole_command) the whole command line.
 std::pair<int, json> scan_json(const std::string& args, bool whole_command = false) {
-  std::string out;
   const auto command =
       whole_command ? args : std::string(RDPPROBE_BIN) + " scan --json --protocols rdp,tls --combinations none " + args;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return {-1, json()};
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int raw = pclose(pipe);
+  const auto result = rdp::test::run_command(command);
+  const auto& out = result.output;
   json j;
   try {
     j = json::parse(out);
   } catch (const std::exception& e) {
     ADD_FAILURE() << e.what() << "\n" << out;
   }
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, j};
+  return {result.status, j};
 }
 
 TEST(CertificateChain, IssuedCertificateCarriesItsIssuerInThePem) {

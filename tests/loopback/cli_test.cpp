@@ -2,56 +2,41 @@
 #include "scripted_listener.hpp"
 #include "sim_thread.hpp"
 
+#include "run_command.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <array>
 #include <fstream>
-#include <cstdio>
 #include <sstream>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
 
-struct run_result {
-  int status = -1;
-  std::string out;
-};
-
-run_result run(const std::string& command) {
-  run_result r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using rdp::test::run_command;  // stdout and stderr together
 
 TEST(RdpprobeCli, UnknownFlagIsUsageError) {
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --no-such-flag 127.0.0.1");
-  EXPECT_EQ(r.status, 2) << r.out;
-  EXPECT_NE(r.out.find("--no-such-flag"), std::string::npos) << r.out;
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --no-such-flag 127.0.0.1");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("--no-such-flag"), std::string::npos) << r.output;
 }
 
 TEST(RdpprobeCli, BadPortIsUsageErrorNamingTheTarget) {
-  auto r = run(std::string(RDPPROBE_BIN) + " scan 127.0.0.1:99999");
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan 127.0.0.1:99999");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.out.find("127.0.0.1:99999"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("127.0.0.1:99999"), std::string::npos) << r.output;
 }
 
 TEST(RdpprobeCli, UnknownProtocolIsUsageError) {
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --protocols tls,kerberos 127.0.0.1");
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --protocols tls,kerberos 127.0.0.1");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.out.find("kerberos"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("kerberos"), std::string::npos) << r.output;
 }
 
 TEST(RdpprobeCli, BadDurationIsUsageError) {
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --read-timeout soon 127.0.0.1");
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --read-timeout soon 127.0.0.1");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.out.find("soon"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("soon"), std::string::npos) << r.output;
 }
 
 TEST(RdpprobeCli, HealthyTargetExitsZeroWithJsonLine) {
@@ -59,9 +44,9 @@ TEST(RdpprobeCli, HealthyTargetExitsZeroWithJsonLine) {
   c.policy = rdp::sim::parse_policy("rdp,tls");
   c.identity = rdp::net::make_self_signed(rdp::net::key_kind::rsa, "cli-test");
   rdp::test::sim_thread sim(c);
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --json 127.0.0.1:" + std::to_string(sim.port()));
-  EXPECT_EQ(r.status, 0) << r.out;
-  auto j = nlohmann::json::parse(r.out);
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --json 127.0.0.1:" + std::to_string(sim.port()));
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j.at("verdict"), "rdp");
   EXPECT_EQ(j.at("target"), "127.0.0.1:" + std::to_string(sim.port()));
 }
@@ -70,9 +55,9 @@ TEST(RdpprobeCli, AnyUnhealthyTargetExitsOne) {
   rdp::sim::server_config c;
   c.policy = rdp::sim::parse_policy("rdp");
   rdp::test::sim_thread sim(c);
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --json 127.0.0.1:" + std::to_string(sim.port()) + " 127.0.0.1:1");
-  EXPECT_EQ(r.status, 1) << r.out;
-  std::istringstream lines(r.out);
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --json 127.0.0.1:" + std::to_string(sim.port()) + " 127.0.0.1:1");
+  EXPECT_EQ(r.status, 1) << r.output;
+  std::istringstream lines(r.output);
   std::string line;
   std::vector<std::string> verdicts;
   while (std::getline(lines, line)) verdicts.push_back(nlohmann::json::parse(line).at("verdict"));
@@ -80,9 +65,9 @@ TEST(RdpprobeCli, AnyUnhealthyTargetExitsOne) {
 }
 
 TEST(RdpsimCli, DemoProbesItsOwnServer) {
-  auto r = run(std::string(RDPSIM_BIN) + " demo --json");
-  EXPECT_EQ(r.status, 0) << r.out;
-  auto j = nlohmann::json::parse(r.out.substr(r.out.find("{\"")));
+  auto r = run_command(std::string(RDPSIM_BIN) + " demo --json");
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output.substr(r.output.find("{\"")));
   EXPECT_EQ(j.at("verdict"), "rdp");
   EXPECT_EQ(j.at("protocols").at("credssp").at("supported"), true);
 }
@@ -90,24 +75,24 @@ TEST(RdpsimCli, DemoProbesItsOwnServer) {
 TEST(RdpsimCli, DemoReproducesADropWithARealClient) {
   // The README's first command: the FreeRDP client library logs on to rdpsim, the admin logs it off, and the client
   // comes back with the deleted session's auto-reconnect cookie.
-  auto r = run(std::string(RDPSIM_BIN) + " demo");
-  EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_NE(r.out.find("rdp-tcp#"), std::string::npos) << r.out;  // the session table while it was active
-  EXPECT_NE(r.out.find("Set Error Info 0x00000002 ERRINFO_RPC_INITIATED_LOGOFF"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("Disconnect Provider Ultimatum (reason 1)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("counted 1 stale cookie and started a fresh logon in session 3"), std::string::npos) << r.out;
+  auto r = run_command(std::string(RDPSIM_BIN) + " demo");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("rdp-tcp#"), std::string::npos) << r.output;  // the session table while it was active
+  EXPECT_NE(r.output.find("Set Error Info 0x00000002 ERRINFO_RPC_INITIATED_LOGOFF"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Disconnect Provider Ultimatum (reason 1)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("counted 1 stale cookie and started a fresh logon in session 3"), std::string::npos) << r.output;
 }
 
 TEST(RdpsimCli, UnknownProtocolIsUsageError) {
-  auto r = run(std::string(RDPSIM_BIN) + " serve --protocols tls,bogus");
+  auto r = run_command(std::string(RDPSIM_BIN) + " serve --protocols tls,bogus");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.out.find("bogus"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("bogus"), std::string::npos) << r.output;
 }
 
 TEST(RdpsimCli, MissingCertificateFileIsNamed) {
-  auto r = run(std::string(RDPSIM_BIN) + " serve --listen 127.0.0.1:0 --cert /nonexistent/c.pem --key /nonexistent/k.pem");
+  auto r = run_command(std::string(RDPSIM_BIN) + " serve --listen 127.0.0.1:0 --cert /nonexistent/c.pem --key /nonexistent/k.pem");
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.out.find("/nonexistent/c.pem"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("/nonexistent/c.pem"), std::string::npos) << r.output;
 }
 
 }  // namespace
@@ -131,9 +116,9 @@ std::string slurp(const std::string& path) {
 TEST(RdpprobeCli, JunitHasOneCasePerTargetAndFailsUnhealthyOnes) {
   rdp::test::sim_thread sim(tls_config());
   const std::string junit = testing::TempDir() + "/rdpprobe-junit.xml";
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --protocols tls --junit " + junit + " 127.0.0.1:" +
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --protocols tls --junit " + junit + " 127.0.0.1:" +
                std::to_string(sim.port()) + " 127.0.0.1:1");
-  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(r.status, 1) << r.output;
   const auto xml = slurp(junit);
   EXPECT_NE(xml.find("tests=\"2\" failures=\"1\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("name=\"127.0.0.1:1\""), std::string::npos);
@@ -142,9 +127,9 @@ TEST(RdpprobeCli, JunitHasOneCasePerTargetAndFailsUnhealthyOnes) {
 
 TEST(RdpprobeCli, CountReportsStatistics) {
   rdp::test::sim_thread sim(tls_config());
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --json --count 5 --protocols tls 127.0.0.1:" + std::to_string(sim.port()));
-  EXPECT_EQ(r.status, 0) << r.out;
-  auto j = nlohmann::json::parse(r.out);
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --json --count 5 --protocols tls 127.0.0.1:" + std::to_string(sim.port()));
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
   const auto& tls = j.at("timing_stats_ms").at("tls");
   EXPECT_EQ(tls.at("samples"), 5);
   EXPECT_LE(tls.at("min").get<double>(), tls.at("median").get<double>());
@@ -155,10 +140,10 @@ TEST(RdpprobeCli, CountReportsStatisticsForEveryPhaseThatHappened) {
   auto config = tls_config();
   config.policy = rdp::sim::parse_policy("rdp,tls,credssp");
   rdp::test::sim_thread sim(std::move(config));
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --json --count 3 --protocols tls,credssp --combinations none "
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --json --count 3 --protocols tls,credssp --combinations none "
                "127.0.0.1:" + std::to_string(sim.port()));
-  EXPECT_EQ(r.status, 0) << r.out;
-  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
   // CredSSP selected: the NTLM info exchange; TLS selected: the session check's MCS exchange.
   for (const char* phase : {"connect", "negotiation", "tls", "credssp", "mcs", "total"}) {
     ASSERT_TRUE(j.at("timing_stats_ms").contains(phase)) << phase << " in " << j.at("timing_stats_ms").dump();
@@ -168,9 +153,9 @@ TEST(RdpprobeCli, CountReportsStatisticsForEveryPhaseThatHappened) {
   EXPECT_EQ(j.at("timings_ms").at("credssp"), j.at("ntlm_info").at("timings_ms").at("credssp"));
   EXPECT_EQ(j.at("timings_ms").at("mcs"), j.at("session").at("timings_ms").at("mcs"));
   // Without CredSSP there is no CredSSP phase to time.
-  auto tls_only = run(std::string(RDPPROBE_BIN) + " scan --json --count 2 --protocols tls --combinations none "
+  auto tls_only = run_command(std::string(RDPPROBE_BIN) + " scan --json --count 2 --protocols tls --combinations none "
                       "127.0.0.1:" + std::to_string(sim.port()));
-  auto k = nlohmann::json::parse(tls_only.out);
+  auto k = nlohmann::json::parse(tls_only.output);
   EXPECT_TRUE(k.at("timings_ms").at("credssp").is_null());
   EXPECT_FALSE(k.at("timing_stats_ms").contains("credssp"));
 }
@@ -182,9 +167,9 @@ TEST(RdpprobeCli, TargetFileAndRange) {
     std::ofstream f(file);
     f << "# the simulator\n127.0.0.1:" << sim.port() << "\n";
   }
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --json --protocols tls @" + file + " 127.0.0.1/32:" + std::to_string(sim.port()));
-  EXPECT_EQ(r.status, 0) << r.out;
-  std::istringstream lines(r.out);
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --json --protocols tls @" + file + " 127.0.0.1/32:" + std::to_string(sim.port()));
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::istringstream lines(r.output);
   std::string line;
   int healthy = 0;
   while (std::getline(lines, line)) healthy += nlohmann::json::parse(line).at("verdict") == "rdp";
@@ -196,29 +181,29 @@ TEST(RdpprobeCli, InterruptWritesWhatIsFinished) {
   rdp::test::scripted_listener silent(rdp::test::listener_behaviour::silent);
   const std::string junit = testing::TempDir() + "/rdpprobe-interrupted.xml";
   // The silent target would take 60 s; SIGINT after 1 s must still print the finished one and write the JUnit file.
-  auto r = run("timeout --preserve-status -s INT 1 " + std::string(RDPPROBE_BIN) + " scan --json --read-timeout 60s --junit " + junit +
+  auto r = run_command("timeout --preserve-status -s INT 1 " + std::string(RDPPROBE_BIN) + " scan --json --read-timeout 60s --junit " + junit +
                " 127.0.0.1:" + std::to_string(silent.port()) + " 127.0.0.1:" + std::to_string(sim.port()));
-  EXPECT_EQ(r.status, 130) << r.out;
-  EXPECT_NE(r.out.find("\"verdict\":\"rdp\""), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("interrupted; 1 of 2 targets finished"), std::string::npos) << r.out;
+  EXPECT_EQ(r.status, 130) << r.output;
+  EXPECT_NE(r.output.find("\"verdict\":\"rdp\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("interrupted; 1 of 2 targets finished"), std::string::npos) << r.output;
   const auto xml = slurp(junit);
   EXPECT_NE(xml.find("<skipped message=\"not finished"), std::string::npos) << xml;
 }
 
 TEST(RdpprobeCli, OverallTimeoutBoundsATarget) {
   rdp::test::scripted_listener silent(rdp::test::listener_behaviour::silent);
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --json --read-timeout 60s --timeout 500ms 127.0.0.1:" +
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --json --read-timeout 60s --timeout 500ms 127.0.0.1:" +
                std::to_string(silent.port()));
-  EXPECT_EQ(r.status, 1) << r.out;
-  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(r.status, 1) << r.output;
+  auto j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j.at("verdict"), "timeout");
   EXPECT_LT(j.at("timings_ms").at("total").get<double>(), 60000.0);
 }
 
 TEST(RdpprobeCli, BadRateIsUsageError) {
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --rate fast 127.0.0.1");
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --rate fast 127.0.0.1");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.out.find("--rate"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("--rate"), std::string::npos) << r.output;
 }
 
 }  // namespace
@@ -226,9 +211,9 @@ TEST(RdpprobeCli, BadRateIsUsageError) {
 namespace {
 
 TEST(RdpprobeCli, UnreadableCaFileIsUsageError) {
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --ca /nonexistent/ca.pem 127.0.0.1");
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --ca /nonexistent/ca.pem 127.0.0.1");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.out.find("/nonexistent/ca.pem"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("/nonexistent/ca.pem"), std::string::npos) << r.output;
 }
 
 }  // namespace
@@ -239,17 +224,17 @@ TEST(RdpprobeCli, LocalFindsTheSimulatorAndItsProcess) {
   rdp::sim::server_config c;
   c.policy = rdp::sim::parse_policy("rdp");
   rdp::test::sim_thread sim(c);
-  auto r = run(std::string(RDPPROBE_BIN) + " local --json --port " + std::to_string(sim.port()));
-  EXPECT_EQ(r.status, 0) << r.out;
-  auto j = nlohmann::json::parse(r.out);
-  ASSERT_EQ(j.at("listeners").size(), 1u) << r.out;
+  auto r = run_command(std::string(RDPPROBE_BIN) + " local --json --port " + std::to_string(sim.port()));
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j.at("listeners").size(), 1u) << r.output;
   EXPECT_EQ(j.at("listeners").at(0).at("owners").at(0).at("pid"), static_cast<int>(::getpid()));
 }
 
 TEST(RdpprobeCli, LocalWithNothingListeningIsAFinding) {
-  auto r = run(std::string(RDPPROBE_BIN) + " local --port " + std::to_string(rdp::test::closed_port()));
-  EXPECT_EQ(r.status, 1) << r.out;
-  EXPECT_NE(r.out.find("nothing listens"), std::string::npos) << r.out;
+  auto r = run_command(std::string(RDPPROBE_BIN) + " local --port " + std::to_string(rdp::test::closed_port()));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("nothing listens"), std::string::npos) << r.output;
 }
 
 }  // namespace

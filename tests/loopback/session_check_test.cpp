@@ -8,44 +8,29 @@
 #include "scripted_listener.hpp"
 #include "sim_thread.hpp"
 
+#include "run_command.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <array>
-#include <cstdio>
-#include <sys/wait.h>
 
 namespace {
 
 using namespace rdp;
 using test::listener_behaviour;
 
-struct run_result {
-  int status = -1;
-  std::string out;
-};
-
-run_result run(const std::string& command) {
-  run_result r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using rdp::test::run_command;  // stdout and stderr together
 
 std::string target(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
 // rdpprobe scan --json of one target: the exit status and the parsed line.
 std::pair<int, nlohmann::json> scan_json(std::uint16_t port, const std::string& flags = "") {
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --json --read-timeout 2s " + flags + " " + target(port));
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --json --read-timeout 2s " + flags + " " + target(port));
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(r.out);
+    j = nlohmann::json::parse(r.output);
   } catch (const std::exception& e) {
-    ADD_FAILURE() << e.what() << "\n" << r.out;
+    ADD_FAILURE() << e.what() << "\n" << r.output;
   }
   return {r.status, j};
 }
@@ -108,12 +93,12 @@ TEST(SessionCheck, SetErrorInfoThenDisconnectIsSessionErrorWithTheCode) {
             "server refused the connection), then MCS Disconnect Provider Ultimatum (rn-user-requested)");
 
   // The human report says the same.
-  auto human = run(std::string(RDPPROBE_BIN) + " scan --read-timeout 2s " + target(server.port()));
+  auto human = run_command(std::string(RDPPROBE_BIN) + " scan --read-timeout 2s " + target(server.port()));
   EXPECT_EQ(human.status, 1);
-  EXPECT_TRUE(contains(human.out, target(server.port()) + ": session-error — after TLS")) << human.out;
-  EXPECT_TRUE(contains(human.out, "session     over TLS: TORN DOWN: the MCS Connect-Initial got Set Error Info "
+  EXPECT_TRUE(contains(human.output, target(server.port()) + ": session-error — after TLS")) << human.output;
+  EXPECT_TRUE(contains(human.output, "session     over TLS: TORN DOWN: the MCS Connect-Initial got Set Error Info "
                                   "ERRINFO_SERVER_DENIED_CONNECTION (0x00000007: "))
-      << human.out;
+      << human.output;
 }
 
 TEST(SessionCheck, ResetAfterConnectInitialIsSessionError) {

@@ -3,32 +3,17 @@
 #include "scripted_listener.hpp"
 #include "sim_thread.hpp"
 
+#include "run_command.hpp"
+
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <sstream>
-#include <sys/wait.h>
 
 namespace {
 
 using namespace rdp;
 
-struct run_result {
-  int status = -1;
-  std::string out;
-};
-
-run_result run(const std::string& command) {
-  run_result r;
-  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using rdp::test::run_command;  // stdout and stderr together
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -59,10 +44,10 @@ TEST(SummaryTable, OneRowPerTargetThenDetailsOfFindingsOnly) {
   test::sim_thread sim(tls_sim());
   const std::string healthy = "127.0.0.1:" + std::to_string(sim.port());
   const std::string refused = "127.0.0.1:" + std::to_string(test::closed_port());
-  auto r = run(std::string(RDPPROBE_BIN) + " scan " + healthy + " " + refused);
-  EXPECT_EQ(r.status, 1) << r.out;
-  const auto lines = lines_of(r.out);
-  ASSERT_GE(lines.size(), 4u) << r.out;
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan " + healthy + " " + refused);
+  EXPECT_EQ(r.status, 1) << r.output;
+  const auto lines = lines_of(r.output);
+  ASSERT_GE(lines.size(), 4u) << r.output;
   // The header, then the rows in the order given.
   EXPECT_EQ(words_of(lines[0]), (std::vector<std::string>{"target", "verdict", "accepted", "0x03", "0x0B", "tls",
                                                           "cert", "days", "connect+hs", "finding"}))
@@ -92,29 +77,29 @@ TEST(SummaryTable, OneRowPerTargetThenDetailsOfFindingsOnly) {
     EXPECT_NE(lines[2][at], ' ') << column << "\n" << lines[0] << "\n" << lines[2];
   }
   // Details follow for the refused target only.
-  EXPECT_TRUE(contains(r.out, "\n" + refused + ": refused — rdp attempt: TCP connect: Connection refused\n")) << r.out;
-  EXPECT_FALSE(contains(r.out, healthy + ": rdp —")) << r.out;
+  EXPECT_TRUE(contains(r.output, "\n" + refused + ": refused — rdp attempt: TCP connect: Connection refused\n")) << r.output;
+  EXPECT_FALSE(contains(r.output, healthy + ": rdp —")) << r.output;
 }
 
 TEST(SummaryTable, DetailsFlagPrintsEveryTarget) {
   test::sim_thread sim(tls_sim());
   const std::string healthy = "127.0.0.1:" + std::to_string(sim.port());
   const std::string refused = "127.0.0.1:" + std::to_string(test::closed_port());
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --details " + healthy + " " + refused);
-  EXPECT_EQ(r.status, 1) << r.out;
-  EXPECT_EQ(r.out.rfind("target ", 0), 0u) << r.out;
-  EXPECT_TRUE(contains(r.out, "\n" + healthy + ": rdp — RDP server; supports rdp, tls\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "\n" + refused + ": refused —")) << r.out;
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --details " + healthy + " " + refused);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.output.rfind("target ", 0), 0u) << r.output;
+  EXPECT_TRUE(contains(r.output, "\n" + healthy + ": rdp — RDP server; supports rdp, tls\n")) << r.output;
+  EXPECT_TRUE(contains(r.output, "\n" + refused + ": refused —")) << r.output;
 }
 
 TEST(SummaryTable, AllHealthyPrintsOnlyTheTable) {
   test::sim_thread a(tls_sim());
   test::sim_thread b(tls_sim());
-  auto r = run(std::string(RDPPROBE_BIN) + " scan --combinations 0x03 127.0.0.1:" + std::to_string(a.port()) +
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan --combinations 0x03 127.0.0.1:" + std::to_string(a.port()) +
                " 127.0.0.1:" + std::to_string(b.port()));
-  EXPECT_EQ(r.status, 0) << r.out;
-  const auto lines = lines_of(r.out);
-  ASSERT_EQ(lines.size(), 3u) << r.out;  // header and two rows, no details
+  EXPECT_EQ(r.status, 0) << r.output;
+  const auto lines = lines_of(r.output);
+  ASSERT_EQ(lines.size(), 3u) << r.output;  // header and two rows, no details
   EXPECT_EQ(words_of(lines[0]).at(3), "0x03");
   EXPECT_EQ(words_of(lines[0]).at(4), "tls");  // only the combinations asked get a column
 }
@@ -122,10 +107,10 @@ TEST(SummaryTable, AllHealthyPrintsOnlyTheTable) {
 TEST(SummaryTable, OneTargetKeepsTheDetailedReport) {
   test::sim_thread sim(tls_sim());
   const std::string healthy = "127.0.0.1:" + std::to_string(sim.port());
-  auto r = run(std::string(RDPPROBE_BIN) + " scan " + healthy);
-  EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(r.out.rfind(healthy + ": rdp — RDP server; supports rdp, tls\n", 0), 0u) << r.out;
-  EXPECT_FALSE(contains(r.out, "connect+hs")) << r.out;
+  auto r = run_command(std::string(RDPPROBE_BIN) + " scan " + healthy);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.rfind(healthy + ": rdp — RDP server; supports rdp, tls\n", 0), 0u) << r.output;
+  EXPECT_FALSE(contains(r.output, "connect+hs")) << r.output;
 }
 
 }  // namespace
