@@ -16,7 +16,7 @@ build_packages=(
 # Real peers the tests start on loopback.
 peer_packages=(
   xrdp openssl nmap
-  freerdp2-x11 xvfb xauth   # xfreerdp needs an X display even to start: run under xvfb-run (FREERDP.md 1.6)
+  freerdp2-x11 xvfb xauth   # xfreerdp needs an X display even to start: run under xvfb-run (docs/freerdp.md 1.6)
 )
 
 missing=()

@@ -270,7 +270,7 @@ std::string_view failure_name(std::uint32_t code) noexcept {
 }
 
 // TPKT (T.123 8) = 03 00 LEN16; X.224 LI at byte 4, TPDU code at byte 5. A CC (MS-RDPBCGR 2.2.1.2) is 11 bytes,
-// or 19 with RDP_NEG_RSP / RDP_NEG_FAILURE at bytes 11..18; SRC-REF is bytes 8..9 (PROTOCOL.md 5.3).
+// or 19 with RDP_NEG_RSP / RDP_NEG_FAILURE at bytes 11..18; SRC-REF is bytes 8..9 (docs/wire-facts.md 5.3).
 verdict classify_tpkt(const input& in) {
   const auto d = in.data;
   if (d.size() >= 2 && d[1] != 0x00) return classify_binary(in);
@@ -392,7 +392,7 @@ std::string_view handshake_name(std::uint8_t t) noexcept {
 }
 
 // TLS record header (RFC 8446 5.1): type, legacy_record_version 03 0x, length16. nmap's ssl matches are
-// ^\x16\x03[\0-\x04]..\x02 and ^\x15\x03 (PROTOCOL.md 5.4 item 3).
+// ^\x16\x03[\0-\x04]..\x02 and ^\x15\x03 (docs/wire-facts.md 5.4 item 3).
 verdict classify_tls(const input& in) {
   const auto d = in.data;
   if ((d.size() >= 2 && d[1] != 0x03) || (d.size() >= 3 && d[2] > 0x04)) return classify_binary(in);
@@ -521,7 +521,7 @@ verdict classify_http(const input& in) {
   return finish(listener_kind::http, std::move(detail), in);
 }
 
-// HTML without a status line (Python http.server answers a non-HTTP request line as HTTP/0.9, PROTOCOL.md 5.2):
+// HTML without a status line (Python http.server answers a non-HTTP request line as HTTP/0.9, docs/wire-facts.md 5.2):
 // wait for </html>, at most html_cap bytes; report the <title> and an "Error code: NNN" if present.
 verdict classify_html(const input& in) {
   const auto d = in.data;

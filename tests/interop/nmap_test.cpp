@@ -2,7 +2,7 @@
 // so xrdp listens on 3389 of a loopback address of this test's own (127.0.0.3).
 //
 // Where nmap and the spec disagree, both are written down: nmap's rdp-enum-encryption prints "SUCCESS" for a
-// security layer whenever the server answers with any RDP_NEG_RSP (PROTOCOL.md 2.2), even when the server selected
+// security layer whenever the server sends any RDP_NEG_RSP (docs/wire-facts.md 2.2), even when the server selected
 // another protocol than the one asked for. xrdp selects PROTOCOL_RDP for a CredSSP-only request, so nmap says
 // "CredSSP (NLA): SUCCESS" while xrdp has no CredSSP at all; rdpprobe reports that as a downgrade.
 #include "rdp/probe/ntlm_info.hpp"

@@ -1,5 +1,5 @@
 // A real TLS-first listener, OpenSSL's s_server, on a free loopback port. OpenSSL 3.0 closes a non-TLS hello
-// without an alert (PROTOCOL.md 5.2, LAB); rdpprobe must not stop at "closed" but say it is a TLS server.
+// without an alert (docs/wire-facts.md 5.2); rdpprobe must not stop at "closed" but say it is a TLS server.
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/scanner.hpp"
 

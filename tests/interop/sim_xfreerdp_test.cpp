@@ -42,7 +42,7 @@ class xfreerdp_client {
     home_ = std::filesystem::temp_directory_path() /
             ("rdpsim-xfreerdp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::create_directories(home_);
-    // HOME: xfreerdp writes its known_hosts and certificate store there (FREERDP.md 1.4).
+    // HOME: xfreerdp writes its known_hosts and certificate store there (docs/freerdp.md 1.4).
     const std::string command = "HOME=" + home_.string() + " timeout " + std::to_string(timeout_seconds) +
                                 " xvfb-run -a xfreerdp /v:127.0.0.1:" + std::to_string(port) + " /u:" + user +
                                 " /p:" + password + " /cert:ignore /sec:tls /size:640x480 " + extra;
@@ -115,7 +115,7 @@ TEST_F(SimXfreerdp, ReachesActiveWithASessionAndLogoffByAdminEndsItWithRpcInitia
 }
 
 TEST_F(SimXfreerdp, LogoffErrorSurvivesEveryTime) {
-  // The error info must not be lost to a race between our close and the client's reads (FREERDP.md 2.4).
+  // The error info must not be lost to a race between our close and the client's reads (docs/freerdp.md 2.4).
   start();
   for (int round = 0; round < 3; ++round) {
     xfreerdp_client client(sim_->port(), "alice", "secret");

@@ -81,7 +81,7 @@ TEST_F(XrdpInterop, TlsLayerRefusesEverythingWithoutTheSslBit) {
   EXPECT_EQ(r.result, probe::verdict::rdp) << r.evidence;
   EXPECT_EQ(answer(attempt(r, security_protocol::rdp)), "failure 1");  // SSL_REQUIRED_BY_SERVER
   EXPECT_EQ(answer(attempt(r, security_protocol::ssl)), "selected tls");
-  // PROTOCOL.md 1.5 says xrdp sends no failure for a HYBRID-only request: true for negotiate, not for tls.
+  // xrdp sends no failure for a HYBRID-only request under negotiate, but does under tls (docs/wire-facts.md 1.5).
   EXPECT_EQ(answer(attempt(r, security_protocol::hybrid)), "failure 1");
   EXPECT_EQ(answer(attempt(r, security_protocol::rdstls)), "failure 1");
   EXPECT_EQ(answer(attempt(r, security_protocol::hybrid_ex)), "failure 1");

@@ -1,5 +1,5 @@
 #pragma once
-// Test helper: runs a decoder over every way of cutting its input, per STYLE.md rule 8 (byte-at-a-time and
+// Test helper: runs a decoder over every way of cutting its input, per docs/testing.md rule 1 (byte-at-a-time and
 // every split point). `decode` is called on growing prefixes; before the full input it must say need_more,
 // and on the full input it must give the same answer as a one-shot decode.
 #include "rdp/protocol/errc.hpp"

@@ -1,5 +1,5 @@
 // The connection sequence after MCS Connect: domain PDUs, Client Info, licensing, capabilities, finalization and
-// the active-session PDUs rdpsim sends. Wire forms from PROTOCOL.md 3.3-3.5 and 4.6 (derived from FreeRDP's
+// the active-session PDUs rdpsim sends. Wire forms from docs/wire-facts.md 3.3-3.5 and 4.6 (derived from FreeRDP's
 // mcs.c / license.c and MS-RDPBCGR), round trips for the rest, and every prefix of every PDU refused cleanly.
 #include "rdp/protocol/activation.hpp"
 #include "rdp/protocol/mcs.hpp"
@@ -39,7 +39,7 @@ TEST(McsDomainPdus, WireFormsFromFreeRdp) {
   EXPECT_EQ(*mcs::encode(mcs::attach_user_confirm{0, 1007}), hex("2e 00 00 06"));
   EXPECT_EQ(*mcs::encode(mcs::channel_join_request{1007, 1007}), hex("38 00 06 03 ef"));
   EXPECT_EQ(*mcs::encode(mcs::channel_join_confirm{0, 1007, 1007, 1007}), hex("3e 00 00 06 03 ef 03 ef"));
-  // Framed as PROTOCOL.md 3.3 shows them.
+  // Framed as docs/wire-facts.md 3.3 shows them.
   EXPECT_EQ(x224::encode_data(*mcs::encode(mcs::attach_user_confirm{0, 1007})), hex("03 00 00 0b 02 f0 80 2e 00 00 06"));
 }
 
@@ -65,7 +65,7 @@ TEST(McsDomainPdus, RoundTripAndRejects) {
 
 TEST(Licensing, ValidClientFrameAsPROTOCOLmd) {
   share::data_pdu_route route;  // initiator 1002 on the I/O channel
-  // PROTOCOL.md 3.4's derived form with the two-byte PER length FreeRDP's rdp_write_header always writes (80 14).
+  // docs/wire-facts.md 3.4, derived, with the two-byte PER length FreeRDP's rdp_write_header always writes (80 14).
   EXPECT_EQ(activation::encode(activation::license_error_alert{}, route),
             hex("03 00 00 23 02 f0 80 68 00 01 03 eb 70 80 14 80 00 00 00 ff 03 10 00 07 00 00 00 02 00 00 00 04 00 00 00"));
   auto alert = activation::decode_license_error_alert(user_data_of(activation::encode(activation::license_error_alert{}, route)));

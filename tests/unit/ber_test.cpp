@@ -34,7 +34,7 @@ TEST(Ber, IntegersAreMinimalTwosComplement) {
 }
 
 TEST(Ber, LongLengthsAndHighTags) {
-  // MCS Connect-Initial: [APPLICATION 101] constructed = 7f 65, length 0x194 = 82 01 94 (PROTOCOL.md 2.2).
+  // MCS Connect-Initial: [APPLICATION 101] constructed = 7f 65, length 0x194 = 82 01 94 (docs/wire-facts.md 2.2).
   const byte_buffer content(0x194, 0xAB);
   const auto wire = written([&](auto& w) { ber::write_tlv(w, ber::application(101), content); });
   EXPECT_EQ(byte_buffer(wire.begin(), wire.begin() + 5), hex("7f 65 82 01 94"));

@@ -41,7 +41,7 @@ void expect_sane(const classification& c) {
   for (const char ch : c.detail) EXPECT_TRUE(ch >= 0x20 && ch <= 0x7E) << "non-printable in: " << c.detail;
 }
 
-// The classification of a complete reply, checked the way STYLE.md rule 8 asks: fed byte at a time with the
+// The classification of a complete reply, checked the way docs/testing.md rule 1 asks: fed byte at a time with the
 // stream open, every prefix is need_more until the answer is final; from then on every prefix, with any end
 // state, gives exactly the one-shot answer. With the stream ended, every prefix gets an answer.
 // Returns the answer and stores the length at which it became final.
@@ -97,24 +97,24 @@ classification ended(const bytes& wire, stream_end end = stream_end::closed, boo
 
 // ------------------------------------------------------------------------------------------------ vectors
 
-// xrdp 0.9.21.1 on loopback answering requestedProtocols 0x0B: flags 0x01, selected SSL (PROTOCOL.md 5.2, LAB).
+// xrdp 0.9.21.1 answering requestedProtocols 0x0B: flags 0x01, selected SSL (docs/wire-vectors.md XRDP-CC-SSL).
 const char* const cc_xrdp = "03 00 00 13 0e d0 00 00 12 34 00 02 01 08 00 01 00 00 00";
-// RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER (PROTOCOL.md 5.2, LAB scripted fake).
+// RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER (docs/wire-facts.md 1.5, a scripted fake).
 const char* const cc_neg_failure = "03 00 00 13 0e d0 00 00 12 34 00 03 00 08 00 05 00 00 00";
 // Legacy CC without negotiation data (nmap-service-probes l.13915).
 const char* const cc_legacy = "03 00 00 0b 06 d0 00 00 12 34 00";
-// Older xrdp: SRC-REF 0 (PROTOCOL.md 5.3).
+// Older xrdp: SRC-REF 0 (docs/wire-facts.md 5.3).
 const char* const cc_old_xrdp = "03 00 00 0b 06 d0 00 00 00 00 00";
-// GNOME Remote Desktop: SRC-REF 0, flags 0x03, selected HYBRID (PROTOCOL.md 5.3).
+// GNOME Remote Desktop: SRC-REF 0, flags 0x03, selected HYBRID (docs/wire-facts.md 5.3).
 const char* const cc_gnome = "03 00 00 13 0e d0 00 00 00 00 00 02 03 08 00 02 00 00 00";
 // rdpscan's goodbye, an X.224 DR (rdpscan src/iso.c).
 const char* const dr_rdpscan = "03 00 00 0b 06 80 00 00 00 00 00";
-// Node http server answering the CR (PROTOCOL.md 5.2, LAB).
+// Node http server answering the CR (docs/wire-facts.md 5.2).
 const char* const node_400 = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
 // nmap's TerminalServer-probe match for HashiCorp Consul RPC: TLS 1.0 fatal unexpected_message (nmap l.15131).
 const char* const tls_alert = "15 03 01 00 02 02 0a";
 
-// Python 3.11 http.server's DEFAULT_ERROR_MESSAGE answering the CR as an HTTP/0.9 request line (PROTOCOL.md 5.2, LAB).
+// Python 3.11 http.server's DEFAULT_ERROR_MESSAGE answering the CR as an HTTP/0.9 request (docs/wire-facts.md 5.2).
 bytes python_html() {
   return text(
       "<!DOCTYPE HTML>\n"

@@ -16,7 +16,7 @@ using namespace rdp::protocol;
 using rdp::test::hex;
 using rdp::test::to_hex;
 
-// nmap rdp-ntlm-info's TSRequest (PROTOCOL.md 2.3, from scripts/rdp-ntlm-info.nse): version 0x60, one negoToken
+// nmap rdp-ntlm-info's TSRequest (docs/wire-facts.md 2.3, from scripts/rdp-ntlm-info.nse): version 0x60, one negoToken
 // holding a raw NTLM NEGOTIATE with flags 0xE20882B7 and Version 10.0.17763. 57 bytes.
 const char* const nmap_ts_request =
     "30 37 a0 03 02 01 60 a1 30 30 2e 30 2c a0 2a 04 28 "

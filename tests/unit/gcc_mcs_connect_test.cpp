@@ -115,7 +115,7 @@ const char* const xrdp_cc_noneg = "03 00 00 0b 06 d0 00 00 12 34 00";
 // The domain parameters xrdp answers with (4.1): 22 channels, 3 users, MCS PDUs up to 65528 bytes.
 constexpr mcs::domain_parameters xrdp_parameters{22, 3, 0, 1, 0, 1, 65528, 2};
 
-// nmap's client data blocks, field by field (PROTOCOL.md 2.2).
+// nmap's client data blocks, field by field (docs/wire-facts.md 2.2).
 gcc::client_data nmap_client_data(std::uint32_t selected_protocol, std::uint32_t encryption_methods) {
   gcc::client_core_data core;
   core.version = gcc::rdp_version::rdp5_plus;

@@ -37,7 +37,7 @@ TEST(McsDisconnectProviderUltimatum, Malformed) {
 }
 
 TEST(McsSendData, DecodesOneAndTwoByteLengths) {
-  // PROTOCOL.md 4.2 (one-byte PER length 0x16) and FreeRDP's two-byte form.
+  // docs/wire-facts.md 4.2 (one-byte PER length 0x16) and FreeRDP's two-byte form.
   auto one = mcs::decode_send_data(hex("68 00 01 03 eb 70 02 aa bb"));
   ASSERT_TRUE(one);
   EXPECT_TRUE(one->value.indication);
@@ -59,7 +59,7 @@ TEST(McsSendData, Malformed) {
 }
 
 TEST(SetErrorInfo, DecodesTheSpecExampleWithOneByteLength) {
-  // PROTOCOL.md 4.2, derived from MS-RDPBCGR 2.2.5.1: errorInfo 3 (idle timeout), shareId 0x000103EA.
+  // docs/wire-facts.md 4.2, derived from MS-RDPBCGR 2.2.5.1: errorInfo 3 (idle timeout), shareId 0x000103EA.
   const auto wire = hex(
       "03 00 00 24 02 f0 80 68 00 01 03 eb 70 16 16 00 17 00 00 00 "
       "ea 03 01 00 00 01 04 00 2f 00 00 00 03 00 00 00");
@@ -109,7 +109,7 @@ TEST(InspectServerFrame, UltimatumDisconnectRequestDeactivateAndOther) {
   EXPECT_EQ(dpu->reason, mcs::disconnect_reason::user_requested);
   EXPECT_EQ(share::inspect_server_frame(hex("03 00 00 0b 06 80 00 00 00 00 00"))->kind,
             share::server_event_kind::x224_disconnect_request);
-  // PROTOCOL.md 4.5 (derived), TLS session Deactivate All.
+  // docs/wire-facts.md 4.5 (derived from MS-RDPBCGR 2.2.3.1), TLS session Deactivate All.
   EXPECT_EQ(share::inspect_server_frame(
                 hex("03 00 00 1b 02 f0 80 68 00 01 03 eb 70 0d 0d 00 16 00 ea 03 ea 03 01 00 01 00 00"))
                 ->kind,

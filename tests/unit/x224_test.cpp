@@ -10,7 +10,7 @@ namespace {
 using namespace rdp::protocol;
 using rdp::test::hex;
 
-// PROTOCOL.md 1.5: CR with cookie mstshash=probe and requestedProtocols 0x0B (SSL|HYBRID|HYBRID_EX), 43 bytes.
+// docs/wire-facts.md 1.5: CR with cookie mstshash=probe and requestedProtocols 0x0B (SSL|HYBRID|HYBRID_EX), 43 bytes.
 const char* const cr_probe_0b =
     "03 00 00 2b 26 e0 00 00 00 00 00 "
     "43 6f 6f 6b 69 65 3a 20 6d 73 74 73 68 61 73 68 3d 70 72 6f 62 65 0d 0a "
@@ -20,7 +20,7 @@ const char* const cr_nmap =
     "03 00 00 2a 25 e0 00 00 00 00 00 "
     "43 6f 6f 6b 69 65 3a 20 6d 73 74 73 68 61 73 68 3d 6e 6d 61 70 0d 0a "
     "01 00 08 00 03 00 00 00";
-// xrdp 0.9.21.1 on loopback answering 0x0B: flags 0x01, selected SSL (PROTOCOL.md 1.5, LAB).
+// xrdp 0.9.21.1 on loopback answering 0x0B: flags 0x01, selected SSL (docs/wire-vectors.md XRDP-CC-SSL).
 const char* const cc_xrdp_ssl = "03 00 00 13 0e d0 00 00 12 34 00 02 01 08 00 01 00 00 00";
 // Windows style: SRC-REF 0x1234, flags 0x1F, HYBRID.
 const char* const cc_windows_hybrid = "03 00 00 13 0e d0 00 00 12 34 00 02 1f 08 00 02 00 00 00";

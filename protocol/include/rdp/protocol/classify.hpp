@@ -1,5 +1,5 @@
 #pragma once
-// First-response classifier: what is listening on an "RDP" port when it is not RDP (PROTOCOL.md 5.2-5.4).
+// First-response classifier: what is listening on an "RDP" port when it is not RDP (docs/wire-facts.md 5.2-5.4).
 // The shape of Boost.Beast's detect_ssl: a pure tri-state over the first bytes a listener sent —
 // a classification, or errc::need_more while the stream is open and more bytes could change the answer.
 //

@@ -134,7 +134,7 @@ struct domain_parameters {
   friend bool operator==(const domain_parameters&, const domain_parameters&) = default;
 };
 
-// What mstsc, FreeRDP and nmap offer as target / minimum / maximum parameters (PROTOCOL.md 2.2).
+// What mstsc, FreeRDP and nmap offer as target / minimum / maximum parameters (docs/wire-facts.md 2.2).
 inline constexpr domain_parameters client_target_parameters{34, 2, 0, 1, 0, 1, 65535, 2};
 inline constexpr domain_parameters client_minimum_parameters{1, 1, 1, 1, 0, 1, 1056, 2};
 inline constexpr domain_parameters client_maximum_parameters{65535, 64535, 65535, 1, 0, 1, 65535, 2};

@@ -61,7 +61,7 @@ inline constexpr std::uint32_t version = 0x02000000;
 inline constexpr std::uint32_t negotiate_128 = 0x20000000;
 inline constexpr std::uint32_t key_exch = 0x40000000;
 inline constexpr std::uint32_t negotiate_56 = 0x80000000;
-// What nmap's rdp-ntlm-info puts in its NEGOTIATE (PROTOCOL.md 2.3): 56|KEY_EXCH|128|VERSION|
+// What nmap's rdp-ntlm-info puts in its NEGOTIATE (docs/wire-facts.md 2.3): 56|KEY_EXCH|128|VERSION|
 // EXTENDED_SESSIONSECURITY|ALWAYS_SIGN|NTLM|LM_KEY|SEAL|SIGN|REQUEST_TARGET|OEM|UNICODE.
 inline constexpr std::uint32_t nmap_negotiate = 0xE20882B7;
 }  // namespace negotiate_flags
