@@ -5,11 +5,12 @@
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/net/spawn.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,189 +31,11 @@ using net::tcp;
 
 namespace {
 
-constexpr std::chrono::seconds default_restart_down{5};
-constexpr std::uint64_t max_down_seconds = 24 * 60 * 60;
-constexpr std::string_view command_list = "query-session, logoff, reset, disconnect, restart-service, policy";
-
-// Dumps never throw: a request can carry bytes that are not UTF-8, and an error message may quote them.
-std::string to_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+std::string to_line(const json& j) { return to_response_line(j); }
 
 json failure(std::string why) { return json{{"ok", false}, {"error", std::move(why)}}; }
 
-json from_admin(const admin_result& r) {
-  if (r.ok) return json{{"ok", true}};
-  return failure(r.error.empty() ? "refused" : r.error);
-}
-
-// nlohmann's messages start with "[json.exception.parse_error.101] "; the rest names line, column and the problem.
-std::string parse_error_text(const char* what) {
-  std::string_view text(what);
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find("] ");
-    if (close != std::string_view::npos) text.remove_prefix(close + 2);
-  }
-  return std::string(text);
-}
-
-// What a client sent where something else was expected: a number as written ("-1", "1.5"), else its JSON type.
-std::string value_text(const json& j) {
-  if (j.is_number()) return j.dump();
-  return j.type_name();
-}
-
-// A whole number from `lowest` to `highest`; nullopt with `why` naming `name` otherwise.
-std::optional<std::uint64_t> whole_number(const json& j, std::string_view name, std::uint64_t lowest,
-                                          std::uint64_t highest, std::string* why) {
-  std::optional<std::uint64_t> value;
-  if (j.is_number_unsigned()) value = j.get<std::uint64_t>();
-  else if (j.is_number_integer() && j.get<std::int64_t>() >= 0) value = static_cast<std::uint64_t>(j.get<std::int64_t>());
-  if (value && *value >= lowest && *value <= highest) return value;
-  *why = "'" + std::string(name) + "' must be a whole number from " + std::to_string(lowest) + " to " +
-         std::to_string(highest) + ", not " + value_text(j);
-  return std::nullopt;
-}
-
-bool token_matches(const json& request, std::string_view expected) {
-  const auto it = request.find("token");
-  if (it == request.end() || !it->is_string()) return false;
-  const auto& given = it->get_ref<const std::string&>();
-  // The length of a token is no secret (always 64 hex digits); its contents are compared in constant time.
-  return given.size() == expected.size() && !expected.empty() &&
-         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
-}
-
-json run_command(session_admin& admin, const json& request) {
-  static const std::set<std::string, std::less<>> known{"token", "command", "id", "down_seconds", "policy"};
-  for (const auto& [key, value] : request.items())
-    if (!known.contains(key))
-      return failure("unknown member '" + key + "' (a request has token, command, id, down_seconds, policy)");
-  const auto command_it = request.find("command");
-  if (command_it == request.end()) return failure("missing member 'command' (one of " + std::string(command_list) + ")");
-  if (!command_it->is_string()) return failure("'command' must be a string, not " + value_text(*command_it));
-  const auto& command = command_it->get_ref<const std::string&>();
-  std::string why;
-
-  if (command == "query-session") {
-    json sessions = json::array();
-    for (const auto& s : admin.query_sessions()) sessions.push_back(s);
-    return json{{"ok", true}, {"sessions", std::move(sessions)}};
-  }
-  if (command == "logoff" || command == "reset" || command == "disconnect" || command == "drop-connection") {
-    const auto id_it = request.find("id");
-    if (id_it == request.end()) return failure("'" + command + "' needs member 'id' (a session id)");
-    const auto id = whole_number(*id_it, "id", 0, std::numeric_limits<std::uint32_t>::max(), &why);
-    if (!id) return failure(why);
-    const auto session = static_cast<std::uint32_t>(*id);
-    if (command == "logoff") return from_admin(admin.logoff(session));
-    if (command == "reset") return from_admin(admin.reset(session));
-    if (command == "drop-connection") return from_admin(admin.drop_connection(session));
-    return from_admin(admin.disconnect(session));
-  }
-  if (command == "restart-service") {
-    auto down = default_restart_down;
-    if (const auto it = request.find("down_seconds"); it != request.end()) {
-      const auto seconds = whole_number(*it, "down_seconds", 0, max_down_seconds, &why);
-      if (!seconds) return failure(why);
-      down = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*seconds));
-    }
-    auto response = from_admin(admin.restart_service(down));
-    if (response.at("ok").get<bool>()) response["down_seconds"] = down.count();
-    return response;
-  }
-  if (command == "policy") {
-    auto policy = admin.policy();
-    if (const auto it = request.find("policy"); it != request.end()) {
-      if (!apply_policy_json(*it, policy, &why)) return failure(why);
-      const auto result = admin.set_policy(policy);
-      if (!result.ok) return from_admin(result);
-      policy = admin.policy();
-    }
-    return json{{"ok", true}, {"policy", policy}};
-  }
-  return failure("unknown command '" + command + "' (one of " + std::string(command_list) + ")");
-}
-
 }  // namespace
-
-// ---- Policy as JSON ---------------------------------------------------------------------------------------------
-
-void to_json(json& j, const session_policy& p) {
-  auto seconds_or_null = [](const std::optional<std::chrono::seconds>& s) { return s ? json(s->count()) : json(); };
-  j = json{{"single_session", p.single_session},
-           {"max_sessions", p.max_sessions ? json(*p.max_sessions) : json()},
-           {"idle_limit_seconds", seconds_or_null(p.idle_limit)},
-           {"logon_timeout_seconds", seconds_or_null(p.logon_timeout)},
-           {"disconnected_limit_seconds", seconds_or_null(p.disconnected_limit)}};
-}
-
-bool apply_policy_json(const json& j, session_policy& p, std::string* why) {
-  std::string ignored;
-  if (!why) why = &ignored;
-  if (!j.is_object()) {
-    *why = "'policy' must be an object, not " + value_text(j);
-    return false;
-  }
-  session_policy out = p;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "single_session") {
-      if (!value.is_boolean()) {
-        *why = "'single_session' must be true or false, not " + value_text(value);
-        return false;
-      }
-      out.single_session = value.get<bool>();
-    } else if (key == "max_sessions") {
-      if (value.is_null()) {
-        out.max_sessions.reset();
-        continue;
-      }
-      // 0 is allowed: a host that takes no session at all is a configuration worth simulating.
-      const auto n = whole_number(value, "max_sessions", 0, std::numeric_limits<std::uint32_t>::max(), why);
-      if (!n) return false;
-      out.max_sessions = static_cast<std::uint32_t>(*n);
-    } else if (key == "idle_limit_seconds" || key == "logon_timeout_seconds" || key == "disconnected_limit_seconds") {
-      auto& field = key == "idle_limit_seconds"      ? out.idle_limit
-                    : key == "logon_timeout_seconds" ? out.logon_timeout
-                                                     : out.disconnected_limit;
-      if (value.is_null()) {
-        field.reset();
-        continue;
-      }
-      // 0 would mean "never" in Group Policy; here "never" is null, so 0 is refused rather than guessed at.
-      const auto longest = key == "disconnected_limit_seconds"
-                               ? static_cast<std::uint64_t>(max_disconnected_limit.count())
-                               : max_down_seconds * 365;
-      const auto n = whole_number(value, key, 1, longest, why);
-      if (!n) return false;
-      field = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*n));
-    } else {
-      *why = "unknown policy member '" + key +
-             "' (single_session, max_sessions, idle_limit_seconds, logon_timeout_seconds, disconnected_limit_seconds)";
-      return false;
-    }
-  }
-  p = out;
-  return true;
-}
-
-// ---- Request handling -------------------------------------------------------------------------------------------
-
-control_outcome handle_control_line(session_admin& admin, std::string_view token, std::string_view line) {
-  json request;
-  try {
-    request = json::parse(line);
-  } catch (const json::parse_error& e) {
-    return {failure("malformed JSON: " + parse_error_text(e.what())), true};
-  }
-  if (!request.is_object())
-    return {failure("a request is one JSON object per line, not " + value_text(request)), true};
-  if (!token_matches(request, token)) return {failure("bad token"), true};
-  try {
-    return {run_command(admin, request), false};
-  } catch (const std::exception& e) {
-    // A bug in an admin implementation must not take the simulator down with it.
-    return {failure(std::string("internal error: ") + e.what()), false};
-  }
-}
 
 std::string make_control_token() {
   std::array<unsigned char, 32> bytes{};
@@ -230,35 +53,92 @@ std::string make_control_token() {
   return token;
 }
 
-void write_token_file(const std::string& path, std::string_view token) {
-  auto fail = [&](const char* what) {
-    throw std::runtime_error("rdpsim: cannot " + std::string(what) + " control token file '" + path +
-                             "': " + std::strerror(errno));
-  };
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) fail("create");
-  // An existing file keeps its mode through O_TRUNC: tighten it before the secret is in it.
-  if (::fchmod(fd, 0600) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    errno = saved;
-    fail("set the mode of");
-  }
-  std::string content(token);
-  content.push_back('\n');
+// ---- The token file ---------------------------------------------------------------------------------------------
+
+namespace {
+
+std::string file_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
+}
+
+// Writes all of `content` to `fd`; false with errno set otherwise.
+bool write_all(int fd, std::string_view content) {
   std::size_t done = 0;
   while (done < content.size()) {
     const auto n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int saved = errno;
-      ::close(fd);
-      errno = saved;
-      fail("write");
-    }
+    if (n <= 0) return false;
     done += static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0) fail("write");
+  return true;
+}
+
+}  // namespace
+
+void write_token_file(const std::string& path, std::string_view token) {
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error("rdpsim: cannot " + what + " control token file '" + path + "': " + std::strerror(errno));
+  };
+  auto refuse = [&](const std::string& why) {
+    throw std::runtime_error("rdpsim: refusing control token file '" + path + "': " + why);
+  };
+  // lstat, never open: opening a FIFO for writing blocks until someone reads it, and a symlink would be followed.
+  struct stat existing {};
+  if (::lstat(path.c_str(), &existing) == 0) {
+    if (!S_ISREG(existing.st_mode)) refuse("it is " + file_kind(existing.st_mode) + ", not a regular file");
+    if (existing.st_uid != ::geteuid())
+      refuse("it belongs to uid " + std::to_string(existing.st_uid) + ", not to this user (uid " +
+             std::to_string(::geteuid()) + "); remove it or choose another path");
+  } else if (errno != ENOENT) {
+    fail("inspect");
+  }
+  // A fresh file, created exclusively with mode 0600 (mkostemp) in the same directory, then renamed over the path:
+  // the secret is never in a file someone else could already hold open, and rename() replaces the directory entry
+  // without opening whatever is there now (if the path was swapped for a FIFO since the lstat, it is replaced).
+  std::string temp = path + ".XXXXXX";
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) fail("create a temporary file next to the");
+  std::string content(token);
+  content.push_back('\n');
+  const bool written = ::fchmod(fd, 0600) == 0 && write_all(fd, content);
+  const int write_errno = errno;
+  if (::close(fd) != 0 || !written) {
+    if (!written) errno = write_errno;
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    errno = saved;
+    fail("write");
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    errno = saved;
+    fail("create");
+  }
+}
+
+bool remove_token_file(const std::string& path, std::string_view token) noexcept {
+  // O_NONBLOCK and O_NOFOLLOW: whatever is at the path now, opening it neither blocks nor follows a link.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  std::array<char, 256> content{};
+  ssize_t n = -1;
+  const std::size_t expected = token.size() + 1;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+      static_cast<std::size_t>(st.st_size) == expected && expected <= content.size())
+    n = ::read(fd, content.data(), expected);
+  ::close(fd);
+  // Only the file this process wrote: another rdpsim that has since written its own token keeps its file.
+  if (n < 0 || static_cast<std::size_t>(n) != expected || std::string_view(content.data(), token.size()) != token ||
+      content[token.size()] != '\n')
+    return false;
+  return ::unlink(path.c_str()) == 0;
 }
 
 // ---- Server -----------------------------------------------------------------------------------------------------
@@ -269,7 +149,8 @@ struct control_server::state {
   tcp::acceptor acceptor;
   std::set<std::shared_ptr<tcp::socket>> live;  // so stop() can end every connection
   bool stopped = false;
-
+  bool token_file_written = false;
+  
   state(asio::any_io_executor executor, session_admin& a, control_config c)
       : config(std::move(c)), admin(a), acceptor(std::move(executor)) {}
 };
@@ -280,61 +161,91 @@ using state_ptr = std::shared_ptr<control_server::state>;
 
 constexpr std::size_t drain_limit = 1024 * 1024;
 constexpr net::milliseconds drain_timeout{1000};
+constexpr net::milliseconds accept_retry_pause{100};
 
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    std::cerr << "rdpsim: control connection ended by an internal error: " << x.what() << "\n";
+// Whatever ends a connection's coroutine — its return, an exception, or the io_context destroying the frame — the
+// socket is closed and the slot freed. Without this, one exception left a slot taken until rdpsim restarted.
+struct connection_slot {
+  state_ptr st;
+  std::shared_ptr<tcp::socket> socket;
+  connection_slot(state_ptr s, std::shared_ptr<tcp::socket> sock) : st(std::move(s)), socket(std::move(sock)) {}
+  connection_slot(const connection_slot&) = delete;
+  connection_slot& operator=(const connection_slot&) = delete;
+  ~connection_slot() {
+    error_code ignored;
+    socket->close(ignored);
+    st->live.erase(socket);
+  }
+};
+
+// Half-close, then read what the client still sends until it hangs up: at most drain_limit bytes and drain_timeout
+// in all (not per read), so that the response is not destroyed by a reset that unread input (the rest of an
+// oversized line, pipelined requests) would cause, and a trickling client cannot keep the slot.
+asio::awaitable<void> drain(state_ptr st, tcp::socket& socket) {
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  std::array<char, 4096> sink{};
+  std::size_t drained = 0;
+  const auto deadline = net::clock::now() + drain_timeout;
+  while (!st->stopped && drained < drain_limit) {
+    const auto left = deadline - net::clock::now();
+    if (left <= net::clock::duration::zero()) break;
+    auto [ec, got] = co_await net::with_deadline(socket.async_read_some(asio::buffer(sink), net::use_tuple), left);
+    if (ec) break;
+    drained += got;
   }
 }
 
 asio::awaitable<void> serve_control(state_ptr st, std::shared_ptr<tcp::socket> socket) {
+  const connection_slot slot(st, socket);
   const auto& config = st->config;
   std::string buffer;
+  bool authenticated = false;
+  std::size_t unauthenticated_bytes = 0;  // consumed before the first line with the right token (blank lines too)
+  // One deadline at a time, never moved by a blank line: before authentication, auth_timeout from the accept for
+  // everything; after it, read_timeout from the last response for the next request line.
+  auto deadline = net::clock::now() + config.auth_timeout;
+  bool answered_error = false;
   for (;;) {
+    const auto left = deadline - net::clock::now();
+    if (left <= net::clock::duration::zero()) break;
+    const std::size_t limit = authenticated ? config.max_line : config.auth_max_bytes - unauthenticated_bytes;
     auto [ec, n] = co_await net::with_deadline(
-        asio::async_read_until(*socket, asio::dynamic_buffer(buffer, config.max_line + 1), '\n', net::use_tuple),
-        config.read_timeout);
-    if (st->stopped) break;
+        asio::async_read_until(*socket, asio::dynamic_buffer(buffer, limit + 1), '\n', net::use_tuple), left);
+    if (st->stopped) co_return;
     control_outcome outcome;
     if (ec == asio::error::not_found) {
-      outcome = {failure("request line longer than " + std::to_string(config.max_line) + " bytes"), true};
+      outcome.response =
+          failure(authenticated ? "request line longer than " + std::to_string(config.max_line) + " bytes"
+                                : "more than " + std::to_string(config.auth_max_bytes) +
+                                      " bytes before a request with the token");
+      outcome.close = true;
     } else if (ec) {
       break;  // closed, reset or silent past the deadline: nothing to answer
     } else {
+      if (!authenticated) unauthenticated_bytes += n;
       std::string_view line(buffer.data(), n - 1);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.find_first_not_of(" \t") == std::string_view::npos) {
         buffer.erase(0, n);
-        continue;  // blank lines are keep-alives
+        continue;  // a blank line: ignored, and the deadline stays where it is
       }
       outcome = handle_control_line(st->admin, config.token, line);
       buffer.erase(0, n);
+      if (outcome.authenticated) authenticated = true;
     }
     const auto out = to_line(outcome.response);
     auto [write_ec, written] =
         co_await net::with_deadline(asio::async_write(*socket, asio::buffer(out), net::use_tuple), config.read_timeout);
     (void)written;
-    if (write_ec || outcome.close) break;
-  }
-  error_code ignored;
-  if (!st->stopped) {
-    // Half-close and read what the client still sends (bounded), so the response is not destroyed by a reset that
-    // unread input (the rest of an oversized line, pipelined requests) would cause.
-    socket->shutdown(tcp::socket::shutdown_send, ignored);
-    std::array<char, 4096> sink{};
-    std::size_t drained = 0;
-    while (!st->stopped && drained < drain_limit) {
-      auto [drain_ec, got] =
-          co_await net::with_deadline(socket->async_read_some(asio::buffer(sink), net::use_tuple), drain_timeout);
-      if (drain_ec) break;
-      drained += got;
+    if (write_ec || st->stopped) co_return;
+    if (outcome.close) {
+      answered_error = true;
+      break;
     }
+    if (authenticated) deadline = net::clock::now() + config.read_timeout;
   }
-  socket->close(ignored);
-  st->live.erase(socket);
+  if (answered_error && !st->stopped) co_await drain(st, *socket);
 }
 
 // One more connection than allowed: told why and closed at once. A non-blocking write of one short line into a
@@ -356,18 +267,38 @@ asio::awaitable<void> accept_control(state_ptr st) {
     if (st->stopped || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // Out of descriptors and the like: wait a little instead of spinning on the error.
-      asio::steady_timer pause(st->acceptor.get_executor(), std::chrono::milliseconds(100));
+      asio::steady_timer pause(st->acceptor.get_executor(), accept_retry_pause);
       co_await pause.async_wait(net::use_tuple);
       if (st->stopped) co_return;
       continue;
     }
+    if (st->config.after_accept) st->config.after_accept();
     if (st->live.size() >= st->config.max_connections) {
       refuse_busy(st, *socket);
       continue;
     }
     st->live.insert(socket);
-    asio::co_spawn(st->acceptor.get_executor(), serve_control(st, socket), log_exception);
+    net::spawn(st->acceptor.get_executor(), serve_control(st, socket), "rdpsim: control connection");
   }
+}
+
+// The accept loop ends only when the server stops. If it ends otherwise (an exception: a bug), that is said on
+// stderr and the loop starts again after a pause, so the control interface never goes deaf without a word
+// (docs/control.md).
+void start_accept_loop(const state_ptr& st) {
+  net::spawn(st->acceptor.get_executor(), accept_control(st), "rdpsim: control accept loop",
+             [weak = std::weak_ptr(st)](std::exception_ptr) {
+               auto alive = weak.lock();
+               if (!alive || alive->stopped) return;
+               std::cerr << "rdpsim: the control interface stopped accepting connections unexpectedly; accepting "
+                            "again in "
+                         << accept_retry_pause.count() << " ms\n";
+               auto timer = std::make_shared<asio::steady_timer>(alive->acceptor.get_executor(), accept_retry_pause);
+               timer->async_wait([timer, weak](const error_code&) {
+                 auto again = weak.lock();
+                 if (again && !again->stopped) start_accept_loop(again);
+               });
+             });
 }
 
 asio::ip::address loopback_address(const net::host_port& listen) {
@@ -392,6 +323,7 @@ control_server::control_server(asio::any_io_executor executor, session_admin& ad
   auto& st = *state_;
   const tcp::endpoint endpoint(loopback_address(st.config.listen), st.config.listen.port);
   if (st.config.max_connections == 0) throw std::invalid_argument("control: max_connections must be at least 1");
+  if (st.config.auth_max_bytes == 0) throw std::invalid_argument("control: auth_max_bytes must be at least 1");
   if (st.config.token.empty()) st.config.token = make_control_token();
   error_code ec;
   st.acceptor.open(endpoint.protocol(), ec);
@@ -399,7 +331,10 @@ control_server::control_server(asio::any_io_executor executor, session_admin& ad
   if (!ec) st.acceptor.bind(endpoint, ec);
   if (!ec) st.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("rdpsim: cannot listen for control on " + st.config.listen.text() + ": " + ec.message());
-  if (!st.config.token_file.empty()) write_token_file(st.config.token_file, st.config.token);
+  if (!st.config.token_file.empty()) {
+    write_token_file(st.config.token_file, st.config.token);
+    st.token_file_written = true;
+  }
 }
 
 control_server::~control_server() { stop(); }
@@ -408,13 +343,18 @@ tcp::endpoint control_server::local_endpoint() const { return state_->acceptor.l
 
 const std::string& control_server::token() const noexcept { return state_->config.token; }
 
-void control_server::start() { asio::co_spawn(state_->acceptor.get_executor(), accept_control(state_), log_exception); }
+void control_server::start() { start_accept_loop(state_); }
 
 void control_server::stop() {
-  state_->stopped = true;
+  auto& st = *state_;
+  st.stopped = true;
   error_code ignored;
-  state_->acceptor.close(ignored);
-  for (const auto& socket : state_->live) socket->close(ignored);
+  st.acceptor.close(ignored);
+  for (const auto& socket : st.live) socket->close(ignored);
+  if (st.token_file_written) {
+    st.token_file_written = false;
+    remove_token_file(st.config.token_file, st.config.token);
+  }
 }
 
 // ---- Client -----------------------------------------------------------------------------------------------------
@@ -445,15 +385,28 @@ asio::awaitable<void> call_control_coro(net::host_port where, std::string line, 
     result->ec = ec;
     result->error = prefix + place + ": " + describe(ec, timeout);
   };
-  tcp::resolver resolver(executor);
-  auto [resolve_ec, resolved] =
-      co_await net::with_deadline(resolver.async_resolve(where.host, std::to_string(where.port), net::use_tuple), timeout);
-  if (resolve_ec) {
-    fail(resolve_ec, "cannot reach ");
-    co_return;
-  }
   std::vector<tcp::endpoint> endpoints;
-  for (const auto& entry : resolved) endpoints.push_back(entry.endpoint());
+  error_code literal_ec;
+  const auto literal = asio::ip::make_address(where.host, literal_ec);
+  if (!literal_ec) {
+    endpoints.emplace_back(literal, where.port);
+  } else {
+    tcp::resolver resolver(executor);
+    auto [resolve_ec, resolved] = co_await net::with_deadline(
+        resolver.async_resolve(where.host, std::to_string(where.port), net::use_tuple), timeout);
+    if (resolve_ec) {
+      fail(resolve_ec, "cannot reach ");
+      co_return;
+    }
+    // Only "localhost" gets here (call_control refused every other name): its loopback addresses, nothing else.
+    for (const auto& entry : resolved)
+      if (entry.endpoint().address().is_loopback()) endpoints.push_back(entry.endpoint());
+    if (endpoints.empty()) {
+      result->ec = make_error_code(boost::system::errc::invalid_argument);
+      result->error = "'localhost' does not resolve to a loopback address here: give 127.0.0.1 or ::1";
+      co_return;
+    }
+  }
   tcp::socket socket(executor);
   auto [connect_ec, reached] = co_await net::connect_first(socket, std::move(endpoints), timeout);
   (void)reached;
@@ -493,6 +446,17 @@ asio::awaitable<void> call_control_coro(net::host_port where, std::string line, 
 
 control_call_result call_control(const net::host_port& where, const json& request, net::milliseconds timeout) {
   control_call_result result;
+  // The control interface only ever listens on loopback (the server refuses anything else): a request, token
+  // included, must never go anywhere else — not to a typo, not to a name that DNS could answer with any address.
+  error_code literal_ec;
+  const auto literal = asio::ip::make_address(where.host, literal_ec);
+  if (where.host != "localhost" && (literal_ec || !literal.is_loopback())) {
+    result.ec = make_error_code(boost::system::errc::invalid_argument);
+    result.error = "--control " + where.text() +
+                   " is not a loopback address: rdpsim's control interface is only on 127.0.0.0/8 or ::1 (or "
+                   "localhost), so rdpsim ctl talks to nothing else and sends its token nowhere else";
+    return result;
+  }
   asio::io_context io(1);
   asio::co_spawn(io, call_control_coro(where, to_line(request), timeout, &result), [&](std::exception_ptr e) {
     if (!e) return;

@@ -9,12 +9,16 @@
 //    alice                 rdp-tcp#6           2  Active    1+00:27  9/1/2015 8:54 PM
 // Scripts parse these tables by column position, so the positions are kept exactly; a value too long for its
 // column is shortened with "..." (as qwinsta does for long session names) rather than shifting the columns.
-#include "rdp/sim/control.hpp"
+#include "rdp/protocol/text.hpp"
+#include "rdp/sim/control_requests.hpp"
 #include "rdp/sim/sessions.hpp"
 
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
+#include <utility>
 
 namespace rdp::sim {
 namespace {
@@ -26,10 +30,28 @@ constexpr std::string_view query_session_header =
 constexpr std::string_view query_user_header =
     " USERNAME              SESSIONNAME        ID  STATE   IDLE TIME  LOGON TIME\n";
 
-// `text` cut to `width` characters, the last three replaced by "..." when it was longer (qwinsta's "31c5ce94259d4...").
+// `text` cut to `width` characters (code points, as a terminal shows them), the last three replaced by "..." when it
+// was longer (qwinsta's "31c5ce94259d4..."). Never cuts inside a UTF-8 sequence.
 std::string shorten(std::string_view text, std::size_t width) {
-  if (text.size() <= width) return std::string(text);
-  return std::string(text.substr(0, width - 3)) + "...";
+  auto is_continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
+  auto prefix_of = [&](std::size_t characters) {
+    std::size_t i = 0, seen = 0;
+    while (i < text.size() && seen < characters) {
+      ++i;
+      while (i < text.size() && is_continuation(text[i])) ++i;
+      ++seen;
+    }
+    return std::pair{i, seen};
+  };
+  const auto [all, count] = prefix_of(width + 1);
+  if (count <= width) return std::string(text.substr(0, all));
+  return std::string(text.substr(0, prefix_of(width - 3).first)) + "...";
+}
+
+// A name from the wire (Client Info user and domain) as a terminal may show it: escape sequences and bytes that are
+// not UTF-8 as \xNN (protocol::escape_for_terminal), then cut to its column.
+std::string column_text(std::string_view raw, std::size_t width) {
+  return shorten(protocol::escape_for_terminal(raw), width);
 }
 
 void pad_to(std::string& line, std::size_t column) {
@@ -115,9 +137,9 @@ std::optional<session_state> state_from_word(std::string_view word) noexcept {
 std::string format_query_session(const std::vector<session_info>& sessions) {
   std::string out(query_session_header);
   for (const auto& s : sessions) {
-    std::string line = " " + shorten(s.name, 16);
+    std::string line = " " + column_text(s.name, 16);
     pad_to(line, 19);
-    line += shorten(s.user, 20);
+    line += column_text(s.user, 20);
     append_right_aligned(line, std::to_string(s.id), 45);
     line += "  ";
     line += to_string(s.state);
@@ -148,9 +170,9 @@ std::string format_query_user(const std::vector<session_info>& sessions, time_di
   for (const auto& s : sessions) {
     if (s.user.empty() || s.state == session_state::listen) continue;
     any = true;
-    std::string line = " " + shorten(s.user, 20);
+    std::string line = " " + column_text(s.user, 20);
     pad_to(line, 23);
-    line += shorten(s.name, 16);
+    line += column_text(s.name, 16);
     append_right_aligned(line, std::to_string(s.id), 43);
     line += "  ";
     line += to_string(s.state);
@@ -162,23 +184,58 @@ std::string format_query_user(const std::vector<session_info>& sessions, time_di
   return out;
 }
 
+namespace {
+
+// Text from the wire as a JSON string (always valid UTF-8) and, when that lost or hid something, its bytes as hex
+// beside it under `<name>_hex`.
+void put_wire_text(nlohmann::json& j, const std::string& name, const std::string& raw) {
+  j[name] = protocol::to_valid_utf8(raw);
+  if (protocol::needs_raw_hex(raw)) j[name + "_hex"] = protocol::to_hex(raw);
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+// The member `name`, or the raw bytes from `<name>_hex` when that is there and is hex.
+std::string wire_text(const nlohmann::json& j, const std::string& name, bool required) {
+  if (const auto it = j.find(name + "_hex"); it != j.end() && it->is_string())
+    if (auto raw = from_hex(it->get_ref<const std::string&>())) return *raw;
+  return required ? j.at(name).get<std::string>() : j.value(name, std::string());
+}
+
+}  // namespace
+
 void to_json(nlohmann::json& j, const session_info& s) {
   j = nlohmann::json{{"id", s.id},
-                     {"name", s.name},
-                     {"user", s.user},
-                     {"domain", s.domain},
+                     {"name", protocol::to_valid_utf8(s.name)},
                      {"state", state_word(s.state)},
-                     {"client_address", s.client_address},
+                     {"client_address", protocol::to_valid_utf8(s.client_address)},
                      {"logon_time", s.logon_time ? nlohmann::json(iso8601_utc(*s.logon_time)) : nlohmann::json()},
                      {"idle_ms", s.idle.count()}};
+  put_wire_text(j, "user", s.user);
+  put_wire_text(j, "domain", s.domain);
 }
 
 void from_json(const nlohmann::json& j, session_info& s) {
   session_info out;
   out.id = j.at("id").get<std::uint32_t>();
   out.name = j.at("name").get<std::string>();
-  out.user = j.at("user").get<std::string>();
-  out.domain = j.value("domain", std::string());
+  out.user = wire_text(j, "user", true);
+  out.domain = wire_text(j, "domain", false);
   const auto word = j.at("state").get<std::string>();
   const auto state = state_from_word(word);
   if (!state) throw nlohmann::json::other_error::create(501, "unknown session state '" + word + "'", &j);

@@ -1,0 +1,222 @@
+// The control interface's request handling, without I/O: one request line to its response (docs/control.md). The
+// server (control.cpp) only moves lines; tests/fuzz/control_fuzz.cpp feeds this file directly.
+#include "rdp/sim/control_requests.hpp"
+
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <set>
+#include <stdexcept>
+
+namespace rdp::sim {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::chrono::seconds default_restart_down{5};
+constexpr std::uint64_t max_down_seconds = 24 * 60 * 60;
+constexpr std::string_view command_list = "query-session, logoff, reset, disconnect, restart-service, policy";
+
+json failure(std::string why) { return json{{"ok", false}, {"error", std::move(why)}}; }
+
+json from_admin(const admin_result& r) {
+  if (r.ok) return json{{"ok", true}};
+  return failure(r.error.empty() ? "refused" : r.error);
+}
+
+// nlohmann's messages start with "[json.exception.parse_error.101] "; the rest names line, column and the problem.
+std::string parse_error_text(const char* what) {
+  std::string_view text(what);
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find("] ");
+    if (close != std::string_view::npos) text.remove_prefix(close + 2);
+  }
+  return std::string(text);
+}
+
+// What a client sent where something else was expected: a number as written ("-1", "1.5"), else its JSON type.
+std::string value_text(const json& j) {
+  if (j.is_number()) return j.dump();
+  return j.type_name();
+}
+
+// A whole number from `lowest` to `highest`; nullopt with `why` naming `name` otherwise.
+std::optional<std::uint64_t> whole_number(const json& j, std::string_view name, std::uint64_t lowest,
+                                          std::uint64_t highest, std::string* why) {
+  std::optional<std::uint64_t> value;
+  if (j.is_number_unsigned()) value = j.get<std::uint64_t>();
+  else if (j.is_number_integer() && j.get<std::int64_t>() >= 0) value = static_cast<std::uint64_t>(j.get<std::int64_t>());
+  if (value && *value >= lowest && *value <= highest) return value;
+  *why = "'" + std::string(name) + "' must be a whole number from " + std::to_string(lowest) + " to " +
+         std::to_string(highest) + ", not " + value_text(j);
+  return std::nullopt;
+}
+
+// Compares in time that depends on the length only (what CRYPTO_memcmp does; written out so that this file needs no
+// OpenSSL). The volatile accumulator keeps the compiler from ending the loop at the first difference.
+bool same_bytes(std::string_view a, std::string_view b) noexcept {
+  volatile unsigned char differ = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) differ = static_cast<unsigned char>(differ | (a[i] ^ b[i]));
+  return differ == 0;
+}
+
+bool token_matches(const json& request, std::string_view expected) {
+  const auto it = request.find("token");
+  if (it == request.end() || !it->is_string()) return false;
+  const auto& given = it->get_ref<const std::string&>();
+  // The length of a token is no secret (always 64 hex digits); its contents are compared in constant time.
+  return given.size() == expected.size() && !expected.empty() && same_bytes(given, expected);
+}
+
+json run_command(session_admin& admin, const json& request) {
+  static const std::set<std::string, std::less<>> known{"token", "command", "id", "down_seconds", "policy"};
+  for (const auto& [key, value] : request.items())
+    if (!known.contains(key))
+      return failure("unknown member '" + key + "' (a request has token, command, id, down_seconds, policy)");
+  const auto command_it = request.find("command");
+  if (command_it == request.end()) return failure("missing member 'command' (one of " + std::string(command_list) + ")");
+  if (!command_it->is_string()) return failure("'command' must be a string, not " + value_text(*command_it));
+  const auto& command = command_it->get_ref<const std::string&>();
+  std::string why;
+
+  if (command == "query-session") {
+    json sessions = json::array();
+    for (const auto& s : admin.query_sessions()) sessions.push_back(s);
+    return json{{"ok", true}, {"sessions", std::move(sessions)}};
+  }
+  if (command == "logoff" || command == "reset" || command == "disconnect" || command == "drop-connection") {
+    const auto id_it = request.find("id");
+    if (id_it == request.end()) return failure("'" + command + "' needs member 'id' (a session id)");
+    const auto id = whole_number(*id_it, "id", 0, std::numeric_limits<std::uint32_t>::max(), &why);
+    if (!id) return failure(why);
+    const auto session = static_cast<std::uint32_t>(*id);
+    if (command == "logoff") return from_admin(admin.logoff(session));
+    if (command == "reset") return from_admin(admin.reset(session));
+    if (command == "drop-connection") return from_admin(admin.drop_connection(session));
+    return from_admin(admin.disconnect(session));
+  }
+  if (command == "restart-service") {
+    auto down = default_restart_down;
+    if (const auto it = request.find("down_seconds"); it != request.end()) {
+      const auto seconds = whole_number(*it, "down_seconds", 0, max_down_seconds, &why);
+      if (!seconds) return failure(why);
+      down = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*seconds));
+    }
+    const auto result = admin.restart_service(down);
+    auto response = from_admin(result);
+    if (result.ok) response["down_seconds"] = down.count();
+    return response;
+  }
+  if (command == "policy") {
+    auto policy = admin.policy();
+    if (const auto it = request.find("policy"); it != request.end()) {
+      if (!apply_policy_json(*it, policy, &why)) return failure(why);
+      const auto result = admin.set_policy(policy);
+      if (!result.ok) return from_admin(result);
+      policy = admin.policy();
+    }
+    return json{{"ok", true}, {"policy", policy}};
+  }
+  return failure("unknown command '" + command + "' (one of " + std::string(command_list) + ")");
+}
+
+}  // namespace
+
+// ---- Policy as JSON ---------------------------------------------------------------------------------------------
+
+void to_json(json& j, const session_policy& p) {
+  auto seconds_or_null = [](const std::optional<std::chrono::seconds>& s) { return s ? json(s->count()) : json(); };
+  j = json{{"single_session", p.single_session},
+           {"max_sessions", p.max_sessions ? json(*p.max_sessions) : json()},
+           {"idle_limit_seconds", seconds_or_null(p.idle_limit)},
+           {"logon_timeout_seconds", seconds_or_null(p.logon_timeout)},
+           {"disconnected_limit_seconds", seconds_or_null(p.disconnected_limit)}};
+}
+
+bool apply_policy_json(const json& j, session_policy& p, std::string* why) {
+  std::string ignored;
+  if (!why) why = &ignored;
+  if (!j.is_object()) {
+    *why = "'policy' must be an object, not " + value_text(j);
+    return false;
+  }
+  session_policy out = p;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "single_session") {
+      if (!value.is_boolean()) {
+        *why = "'single_session' must be true or false, not " + value_text(value);
+        return false;
+      }
+      out.single_session = value.get<bool>();
+    } else if (key == "max_sessions") {
+      if (value.is_null()) {
+        out.max_sessions.reset();
+        continue;
+      }
+      // 0 is allowed: a host that takes no session at all is a configuration worth simulating.
+      const auto n = whole_number(value, "max_sessions", 0, std::numeric_limits<std::uint32_t>::max(), why);
+      if (!n) return false;
+      out.max_sessions = static_cast<std::uint32_t>(*n);
+    } else if (key == "idle_limit_seconds" || key == "logon_timeout_seconds" || key == "disconnected_limit_seconds") {
+      auto& field = key == "idle_limit_seconds"      ? out.idle_limit
+                    : key == "logon_timeout_seconds" ? out.logon_timeout
+                                                     : out.disconnected_limit;
+      if (value.is_null()) {
+        field.reset();
+        continue;
+      }
+      // 0 would mean "never" in Group Policy; here "never" is null, so 0 is refused rather than guessed at.
+      const auto longest = key == "disconnected_limit_seconds"
+                               ? static_cast<std::uint64_t>(max_disconnected_limit.count())
+                               : max_down_seconds * 365;
+      const auto n = whole_number(value, key, 1, longest, why);
+      if (!n) return false;
+      field = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*n));
+    } else {
+      *why = "unknown policy member '" + key +
+             "' (single_session, max_sessions, idle_limit_seconds, logon_timeout_seconds, disconnected_limit_seconds)";
+      return false;
+    }
+  }
+  p = out;
+  return true;
+}
+
+// ---- Request handling -------------------------------------------------------------------------------------------
+
+control_outcome handle_control_line(session_admin& admin, std::string_view token, std::string_view line) noexcept {
+  control_outcome outcome;
+  try {
+    json request;
+    try {
+      request = json::parse(line);
+    } catch (const json::exception& e) {
+      // parse_error, but also out_of_range for a number nlohmann cannot hold ("1e999"): any exception while
+      // parsing is a request that cannot be read.
+      return {failure("malformed JSON: " + parse_error_text(e.what())), true, false};
+    }
+    if (!request.is_object())
+      return {failure("a request is one JSON object per line, not " + value_text(request)), true, false};
+    if (!token_matches(request, token)) return {failure("bad token"), true, false};
+    outcome.authenticated = true;
+    outcome.response = run_command(admin, request);
+    return outcome;
+  } catch (const std::exception& e) {
+    // A bug here or in an admin implementation must not take the simulator down with it, nor leave the connection
+    // in a state nobody checked: it is answered and closed.
+    outcome.response = failure(std::string("internal error: ") + e.what());
+  } catch (...) {
+    outcome.response = failure("internal error");
+  }
+  outcome.close = true;
+  return outcome;
+}
+
+std::string to_response_line(const json& response) {
+  // Dumps with the replace handler never throw: a request can carry bytes that are not UTF-8, and an error message
+  // may quote them.
+  return response.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace rdp::sim
