@@ -94,14 +94,19 @@ net::host_port listen_address(reader& r, const YAML::Node& node, const std::stri
   return *where;
 }
 
-void read_tls(reader& r, const YAML::Node& tls, server_config& config, const std::string& name) {
+void read_tls(reader& r, const YAML::Node& tls, server_config& config, const std::string& name,
+              certificate_handling certificates) {
   r.only_keys(tls, "tls", {"certificate", "key", "generate", "common_name"});
   const bool has_cert = static_cast<bool>(tls["certificate"]), has_key = static_cast<bool>(tls["key"]);
   if (has_cert != has_key) fail(r.source(), tls, "tls", "certificate and key go together");
+  const bool check_only = certificates == certificate_handling::check_only;
   if (has_cert) {
     if (tls["generate"]) fail(r.source(), tls["generate"], "tls.generate", "either a certificate and key, or generate");
+    const auto certificate = r.path_of(tls["certificate"], "tls.certificate");
+    const auto key = r.path_of(tls["key"], "tls.key");
+    if (check_only) return;
     try {
-      config.identity = net::load_identity(r.path_of(tls["certificate"], "tls.certificate"), r.path_of(tls["key"], "tls.key"));
+      config.identity = net::load_identity(certificate, key);
     } catch (const std::exception& e) {
       fail(r.source(), tls["certificate"], "tls.certificate", e.what());
     }
@@ -111,7 +116,12 @@ void read_tls(reader& r, const YAML::Node& tls, server_config& config, const std
   if (tls["generate"]) kind = r.text(tls["generate"], "tls.generate");
   if (tls["common_name"]) common_name = r.text(tls["common_name"], "tls.common_name");
   if (kind != "rsa" && kind != "ecdsa") fail(r.source(), tls["generate"], "tls.generate", "expected rsa or ecdsa, not '" + kind + "'");
-  config.identity = net::make_self_signed(kind == "rsa" ? net::key_kind::rsa : net::key_kind::ecdsa, common_name);
+  if (check_only) return;
+  try {
+    config.identity = net::make_self_signed(kind == "rsa" ? net::key_kind::rsa : net::key_kind::ecdsa, common_name);
+  } catch (const std::exception& e) {  // OpenSSL refusing the name (too long for a CN, …)
+    fail(r.source(), tls["common_name"] ? tls["common_name"] : tls, "tls.common_name", e.what());
+  }
 }
 
 void read_ntlm(reader& r, const YAML::Node& ntlm, ntlm_identity& id) {
@@ -177,7 +187,8 @@ void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy
 
 }  // namespace
 
-profile parse_profile(const std::string& text, const std::string& source, const std::string& base_dir) {
+profile parse_profile(const std::string& text, const std::string& source, const std::string& base_dir,
+                      certificate_handling certificates) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -191,7 +202,7 @@ profile parse_profile(const std::string& text, const std::string& source, const 
   profile p;
   try {
     r.only_keys(root, "", {"name", "listen", "protocols", "tls", "ntlm", "users", "sessions", "heartbeat_seconds",
-                           "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "control"});
+                           "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "limits", "control"});
     auto& config = p.server;
     p.name = root["name"] ? r.text(root["name"], "name") : std::filesystem::path(source).stem().string();
     if (root["listen"]) config.listen = listen_address(r, root["listen"], "listen", 13389);
@@ -227,10 +238,20 @@ profile parse_profile(const std::string& text, const std::string& source, const 
       config.stale_cookie_error =
           static_cast<std::uint32_t>(r.whole(root["stale_cookie_error"], "stale_cookie_error", 1, 0xFFFFFFFF));
     if (const auto& t = root["timeouts"]) {
-      r.only_keys(t, "timeouts", {"handshake_ms", "hold_ms", "drain_ms"});
+      r.only_keys(t, "timeouts", {"handshake_ms", "hold_ms", "drain_ms", "prelogon_ms"});
+      if (t["prelogon_ms"])
+        config.prelogon_timeout = net::milliseconds(r.whole(t["prelogon_ms"], "timeouts.prelogon_ms", 1, 600000));
       if (t["handshake_ms"]) config.handshake_timeout = net::milliseconds(r.whole(t["handshake_ms"], "timeouts.handshake_ms", 1, 600000));
       if (t["hold_ms"]) config.hold_timeout = net::milliseconds(r.whole(t["hold_ms"], "timeouts.hold_ms", 1, 86400000));
       if (t["drain_ms"]) config.drain_timeout = net::milliseconds(r.whole(t["drain_ms"], "timeouts.drain_ms", 0, 60000));
+    }
+    if (const auto& l = root["limits"]) {
+      r.only_keys(l, "limits", {"max_connections", "max_session_table"});
+      if (l["max_connections"])
+        config.max_connections = static_cast<std::size_t>(r.whole(l["max_connections"], "limits.max_connections", 1, 1000000));
+      if (l["max_session_table"])
+        config.max_session_table =
+            static_cast<std::size_t>(r.whole(l["max_session_table"], "limits.max_session_table", 1, 1000000));
     }
     if (const auto& c = root["control"]) {
       r.only_keys(c, "control", {"listen", "token_file"});
@@ -240,7 +261,8 @@ profile parse_profile(const std::string& text, const std::string& source, const 
       p.control = control;
     }
     // Last: a TLS identity is only needed (and only generated) when a TLS-based protocol is offered.
-    if (config.policy.supported != 0) read_tls(r, root["tls"] ? root["tls"] : YAML::Node(YAML::NodeType::Map), config, p.name);
+    if (config.policy.supported != 0)
+      read_tls(r, root["tls"] ? root["tls"] : YAML::Node(YAML::NodeType::Map), config, p.name, certificates);
     else if (root["tls"]) fail(source, root["tls"], "tls", "no TLS-based protocol is offered (protocols)");
   } catch (const YAML::Exception& e) {
     // A conversion yaml-cpp itself refused (e.g. a mapping where a value was expected).

@@ -4,6 +4,7 @@
 
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/net/spawn.hpp"
 #include "rdp/protocol/gcc.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/tpkt.hpp"
@@ -40,12 +41,17 @@ asio::awaitable<std::optional<protocol::x224::connection_request>> read_connecti
   }
 }
 
-// Keeps a connection open, discarding what the client sends, until it closes or stays quiet for `idle`.
+// Keeps a connection open, discarding what the client sends, until it closes or `limit` has passed — in all, not per
+// read: a client trickling bytes does not keep it longer.
 template <class Stream>
-asio::awaitable<void> hold(Stream& stream, net::milliseconds idle) {
+asio::awaitable<void> hold(Stream& stream, net::milliseconds limit) {
   std::array<std::uint8_t, 4096> chunk{};
+  const auto deadline = net::clock::now() + limit;
   for (;;) {
-    auto [ec, n] = co_await net::with_deadline(stream.async_read_some(asio::buffer(chunk), net::use_tuple), idle);
+    const auto left = deadline - net::clock::now();
+    if (left <= net::clock::duration::zero()) co_return;
+    auto [ec, n] = co_await net::with_deadline(stream.async_read_some(asio::buffer(chunk), net::use_tuple), left);
+    (void)n;
     if (ec) co_return;
   }
 }
@@ -124,10 +130,15 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server::state> st, std::s
     ++st->counters.tls_completed;
     if (*selected == protocol::security_protocol::hybrid || *selected == protocol::security_protocol::hybrid_ex) {
       // CredSSP: the client's first TSRequest carries an NTLM NEGOTIATE; answer it with our CHALLENGE (this is
-      // what rdp-ntlm-info and rdpprobe read). Authentication itself is not simulated: the connection is then held.
-      if (!co_await answer_ntlm_negotiate(tls, config.ntlm, config.handshake_timeout)) co_return;
+      // what rdp-ntlm-info and rdpprobe read). Authentication itself is not simulated: a client that goes on with
+      // its AUTHENTICATE is refused at once, with the reason in the log, rather than left to time out.
+      const auto client_version = co_await answer_ntlm_negotiate(tls, config.ntlm, config.handshake_timeout);
+      if (!client_version) co_return;
       ++st->counters.ntlm_challenges;
-      co_await hold(tls, config.hold_timeout);
+      const auto refused = co_await refuse_ntlm_authenticate(tls, *client_version, config.handshake_timeout);
+      if (!refused.empty())
+        std::cerr << "rdpsim: connection " << conn->number << " from " << conn->client_address << ": " << refused
+                  << "\n";
       co_return;
     }
     net::frame_reader reader(tls, framing);
@@ -145,17 +156,43 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server::state> st, std::s
   co_await hold(*socket, config.hold_timeout);
 }
 
-asio::awaitable<void> run_connection(std::shared_ptr<server::state> st, std::shared_ptr<connection_record> conn) {
-  st->live.insert(conn);
-  try {
-    co_await serve_connection(st, conn);
-  } catch (const std::exception& e) {
-    // A failing connection ends itself, never the server (STYLE.md 5).
-    std::cerr << "rdpsim: connection ended by an internal error: " << e.what() << "\n";
+// Whatever ends a connection's coroutine — its return, an exception, or the io_context destroying its frame — the
+// socket is closed, the pre-logon deadline cancelled and the record leaves `live`.
+struct connection_cleanup {
+  std::shared_ptr<server::state> st;
+  std::shared_ptr<connection_record> conn;
+  connection_cleanup(std::shared_ptr<server::state> s, std::shared_ptr<connection_record> c)
+      : st(std::move(s)), conn(std::move(c)) {}
+  connection_cleanup(const connection_cleanup&) = delete;
+  connection_cleanup& operator=(const connection_cleanup&) = delete;
+  ~connection_cleanup() {
+    error_code ignored;
+    conn->logon_watchdog.cancel();
+    conn->socket->close(ignored);
+    st->live.erase(conn);
   }
-  error_code ignored;
-  conn->socket->close(ignored);
-  st->live.erase(conn);
+};
+
+// Closes the connection when the pre-logon deadline passes before the session became active. Closing the socket ends
+// whatever read or write the sequence is in, so no step needs a deadline of its own for this.
+void arm_logon_watchdog(const std::shared_ptr<server::state>& st, const std::shared_ptr<connection_record>& conn) {
+  conn->logon_watchdog.expires_after(st->config.prelogon_timeout);
+  conn->logon_watchdog.async_wait(
+      [weak_st = std::weak_ptr(st), weak_conn = std::weak_ptr(conn)](const error_code& ec) {
+        if (ec == asio::error::operation_aborted) return;
+        auto server = weak_st.lock();
+        auto record = weak_conn.lock();
+        if (!server || !record || record->activated || server->stopped || !record->socket->is_open()) return;
+        note_limit(*server, limit_kind::prelogon);
+        error_code ignored;
+        record->socket->close(ignored);
+      });
+}
+
+asio::awaitable<void> run_connection(std::shared_ptr<server::state> st, std::shared_ptr<connection_record> conn) {
+  const connection_cleanup cleanup(st, conn);
+  arm_logon_watchdog(st, conn);
+  co_await serve_connection(st, conn);
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st) {
@@ -170,21 +207,74 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st) {
       continue;
     }
     ++st->counters.accepted;
+    if (st->config.after_accept) st->config.after_accept();
     error_code ignored;
+    if (st->live.size() >= st->config.max_connections) {
+      // Closed before anything is read or sent: holding it would be what the limit is there to prevent.
+      note_limit(*st, limit_kind::connections);
+      socket->close(ignored);
+      continue;
+    }
     socket->set_option(tcp::no_delay(true), ignored);
     if (st->config.tcp_keepalive) socket->set_option(asio::socket_base::keep_alive(true), ignored);
     auto conn = std::make_shared<connection_record>(st->executor, socket);
     conn->number = st->next_connection_number++;
     const auto peer = socket->remote_endpoint(ignored);
     if (!ignored) conn->client_address = net::host_port{peer.address().to_string(), peer.port()}.text();
-    asio::co_spawn(st->executor, run_connection(st, conn), asio::detached);
+    st->live.insert(conn);  // here, not in the coroutine: the limit above counts it from now on
+    net::spawn(st->executor, run_connection(st, conn), "rdpsim: connection rdp-tcp#" + std::to_string(conn->number));
   }
 }
 
+constexpr net::milliseconds accept_restart_pause{100};
+
 }  // namespace
 
+// The accept loop ends when the server stops or the service is restarted (the listener closes). If it ends otherwise
+// — an exception, which is a bug — that is said on stderr, counted, and accepting starts again after a pause: the
+// simulator must not go on running deaf without a word, and its sessions are still good (docs/profiles.md).
 void start_accepting(std::shared_ptr<server::state> st) {
-  asio::co_spawn(st->executor, accept_loop(st), asio::detached);
+  const auto executor = st->executor;
+  net::spawn(executor, accept_loop(st), "rdpsim: accept loop", [weak = std::weak_ptr(st)](std::exception_ptr e) {
+    auto alive = weak.lock();
+    if (!alive || alive->stopped || !alive->listening || !e) return;
+    ++alive->counters.accept_loop_restarts;
+    std::cerr << "rdpsim: the RDP listener stopped accepting connections unexpectedly; accepting again in "
+              << accept_restart_pause.count() << " ms\n";
+    auto timer = std::make_shared<asio::steady_timer>(alive->executor, accept_restart_pause);
+    timer->async_wait([timer, weak](const error_code&) {
+      auto again = weak.lock();
+      if (again && !again->stopped && again->listening) start_accepting(again);
+    });
+  });
+}
+
+void note_limit(server::state& st, limit_kind kind) {
+  std::uint64_t* counter = nullptr;
+  const char* what = "";
+  switch (kind) {
+    case limit_kind::connections:
+      counter = &st.counters.connections_over_limit;
+      what = "connection limit reached (max_connections ";
+      break;
+    case limit_kind::prelogon:
+      counter = &st.counters.prelogon_timeouts;
+      what = "a connection did not log on in time and was closed (prelogon_timeout_ms ";
+      break;
+    case limit_kind::session_table:
+      counter = &st.counters.session_table_full;
+      what = "session table full, a logon was refused (max_session_table ";
+      break;
+  }
+  ++*counter;
+  auto& last = st.limit_logged[static_cast<std::size_t>(kind)];
+  const auto now = net::clock::now();
+  if (last && now - *last < std::chrono::seconds(1)) return;
+  last = now;
+  const auto setting = kind == limit_kind::connections ? std::to_string(st.config.max_connections)
+                       : kind == limit_kind::prelogon  ? std::to_string(st.config.prelogon_timeout.count())
+                                                       : std::to_string(st.config.max_session_table);
+  std::cerr << "rdpsim: " << what << setting << "); " << *counter << " so far\n";
 }
 
 void open_listener(server::state& st) {

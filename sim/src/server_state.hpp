@@ -39,9 +39,15 @@ struct connection_record {
   net::clock::time_point activated_at = net::clock::now();
   termination pending = termination::none;
   asio::steady_timer wake;  // the active loop sleeps on it; admin actions cancel it to be seen at once
+  // The pre-logon deadline, one for the whole connection: set at accept for server_config::prelogon_timeout, it
+  // closes the socket unless the session became active first (then it is cancelled). Every read and write before
+  // that — X.224, TLS, CredSSP, MCS, Client Info, finalization, and the hold of a probe's connection — ends with it,
+  // however the client paces its bytes.
+  asio::steady_timer logon_watchdog;
+  bool activated = false;
 
   connection_record(asio::any_io_executor executor, std::shared_ptr<net::tcp::socket> s)
-      : socket(std::move(s)), wake(executor) {}
+      : socket(std::move(s)), wake(executor), logon_watchdog(executor) {}
   void request(termination t) {
     if (pending == termination::none) pending = t;
     wake.cancel();
@@ -58,8 +64,15 @@ struct session_record {
   // When it last became Disc: the disconnected-session limit counts from here. Kept apart from idle_since, which is
   // what `query user` shows and need not stay tied to the moment of disconnection.
   net::clock::time_point disconnected_since = net::clock::now();
-  std::array<std::uint8_t, 16> arc_random{};  // the current auto-reconnect cookie's ArcRandomBits
+  // The current auto-reconnect cookie's ArcRandomBits: random from the session's creation and fresh at every logon
+  // into it, never a value a client could guess. `cookie_issued` says whether they were ever sent to a client (Save
+  // Session Info, 2.2.4.2); until they are, no cookie resumes the session, whatever it proves.
+  std::array<std::uint8_t, 16> arc_random{};
+  bool cookie_issued = false;
 };
+
+// The resource limits of server_config that a client can run into, counted in server_counters and logged.
+enum class limit_kind { connections, prelogon, session_table };
 
 class server_admin;
 
@@ -80,6 +93,8 @@ struct server::state : std::enable_shared_from_this<server::state> {
   // none will, so that it never keeps the executor busy (expire_disconnected).
   asio::steady_timer disconnected_expiry;
   std::unique_ptr<server_admin> admin;
+  // When each limit_kind was last logged (note_limit): at most one line a second each.
+  std::array<std::optional<net::clock::time_point>, 3> limit_logged;
 
   state(asio::any_io_executor ex, server_config c);
   ~state();
@@ -101,6 +116,13 @@ void open_listener(server::state& st);
 // have moved: a session became Disc, the policy changed, the table was cleared, the server stopped. A session
 // resumed meanwhile needs no call: it is not Disc when the timer fires.
 void expire_disconnected(server::state& st);
+
+// Counts one hit of `kind` in st.counters and says so on stderr: the first time, then at most once a second per limit
+// (a flood must not become a flood of log lines), with the count so far.
+void note_limit(server::state& st, limit_kind kind);
+
+// ArcRandomBits from OpenSSL's CSPRNG. Throws std::runtime_error if it fails.
+std::array<std::uint8_t, 16> fresh_random_bits();
 
 // The admin interface over `st`, which owns it.
 session_admin& admin_of(server::state& st);

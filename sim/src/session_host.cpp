@@ -110,13 +110,6 @@ bool cookie_matches(const std::array<std::uint8_t, 16>& random_bits, const std::
   return CRYPTO_memcmp(mac.data(), verifier.data(), verifier.size()) == 0;
 }
 
-std::array<std::uint8_t, 16> fresh_random_bits() {
-  std::array<std::uint8_t, 16> bits{};
-  if (RAND_bytes(bits.data(), static_cast<int>(bits.size())) != 1)
-    throw std::runtime_error("RAND_bytes failed: no auto-reconnect cookie can be made");
-  return bits;
-}
-
 share::data_pdu_route server_route() {
   share::data_pdu_route route;
   route.initiator = server_channel_id;
@@ -255,8 +248,11 @@ logon_outcome choose_session(server::state& st, const std::shared_ptr<connection
   logon_outcome out;
   session_record* session = nullptr;
   if (info.auto_reconnect_cookie) {
+    // Only a cookie the server issued resumes a session: one that never went out in Save Session Info proves
+    // nothing, whatever its verifier (its bits are random anyway, so a guess would not match either).
     auto it = st.sessions.find(info.auto_reconnect_cookie->logon_id);
-    if (it != st.sessions.end() && cookie_matches(it->second.arc_random, info.auto_reconnect_cookie->security_verifier)) {
+    if (it != st.sessions.end() && it->second.cookie_issued &&
+        cookie_matches(it->second.arc_random, info.auto_reconnect_cookie->security_verifier)) {
       session = &it->second;
       out.resumed = true;
       ++st.counters.reconnected;
@@ -288,9 +284,16 @@ logon_outcome choose_session(server::state& st, const std::shared_ptr<connection
       out.denied = errinfo_code::server_denied_connection;
       return out;
     }
+    // The simulator's own bound, whatever the policy: with `users` empty every new user name is a new session.
+    if (st.sessions.size() >= st.config.max_session_table) {
+      note_limit(st, limit_kind::session_table);
+      out.denied = errinfo_code::server_denied_connection;
+      return out;
+    }
     const auto id = st.next_session_id++;
     session = &st.sessions[id];
     session->id = id;
+    session->arc_random = fresh_random_bits();
     session->user = info.user;
     session->domain = info.domain;
     session->logon_time = std::chrono::system_clock::now();
@@ -408,6 +411,13 @@ asio::awaitable<termination> run_active(server::state& st, const std::shared_ptr
 
 }  // namespace
 
+std::array<std::uint8_t, 16> fresh_random_bits() {
+  std::array<std::uint8_t, 16> bits{};
+  if (RAND_bytes(bits.data(), static_cast<int>(bits.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed: no auto-reconnect cookie can be made");
+  return bits;
+}
+
 asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::shared_ptr<connection_record> conn,
                                        tls_stream& tls, reader_type& reader, protocol::mcs::connect_initial initial) {
   const auto timeout = st->config.handshake_timeout;
@@ -465,6 +475,8 @@ asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::s
     co_return;
   }
   ++st->counters.activated;
+  conn->activated = true;
+  conn->logon_watchdog.cancel();
   conn->activated_at = conn->last_input = net::clock::now();
   // Logon completes with Save Session Info: the session id and user, then (to a client that supports it) a fresh
   // auto-reconnect cookie — a new one on every connection, so the previous one is stale from now on (2.2.4.2).
@@ -472,10 +484,11 @@ asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::s
   std::optional<activation::arc_server_cookie> cookie;
   std::optional<protocol::byte_buffer> logon;
   if (auto* session = bound_session(*st, *conn)) {
-    if (client.auto_reconnect) {
-      session->arc_random = fresh_random_bits();
-      cookie = activation::arc_server_cookie{session->id, session->arc_random};
-    }
+    // Fresh bits at every logon, issued or not: a client that does not take a cookie leaves none usable behind, and
+    // the one an earlier connection held is stale from now on.
+    session->arc_random = fresh_random_bits();
+    session->cookie_issued = client.auto_reconnect;  // issued once it is on its way to the client
+    if (client.auto_reconnect) cookie = activation::arc_server_cookie{session->id, session->arc_random};
     auto logon_frame = activation::encode_logon_long(session->id, session->domain, session->user, route);
     if (logon_frame) logon = std::move(*logon_frame);
   }

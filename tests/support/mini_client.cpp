@@ -10,6 +10,10 @@
 #include "rdp/protocol/share.hpp"
 #include "rdp/protocol/x224.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
 #include <array>
 #include <exception>
 #include <utility>
@@ -148,7 +152,8 @@ gcc::client_core_data client_core(bool announce_heartbeat) {
 // Confirm Active's capability sets: a general set of our own (2.2.7.1.1) — AUTORECONNECT_SUPPORTED, and no fast-path
 // flags, so the server keeps to the slow path this client frames — and the server's bitmap set echoed (2.2.7.1.2:
 // the desktop size and depth the server chose).
-std::vector<activation::capability_set> client_capabilities(const activation::demand_active& demand) {
+std::vector<activation::capability_set> client_capabilities(const activation::demand_active& demand,
+                                                             bool announce_auto_reconnect) {
   std::vector<activation::capability_set> sets;
   byte_buffer general;
   protocol::byte_writer w(general);
@@ -157,9 +162,10 @@ std::vector<activation::capability_set> client_capabilities(const activation::de
   w.u16le(0x0200);  // protocolVersion: TS_CAPS_PROTOCOLVERSION
   w.u16le(0);       // pad2octetsA
   w.u16le(0);       // generalCompressionTypes
-  w.u16le(static_cast<std::uint16_t>(activation::general_extra_flag::long_credentials_supported |
-                                     activation::general_extra_flag::autoreconnect_supported |
-                                     activation::general_extra_flag::no_bitmap_compression_hdr));
+  w.u16le(static_cast<std::uint16_t>(
+      activation::general_extra_flag::long_credentials_supported |
+      (announce_auto_reconnect ? activation::general_extra_flag::autoreconnect_supported : 0) |
+      activation::general_extra_flag::no_bitmap_compression_hdr));
   w.u16le(0);  // updateCapabilityFlag
   w.u16le(0);  // remoteUnshareFlag
   w.u16le(0);  // generalCompressionLevel
@@ -169,6 +175,32 @@ std::vector<activation::capability_set> client_capabilities(const activation::de
   for (const auto& set : demand.capabilities)
     if (set.type == activation::capability_type::bitmap) sets.push_back(set);
   return sets;
+}
+
+bool is_close(const error_code& ec) {
+  return ec == asio::error::eof || ec == ssl::error::stream_truncated || ec == asio::error::connection_reset;
+}
+
+// Erect Domain Requests (valid, and harmless to repeat), one byte per write, `pause` apart, until a write fails or
+// the hold deadline passes. Always false: the sequence does not go on.
+asio::awaitable<bool> trickle(session& s, net::milliseconds pause) {
+  const byte_buffer erect = x224::encode_data(mcs::encode(mcs::erect_domain_request{}));
+  const auto deadline = net::clock::now() + s.options.deadlines.hold;
+  asio::steady_timer timer(s.socket.get_executor());
+  for (std::size_t i = 0;; ++i) {
+    if (net::clock::now() >= deadline)
+      co_return fail(s, make_error_code(net::errc::timed_out), "trickling: the server kept the connection open");
+    const auto byte = erect[i % erect.size()];
+    auto [ec, n] = co_await net::with_deadline(asio::async_write(s.tls, asio::buffer(&byte, 1), net::use_tuple),
+                                               s.options.deadlines.step);
+    (void)n;
+    if (ec) {
+      s.result.server_closed = is_close(ec) || ec == asio::error::broken_pipe;
+      co_return fail(s, ec, "trickling: " + ec.message());
+    }
+    timer.expires_after(pause);
+    co_await timer.async_wait(net::use_tuple);
+  }
 }
 
 // TCP connect to the server's Font Map. Returns false with result.failure set.
@@ -223,6 +255,7 @@ asio::awaitable<bool> establish(session& s) {
       co_return fail(s, make_error_code(protocol::errc::bad_mcs), "the MCS Connect-Response is not rt-successful");
   }
   s.result.reached = mini_phase::mcs_connected;
+  if (s.options.trickle_after_mcs) co_return co_await trickle(s, *s.options.trickle_after_mcs);
 
   // Erect Domain and Attach User, back to back as FreeRDP sends them (2.2.1.5, 2.2.1.6).
   byte_buffer domain = x224::encode_data(mcs::encode(mcs::erect_domain_request{}));
@@ -270,7 +303,22 @@ asio::awaitable<bool> establish(session& s) {
   info.domain = s.options.domain;
   info.password = s.options.password;
   info.client_address = s.options.host;
-  if (!co_await send(s, activation::encode(info, s.route), "the Client Info PDU")) co_return false;
+  info.auto_reconnect_cookie = s.options.auto_reconnect_cookie;
+  const auto& raw_user = s.options.user_utf16le;
+  if (raw_user) info.user = std::string(raw_user->size() / 2, '\x01');  // a placeholder of the same length
+  auto info_frame = activation::encode(info, s.route);
+  if (info_frame && raw_user) {
+    // The placeholder's UTF-16LE (01 00 01 00 …, with its 00 00 terminator) is the only such run in the PDU:
+    // the raw bytes go in its place.
+    byte_buffer placeholder;
+    for (std::size_t i = 0; i < raw_user->size() / 2; ++i) placeholder.insert(placeholder.end(), {0x01, 0x00});
+    placeholder.insert(placeholder.end(), {0x00, 0x00});
+    const auto at = std::search(info_frame->begin(), info_frame->end(), placeholder.begin(), placeholder.end());
+    if (at == info_frame->end() || raw_user->size() % 2)
+      co_return fail(s, make_error_code(protocol::errc::value_out_of_range), "placing the raw user name");
+    std::copy(raw_user->begin(), raw_user->begin() + static_cast<std::ptrdiff_t>(raw_user->size() / 2 * 2), at);
+  }
+  if (!co_await send(s, info_frame, "the Client Info PDU")) co_return false;
   {
     auto frame = co_await receive(s, "the license PDU");
     if (!frame) co_return false;
@@ -305,7 +353,7 @@ asio::awaitable<bool> establish(session& s) {
   activation::confirm_active confirm;
   confirm.share_id = demand.share_id;
   confirm.originator_id = server_channel;
-  confirm.capabilities = client_capabilities(demand);
+  confirm.capabilities = client_capabilities(demand, s.options.announce_auto_reconnect);
   auto finalization = activation::encode(confirm, s.route);
   if (!finalization) co_return fail(s, finalization.error(), "encoding the Confirm Active PDU");
   const activation::control cooperate{activation::control_action::cooperate, 0, 0};
@@ -333,8 +381,18 @@ asio::awaitable<bool> establish(session& s) {
   co_return fail(s, make_error_code(protocol::errc::unexpected_share_pdu), "too many frames before the Font Map PDU");
 }
 
-bool is_close(const error_code& ec) {
-  return ec == asio::error::eof || ec == ssl::error::stream_truncated || ec == asio::error::connection_reset;
+// Save Session Info (2.2.10.1) and the Auto-Reconnect Status PDU (2.2.5.2) are recorded; other PDUs are ignored.
+void note_share_data(session& s, bytes_view user_data) {
+  auto pdu = share::decode_share_pdu(user_data);
+  if (!pdu || !pdu->value.data) return;
+  if (pdu->value.data->type2 == share::pdu_type2::arc_status) {
+    s.result.auto_reconnect_status = true;
+  } else if (pdu->value.data->type2 == share::pdu_type2::save_session_info) {
+    auto info = activation::decode_save_session_info(pdu->value.body);
+    if (!info) return;
+    if (info->value.session_id) s.result.logon_session_id = info->value.session_id;
+    if (info->value.cookie) s.result.cookie = info->value.cookie;
+  }
 }
 
 // Active and idle: read (never write) until the server ends the session. After the DPU the server closes; wait for
@@ -357,9 +415,12 @@ asio::awaitable<void> hold(session& s) {
       deadline = std::min(deadline, net::clock::now() + s.options.deadlines.step);
     // A Server Heartbeat PDU: Send Data Indication whose user data starts with a SEC_HEARTBEAT security header.
     if (auto data = protocol::x224::decode_data(*frame))
-      if (auto send_data = protocol::mcs::decode_send_data(data->value))
-        if (auto beat = protocol::activation::decode_heartbeat(send_data->value.user_data))
-          s.result.heartbeats.push_back(beat->value);
+      if (auto send_data = protocol::mcs::decode_send_data(data->value)) {
+        const auto user_data = send_data->value.user_data;
+        if (auto beat = protocol::activation::decode_heartbeat(user_data)) s.result.heartbeats.push_back(beat->value);
+        else note_share_data(s, user_data);
+      }
+    if (s.options.on_hold_frame) s.options.on_hold_frame(s.result);
   }
 }
 
@@ -392,6 +453,18 @@ const char* to_string(mini_phase p) noexcept {
     case mini_phase::active: return "active";
   }
   return "?";
+}
+
+activation::arc_client_cookie make_arc_client_cookie(const activation::arc_server_cookie& server) {
+  const std::array<std::uint8_t, 32> client_random{};  // TLS: no client random, 32 zero bytes
+  std::array<std::uint8_t, EVP_MAX_MD_SIZE> mac{};
+  unsigned int length = 0;
+  HMAC(EVP_md5(), server.random_bits.data(), static_cast<int>(server.random_bits.size()), client_random.data(),
+       client_random.size(), mac.data(), &length);
+  activation::arc_client_cookie cookie;
+  cookie.logon_id = server.logon_id;
+  std::copy_n(mac.begin(), cookie.security_verifier.size(), cookie.security_verifier.begin());
+  return cookie;
 }
 
 ssl::context make_mini_client_context() { return net::make_client_context(); }

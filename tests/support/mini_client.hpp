@@ -27,6 +27,8 @@ struct mini_deadlines {
   net::milliseconds hold{60000};    // once active, how long to wait for the server to end the session
 };
 
+struct mini_session_result;
+
 struct mini_session_options {
   std::string host = "127.0.0.1";  // an IP address literal (no name resolution: test support)
   std::uint16_t port = 0;
@@ -37,6 +39,22 @@ struct mini_session_options {
   bool hold = true;
   // Announce RNS_UD_CS_SUPPORT_HEARTBEAT_PDU: a server with heartbeats configured then sends them (2.2.16.1).
   bool announce_heartbeat = false;
+  // Announce AUTORECONNECT_SUPPORTED in Confirm Active's general capability set (2.2.7.1.1): a server then issues an
+  // auto-reconnect cookie in Save Session Info. false: a client that never gets one.
+  bool announce_auto_reconnect = true;
+  // Present this cookie in the Client Info's extended info (ARC_CS_PRIVATE_PACKET, 2.2.4.3), as a reconnecting
+  // client does. make_arc_client_cookie builds one from a server cookie.
+  std::optional<protocol::activation::arc_client_cookie> auto_reconnect_cookie;
+  // When set, these bytes are sent as the Client Info userName instead of `user` encoded (even length; a way to send
+  // UTF-16 that is not valid, such as a lone surrogate). Its terminator is added.
+  std::optional<std::vector<std::uint8_t>> user_utf16le;
+  // After the MCS Connect-Response, instead of going on, send Erect Domain Requests one byte per TLS record with this
+  // pause between bytes — a client trickling its connection sequence — until a write fails (the server closed) or
+  // deadlines.hold has passed. result.server_closed says which.
+  std::optional<net::milliseconds> trickle_after_mcs;
+  // Called on the session's executor after every frame the server sent while the session was held, with what has
+  // been recorded so far: a test waits for a Save Session Info or an Auto-Reconnect Status with it, not a timer.
+  std::function<void(const mini_session_result&)> on_hold_frame;
 };
 
 // How far the connection sequence got: the last step completed.
@@ -69,8 +87,16 @@ struct mini_session_result {
   bool x224_disconnect = false;             // an X.224 Disconnect Request arrived
   bool server_closed = false;               // the server closed the connection (rather than our deadline ending it)
   std::vector<protocol::activation::heartbeat> heartbeats;  // Server Heartbeat PDUs received while holding
+  // Save Session Info (2.2.10.1) received while holding: the logon's session id, and the auto-reconnect cookie.
+  std::optional<std::uint32_t> logon_session_id;
+  std::optional<protocol::activation::arc_server_cookie> cookie;
+  bool auto_reconnect_status = false;       // a Server Auto-Reconnect Status PDU (2.2.5.2): the cookie was refused
   double handshake_ms = 0;                  // TCP connect to Font Map
 };
+
+// The cookie a client presents for `server`: SecurityVerifier = HMAC-MD5(key = ArcRandomBits, data = the client
+// random), which under TLS is 32 zero bytes (MS-RDPBCGR 5.5).
+protocol::activation::arc_client_cookie make_arc_client_cookie(const protocol::activation::arc_server_cookie& server);
 
 // A client context for mini sessions: net::make_client_context() (certificate never refused). Share one.
 net::ssl::context make_mini_client_context();

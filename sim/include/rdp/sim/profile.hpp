@@ -25,9 +25,15 @@ class profile_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// What parse_profile does with the `tls` keys: load or generate the certificate, or only check the keys (no file
+// read, no key generated; the identity stays empty) — for checking a profile, and for the fuzz target.
+enum class certificate_handling { load_or_generate, check_only };
+
 // Parses profile text; `source` names it in errors. Certificates are loaded (paths relative to `base_dir`) or
-// generated. Unknown keys are errors: a typo must not silently become a default.
-profile parse_profile(const std::string& text, const std::string& source, const std::string& base_dir = ".");
+// generated. Unknown keys are errors: a typo must not silently become a default. Whatever the text holds, the only
+// exception is profile_error (tests/fuzz/profile_fuzz.cpp holds it to that).
+profile parse_profile(const std::string& text, const std::string& source, const std::string& base_dir = ".",
+                      certificate_handling certificates = certificate_handling::load_or_generate);
 profile load_profile(const std::string& path);
 
 }  // namespace rdp::sim

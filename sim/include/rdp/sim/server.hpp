@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,17 @@ struct server_config {
   std::uint32_t stale_cookie_error = 0x00000007;  // ERRINFO_SERVER_DENIED_CONNECTION
   net::milliseconds drain_timeout{2000};        // after the last PDU, how long to wait for the client to hang up
   std::uint16_t max_desktop_width = 1920, max_desktop_height = 1200;
+  // Limits on what clients can make the simulator hold (docs/profiles.md, "limits"). Each hit is counted in
+  // server_counters and logged.
+  // From accept to the active session, in total (not per read): a client that has not logged on by then is closed,
+  // whether it trickles bytes, stalls mid-sequence or is a probe being held (hold_timeout still applies within it).
+  net::milliseconds prelogon_timeout{30000};
+  std::size_t max_connections = 4096;       // open at once; one more is closed at accept
+  std::size_t max_session_table = 4096;     // sessions in the table, whatever the policy's max_sessions says; a
+                                            // logon that needs a new one is refused (ERRINFO_SERVER_DENIED_CONNECTION)
+  // For tests: runs for every accepted connection before it is served. What it throws ends the accept loop as a
+  // bug would (the loop says so on stderr and starts again).
+  std::function<void()> after_accept;
 };
 
 struct server_counters {
@@ -61,6 +73,11 @@ struct server_counters {
   std::uint64_t disconnected_expired = 0;  // sessions logged off by the disconnected-session limit
   std::uint64_t logon_failures = 0;
   std::uint64_t sequence_failures = 0;  // clients that broke off or broke the connection sequence
+  // Limits hit (server_config's limits): each is also logged.
+  std::uint64_t connections_over_limit = 0;  // accepted and closed at once: max_connections were open
+  std::uint64_t prelogon_timeouts = 0;       // closed at prelogon_timeout without having logged on
+  std::uint64_t session_table_full = 0;      // logons refused: max_session_table sessions in the table
+  std::uint64_t accept_loop_restarts = 0;    // the accept loop ended unexpectedly (a bug) and was started again
 };
 
 class server {
