@@ -119,7 +119,11 @@ auto on_sim_thread(asio::io_context& io, F f) {
 
 // The drop the demo reproduces: a real client (the FreeRDP library) logs on, the administrator logs the session off,
 // and the client reports what Windows would make it report. Then the same client comes back with the auto-reconnect
-// cookie of the session that was deleted: the 0xC0000203 story. Returns whether the client saw what it should.
+// cookie of the session that was deleted. The RDP server does not answer that with an NTSTATUS: the cookie travels
+// in the Client Info PDU, after any CredSSP exchange (MS-RDPBCGR 1.3.1.5, 5.5), and a cookie the server cannot honour
+// gets a fresh logon (after finalization, a Server Auto-Reconnect Status PDU, 2.2.4.1). STATUS_USER_SESSION_DELETED
+// (0xC0000203) is what an SMB2 server answers a request whose SessionId it no longer holds (MS-SMB2 3.3.5.2.9).
+// Returns whether the client saw what it should.
 bool reproduce_drop(asio::io_context& io, server& srv, std::uint16_t port) {
   std::cout << "\nrdpsim demo: reproducing a drop — a FreeRDP client logs on, the administrator logs it off\n";
   probe::login_options login;
@@ -128,6 +132,7 @@ bool reproduce_drop(asio::io_context& io, server& srv, std::uint16_t port) {
   login.user = "demo";
   login.password = "demo";
   login.security = probe::login_security::tls;
+  login.accept_any_certificate = true;  // the demo's own rdpsim, with the certificate it has just made
   login.stay = std::chrono::seconds(15);
   auto client = std::async(std::launch::async, [&] { return probe::run_login(login); });
   std::optional<session_info> active;
@@ -161,7 +166,8 @@ bool reproduce_drop(asio::io_context& io, server& srv, std::uint16_t port) {
   std::cout << "  client: reconnects with its auto-reconnect cookie for session " << r.cookie->logon_id
             << ", which no longer exists; the server counted " << counters.stale_cookies
             << " stale cookie and started a fresh logon in session " << again.session_id.value_or(0)
-            << " (over CredSSP a Windows host answers this with STATUS_USER_SESSION_DELETED 0xC0000203)\n";
+            << ": the user's desktop and programs are gone (the session was deleted; an SMB2 request still bound to it"
+               " would get STATUS_USER_SESSION_DELETED 0xC0000203)\n";
   return logoff_seen && again.reached_active && counters.stale_cookies == 1;
 }
 

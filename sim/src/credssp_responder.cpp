@@ -1,8 +1,11 @@
 #include "rdp/sim/credssp_responder.hpp"
 
 #include "rdp/net/deadline.hpp"
+#include "rdp/net/read_until.hpp"
 #include "rdp/protocol/credssp.hpp"
+#include "rdp/protocol/errinfo.hpp"
 
+#include <algorithm>
 #include <random>
 
 namespace rdp::sim {
@@ -61,37 +64,47 @@ ntlm::challenge_message make_challenge(const ntlm_identity& identity, std::uint3
   return c;
 }
 
-asio::awaitable<bool> answer_ntlm_negotiate(asio::ssl::stream<net::tcp::socket&>& tls, ntlm_identity identity,
-                                            net::milliseconds timeout) {
+namespace {
+
+// One TSRequest from the client: one deadline for the whole message (a client dribbling a byte at a time cannot
+// stretch it) and at most max_request_bytes kept. nullopt for a timeout, a close, or bytes that are not a TSRequest.
+asio::awaitable<std::optional<protocol::credssp::ts_request>> read_ts_request(
+    asio::ssl::stream<net::tcp::socket&>& tls, net::milliseconds timeout) {
   protocol::byte_buffer received;
-  std::array<std::uint8_t, 4096> chunk{};
   std::optional<protocol::credssp::ts_request> request;
-  // One deadline for the whole request, so a client dribbling a byte at a time cannot stretch it.
-  const auto deadline = net::clock::now() + timeout;
-  for (;;) {
-    auto decoded = protocol::credssp::decode_ts_request(received);
-    if (decoded) {
-      request = std::move(decoded->value);
-      break;
-    }
-    if (!protocol::is_need_more(decoded.error()) || received.size() >= max_request_bytes) co_return false;
-    const auto left = deadline - net::clock::now();
-    if (left <= net::clock::duration::zero()) co_return false;
-    auto [ec, n] = co_await net::with_deadline(tls.async_read_some(asio::buffer(chunk), net::use_tuple), left);
-    if (ec) co_return false;
-    const auto keep = std::min(n, max_request_bytes - received.size());
-    received.insert(received.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(keep));
-  }
+  const auto ec = co_await net::read_until(tls, received, max_request_bytes, timeout, [&](const protocol::byte_buffer& b) {
+    auto decoded = protocol::credssp::decode_ts_request(b);
+    if (decoded) request = std::move(decoded->value);
+    return decoded || !protocol::is_need_more(decoded.error());
+  });
+  if (ec) co_return std::nullopt;
+  co_return request;
+}
+
+// The NTLM message header (MS-NLMP 2.2.1): "NTLMSSP\0", then MessageType as a 32-bit little-endian value.
+bool is_ntlm_message(const protocol::byte_buffer& token, std::uint32_t type) {
+  static constexpr std::string_view signature{"NTLMSSP\0", 8};
+  if (token.size() < 12 || !std::equal(signature.begin(), signature.end(), token.begin())) return false;
+  protocol::byte_reader reader(protocol::bytes_view(token).subspan(8));
+  std::uint32_t found = 0;
+  return reader.u32le(found) && found == type;
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<std::int64_t>> answer_ntlm_negotiate(asio::ssl::stream<net::tcp::socket&>& tls,
+                                                                   ntlm_identity identity, net::milliseconds timeout) {
+  const auto request = co_await read_ts_request(tls, timeout);
   // A raw NTLM NEGOTIATE, as nmap and rdpprobe send it (MS-CSSP 2.2.1.1 allows NTLM without SPNEGO). A SPNEGO
   // NegTokenInit would need a SPNEGO answer, which this responder does not speak: refuse it rather than lie.
-  if (request->nego_tokens.empty()) co_return false;
+  if (!request || request->nego_tokens.empty()) co_return std::nullopt;
   auto negotiate = ntlm::decode_negotiate(request->nego_tokens.front());
-  if (!negotiate) co_return false;
+  if (!negotiate) co_return std::nullopt;
 
   const auto challenge =
       make_challenge(identity, negotiate->flags, ntlm::to_filetime(std::chrono::system_clock::now()), random_challenge());
   auto token = ntlm::encode(challenge);
-  if (!token) co_return false;  // cannot happen: make_challenge keeps every name within its length field
+  if (!token) co_return std::nullopt;  // cannot happen: make_challenge keeps every name within its length field
   protocol::credssp::ts_request answer;
   answer.version = responder_credssp_version;
   answer.nego_tokens.push_back(std::move(*token));
@@ -99,7 +112,38 @@ asio::awaitable<bool> answer_ntlm_negotiate(asio::ssl::stream<net::tcp::socket&>
   auto [write_ec, written] =
       co_await net::with_deadline(asio::async_write(tls, asio::buffer(wire), net::use_tuple), timeout);
   (void)written;
-  co_return !write_ec;
+  if (write_ec) co_return std::nullopt;
+  co_return request->version;
+}
+
+asio::awaitable<std::string> refuse_ntlm_authenticate(asio::ssl::stream<net::tcp::socket&>& tls,
+                                                      std::int64_t client_version, net::milliseconds timeout) {
+  const auto request = co_await read_ts_request(tls, timeout);
+  // A probe (nmap rdp-ntlm-info, rdpprobe) closes once it has the CHALLENGE: nothing to refuse, nothing to log.
+  if (!request) co_return std::string();
+  std::string what = "the client's TSRequest carried no NTLM message";
+  if (!request->nego_tokens.empty()) {
+    const auto& token = request->nego_tokens.front();
+    what = is_ntlm_message(token, ntlm::message_type::authenticate) ? "the client's NTLM AUTHENTICATE was not checked"
+                                            : "the client answered the CHALLENGE with something that is not an NTLM "
+                                              "AUTHENTICATE";
+  }
+  // TSRequest.errorCode exists from CredSSP version 3 (MS-CSSP 2.2.1); a client of an older version only sees the
+  // close. FreeRDP 2.11 (libfreerdp/core/nla.c) ends its connect at once on an errorCode it does not map to a
+  // logon failure, reporting "SPNEGO failed with NTSTATUS".
+  std::string answered = "the connection was closed";
+  if (client_version >= 3) {
+    protocol::credssp::ts_request answer;
+    answer.version = std::min<std::int64_t>(client_version, responder_credssp_version);
+    answer.error_code = protocol::ntstatus::not_supported;
+    const auto wire = protocol::credssp::encode(answer);
+    auto [write_ec, written] =
+        co_await net::with_deadline(asio::async_write(tls, asio::buffer(wire), net::use_tuple), timeout);
+    (void)written;
+    if (!write_ec) answered = "answered with TSRequest.errorCode STATUS_NOT_SUPPORTED (0xC00000BB) and closed";
+  }
+  co_return "CredSSP (NLA) logon is not simulated: " + what + "; " + answered +
+             ". A client reaches rdpsim's sessions over TLS (xfreerdp /sec:tls) or Standard RDP Security.";
 }
 
 }  // namespace rdp::sim

@@ -5,6 +5,7 @@
 // security layer whenever the server sends any RDP_NEG_RSP (docs/wire-facts.md 2.2), even when the server selected
 // another protocol than the one asked for. xrdp selects PROTOCOL_RDP for a CredSSP-only request, so nmap says
 // "CredSSP (NLA): SUCCESS" while xrdp has no CredSSP at all; rdpprobe reports that as a downgrade.
+#include "peers.hpp"
 #include "rdp/probe/ntlm_info.hpp"
 #include "rdp/probe/scanner.hpp"
 #include "rdp/probe/standard_security.hpp"
@@ -38,8 +39,8 @@ const std::map<std::string, security_protocol> nmap_names = {
     {"CredSSP with Early User Auth", security_protocol::hybrid_ex}};
 
 TEST(NmapSideBySide, EnumEncryptionSecurityLayersAgainstXrdp) {
-  if (!test::have_program("nmap")) GTEST_SKIP() << "nmap is not installed (scripts/install-deps.sh installs it)";
-  if (auto why = test::xrdp_server::unavailable_reason(); !why.empty()) GTEST_SKIP() << "xrdp unavailable: " << why;
+  RDP_REQUIRE_PEER(test::missing_program("nmap"));
+  RDP_REQUIRE_PEER(test::xrdp_server::unavailable_reason());
   test::xrdp_options options;
   options.address = "127.0.0.3";
   options.port = 3389;
@@ -93,7 +94,7 @@ std::map<std::string, std::string> nmap_ntlm_fields(const std::string& output) {
 }
 
 TEST(NmapSideBySide, NtlmInfoReadsTheSimulatorsIdentity) {
-  if (!test::have_program("nmap")) GTEST_SKIP() << "nmap is not installed (scripts/install-deps.sh installs it)";
+  RDP_REQUIRE_PEER(test::missing_program("nmap"));
   sim::server_config config;
   config.listen = {"127.0.0.4", 3389};
   config.policy = sim::parse_policy("tls,credssp");
@@ -138,7 +139,7 @@ namespace {
 // (a profile without `rdp` answers every other request with the RDP_NEG_FAILURE a Windows host sends, so there is
 // no downgrade for nmap to misreport), and rdpprobe agrees layer by layer.
 TEST(NmapSideBySide, EnumEncryptionReportsExactlyTheSimulatorProfilesProtocols) {
-  if (!test::have_program("nmap")) GTEST_SKIP() << "nmap is not installed (scripts/install-deps.sh installs it)";
+  RDP_REQUIRE_PEER(test::missing_program("nmap"));
   auto profile = sim::parse_profile("name: nmap-check\nlisten: 127.0.0.7:3389\nprotocols: [tls, credssp]\n"
                                     "tls: {generate: ecdsa}\n",
                                     "nmap-check.yaml");

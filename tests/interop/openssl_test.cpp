@@ -1,5 +1,6 @@
 // A real TLS-first listener, OpenSSL's s_server, on a free loopback port. OpenSSL 3.0 closes a non-TLS hello
 // without an alert (docs/wire-facts.md 5.2); rdpprobe must not stop at "closed" but say it is a TLS server.
+#include "peers.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/scanner.hpp"
 
@@ -61,7 +62,7 @@ class openssl_server {
 };
 
 TEST(OpensslSServer, TlsFirstListenerIsNamedAsTls) {
-  if (!test::have_program("openssl")) GTEST_SKIP() << "openssl is not installed";
+  RDP_REQUIRE_PEER(test::missing_program("openssl"));
   const auto id = net::make_self_signed(net::key_kind::ecdsa, "tls-only.example");
   openssl_server server(id);
   ASSERT_TRUE(server.started());

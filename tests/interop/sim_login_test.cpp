@@ -282,3 +282,25 @@ TEST_F(SimLogin, DisconnectedLimitSparesASessionResumedWithItsCookieBeforeIt) {
 }
 
 }  // namespace
+
+// NLA is not simulated (yet): a client that offers only CredSSP gets the NTLM CHALLENGE, and its AUTHENTICATE is
+// refused at once with TSRequest.errorCode STATUS_NOT_SUPPORTED, so FreeRDP ends its connect with that NTSTATUS
+// instead of waiting for a reply until its own deadline (before: "Timeout waiting for activation", watchdog abort).
+class SimLoginNla : public SimLogin {};
+
+TEST_F(SimLoginNla, ACredSspLogonIsRefusedWithAnNtstatusNotLeftToTimeOut) {
+  rdp::sim::server_config config;
+  config.policy = rdp::sim::parse_policy("rdp,tls,credssp");
+  config.identity = rdp::net::make_self_signed(rdp::net::key_kind::ecdsa, "rdpsim-nla-test");
+  sim_.emplace(std::move(config));
+  auto o = options();
+  o.security = rdp::probe::login_security::nla;
+  const auto r = rdp::probe::run_login(o);
+  EXPECT_FALSE(r.reached_active);
+  EXPECT_FALSE(r.timed_out) << "rdpsim held the CredSSP exchange until FreeRDP's deadline";
+  EXPECT_EQ(counters().ntlm_challenges, 1u) << "FreeRDP never got as far as the CHALLENGE";
+  const bool ntstatus_seen = std::any_of(r.freerdp_errors.begin(), r.freerdp_errors.end(), [](const std::string& line) {
+    return line.find("C00000BB") != std::string::npos || line.find("NOT_SUPPORTED") != std::string::npos;
+  });
+  EXPECT_TRUE(ntstatus_seen) << "FreeRDP did not report the server's errorCode; last error " << r.last_error_name;
+}

@@ -1,7 +1,9 @@
 // The stock xfreerdp (FreeRDP 2.11, under xvfb-run) against rdpsim: it reaches an active session, and each way the
 // server ends a session reaches it as the error info a Windows server would send. xfreerdp's exit status is that
 // error info (xf_exit_code_from_disconnect_reason: codes 1..12 pass through), so the exit status is the assertion.
+#include "peers.hpp"
 #include "rdp/net/tls.hpp"
+#include "rdp/sim/profile.hpp"
 #include "run_command.hpp"
 #include "sim_thread.hpp"
 
@@ -9,7 +11,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <optional>
 #include <thread>
 
@@ -21,7 +25,7 @@ using rdp::test::run_command;
 
 std::string missing_tools() {
   for (const char* tool : {"xfreerdp", "xvfb-run", "timeout"})
-    if (!rdp::test::have_program(tool)) return std::string(tool) + " is not installed (scripts/install-deps.sh installs it)";
+    if (auto why = rdp::test::missing_program(tool); !why.empty()) return why;
   return {};
 }
 
@@ -67,7 +71,7 @@ class xfreerdp_client {
 class SimXfreerdp : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (auto why = missing_tools(); !why.empty()) GTEST_SKIP() << why;
+    RDP_REQUIRE_PEER(missing_tools());
   }
 
   void start(rdp::sim::server_config config = sim_config()) { sim_.emplace(std::move(config)); }
@@ -261,3 +265,72 @@ TEST_F(SimXfreerdp, AfterANetworkDropTheAutoReconnectCookieResumesTheSameSession
 }
 
 }  // namespace
+
+// The README's own example, as written there, against the profile it names: the claim must be true.
+class ReadmeExample : public SimXfreerdp {
+ protected:
+  // The xfreerdp command line in README.md, between backticks, with the profile's port.
+  static std::string readme_command() {
+    std::ifstream in(std::string(RDP_SOURCE_DIR) + "/README.md");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = text.find("`xfreerdp /v:127.0.0.1:13389");
+    if (at == std::string::npos) return {};
+    const auto end = text.find('`', at + 1);
+    return text.substr(at + 1, end - at - 1);
+  }
+  void start_profile() {
+    auto profile = rdp::sim::load_profile(std::string(RDP_SOURCE_DIR) + "/sim/profiles/windows-server-2022.yaml");
+    profile.server.drain_timeout = 3000ms;
+    sim_.emplace(std::move(profile.server));  // on a free loopback port instead of 13389
+  }
+  // The command with the profile's port replaced by the simulator's, run under Xvfb with a private HOME.
+  // With `log_off`, the admin logs off alice's session once it is active (waiting for it, bounded).
+  std::optional<command_result> run(std::string command, bool log_off, int timeout_seconds = 40) {
+    const std::string fixed = "127.0.0.1:13389";
+    command.replace(command.find(fixed), fixed.size(), "127.0.0.1:" + std::to_string(sim_->port()));
+    home_ = std::filesystem::temp_directory_path() / ("rdpsim-readme-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(home_);
+    auto done = std::async(std::launch::async, [=, this] {
+      return run_command("HOME=" + home_.string() + " timeout " + std::to_string(timeout_seconds) + " xvfb-run -a " +
+                         command);
+    });
+    if (log_off)
+      if (auto session = wait_active("alice")) admin([&](auto& a) { return a.logoff(session->id); });
+    if (done.wait_for(60s) != std::future_status::ready) return std::nullopt;
+    return done.get();
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    if (!home_.empty()) std::filesystem::remove_all(home_, ignored);
+  }
+  std::filesystem::path home_;
+};
+
+TEST_F(ReadmeExample, TheXfreerdpCommandReachesTheProfilesSessionAndSeesTheLogoff) {
+  const auto command = readme_command();
+  ASSERT_FALSE(command.empty()) << "README.md has no `xfreerdp /v:127.0.0.1:13389 …` example any more";
+  start_profile();
+  const auto result = run(command, true);
+  ASSERT_TRUE(result) << "xfreerdp did not end";
+  EXPECT_EQ(result->status, 2) << "expected the admin's logoff (ERRINFO_RPC_INITIATED_LOGOFF):\n" << result->output;
+  EXPECT_EQ(counters().activated, 1u) << result->output;
+}
+
+// Without /sec:tls the client picks NLA, which rdpsim does not simulate: it must be told so at once, not left to
+// its own activation timeout (before: "Timeout waiting for activation", exit 131, after ~10 s).
+TEST_F(ReadmeExample, WithoutSecTlsTheNlaLogonIsRefusedNotLeftToTimeOut) {
+  auto command = readme_command();
+  ASSERT_FALSE(command.empty());
+  const auto flag = command.find(" /sec:tls");
+  ASSERT_NE(flag, std::string::npos) << command;
+  command.erase(flag, std::string(" /sec:tls").size());
+  start_profile();
+  const auto result = run(command, false);
+  ASSERT_TRUE(result) << "xfreerdp did not end";
+  EXPECT_EQ(counters().activated, 0u);
+  EXPECT_EQ(counters().ntlm_challenges, 1u) << "xfreerdp did not try NLA:\n" << result->output;
+  EXPECT_EQ(result->output.find("Timeout waiting for activation"), std::string::npos) << result->output;
+  EXPECT_TRUE(result->output.find("C00000BB") != std::string::npos ||
+              result->output.find("STATUS_NOT_SUPPORTED") != std::string::npos)
+      << "xfreerdp did not report the server's refusal:\n" << result->output;
+}

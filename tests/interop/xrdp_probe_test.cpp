@@ -1,6 +1,7 @@
 // rdpprobe against a real xrdp 0.9.21 started by the test on a free loopback port, in each of its three
 // security layers. The expected selections are xrdp's observed behaviour (docs/wire-vectors.md, "What xrdp
 // selects"); where it departs from MS-RDPBCGR that is written next to the assertion.
+#include "peers.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/scanner.hpp"
 
@@ -19,7 +20,7 @@ using protocol::security_protocol;
 class XrdpInterop : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (auto why = test::xrdp_server::unavailable_reason(); !why.empty()) GTEST_SKIP() << "xrdp unavailable: " << why;
+    RDP_REQUIRE_PEER(test::xrdp_server::unavailable_reason());
   }
 
   static probe::target_report probe(const test::xrdp_server& xrdp) {

@@ -1,6 +1,7 @@
 // rdpprobe's Standard RDP Security enumeration (nmap's rdp-enum-encryption cipher pass) against a real xrdp 0.9.21
 // at each crypt_level. The expected level/method pairs are the ones captured in docs/wire-vectors.md 4.4: xrdp
 // ignores the client's encryptionMethods and always answers the method its crypt_level implies.
+#include "peers.hpp"
 #include "rdp/probe/standard_security.hpp"
 #include "rdp/protocol/gcc.hpp"
 
@@ -45,7 +46,7 @@ std::ostream& operator<<(std::ostream& os, const level_case& c) {
 class XrdpStandardSecurity : public ::testing::TestWithParam<level_case> {
  protected:
   void SetUp() override {
-    if (auto why = test::xrdp_server::unavailable_reason(); !why.empty()) GTEST_SKIP() << "xrdp unavailable: " << why;
+    RDP_REQUIRE_PEER(test::xrdp_server::unavailable_reason());
   }
 };
 
@@ -95,7 +96,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(XrdpStandardSecurityRefused, TlsLayerHangsUpInsteadOfAnswering) {
-  if (auto why = test::xrdp_server::unavailable_reason(); !why.empty()) GTEST_SKIP() << "xrdp unavailable: " << why;
+  RDP_REQUIRE_PEER(test::xrdp_server::unavailable_reason());
   // security_layer=tls: xrdp confirms a CR without RDP_NEG_REQ, then sends a DPU and closes (wire-vectors.md 1.3).
   test::xrdp_server xrdp({"tls", "high"});
   const auto r = enumerate(xrdp.port());

@@ -278,8 +278,8 @@ TEST(StandardSecurityProbe, HugeFrameIsRefusedAtItsHeader) {
   scripted_rdp_server server(after_initial::huge_frame);
   const auto [r, seconds] = enumerate(server.port(), 3000ms);
   EXPECT_TRUE(contains(r.error, "Connect-Response")) << r.error;
+  // Refused when the header arrived: waiting for 64 KiB from a server that sends no more would end in "timed out".
   EXPECT_TRUE(contains(r.error, "above 16384 bytes")) << r.error;
-  EXPECT_LT(seconds, 2.0);  // refused when the header arrived, not after waiting for 64 KiB
 }
 
 TEST(StandardSecurityProbe, GarbageInsteadOfConnectResponse) {
@@ -335,15 +335,14 @@ TEST(StandardSecurityProbe, SilenceIsNoAnswerNotATeardown) {
 TEST(StandardSecurityProbe, DribbledResponseHitsOneDeadline) {
   scripted_rdp_server server(after_initial::dribble);
   const auto [r, seconds] = enumerate(server.port(), 800ms);
+  // One deadline for the whole answer: with a deadline per read, a byte every few ms would never time out.
   EXPECT_EQ(r.error, "waiting for the Connect-Response: timed out");
-  EXPECT_LT(seconds, 2.5);
 }
 
 TEST(StandardSecurityProbe, SilenceAfterConnectInitial) {
   scripted_rdp_server server(after_initial::silent);
   const auto [r, seconds] = enumerate(server.port(), 500ms);
   EXPECT_EQ(r.error, "waiting for the Connect-Response: timed out");
-  EXPECT_LT(seconds, 2.0);
 }
 
 TEST(StandardSecurityProbe, CloseAfterConnectInitial) {
@@ -371,7 +370,6 @@ TEST(StandardSecurityProbe, HugeTpktInsteadOfConnectionConfirm) {
   test::scripted_listener huge(test::listener_behaviour::huge_tpkt);
   const auto [r, seconds] = enumerate(huge.port(), 3000ms);
   EXPECT_TRUE(contains(r.error, "above 16384 bytes")) << r.error;
-  EXPECT_LT(seconds, 2.0);
 }
 
 TEST(StandardSecurityProbe, EndlessDataIsCutOffAtTheCap) {
@@ -379,21 +377,18 @@ TEST(StandardSecurityProbe, EndlessDataIsCutOffAtTheCap) {
   const auto [r, seconds] = enumerate(endless.port(), 3000ms);
   // 03 5A 5A 5A…: a TPKT header announcing 0x5A5A bytes, above the cap.
   EXPECT_TRUE(contains(r.error, "above 16384 bytes")) << r.error;
-  EXPECT_LT(seconds, 2.0);
 }
 
 TEST(StandardSecurityProbe, SilentListener) {
   test::scripted_listener silent(test::listener_behaviour::silent);
   const auto [r, seconds] = enumerate(silent.port(), 500ms);
   EXPECT_EQ(r.error, "waiting for the Connection Confirm: timed out");
-  EXPECT_LT(seconds, 2.0);
 }
 
 TEST(StandardSecurityProbe, DribbledConnectionConfirm) {
   test::scripted_listener dribble(test::listener_behaviour::dribble);
   const auto [r, seconds] = enumerate(dribble.port(), 1500ms);
   EXPECT_EQ(r.error, "waiting for the Connection Confirm: timed out");
-  EXPECT_LT(seconds, 3.0);
 }
 
 TEST(StandardSecurityProbe, ResetOnRequest) {

@@ -3,7 +3,7 @@
 // it (MS-RDPBCGR 1.3.1.1): Client Info (2.2.1.11), licensing as "valid client" (2.2.1.12), capability exchange
 // (Demand Active 2.2.1.13.1, Confirm Active 2.2.1.13.2), finalization (Synchronize, Control, Font List/Map,
 // 2.2.1.14-2.2.1.22), then the PDUs of an active session this project needs: a bitmap update (2.2.9.1.1.3.1.2),
-// Save Session Info with the auto-reconnect cookie (2.2.10.1), Auto-Reconnect Status (2.2.5.2) and the server
+// Save Session Info with the auto-reconnect cookie (2.2.10.1), Auto-Reconnect Status (2.2.4.1) and the server
 // heartbeat (2.2.16.1). No RDP-security encryption: with TLS the basic security header carries flags only.
 //
 // Encoders return whole TPKT frames; decoders take MCS user data (the Send Data payload). Strings are UTF-8 here
@@ -226,7 +226,7 @@ byte_buffer encode_logon_extended(const std::optional<arc_server_cookie>& cookie
                                   const std::optional<logon_errors>& errors, const share::data_pdu_route& route);
 decode_result<save_session_info> decode_save_session_info(bytes_view body);
 
-// Server Auto-Reconnect Status PDU (2.2.5.2): the cookie was not accepted; the client goes on to a full logon.
+// Server Auto-Reconnect Status PDU (2.2.4.1): the cookie was not accepted; the client goes on to a full logon.
 byte_buffer encode_auto_reconnect_status(const share::data_pdu_route& route);
 
 // Server Heartbeat PDU (2.2.16.1), behind a security header with SEC_HEARTBEAT: period in seconds, and the counts

@@ -115,6 +115,7 @@ inline constexpr std::uint32_t status_user_session_deleted = 0xC0000203;
 
 namespace ntstatus {
 inline constexpr std::uint32_t success = 0x00000000, access_denied = 0xC0000022, logon_failure = 0xC000006D,
+                               not_supported = 0xC00000BB,
                                wrong_password = 0xC000006A, account_restriction = 0xC000006E,
                                password_expired = 0xC0000071, account_disabled = 0xC0000072,
                                time_difference_at_dc = 0xC0000133, logon_type_not_granted = 0xC000015B,
