@@ -149,6 +149,38 @@ tls_identity make_self_signed(key_kind kind, std::string_view common_name, int v
   return identity_of(cert.get(), key.get());
 }
 
+tls_identity make_self_signed(key_kind kind, std::string_view common_name, int valid_days,
+                              const std::vector<std::string>& extra_dns_names) {
+  auto key = new_key(kind);
+  x509_ptr cert(X509_new());
+  {
+    // build_certificate's certificate, re-made with the extra names in its subjectAltName: the extension is built
+    // from GENERAL_NAMEs, not from a config string, so that any byte (a comma, a NUL, 0xFF) goes in as it is.
+    auto plain = build_certificate(key.get(), common_name, valid_days, nullptr, nullptr, false);
+    cert.reset(X509_dup(plain.get()));
+  }
+  if (!cert) fail("cannot copy the certificate");
+  GENERAL_NAMES* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
+  if (!names) fail("the certificate has no subjectAltName");
+  for (const auto& raw : extra_dns_names) {
+    GENERAL_NAME* name = GENERAL_NAME_new();
+    ASN1_IA5STRING* text = ASN1_IA5STRING_new();
+    if (!name || !text || ASN1_STRING_set(text, raw.data(), static_cast<int>(raw.size())) != 1) {
+      GENERAL_NAME_free(name);
+      ASN1_IA5STRING_free(text);
+      GENERAL_NAMES_free(names);
+      fail("cannot make a subjectAltName");
+    }
+    GENERAL_NAME_set0_value(name, GEN_DNS, text);
+    sk_GENERAL_NAME_push(names, name);
+  }
+  const int replaced = X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names, 0, X509V3_ADD_REPLACE);
+  GENERAL_NAMES_free(names);
+  if (replaced != 1) fail("cannot replace the subjectAltName");
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) fail("signing the certificate failed");
+  return identity_of(cert.get(), key.get());
+}
+
 tls_identity make_certificate_authority(key_kind kind, std::string_view common_name, int valid_days) {
   auto key = new_key(kind);
   auto cert = build_certificate(key.get(), common_name, valid_days, nullptr, nullptr, true);

@@ -16,6 +16,7 @@
 #include <winpr/wlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -51,6 +52,7 @@ const char* safe(const char* s) { return s ? s : ""; }
 // callback of an instance runs on the thread that drives it), so it needs no lock.
 struct run_state {
   login_result* result = nullptr;
+  const login_options* options = nullptr;
   rdpContext* context = nullptr;
   int furthest = -1;  // CONNECTION_STATE, as an int so that "none yet" is representable
   bool saw_state_log = false;
@@ -284,21 +286,43 @@ void cb_post_disconnect(freerdp* instance) { gdi_free(instance); }
 // Only reached under CredSSP with no user or password: there is nobody to ask.
 BOOL cb_authenticate(freerdp*, char**, char**, char**) { return FALSE; }
 
-// 2 = accept for this session only (nothing is written to known_hosts2); the probe reports certificate facts itself.
-DWORD cb_verify_certificate(freerdp* instance, const char*, UINT16, const char*, const char*, const char*, const char*,
-                            DWORD flags) {
-  run_state& run = state_of(instance);
+// "AB:cd:01…" → "abcd01…": FreeRDP 2.11 gives the SHA-256 fingerprint as colon-separated hex (crypto_cert_fingerprint).
+std::string normalized_fingerprint(std::string_view text) {
+  std::string hex;
+  for (char c : text) {
+    if (c == ':') continue;
+    hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return hex;
+}
+
+// FreeRDP asks only about a certificate it could not verify itself (against the system store, for this host name)
+// and has not seen before (known_hosts2 in a private, empty ConfigPath). 2 = accept for this session only (nothing is
+// written), 0 = refuse: FreeRDP then ends the TLS connection before CredSSP or the Client Info carry the credentials.
+DWORD decide_certificate(run_state& run, const char* fingerprint, DWORD flags, const char* what) {
   run.sample_state();
   run.result->certificate_flags = flags;
-  return 2;
+  run.result->certificate_sha256 = normalized_fingerprint(safe(fingerprint));
+  const auto& o = *run.options;
+  if (o.accept_any_certificate) return 2;
+  for (const auto& accepted : o.accepted_sha256)
+    if (!accepted.empty() && normalized_fingerprint(accepted) == run.result->certificate_sha256) return 2;
+  run.result->certificate_refused =
+      std::string("the server's certificate (sha256 ") + run.result->certificate_sha256 + ") " + what +
+      ((flags & VERIFY_CERT_FLAG_MISMATCH) != 0 ? ", and its names do not match " + o.host : std::string()) +
+      "; it is neither verified nor pinned";
+  return 0;
+}
+
+DWORD cb_verify_certificate(freerdp* instance, const char*, UINT16, const char*, const char*, const char*,
+                            const char* fingerprint, DWORD flags) {
+  return decide_certificate(state_of(instance), fingerprint, flags, "does not verify against the system store");
 }
 
 DWORD cb_verify_changed_certificate(freerdp* instance, const char*, UINT16, const char*, const char*, const char*,
-                                    const char*, const char*, const char*, const char*, DWORD flags) {
-  run_state& run = state_of(instance);
-  run.sample_state();
-  run.result->certificate_flags = flags;
-  return 2;
+                                    const char* fingerprint, const char*, const char*, const char*, DWORD flags) {
+  return decide_certificate(state_of(instance), fingerprint, flags,
+                            "differs from the one known for this host and does not verify against the system store");
 }
 
 // Logon Errors Info (Save Session Info, Logon Info Extended; core/info.c: rdp_recv_logon_error_info).
@@ -401,7 +425,8 @@ bool apply_settings(rdpSettings* s, const login_options& o, const std::filesyste
   if (!o.domain.empty()) ok = ok && freerdp_settings_set_string(s, FreeRDP_Domain, o.domain.c_str());
   if (!o.password.empty()) ok = ok && freerdp_settings_set_string(s, FreeRDP_Password, o.password.c_str());
   // The protocols offered, as xfreerdp /sec: maps them (client/common/cmdline.c).
-  const bool rdp = o.security == login_security::any || o.security == login_security::rdp;
+  // Standard RDP Security only when any server may be trusted: it cannot tell a server from an impostor.
+  const bool rdp = (o.security == login_security::any || o.security == login_security::rdp) && o.accept_any_certificate;
   const bool tls = o.security == login_security::any || o.security == login_security::tls;
   const bool nla = o.security == login_security::any || o.security == login_security::nla;
   ok = ok && freerdp_settings_set_bool(s, FreeRDP_RdpSecurity, rdp) && freerdp_settings_set_bool(s, FreeRDP_TlsSecurity, tls) &&
@@ -449,6 +474,13 @@ login_result run_login_here(const login_options& options) {
   login_result result;
   run_state run;
   run.result = &result;
+  run.options = &options;
+  if (options.security == login_security::rdp && !options.accept_any_certificate) {
+    // Nothing to verify, so nothing to connect for: the credentials would go to whoever answers.
+    result.certificate_refused = "Standard RDP Security cannot authenticate the server (its proprietary certificate "
+                                 "is signed with a key every client knows, MS-RDPBCGR 5.3.3.1)";
+    return result;
+  }
 
   config_dir config(options.config_dir, result.setup_error);
   if (!result.setup_error.empty()) return result;

@@ -8,7 +8,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -49,6 +54,9 @@ struct scan_settings {
   // local user can read another's command line in /proc).
   std::string login, domain, password_file, login_security = "any", login_timeout = "15s", reconnect_after;
   bool reconnect = false;
+  // Which server certificates the logon trusts beyond those verified against the system store or --ca.
+  std::vector<std::string> cert_sha256;
+  bool ignore_certificate = false;
 };
 
 constexpr const char* password_variable = "RDPPROBE_PASSWORD";
@@ -74,6 +82,8 @@ std::optional<login_check_options> login_from(const scan_settings& s) {
     for (const auto& [flag, given] : {std::pair<const char*, bool>{"--reconnect", s.reconnect},
                                       {"--reconnect-after", !s.reconnect_after.empty()},
                                       {"--password-file", !s.password_file.empty()},
+                                      {"--cert-sha256", !s.cert_sha256.empty()},
+                                      {"--ignore-certificate", s.ignore_certificate},
                                       {"--domain", !s.domain.empty()}})
       if (given) throw usage_error{std::string(flag) + " needs --login USER"};
     return std::nullopt;
@@ -107,12 +117,62 @@ std::optional<login_check_options> login_from(const scan_settings& s) {
   else throw usage_error{"--login-security: '" + sec + "' is not one of any, tls, nla, rdp"};
   login.timeout = duration_or_throw("--login-timeout", s.login_timeout);
   login.reconnect = s.reconnect;
+  login.ignore_certificate = s.ignore_certificate;
+  for (const auto& pin : s.cert_sha256) {
+    // As the JSON reports it (tls.cert_sha256), or as openssl x509 -fingerprint -sha256 prints it.
+    std::string hex;
+    for (char c : pin)
+      if (c != ':') hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw usage_error{"--cert-sha256: '" + pin + "' is not a SHA-256 (64 hex digits, colons allowed)"};
+    login.accepted_sha256.push_back(hex);
+  }
   if (!s.reconnect_after.empty()) {
     if (!s.reconnect) throw usage_error{"--reconnect-after needs --reconnect"};
     login.reconnect_after = duration_or_throw("--reconnect-after", s.reconnect_after);
     if (login.reconnect_after > std::chrono::hours(1)) throw usage_error{"--reconnect-after: at most 1h"};
   }
   return login;
+}
+
+// Standard output of a scan, written with write(2) so that a failure is seen at the write that failed and with its
+// errno: a reader that went away (`| head -1`: EPIPE, SIGPIPE being ignored), a full disk. The output then stops,
+// the run goes on to write the files the user asked for (--junit), and the exit status says the report was cut short.
+class report_output {
+ public:
+  void write(const std::string& text) {
+    std::size_t done = 0;
+    while (!failed() && done < text.size()) {
+      const ssize_t n = ::write(STDOUT_FILENO, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = n < 0 ? errno : EIO;
+        return;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  bool failed() const noexcept { return error_ != 0; }
+  // "standard output: Broken pipe (the reader went away); the output stopped there"
+  std::string why() const {
+    return std::string("standard output: ") + std::strerror(error_) +
+           (error_ == EPIPE ? " (the reader went away)" : "") + "; the output stopped there";
+  }
+
+ private:
+  int error_ = 0;
+};
+
+// After the probing, until every file is written: Ctrl-C or SIGTERM is remembered, not obeyed at once, so that a
+// second Ctrl-C (or one that comes while the JUnit file is written) cannot lose what the first one kept.
+volatile std::sig_atomic_t late_signal = 0;
+extern "C" void remember_signal(int signal_number) { late_signal = signal_number; }
+
+void defer_termination_signals() {
+  struct sigaction action {};
+  action.sa_handler = remember_signal;
+  sigemptyset(&action.sa_mask);
+  for (int s : {SIGINT, SIGTERM}) ::sigaction(s, &action, nullptr);
 }
 
 constexpr std::size_t max_targets = 65536;
@@ -201,13 +261,27 @@ int run_scan(const scan_settings& s) {
   const bool progress = isatty(STDERR_FILENO) != 0;
   const bool table = !s.json_output && targets.size() > 1;
   const summary_table rows(names, options.protocols, options.combinations);
-  if (table) rows.print_header(std::cout);
+  report_output out;
+  std::string render_error;  // a report that could not be rendered: a bug, reported and exit status 1
+  auto render = [&](const std::function<void(std::ostream&)>& what) {
+    if (out.failed()) return;
+    std::ostringstream text;
+    try {
+      what(text);
+    } catch (const std::exception& e) {
+      if (render_error.empty()) render_error = e.what();
+      return;
+    }
+    out.write(text.str());
+  };
+  if (table) render([&](std::ostream& o) { rows.print_header(o); });
   auto print = [&](const target_report& r) {
     all_healthy = all_healthy && r.result == verdict::rdp;
-    if (s.json_output) std::cout << to_json(r).dump() << "\n";
-    else if (table) rows.print_row(std::cout, r);
-    else print_human(std::cout, r);
-    std::cout.flush();
+    render([&](std::ostream& o) {
+      if (s.json_output) o << to_json(r).dump() << "\n";
+      else if (table) rows.print_row(o, r);
+      else print_human(o, r);
+    });
   };
   run_hooks hooks;
   hooks.stop_on_signal = true;
@@ -221,6 +295,7 @@ int run_scan(const scan_settings& s) {
     }
   };
   const auto result = probe_all(targets, options, s.concurrency, hooks);
+  defer_termination_signals();
   if (progress) std::cerr << "\r\033[K" << std::flush;
   if (result.interrupted) {
     // Ctrl-C: write everything that finished, even behind a target that did not.
@@ -230,26 +305,41 @@ int run_scan(const scan_settings& s) {
   if (table) {
     for (const auto& r : finished) {
       if (!r || (r->result == verdict::rdp && !s.details)) continue;
-      std::cout << "\n";
-      print_human(std::cout, *r);
+      render([&](std::ostream& o) {
+        o << "\n";
+        print_human(o, *r);
+      });
     }
-    std::cout.flush();
   }
   if (result.interrupted)
     std::cerr << "rdpprobe: interrupted; " << done << " of " << targets.size() << " targets finished\n";
+  bool written = true;
   if (!s.junit_path.empty()) {
-    if (!write_file_atomically(s.junit_path, to_junit(names, finished), why)) {
+    std::string junit;
+    try {
+      junit = to_junit(names, finished);
+    } catch (const std::exception& e) {
+      std::cerr << "rdpprobe: --junit: the report could not be rendered: " << e.what() << "\n";
+      written = false;
+    }
+    if (written && !write_file_atomically(s.junit_path, junit, why)) {
       std::cerr << "rdpprobe: --junit: " << why << "\n";
-      return exit_finding;
+      written = false;
     }
   }
-  if (result.interrupted) return exit_interrupted;
+  if (!render_error.empty()) std::cerr << "rdpprobe: a report could not be rendered: " << render_error << "\n";
+  if (out.failed()) std::cerr << "rdpprobe: " << out.why() << "\n";
+  if (result.interrupted || late_signal != 0) return exit_interrupted;
+  if (!written || !render_error.empty() || out.failed()) return exit_finding;
   return all_healthy ? exit_healthy : exit_finding;
 }
 
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // A reader that goes away (`rdpprobe scan … | head -1`) must not kill the run before its files are written: the
+  // write then fails with EPIPE and report_output stops the output.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"rdpprobe — what is really listening on an RDP port, and what it says"};
   app.require_subcommand(1);
   auto* scan = app.add_subcommand("scan", "Negotiate each security protocol with each target and report what it selects");
@@ -294,6 +384,13 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
   scan->add_option("--login-timeout", settings.login_timeout, "deadline of each logon, TCP connect to active session")
       ->capture_default_str();
+  scan->add_option("--cert-sha256", settings.cert_sha256,
+                   "with --login: also trust the server certificate with this SHA-256 (of the DER, as tls.cert_sha256 "
+                   "reports it); repeatable. Otherwise the logon trusts only a certificate verified against the system "
+                   "store or --ca for the target's name");
+  scan->add_flag("--ignore-certificate", settings.ignore_certificate,
+                 "with --login: give the credentials to whatever certificate the server shows, and allow Standard RDP "
+                 "Security (which authenticates no server), as xfreerdp /cert:ignore");
   scan->add_flag("--reconnect", settings.reconnect,
                  "after the logon disconnects, reconnect with the auto-reconnect cookie the server issued: honoured "
                  "(same session), new-session, or refused");
@@ -335,6 +432,10 @@ int run_cli(int argc, char** argv) {
   } catch (const usage_error& e) {
     std::cerr << "rdpprobe: " << e.message << "\n";
     return exit_usage;
+  } catch (const std::exception& e) {
+    // A bug or an exhausted resource: said, and never an exit status that could read as a clean run.
+    std::cerr << "rdpprobe: internal error: " << e.what() << "\n";
+    return exit_finding;
   }
 }
 

@@ -1,5 +1,7 @@
 #include "rdp/probe/junit.hpp"
 
+#include "rdp/protocol/text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -8,7 +10,11 @@
 namespace rdp::probe {
 namespace {
 
-std::string xml_escape(std::string_view s) {
+// Character data or an attribute value: only characters XML 1.0 allows (protocol::to_xml_chars: valid UTF-8, no
+// C0 controls but tab, LF, CR), then the markup characters as entities. The raw bytes of wire text are in the JSON
+// of <system-out>, as "<name>_hex" members (docs/json-schema.md).
+std::string xml_escape(std::string_view raw) {
+  const std::string s = protocol::to_xml_chars(raw);
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -18,10 +24,7 @@ std::string xml_escape(std::string_view s) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 forbids most control characters even when escaped.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += "?";
-        else out += c;
+      default: out += c;
     }
   }
   return out;
@@ -30,18 +33,21 @@ std::string xml_escape(std::string_view s) {
 }  // namespace
 
 std::string to_junit(const std::vector<std::string>& target_names, const std::vector<std::optional<target_report>>& reports) {
-  std::size_t failures = 0, skipped = 0;
+  // A finding about a target is a failure; a probe that failed itself (internal-error) is an error, as JUnit tells a
+  // test that broke from one whose assertion failed.
+  std::size_t failures = 0, errors = 0, skipped = 0;
   double seconds = 0;
   for (const auto& r : reports) {
     if (!r) ++skipped;
+    else if (r->result == verdict::internal_error) ++errors;
     else if (r->result != verdict::rdp) ++failures;
     if (r) seconds += r->total_ms / 1000.0;
   }
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   char head[256];
   std::snprintf(head, sizeof head,
-                "<testsuite name=\"rdpprobe\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
-                reports.size(), failures, skipped, seconds);
+                "<testsuite name=\"rdpprobe\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
+                reports.size(), failures, errors, skipped, seconds);
   out += head;
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& r = reports[i];
@@ -51,7 +57,9 @@ std::string to_junit(const std::vector<std::string>& target_names, const std::ve
     if (!r) {
       out += "    <skipped message=\"not finished: the run was interrupted\"/>\n";
     } else {
-      if (r->result != verdict::rdp)
+      if (r->result == verdict::internal_error)
+        out += "    <error type=\"internal-error\" message=\"" + xml_escape(r->evidence) + "\"/>\n";
+      else if (r->result != verdict::rdp)
         out += "    <failure type=\"" + std::string(to_string(r->result)) + "\" message=\"" + xml_escape(r->evidence) + "\"/>\n";
       out += "    <system-out>" + xml_escape(to_json(*r).dump()) + "</system-out>\n";
     }

@@ -1,5 +1,8 @@
 #include "rdp/probe/local_listeners.hpp"
 
+#include "rdp/probe/wire_json.hpp"
+#include "rdp/protocol/text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -22,60 +25,6 @@ namespace rdp::probe {
 namespace {
 
 using nlohmann::json;
-
-std::vector<std::string_view> split_whitespace(std::string_view line) {
-  std::vector<std::string_view> fields;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    const std::size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    if (i > start) fields.push_back(line.substr(start, i - start));
-  }
-  return fields;
-}
-
-// The whole of `text` as a number in `base`; from_chars takes no sign for unsigned types and no 0x prefix.
-template <typename T>
-bool parse_number(std::string_view text, T& out, int base) {
-  if (text.empty()) return false;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out, base);
-  return ec == std::errc{} && end == text.data() + text.size();
-}
-
-// "0100007F" (IPv4) or 32 hex digits (IPv6): each 32-bit word is the kernel's %08X of a network-order word read as
-// a host-order integer (net/ipv4/tcp_ipv4.c get_tcp4_sock, net/ipv6/tcp_ipv6.c get_tcp6_sock). Copying each
-// parsed word back into memory in host order therefore restores the network-order bytes on any endianness.
-std::optional<std::string> address_from_hex(std::string_view hex, bool ipv6) {
-  const std::size_t words = ipv6 ? 4 : 1;
-  if (hex.size() != words * 8) return std::nullopt;
-  unsigned char bytes[16] = {};
-  for (std::size_t w = 0; w < words; ++w) {
-    std::uint32_t word = 0;
-    if (!parse_number(hex.substr(w * 8, 8), word, 16)) return std::nullopt;
-    std::memcpy(bytes + w * 4, &word, sizeof word);
-  }
-  char text[INET6_ADDRSTRLEN] = {};
-  if (inet_ntop(ipv6 ? AF_INET6 : AF_INET, bytes, text, sizeof text) == nullptr) return std::nullopt;
-  return std::string(text);
-}
-
-std::optional<proc_net_socket> parse_line(std::string_view line, bool ipv6) {
-  // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
-  const auto f = split_whitespace(line);
-  if (f.size() < 10 || !f[0].ends_with(':')) return std::nullopt;
-  const auto colon = f[1].find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  proc_net_socket s;
-  s.ipv6 = ipv6;
-  auto address = address_from_hex(f[1].substr(0, colon), ipv6);
-  const auto port_hex = f[1].substr(colon + 1);
-  if (!address || port_hex.size() != 4 || !parse_number(port_hex, s.port, 16)) return std::nullopt;
-  s.address = std::move(*address);
-  if (f[3].size() != 2 || !parse_number(f[3], s.state, 16)) return std::nullopt;
-  if (!parse_number(f[7], s.uid, 10) || !parse_number(f[9], s.inode, 10)) return std::nullopt;
-  return s;
-}
 
 // Reads at most `limit` bytes of a file; nullopt with errno set when it cannot be opened or read.
 std::optional<std::string> read_file(const std::filesystem::path& path, std::size_t limit) {
@@ -101,17 +50,6 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::siz
 
 // /proc/net/tcp grows by ~150 bytes a socket; this is room for hundreds of thousands.
 constexpr std::size_t max_proc_net_bytes = 256u << 20;
-
-std::string printable_cmdline(std::string raw) {
-  while (!raw.empty() && raw.back() == '\0') raw.pop_back();
-  for (char& c : raw)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';  // NUL separators, and no terminal controls
-  if (raw.size() > max_cmdline_chars) {
-    raw.resize(max_cmdline_chars - 3);
-    raw += "...";
-  }
-  return raw;
-}
 
 std::string user_name(std::uint32_t uid) {
   long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
@@ -205,25 +143,6 @@ std::size_t find_root(std::vector<std::size_t>& parent, std::size_t i) {
 
 }  // namespace
 
-std::vector<proc_net_socket> parse_proc_net_tcp(std::string_view text, bool ipv6) {
-  std::vector<proc_net_socket> sockets;
-  while (!text.empty()) {
-    const auto eol = text.find('\n');
-    const auto line = text.substr(0, eol);
-    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
-    if (auto s = parse_line(line, ipv6)) sockets.push_back(std::move(*s));
-  }
-  return sockets;
-}
-
-std::optional<std::uint64_t> socket_inode_from_link(std::string_view link) {
-  constexpr std::string_view prefix = "socket:[";
-  if (!link.starts_with(prefix) || !link.ends_with(']')) return std::nullopt;
-  std::uint64_t inode = 0;
-  if (!parse_number(link.substr(prefix.size(), link.size() - prefix.size() - 1), inode, 10)) return std::nullopt;
-  return inode;
-}
-
 std::string local_listener::local_address() const {
   return (socket.ipv6 ? "[" + socket.address + "]" : socket.address) + ":" + std::to_string(socket.port);
 }
@@ -263,21 +182,17 @@ local_report find_listeners(std::uint16_t port, const std::filesystem::path& pro
   dir_handle dir(::opendir(proc.c_str()));
   if (!dir) throw std::runtime_error("cannot list " + proc.string() + ": " + std::strerror(errno));
   while (const dirent* entry = ::readdir(dir.get())) {
-    std::string_view name = entry->d_name;
-    int pid = 0;
-    if (!all_digits(name) || !parse_number(name, pid, 10)) continue;
+    const auto pid = pid_from_proc_entry(entry->d_name);
+    if (!pid) continue;
     const auto pid_dir = proc / entry->d_name;
     bool denied = false;
     const auto held = held_sockets(pid_dir / "fd", wanted, denied);
     if (denied) ++report.uninspected;
     if (held.empty()) continue;
     socket_owner owner;
-    owner.pid = pid;
-    if (auto comm = read_file(pid_dir / "comm", 64)) {
-      while (!comm->empty() && comm->back() == '\n') comm->pop_back();
-      owner.comm = std::move(*comm);
-    }
-    if (auto cmdline = read_file(pid_dir / "cmdline", max_cmdline_chars + 1)) owner.cmdline = printable_cmdline(*cmdline);
+    owner.pid = *pid;
+    if (auto comm = read_file(pid_dir / "comm", 64)) owner.comm = comm_from_proc(*comm);
+    if (auto cmdline = read_file(pid_dir / "cmdline", max_cmdline_chars + 1)) owner.cmdline = cmdline_from_proc(*cmdline);
     for (auto& l : report.listeners)
       if (std::find(held.begin(), held.end(), l.socket.inode) != held.end()) l.owners.push_back(owner);
   }
@@ -436,22 +351,28 @@ nlohmann::json to_json(const local_report& r) {
         {"listener", l.listener ? json{{"kind", protocol::to_string(l.listener->kind)}, {"detail", l.listener->detail}}
                                 : json(nullptr)}});
   }
-  return json{{"schema_version", local_report_schema_version},
+  json report{{"schema_version", local_report_schema_version},
               {"port", r.port},
               {"listeners", std::move(listeners)},
               {"uninspected_processes", r.uninspected},
               {"findings", r.findings},
               {"notes", r.notes},
               {"healthy", r.findings.empty()}};
+  // comm and cmdline are whatever each process chose; findings quote them.
+  make_wire_safe(report);
+  return report;
 }
 
 void print_human(std::ostream& out, const local_report& r) {
+  // A process names itself and writes its own command line (and a listener's answer is wire text): all escaped.
+  const auto term = [](std::string_view s) { return protocol::escape_for_terminal(s); };
   std::vector<std::vector<std::string>> rows{{"Proto", "Local Address", "PID", "Process", "User", "RDP?", "Command"}};
   for (const auto& l : r.listeners) {
     const std::string proto = l.socket.ipv6 ? "tcp6" : "tcp";
-    if (l.owners.empty()) rows.push_back({proto, l.local_address(), "-", "-", l.user, rdp_column(l), ""});
+    if (l.owners.empty()) rows.push_back({proto, l.local_address(), "-", "-", term(l.user), term(rdp_column(l)), ""});
     for (const auto& o : l.owners)
-      rows.push_back({proto, l.local_address(), std::to_string(o.pid), o.comm, l.user, rdp_column(l), o.cmdline});
+      rows.push_back({proto, l.local_address(), std::to_string(o.pid), term(o.comm), term(l.user), term(rdp_column(l)),
+                      term(o.cmdline)});
   }
   if (r.listeners.empty()) {
     out << "no socket listens on TCP port " << r.port << "\n";
@@ -471,10 +392,10 @@ void print_human(std::ostream& out, const local_report& r) {
     std::set<std::string> shown;
     for (const auto& l : r.listeners)
       if (l.result && shown.insert(l.probed).second)
-        out << "probe " << l.probed << ": " << to_string(*l.result) << " — " << l.evidence << "\n";
+        out << "probe " << l.probed << ": " << to_string(*l.result) << " — " << term(l.evidence) << "\n";
   }
-  for (const auto& f : r.findings) out << "FINDING: " << f << "\n";
-  for (const auto& n : r.notes) out << "note: " << n << "\n";
+  for (const auto& f : r.findings) out << "FINDING: " << term(f) << "\n";
+  for (const auto& n : r.notes) out << "note: " << term(n) << "\n";
   if (r.findings.empty() && r.probed && !r.listeners.empty()) out << "OK: one owner, and it is an RDP server\n";
 }
 
@@ -491,6 +412,8 @@ int run_local(std::uint16_t port, bool json_output, std::ostream& out) {
   if (json_output) out << to_json(report).dump() << "\n";
   else print_human(out, report);
   out.flush();
+  // A report that did not reach its reader is not a clean run (the caller makes this exit status 1).
+  if (!out) throw std::runtime_error("the report could not be written (standard output failed)");
   return report.findings.empty() ? 0 : 1;
 }
 

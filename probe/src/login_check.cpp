@@ -2,6 +2,7 @@
 
 #include "rdp/protocol/bytes.hpp"
 #include "rdp/protocol/errinfo.hpp"
+#include "rdp/protocol/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -26,12 +27,17 @@ login_options logon_options(const std::string& host, std::uint16_t port, const l
   l.stay = o.session_info_wait;
   l.leave_once_cookie_issued = true;
   l.cancel = o.cancel;
+  l.accepted_sha256 = o.accepted_sha256;
+  l.accept_any_certificate = o.ignore_certificate;
   return l;
 }
 
 // "stopped at CONNECTION_STATE_NLA: ERRCONNECT_LOGON_FAILURE (0x00020014); server error info 0x00000002 …"
 std::string describe_stop(const login_result& r) {
   if (!r.setup_error.empty()) return "could not start: " + r.setup_error;
+  if (!r.certificate_refused.empty())
+    return "was refused before any credentials were sent: " + r.certificate_refused +
+           " (trust it with --ca FILE, --cert-sha256 HEX or --ignore-certificate)";
   std::string text;
   if (r.cancelled)
     text = "was interrupted" + (r.furthest_state.empty() ? "" : " at " + r.furthest_state);
@@ -97,6 +103,8 @@ json logon_json(const login_result& r) {
       {"cookie_issued", r.cookie.has_value()},
       {"cookie_logon_id", r.cookie ? json(r.cookie->logon_id) : json(nullptr)},
       {"certificate_flags", r.certificate_flags ? json(hex32(*r.certificate_flags)) : json(nullptr)},
+      {"certificate_sha256", r.certificate_sha256.empty() ? json(nullptr) : json(r.certificate_sha256)},
+      {"certificate_refused", r.certificate_refused.empty() ? json(nullptr) : json(r.certificate_refused)},
       {"freerdp_errors", r.freerdp_errors},
       {"timings_ms", {{"connect", r.connect_time.count()}, {"active", r.active_time.count()}}}};
 }
@@ -124,6 +132,8 @@ login_check_result check_login(const std::string& host, std::uint16_t port, cons
   result.domain = options.domain;
   result.security = options.security;
   result.reconnect_after = options.reconnect_after;
+  result.ignore_certificate = options.ignore_certificate;
+  result.accepted_sha256 = options.accepted_sha256;
   auto cancelled = [&] { return options.cancel && options.cancel->load(); };
   result.logon = run_login(logon_options(host, port, options));
   const auto& first = result.logon;
@@ -134,6 +144,7 @@ login_check_result check_login(const std::string& host, std::uint16_t port, cons
     return result;
   }
   if (!logon_held(first)) {
+    result.certificate_refused = first.certificate_refused;
     result.evidence = "logon as " + options.user + " " + describe_stop(first);
     result.reconnect = options.reconnect ? reconnect_outcome::not_attempted : reconnect_outcome::not_asked;
     return result;
@@ -174,6 +185,7 @@ login_check_result check_login(const std::string& host, std::uint16_t port, cons
     return result;
   }
   if (!logon_held(second)) {
+    result.certificate_refused = second.certificate_refused;
     result.reconnect = reconnect_outcome::refused;
     result.evidence += "; the reconnection with its auto-reconnect cookie " + describe_stop(second);
   } else if (!before || !after) {
@@ -209,19 +221,25 @@ nlohmann::json to_json(const login_check_result& r) {
               {"healthy", r.healthy},
               {"interrupted", r.interrupted},
               {"evidence", r.evidence},
+              {"certificate", json{{"ignored", r.ignore_certificate},
+                                   {"accepted_sha256", r.accepted_sha256},
+                                   {"refused", r.certificate_refused.empty() ? json(nullptr)
+                                                                             : json(r.certificate_refused)}}},
               {"logon", logon_json(r.logon)},
               {"reconnect", std::move(reconnect)}};
 }
 
 void print_human(std::ostream& out, const login_check_result& r) {
-  const std::string who = (r.domain.empty() ? "" : r.domain + "\\") + r.user;
-  auto describe = [](std::ostream& o, const login_result& l) {
+  // FreeRDP's error texts and the server's names may hold anything: escaped, as every text of the human report.
+  const auto term = [](std::string_view s) { return protocol::escape_for_terminal(s); };
+  const std::string who = (r.domain.empty() ? "" : term(r.domain) + "\\") + term(r.user);
+  auto describe = [&](std::ostream& o, const login_result& l) {
     if (logon_held(l)) {
       o << "ACTIVE after " << l.connect_time.count() << " ms, " << session_text(l);
       if (l.cookie) o << ", auto-reconnect cookie issued (logon id " << l.cookie->logon_id << ")";
       else o << ", no auto-reconnect cookie";
     } else {
-      o << "FAILED, " << describe_stop(l) << " after " << l.connect_time.count() << " ms";
+      o << "FAILED, " << term(describe_stop(l)) << " after " << l.connect_time.count() << " ms";
     }
   };
   out << "  login       " << who << " offering " << to_string(r.security) << ": ";

@@ -3,6 +3,8 @@
 #include "rdp/probe/login_check.hpp"
 #include "rdp/probe/ntlm_info.hpp"
 #include "rdp/probe/standard_security.hpp"
+#include "rdp/probe/wire_json.hpp"
+#include "rdp/protocol/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +38,10 @@ json certificate_json(const net::certificate_facts& c) {
               {"sha256", c.sha256},
               {"self_signed", c.self_signed}};
 }
+
+// Any text that is not one of our own constant names may hold bytes from the wire (or from a targets file): shown
+// escaped, so that a certificate name cannot move the cursor, retitle the window or fake a line of the report.
+std::string term(std::string_view s) { return protocol::escape_for_terminal(s); }
 
 json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
@@ -152,7 +158,7 @@ nlohmann::json to_json(const target_report& r) {
       repeated[phase] = json{{"samples", t.samples}, {"min", ms(t.min)}, {"median", ms(t.median)},
                              {"p99", ms(t.p99)}, {"max", ms(t.max)}};
   }
-  return json{{"schema_version", report_schema_version},
+  json report{{"schema_version", report_schema_version},
               {"timing_stats_ms", std::move(repeated)},
               {"target", r.target},
               {"address", r.address},
@@ -175,37 +181,40 @@ nlohmann::json to_json(const target_report& r) {
                 {"credssp", ms(r.credssp_ms)},
                 {"mcs", ms(r.mcs_ms)},
                 {"total", ms(r.total_ms)}}}};
+  make_wire_safe(report);
+  return report;
 }
 
 void print_human(std::ostream& out, const target_report& r) {
-  out << r.target;
-  if (r.address != r.target) out << " (" << r.address << ")";
-  out << ": " << to_string(r.result) << " — " << r.evidence << "\n";
+  out << term(r.target);
+  if (r.address != r.target) out << " (" << term(r.address) << ")";
+  out << ": " << to_string(r.result) << " — " << term(r.evidence) << "\n";
   for (const auto& a : r.protocols) {
     char line[64];
     std::snprintf(line, sizeof line, "  %-11s %-13s ", std::string(protocol::to_string(a.requested)).c_str(),
                   a.supported ? "supported" : "not supported");
-    out << line << a.detail;
+    out << line << term(a.detail);
     if (a.negotiation_ms) out << "  [" << fmt_ms(a.negotiation_ms) << "]";
-    if (a.tls_error) out << "  TLS FAILED: " << *a.tls_error;
+    if (a.tls_error) out << "  TLS FAILED: " << term(*a.tls_error);
     out << "\n";
   }
   for (const auto& a : r.combinations) {
     char line[64];
     std::snprintf(line, sizeof line, "  0x%02X        %-13s ", a.requested_bits, a.supported ? "accepted" : "not accepted");
-    out << line << a.detail << " (asked " << protocol::describe_protocol_bits(a.requested_bits) << ")\n";
+    out << line << term(a.detail) << " (asked " << protocol::describe_protocol_bits(a.requested_bits) << ")\n";
   }
   if (r.tls) {
-    out << "  tls         " << r.tls->version << ", " << r.tls->cipher;
-    if (!r.tls->group.empty()) out << ", " << r.tls->group;
+    out << "  tls         " << term(r.tls->version) << ", " << term(r.tls->cipher);
+    if (!r.tls->group.empty()) out << ", " << term(r.tls->group);
     out << "\n";
     // The leaf, then every other certificate the server sent (its issuers, in the server's order).
     auto describe = [&](const net::certificate_facts& c) {
-      out << c.subject << (c.self_signed ? " (self-signed)" : "") << ", " << c.key_type << " " << c.key_bits
-          << ", expires " << c.not_after << " (" << c.days_left << " days)\n              issued by " << c.issuer;
-      for (const auto& name : c.subject_alt_names) out << "; " << name;
-      out << "; " << c.signature_algorithm << "; valid from " << c.not_before << "\n              sha256 " << c.sha256
-          << "\n";
+      out << term(c.subject) << (c.self_signed ? " (self-signed)" : "") << ", " << term(c.key_type) << " "
+          << c.key_bits << ", expires " << term(c.not_after) << " (" << c.days_left << " days)\n              issued by "
+          << term(c.issuer);
+      for (const auto& name : c.subject_alt_names) out << "; " << term(name);
+      out << "; " << term(c.signature_algorithm) << "; valid from " << term(c.not_before) << "\n              sha256 "
+          << c.sha256 << "\n";
     };
     if (const auto& c = r.tls->certificate) {
       out << "  certificate ";
@@ -217,38 +226,38 @@ void print_human(std::ostream& out, const target_report& r) {
       describe(r.tls->chain[i]);
     }
     if (const auto& v = r.tls->verification) {
-      out << "  trust       " << (v->trusted ? "trusted" : "NOT trusted: " + v->error) << " (name " << v->name
-          << ", " << r.tls->trust_store << " store)";
+      out << "  trust       " << (v->trusted ? "trusted" : "NOT trusted: " + term(v->error)) << " (name " << term(v->name)
+          << ", " << term(r.tls->trust_store) << " store)";
       if (v->built_chain.size() > 1) {
         out << "; verified chain ";
-        for (std::size_t i = 0; i < v->built_chain.size(); ++i) out << (i ? " -> " : "") << v->built_chain[i];
+        for (std::size_t i = 0; i < v->built_chain.size(); ++i) out << (i ? " -> " : "") << term(v->built_chain[i]);
       }
       out << "\n";
     }
   }
   if (const auto& s = r.session) {
     out << "  session     " << (s->over == "tls" ? "over TLS" : "Standard RDP Security") << ": "
-        << (tears_down(s->outcome) ? "TORN DOWN: " : "") << "the MCS Connect-Initial got " << s->detail;
+        << (tears_down(s->outcome) ? "TORN DOWN: " : "") << "the MCS Connect-Initial got " << term(s->detail);
     if (s->mcs_ms) out << "  [" << fmt_ms(s->mcs_ms) << "]";
     out << "\n";
   }
   if (const auto& s = r.standard_security) {
     if (!s->error.empty()) {
-      out << "  rdp security could not be read: " << s->error << "\n";
+      out << "  rdp security could not be read: " << term(s->error) << "\n";
     } else {
-      out << "  rdp security level " << s->encryption_level_name << ", version " << s->rdp_version_name
+      out << "  rdp security level " << term(s->encryption_level_name) << ", version " << term(s->rdp_version_name)
           << (s->server_certificate_present ? ", server certificate sent" : "") << "\n              methods";
-      for (const auto& m : s->methods) out << "  " << m.name << (m.accepted ? " yes" : " no");
+      for (const auto& m : s->methods) out << "  " << term(m.name) << (m.accepted ? " yes" : " no");
       out << "\n";
     }
   }
   if (const auto& n = r.ntlm_info) {
     if (!n->error.empty()) {
-      out << "  ntlm info could not be read: " << n->error << "\n";
+      out << "  ntlm info could not be read: " << term(n->error) << "\n";
     } else {
-      out << "  ntlm        " << n->netbios_domain << "\\" << n->netbios_computer << ", DNS " << n->dns_computer
-          << " (domain " << n->dns_domain << ", tree " << n->dns_tree << ")";
-      if (n->product_version) out << ", Windows " << *n->product_version;
+      out << "  ntlm        " << term(n->netbios_domain) << "\\" << term(n->netbios_computer) << ", DNS "
+          << term(n->dns_computer) << " (domain " << term(n->dns_domain) << ", tree " << term(n->dns_tree) << ")";
+      if (n->product_version) out << ", Windows " << term(*n->product_version);
       if (n->credssp_version) out << ", CredSSP v" << *n->credssp_version;
       if (n->clock_skew_seconds) {
         char skew[48];
@@ -259,8 +268,8 @@ void print_human(std::ostream& out, const target_report& r) {
     }
   }
   if (r.login) print_human(out, *r.login);
-  if (!r.login_skipped.empty()) out << "  login       " << r.login_skipped << "\n";
-  if (r.listener) out << "  listener    " << protocol::to_string(r.listener->kind) << ": " << r.listener->detail << "\n";
+  if (!r.login_skipped.empty()) out << "  login       " << term(r.login_skipped) << "\n";
+  if (r.listener) out << "  listener    " << protocol::to_string(r.listener->kind) << ": " << term(r.listener->detail) << "\n";
   out << "  timings     dns " << fmt_ms(r.dns_ms) << ", connect " << fmt_ms(r.connect_ms) << ", negotiation "
       << fmt_ms(r.negotiation_ms) << ", tls " << fmt_ms(r.tls_ms) << ", credssp " << fmt_ms(r.credssp_ms)
       << ", mcs " << fmt_ms(r.mcs_ms) << ", total " << fmt_ms(r.total_ms) << "\n";
@@ -308,7 +317,7 @@ summary_table::summary_table(const std::vector<std::string>& targets,
                              const std::vector<protocol::security_protocol>& protocols,
                              const std::vector<std::uint32_t>& combinations)
     : combinations_(combinations) {
-  for (const auto& t : targets) target_width_ = std::max(target_width_, t.size());
+  for (const auto& t : targets) target_width_ = std::max(target_width_, term(t).size());
   std::size_t all = 0;
   for (auto p : protocols) all += protocol::to_string(p).size() + (all ? 1 : 0);
   accepted_width_ = std::max(accepted_width_, all);
@@ -326,7 +335,7 @@ void summary_table::print_header(std::ostream& out) const {
 }
 
 void summary_table::print_row(std::ostream& out, const target_report& r) const {
-  cell(out, r.target, target_width_);
+  cell(out, term(r.target), target_width_);
   cell(out, std::string(to_string(r.result)), verdict_width);
   std::string accepted;
   for (const auto& a : r.protocols)
@@ -337,14 +346,14 @@ void summary_table::print_row(std::ostream& out, const target_report& r) const {
                            [&](const protocol_attempt& a) { return a.requested_bits == bits; });
     cell(out, it == r.combinations.end() ? "-" : combination_cell(*it), combination_width);
   }
-  cell(out, r.tls ? r.tls->version : "-", tls_width);
+  cell(out, r.tls ? term(r.tls->version) : "-", tls_width);
   const auto& leaf = r.tls ? r.tls->certificate : std::nullopt;
   right_cell(out, leaf ? std::to_string(leaf->days_left) : "-", days_width);
   std::optional<double> setup;
   for (const auto& phase : {r.connect_ms, r.negotiation_ms, r.tls_ms})
     if (phase) setup = setup.value_or(0) + *phase;
   right_cell(out, fmt_ms(setup), time_width);
-  out << (r.result == verdict::rdp ? "-" : r.evidence) << "\n";
+  out << (r.result == verdict::rdp ? "-" : term(r.evidence)) << "\n";
 }
 
 }  // namespace rdp::probe

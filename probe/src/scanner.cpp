@@ -3,6 +3,7 @@
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/net/spawn.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/ntlm_info.hpp"
 #include "rdp/probe/standard_security.hpp"
@@ -59,6 +60,7 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
   a.requested_bits = requested_bits;
   a.combination = !protocol::security_protocol_from_bits(requested_bits).has_value();
   if (auto single = protocol::security_protocol_from_bits(requested_bits)) a.requested = *single;
+  if (options->before_attempt) options->before_attempt(verify_name, requested_bits);
   auto executor = co_await asio::this_coro::executor;
   tcp::socket socket(executor);
   if (pacer) co_await pacer->wait_turn();
@@ -251,12 +253,19 @@ asio::awaitable<std::optional<net::tls_facts>> try_tls_first(std::vector<tcp::en
   co_return facts;
 }
 
-// Workers taking one target's remaining attempts in turn; the timer is cancelled when the last worker ends.
+// Workers taking one target's remaining attempts in turn; the timer is cancelled when the last worker ends, however
+// it ends (net::spawn reports every completion, an exception included).
 struct attempt_batch {
   explicit attempt_batch(asio::any_io_executor executor) : all_done(executor, net::clock::time_point::max()) {}
   asio::steady_timer all_done;
   std::size_t next = 0;
   std::size_t workers = 0;
+  std::string failure;  // the first worker's exception, if one ended by one: the target's verdict is internal-error
+
+  void worker_done(const std::exception_ptr& e) {
+    if (e && failure.empty()) failure = net::describe_exception(e);
+    if (--workers == 0) all_done.cancel();
+  }
 };
 
 asio::awaitable<void> attempt_worker(std::shared_ptr<attempt_batch> batch, std::vector<attempt_state>* states,
@@ -270,7 +279,6 @@ asio::awaitable<void> attempt_worker(std::shared_ptr<attempt_batch> batch, std::
     (*states)[i] = co_await attempt_protocol(endpoints, requests[i], options_now(), tls_context, pacer, verify_name,
                                              session_checked);
   }
-  if (--batch->workers == 0) batch->all_done.cancel();
 }
 
 // check_login as a coroutine for co_spawn onto the logons' threads. A plain function, not a lambda: the arguments
@@ -289,6 +297,9 @@ asio::awaitable<void> log_on(target_report& report, const net::host_port& target
     case verdict::tls_failed:
     case verdict::session_error:
       break;
+    case verdict::internal_error:
+      report.login_skipped = "no logon: the probe of the target failed internally";
+      co_return;
     default:
       report.login_skipped = "no logon: the target did not answer RDP (" + std::string(to_string(report.result)) + ")";
       co_return;
@@ -301,6 +312,10 @@ asio::awaitable<void> log_on(target_report& report, const net::host_port& target
     }
     login.timeout = std::min(login.timeout, left);
   }
+  // The certificate this probe verified (against --ca or the system store, for this name) may have the credentials;
+  // FreeRDP knows only the system store and would refuse one that --ca vouches for.
+  if (report.tls && report.tls->certificate && report.tls->verification && report.tls->verification->trusted)
+    login.accepted_sha256.push_back(report.tls->certificate->sha256);
   login_check_result result;
   if (blocking_executor)
     result = co_await asio::co_spawn(blocking_executor, check_login_there(target.host, target.port, std::move(login)),
@@ -330,6 +345,7 @@ std::string_view to_string(verdict v) noexcept {
     case verdict::dns_failed: return "dns-failed";
     case verdict::login_failed: return "login-failed";
     case verdict::reconnect_failed: return "reconnect-failed";
+    case verdict::internal_error: return "internal-error";
   }
   return "unknown";
 }
@@ -391,6 +407,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   report.address = target.text();
   const auto start = net::clock::now();
   auto executor = co_await asio::this_coro::executor;
+  if (options->before_target) options->before_target(report.target);
 
   std::vector<tcp::endpoint> endpoints;
   error_code literal_ec;
@@ -452,6 +469,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     }
   }
   std::string stop_reason;
+  std::string internal_failure;  // set when an attempt worker failed: the attempts say nothing reliable then
   if (first == attempt_outcome::not_rdp || first == attempt_outcome::refused || first == attempt_outcome::timeout)
     stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
   else if (bounded && net::clock::now() >= target_deadline)
@@ -462,10 +480,13 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     batch->next = 1;
     batch->workers = std::min<std::size_t>(std::max<unsigned>(1, options->attempts_in_flight), requests.size() - 1);
     for (std::size_t w = 0; w < batch->workers; ++w)
-      asio::co_spawn(executor, attempt_worker(batch, &states, requests, endpoints, options_now, tls_context, pacer,
-                                              target.host, session_checked),
-                     asio::detached);
+      net::spawn(executor,
+                 attempt_worker(batch, &states, requests, endpoints, options_now, tls_context, pacer, target.host,
+                                session_checked),
+                 "rdpprobe: " + report.target + ": negotiation attempts",
+                 [batch](std::exception_ptr e) { batch->worker_done(e); });
     co_await batch->all_done.async_wait(net::use_tuple);
+    if (!batch->failure.empty()) internal_failure = "a negotiation attempt ended by an internal error: " + batch->failure;
   }
   for (std::size_t i = 0; i < requests.size(); ++i) {
     auto& state = states[i];
@@ -518,6 +539,11 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   if (report.ntlm_info) report.credssp_ms = report.ntlm_info->credssp_ms;
   if (report.session) report.mcs_ms = report.session->mcs_ms;
   decide_verdict(report);
+  if (!internal_failure.empty()) {
+    // Whatever the other attempts saw, one of them is missing: no verdict about the server can be drawn.
+    report.result = verdict::internal_error;
+    report.evidence = internal_failure;
+  }
   if (options->login) co_await log_on(report, target, *options->login, bounded, target_deadline, blocking_executor);
   report.total_ms = net::ms_since(start);
   co_return report;
@@ -537,6 +563,7 @@ struct run_state {
   std::size_t next = 0;
   std::size_t finished = 0;
   bool stopping = false;  // Ctrl-C: no new targets
+  asio::any_io_executor executor;  // the run's io_context
   run_result result;
 };
 
@@ -565,14 +592,42 @@ asio::awaitable<target_report> probe_repeated(std::shared_ptr<run_state> run, st
   co_return first;
 }
 
-asio::awaitable<void> probe_worker(std::shared_ptr<run_state> run) {
-  while (!run->stopping && run->next < run->targets->size()) {
-    const std::size_t i = run->next++;
-    auto report = co_await probe_repeated(run, i);
-    if (run->hooks->on_report) run->hooks->on_report(i, report);
-    run->result.reports[i] = std::move(report);
-    ++run->finished;
+// One target, its report stored in its slot. Run by net::spawn, so that an exception anywhere in the probe (a bug,
+// or memory running out) still ends in a report: continue_probing gives the slot verdict internal-error.
+asio::awaitable<void> probe_one(std::shared_ptr<run_state> run, std::size_t i) {
+  run->result.reports[i] = co_await probe_repeated(run, i);
+}
+
+// What the report of a target whose probe ended by an exception says: its name, and the exception's text.
+target_report internal_error_report(const std::string& text, const net::host_port& where, const std::exception_ptr& e) {
+  target_report r;
+  r.target = text;
+  r.address = where.text();
+  r.result = verdict::internal_error;
+  r.evidence = "the probe ended by an internal error: " + net::describe_exception(e);
+  return r;
+}
+
+// A worker: takes the next target, probes it, and when that completes (however it completes) takes the next one.
+// `on_idle` runs once, when the worker finds nothing left to take (or the run is stopping).
+void continue_probing(std::shared_ptr<run_state> run, std::shared_ptr<std::function<void()>> on_idle) {
+  if (run->stopping || run->next >= run->targets->size()) {
+    (*on_idle)();
+    return;
   }
+  const std::size_t i = run->next++;
+  auto executor = run->executor;
+  net::spawn(executor, probe_one(run, i), "rdpprobe: target " + (*run->targets)[i].first,
+             [run, i, on_idle](std::exception_ptr e) {
+               auto& slot = run->result.reports[i];
+               if (e || !slot) {
+                 const auto& [text, where] = (*run->targets)[i];
+                 slot = internal_error_report(text, where, e);
+               }
+               ++run->finished;
+               if (run->hooks->on_report) run->hooks->on_report(i, *slot);
+               continue_probing(run, on_idle);
+             });
 }
 
 }  // namespace
@@ -592,6 +647,8 @@ run_result probe_all(const target_list& targets, const probe_options& options, s
   run->tls_context = std::make_shared<asio::ssl::context>(net::make_client_context(options.ca_file));
   run->hooks = &hooks;
   run->result.reports.resize(targets.size());
+  // Declared before the logons' pool, so that Ctrl-C stays caught (not the default action) while the pool is joined.
+  std::optional<asio::signal_set> signals;
   // FreeRDP logons block their thread for a second or so each; a few threads keep them off the probing thread.
   // Declared after `io`, so it is joined (every logon is bounded) before `io` and the coroutines waiting on it go.
   std::optional<asio::thread_pool> logons;
@@ -599,7 +656,6 @@ run_result probe_all(const target_list& targets, const probe_options& options, s
     logons.emplace(std::clamp<std::size_t>(std::min(concurrency, targets.size()), 1, 4));
     run->blocking_executor = logons->get_executor();
   }
-  std::optional<asio::signal_set> signals;
   // After Ctrl-C: a short grace in which logons in progress end as interrupted (their watchdogs poll every 50 ms)
   // and their targets' wire results are still reported; then whatever is left is abandoned.
   asio::steady_timer grace(io);
@@ -621,14 +677,15 @@ run_result probe_all(const target_list& targets, const probe_options& options, s
     });
   }
   const std::size_t workers = std::max<std::size_t>(1, std::min(concurrency, targets.size()));
-  std::size_t done_workers = 0;
-  for (std::size_t i = 0; i < workers; ++i)
-    asio::co_spawn(io, probe_worker(run), [&](std::exception_ptr) {
-      // The last worker to finish ends the run, so a pending signal wait (or grace) does not keep io.run() alive.
-      if (++done_workers < workers) return;
-      if (signals) signals->cancel();
-      grace.cancel();
-    });
+  std::size_t idle_workers = 0;
+  // The last worker to go idle ends the run, so a pending signal wait (or grace) does not keep io.run() alive.
+  auto on_idle = std::make_shared<std::function<void()>>([&] {
+    if (++idle_workers < workers) return;
+    if (signals) signals->cancel();
+    grace.cancel();
+  });
+  run->executor = io.get_executor();
+  for (std::size_t i = 0; i < workers; ++i) asio::post(io, [run, on_idle] { continue_probing(run, on_idle); });
   io.run();
   return std::move(run->result);
 }

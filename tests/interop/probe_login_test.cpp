@@ -53,6 +53,7 @@ class ProbeLogin : public ::testing::Test {
     login.security = rdp::probe::login_security::tls;
     login.reconnect = reconnect;
     login.reconnect_after = after;
+    login.ignore_certificate = true;  // rdpsim's self-signed test certificate
     o.login = login;
     return o;
   }
@@ -193,7 +194,7 @@ class ProbeLoginCli : public ProbeLogin {
 
   std::string scan(const std::string& flags) {
     return std::string(RDPPROBE_BIN) + " scan 127.0.0.1:" + std::to_string(sim_->port()) +
-           " --protocols tls --combinations none --login 'LAB\\alice' --login-security tls " + flags;
+           " --protocols tls --combinations none --login 'LAB\\alice' --login-security tls --ignore-certificate " + flags;
   }
 
   std::filesystem::path dir_, password_file_;

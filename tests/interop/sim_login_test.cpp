@@ -37,6 +37,7 @@ class SimLogin : public ::testing::Test {
     o.password = "secret";
     o.security = rdp::probe::login_security::tls;
     o.stay = stay;
+    o.accept_any_certificate = true;  // rdpsim's self-signed test certificate
     return o;
   }
 

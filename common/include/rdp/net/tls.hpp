@@ -23,6 +23,10 @@ struct tls_identity {
 // A fresh key (RSA 2048 or ECDSA P-256) and a self-signed SHA-256 certificate for `common_name`, with the name
 // also as a subjectAltName (IP: for an address literal, else DNS:). Throws std::runtime_error if OpenSSL fails (a start-up error, not bad input).
 tls_identity make_self_signed(key_kind kind, std::string_view common_name, int valid_days = 365);
+// make_self_signed with more subjectAltNames after the name's own: each a dNSName holding exactly these bytes, not
+// checked or converted (for tests of what a probe does with a hostile certificate, e.g. "a\xff\x1b]0;pwn\a").
+tls_identity make_self_signed(key_kind kind, std::string_view common_name, int valid_days,
+                              const std::vector<std::string>& extra_dns_names);
 // A certificate authority for tests and labs: a fresh key and a self-signed certificate for `common_name` with
 // basicConstraints CA:TRUE and keyUsage keyCertSign/cRLSign. Throws std::runtime_error if OpenSSL fails.
 tls_identity make_certificate_authority(key_kind kind, std::string_view common_name, int valid_days = 3650);

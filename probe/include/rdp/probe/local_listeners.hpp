@@ -5,6 +5,7 @@
 //
 // Three layers, so each can be tested alone: pure parsers of /proc text, a collector reading a /proc tree, and
 // the verdict step (probe + findings), whose findings logic is itself pure (evaluate_local_report).
+#include "rdp/probe/proc_parsers.hpp"
 #include "rdp/probe/report.hpp"
 #include "rdp/probe/scanner.hpp"
 
@@ -20,37 +21,13 @@
 
 namespace rdp::probe {
 
-// st of a /proc/net/tcp line: the kernel's TCP_LISTEN (include/net/tcp_states.h).
-inline constexpr std::uint8_t tcp_state_listen = 0x0A;
-
-// One line of /proc/net/tcp or /proc/net/tcp6.
-struct proc_net_socket {
-  std::string address;  // local address as text: "127.0.0.1", "::", "::1", "::ffff:127.0.0.1"
-  bool ipv6 = false;    // from /proc/net/tcp6 (a v4-mapped address is still an IPv6 socket)
-  std::uint16_t port = 0;
-  std::uint8_t state = 0;  // tcp_state_listen for listeners
-  std::uint32_t uid = 0;   // the socket's owner uid
-  std::uint64_t inode = 0;
-
-  friend bool operator==(const proc_net_socket&, const proc_net_socket&) = default;
-};
-
-// Parses the text of /proc/net/tcp (ipv6 = false) or /proc/net/tcp6 (ipv6 = true). The header line, blank lines
-// and malformed lines are skipped, never an error. Addresses are printed by the kernel as 32-bit words in host
-// byte order ("0100007F" is 127.0.0.1 on a little-endian machine); the port is plain hex.
-std::vector<proc_net_socket> parse_proc_net_tcp(std::string_view text, bool ipv6);
-
-// "socket:[12345]" (a /proc/<pid>/fd readlink) → 12345; anything else → nullopt.
-std::optional<std::uint64_t> socket_inode_from_link(std::string_view link);
-
 // A process holding a listening socket. Several processes hold one socket when it was inherited across fork
 // (pre-forking servers, systemd socket activation): one accept queue, not a conflict.
 struct socket_owner {
   int pid = 0;
   std::string comm;     // /proc/<pid>/comm
-  std::string cmdline;  // /proc/<pid>/cmdline, NULs as spaces, at most max_cmdline_chars
+  std::string cmdline;  // cmdline_from_proc(/proc/<pid>/cmdline): NULs as spaces, at most max_cmdline_chars
 };
-inline constexpr std::size_t max_cmdline_chars = 1024;
 
 // One listening socket on the port, with its owners and, after probe_local_listeners, what answers there.
 struct local_listener {

@@ -72,6 +72,14 @@ struct login_options {
   // SecurityVerifier itself: HMAC-MD5 keyed with random_bits over the 32-byte client random (all zeros unless
   // Standard RDP Security is in use).
   std::optional<auto_reconnect_cookie> reconnect_cookie;
+  // Which server certificates the logon trusts with the credentials, as mstsc and xfreerdp decide: one that FreeRDP
+  // verifies against the system store for `host` is accepted; any other is refused (nothing is sent: the TLS
+  // handshake is where the connection stops, before CredSSP or the Client Info PDU) unless its SHA-256 is in
+  // accepted_sha256 or accept_any_certificate is set. Standard RDP Security authenticates no server at all
+  // (MS-RDPBCGR 5.3.3.1: a proprietary certificate is signed with a key every client knows), so it is offered
+  // (security any or rdp) only with accept_any_certificate.
+  std::vector<std::string> accepted_sha256;  // leaf certificates' SHA-256 of the DER, hex (colons and case ignored)
+  bool accept_any_certificate = false;       // xfreerdp /cert:ignore
   // Set from another thread to end the attempt early (e.g. on Ctrl-C): polled every 50 ms; the connection is aborted
   // as at a deadline and the result says `cancelled`.
   std::shared_ptr<const std::atomic<bool>> cancel;
@@ -113,6 +121,9 @@ struct login_result {
   std::optional<auto_reconnect_cookie> cookie;   // the auto-reconnect cookie the server issued, if any
   std::optional<std::uint32_t> session_id;       // SessionId from Save Session Info (Logon Info v1/v2), if sent
   std::optional<std::uint32_t> certificate_flags;  // VERIFY_CERT_FLAG_* of the certificate check FreeRDP asked about
+  std::string certificate_sha256;  // of the certificate FreeRDP could not verify itself (lowercase hex), if asked
+  // Non-empty: the logon refused the server's certificate (or Standard RDP Security), and why; nothing was sent.
+  std::string certificate_refused;
   std::chrono::milliseconds connect_time{0};  // freerdp_connect: TCP connect to the active state (or to the failure)
   std::chrono::milliseconds active_time{0};   // how long the session stayed active afterwards (<= stay)
   std::vector<std::string> freerdp_errors;    // FreeRDP's own ERROR/FATAL log lines of this run (at most 32)

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rdp::probe {
 
@@ -35,6 +36,12 @@ struct login_check_options {
   // Set from another thread (Ctrl-C) to end the check early: the logon in progress is aborted, the wait before the
   // reconnection cut short, and no further connection made.
   std::shared_ptr<const std::atomic<bool>> cancel;
+  // The server certificates the credentials may go to (login_options): besides one FreeRDP verifies against the
+  // system store, those whose SHA-256 is here — --cert-sha256, and the leaf the wire probe of the same target
+  // verified against --ca or the system store (probe_target adds it) — or any with ignore_certificate
+  // (--ignore-certificate). Anything else is refused before the credentials are sent.
+  std::vector<std::string> accepted_sha256;
+  bool ignore_certificate = false;
 };
 
 // What the server did with the auto-reconnect cookie it issued, presented on a new connection after the first
@@ -63,6 +70,10 @@ struct login_check_result {
   bool healthy = false;
   bool reconnect_failed = false;  // healthy logon, but the cookie was refused or led to a new session
   bool interrupted = false;       // options.cancel ended it early: neither healthy nor a finding
+  bool ignore_certificate = false;           // as asked (--ignore-certificate)
+  std::vector<std::string> accepted_sha256;  // as asked: pinned and verified by the wire probe
+  // Non-empty: the logon (or the reconnection) refused the server's certificate, and why; no credentials were sent.
+  std::string certificate_refused;
 };
 // The logon reached the active state and the server let the session be until the client left.
 bool logon_held(const login_result& r) noexcept;

@@ -38,6 +38,9 @@ enum class verdict {
   // With --login --reconnect: the logon was healthy, but the auto-reconnect cookie the server issued was refused or
   // led to a fresh logon in a new session — the earlier session was deleted.
   reconnect_failed,
+  // The probe itself failed (an exception: a bug, or a resource such as memory or file descriptors running out), so
+  // nothing can be said about the target. Never a finding about the server; always exit status 1.
+  internal_error,
 };
 std::string_view to_string(verdict v) noexcept;
 
@@ -124,7 +127,8 @@ struct login_check_result;        // login_check.hpp
 struct target_report {
   std::string target;   // as the user wrote it
   std::string address;  // the address:port probed
-  verdict result = verdict::refused;
+  // Until the probe decides, internal-error: a report no probe finished must never read as a real verdict.
+  verdict result = verdict::internal_error;
   std::string evidence;  // why the verdict, one line
   std::vector<protocol_attempt> protocols;     // one per requested protocol
   std::vector<protocol_attempt> combinations;  // one per client-style combination (e.g. 0x03, 0x0B)

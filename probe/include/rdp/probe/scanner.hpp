@@ -42,6 +42,11 @@ struct probe_options {
   // login->reconnect, a reconnection with the cookie the server issued). Runs off the probing thread (probe_all);
   // once per target, not per --count repetition. Its timeout is clamped to what is left of target_timeout.
   std::optional<login_check_options> login;
+  // Fault injection for tests: called as each target's probe starts (with the target's text) and as each negotiation
+  // attempt starts (with the target's host and the requestedProtocols it sends). Whatever they throw is handled as a
+  // bug there would be: the target gets verdict internal-error, and the run goes on with the others.
+  std::function<void(const std::string& target)> before_target;
+  std::function<void(const std::string& host, std::uint32_t requested_bits)> before_attempt;
 };
 
 // Spaces out new connections across every target of a run (--rate). Single-threaded: one per io_context.
