@@ -1,0 +1,217 @@
+// Issue 12 item 5: rdpsim under a flood of hostile connections. 2,000 connections at once — a third trickling an
+// X.224 Connection Request a byte at a time, a third half-open (connected, silent, or with their sending side shut),
+// a third sending garbage and never reading — while an rdpprobe probe (the probe library) and a mini-client logon
+// run and must succeed. Then every flood connection must have been closed by the server (the pre-logon deadline, or
+// at once for garbage), each limit hit counted, and the process's fd count back where it was before the flood. All
+// of it runs in this process (the simulator on its own thread), so the fd count covers both sides.
+#include "mini_client.hpp"
+#include "sim_thread.hpp"
+
+#include "rdp/net/deadline.hpp"
+#include "rdp/net/spawn.hpp"
+#include "rdp/net/tls.hpp"
+#include "rdp/probe/scanner.hpp"
+#include "rdp/protocol/x224.hpp"
+
+#include <gtest/gtest.h>
+
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <random>
+#include <thread>
+
+namespace {
+
+using namespace rdp;
+namespace asio = net::asio;
+using namespace std::chrono_literals;
+using net::tcp;
+
+constexpr int flood_size = 2000;
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) ++n;
+  return n;
+}
+
+// Waits, bounded (`limit` in 20 ms steps), until `done` holds.
+template <class Predicate>
+bool wait_until(Predicate done, std::chrono::milliseconds limit) {
+  for (auto waited = 0ms; waited < limit; waited += 20ms) {
+    if (done()) return true;
+    pollfd none{-1, 0, 0};
+    ::poll(&none, 1, 20);
+  }
+  return done();
+}
+
+enum class flood_kind { trickle, half_open, half_closed, garbage };
+
+struct flood_state {
+  std::atomic<int> connected{0};
+  std::atomic<int> open{0};              // connected and not yet closed by the server
+  std::atomic<int> closed_by_server{0};  // saw end of stream, a reset, or a failed write
+  std::atomic<int> gave_up{0};           // our own bound passed first: the server kept the connection
+};
+
+// One hostile connection, until the server closes it (or 60 s, the test's own bound).
+asio::awaitable<void> flood_connection(tcp::endpoint server, flood_kind kind, unsigned seed, flood_state* st) {
+  tcp::socket socket(co_await asio::this_coro::executor);
+  auto [connect_ec] = co_await socket.async_connect(server, net::use_tuple);
+  if (connect_ec) co_return;
+  ++st->connected;
+  ++st->open;
+  const auto deadline = net::clock::now() + 60s;
+  bool closed = false;
+  asio::steady_timer timer(socket.get_executor());
+  if (kind == flood_kind::garbage) {
+    std::mt19937 random(seed);
+    std::vector<std::uint8_t> junk(64 * 1024);
+    for (auto& b : junk) b = static_cast<std::uint8_t>(random());
+    junk[0] = 0x03;  // a TPKT version byte, so the server must look further than one byte
+    auto [ec, n] = co_await net::with_deadline(asio::async_write(socket, asio::buffer(junk), net::use_tuple), 60s);
+    (void)n;
+    closed = ec && ec != net::errc::timed_out;
+  } else if (kind == flood_kind::half_closed) {
+    net::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  const auto request = *protocol::x224::encode(protocol::x224::connection_request{});
+  std::size_t next = 0;
+  while (!closed && net::clock::now() < deadline) {
+    if (kind == flood_kind::trickle) {
+      // One byte of a Connection Request every 100 ms (the last one never sent, so it never completes).
+      if (next + 1 < request.size()) {
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(&request[next], 1), net::use_tuple);
+        (void)n;
+        if (ec) {
+          closed = true;
+          break;
+        }
+        ++next;
+      }
+      timer.expires_after(100ms);
+      co_await timer.async_wait(net::use_tuple);
+    }
+    // Did the server close? A read with a short deadline: data (there is none) or end of stream or reset.
+    std::array<std::uint8_t, 512> sink{};
+    auto [ec, n] = co_await net::with_deadline(socket.async_read_some(asio::buffer(sink), net::use_tuple),
+                                               kind == flood_kind::trickle ? 1ms : 60s);
+    (void)n;
+    if (ec && ec != net::errc::timed_out) closed = true;
+  }
+  --st->open;
+  if (closed) ++st->closed_by_server;
+  else ++st->gave_up;
+}
+
+// Lifts this process's soft open-file limit to its hard one: 2,000 connections are 4,000 sockets here (both ends).
+bool enough_files() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  return limit.rlim_cur >= 2 * flood_size + 512;
+}
+
+TEST(Flood, ProbeAndLogonSucceedDuringAFloodAndEveryDescriptorComesBack) {
+  ASSERT_TRUE(enough_files()) << "the hard open-file limit is below " << 2 * flood_size + 512;
+  sim::server_config config;
+  config.identity = net::make_self_signed(net::key_kind::ecdsa, "rdpsim-flood-test");
+  config.prelogon_timeout = 8000ms;  // long enough that the flood is still there while the probe and logon run
+  config.handshake_timeout = 30000ms;  // so that only the pre-logon deadline ends the trickling ones
+  test::sim_thread sim(config);
+  const tcp::endpoint server(asio::ip::make_address("127.0.0.1"), sim.port());
+
+  // A warm-up logon and probe, so that what they allocate once (trust store, TLS state) is in the baseline.
+  auto context = test::make_mini_client_context();
+  auto logon = [&] {
+    test::mini_session_options o;
+    o.port = sim.port();
+    o.user = "alice";
+    o.hold = false;
+    o.deadlines.step = 10000ms;
+    asio::io_context io(1);
+    auto result = asio::co_spawn(io, test::run_mini_session(context, o), asio::use_future);
+    io.run();
+    return result.get();
+  };
+  auto probe = [&] {
+    return probe::probe_all({{"127.0.0.1:" + std::to_string(sim.port()), {"127.0.0.1", sim.port()}}}, {}, 1).at(0);
+  };
+  ASSERT_TRUE(logon().active());
+  ASSERT_EQ(probe().result, probe::verdict::rdp);
+  const auto baseline = open_fds();
+
+  flood_state st;
+  {
+    // The flood's own io_context lives in this block: its epoll and event descriptors are not the server's.
+    asio::io_context flood_io(1);
+    for (int i = 0; i < flood_size; ++i) {
+      const auto kind = static_cast<flood_kind>(i % 4);
+      net::spawn(flood_io.get_executor(), flood_connection(server, kind, static_cast<unsigned>(i), &st),
+                 "flood connection");
+    }
+    std::thread flood_thread([&] { flood_io.run(); });
+
+    const bool all_connected = wait_until([&] { return st.connected == flood_size; }, 30000ms);
+    const auto during_logon = logon();
+    const auto during_probe = probe();
+    const int open_after = st.open;
+    EXPECT_TRUE(all_connected) << st.connected << " of " << flood_size << " flood connections connected";
+    EXPECT_TRUE(during_logon.active()) << "logon during the flood: " << during_logon.failure;
+    EXPECT_EQ(during_probe.result, probe::verdict::rdp) << during_probe.evidence;
+    // The trickling and the silent half (1,000) are still open: the server was busy with them all along.
+    EXPECT_GE(open_after, flood_size / 2) << "the flood was over before the probe and logon ran: nothing was shown";
+
+    // The server ends every flood connection by itself.
+    flood_thread.join();
+  }
+  EXPECT_EQ(st.closed_by_server, flood_size);
+  EXPECT_EQ(st.gave_up, 0) << "connections the server held for all of the test's 60 s";
+  const auto counters = sim.call([&] { return sim.server().counters(); });
+  EXPECT_GE(counters.prelogon_timeouts, static_cast<std::uint64_t>(flood_size / 4))
+      << "the trickling connections at least end at the pre-logon deadline";
+  EXPECT_EQ(counters.connections_over_limit, 0u) << "the flood stayed under max_connections";
+
+  ASSERT_TRUE(wait_until([&] { return open_fds() == baseline; }, 20000ms))
+      << open_fds() << " descriptors open, " << baseline << " before the flood";
+}
+
+// The same flood against a server whose connection limit it exceeds: the extra connections are refused at accept
+// and counted, and the server's descriptors still come back.
+TEST(Flood, OverTheConnectionLimitConnectionsAreRefusedAndCounted) {
+  ASSERT_TRUE(enough_files()) << "the hard open-file limit is below " << 2 * flood_size + 512;
+  sim::server_config config;
+  config.identity = net::make_self_signed(net::key_kind::ecdsa, "rdpsim-flood-test");
+  config.prelogon_timeout = 3000ms;
+  config.handshake_timeout = 30000ms;
+  config.max_connections = 500;
+  test::sim_thread sim(config);
+  const tcp::endpoint server(asio::ip::make_address("127.0.0.1"), sim.port());
+  const auto baseline = open_fds();
+
+  flood_state st;
+  {
+    asio::io_context flood_io(1);
+    for (int i = 0; i < flood_size; ++i)
+      net::spawn(flood_io.get_executor(), flood_connection(server, flood_kind::half_open, 0, &st), "flood connection");
+    flood_io.run();
+  }
+  EXPECT_EQ(st.closed_by_server, flood_size);
+  const auto counters = sim.call([&] { return sim.server().counters(); });
+  EXPECT_GE(counters.connections_over_limit, static_cast<std::uint64_t>(flood_size - 500));
+  ASSERT_TRUE(wait_until([&] { return open_fds() == baseline; }, 20000ms))
+      << open_fds() << " descriptors open, " << baseline << " before the flood";
+}
+
+}  // namespace
