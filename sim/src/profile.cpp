@@ -282,4 +282,23 @@ profile load_profile(const std::string& path) {
   return parse_profile(text.str(), path, base.empty() ? "." : base.string());
 }
 
+// Declared in server.hpp; defined here, with the rest of what turns configuration text into settings, so that the
+// profile parser and its fuzzer need nothing of the server's I/O.
+protocol::server_security_policy parse_policy(const std::string& protocols) {
+  protocol::server_security_policy policy;
+  policy.supported = 0;
+  policy.supports_standard_rdp = false;
+  std::stringstream list(protocols);
+  std::string name;
+  while (std::getline(list, name, ',')) {
+    auto p = protocol::parse_security_protocol(name);
+    if (!p)
+      throw std::invalid_argument("unknown protocol '" + name + "' (expected rdp, tls, credssp, credssp-ex, rdstls, rdsaad)");
+    if (*p == protocol::security_protocol::rdp) policy.supports_standard_rdp = true;
+    else policy.supported |= protocol::to_bits(*p);
+  }
+  if (policy.supported == 0 && !policy.supports_standard_rdp) throw std::invalid_argument("no protocol given");
+  return policy;
+}
+
 }  // namespace rdp::sim
