@@ -63,6 +63,40 @@ TEST(Profile, IdleLimitAndXrdpLikeLoad) {
   EXPECT_TRUE(xrdp.server.users.empty());
 }
 
+// The resource limits (issue 12 item 5): documented defaults, and each settable within its range.
+TEST(Profile, LimitsHaveDefaultsAndAreSettable) {
+  const auto defaults = parse_profile("protocols: rdp\n", "test.yaml").server;
+  EXPECT_EQ(defaults.max_connections, 4096u);
+  EXPECT_EQ(defaults.max_session_table, 4096u);
+  EXPECT_EQ(defaults.prelogon_timeout, std::chrono::milliseconds(30000));
+  const auto set = parse_profile("protocols: rdp\nlimits:\n  max_connections: 10\n  max_session_table: 20\n"
+                                 "timeouts:\n  prelogon_ms: 1500\n",
+                                 "test.yaml")
+                       .server;
+  EXPECT_EQ(set.max_connections, 10u);
+  EXPECT_EQ(set.max_session_table, 20u);
+  EXPECT_EQ(set.prelogon_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(error_of("protocols: rdp\nlimits:\n  max_connections: 0\n"),
+            "test.yaml:3:20: limits.max_connections: expected a whole number from 1 to 1000000, not '0'");
+  EXPECT_NE(error_of("protocols: rdp\nlimits:\n  max_sessions: 3\n").find("unknown key"), std::string::npos);
+  EXPECT_NE(error_of("protocols: rdp\ntimeouts:\n  prelogon_ms: none\n").find("timeouts.prelogon_ms"),
+            std::string::npos);
+}
+
+// check_only reads the tls keys without loading or generating anything (what the fuzz target relies on).
+TEST(Profile, CertificatesCanBeCheckedWithoutBeingMade) {
+  const auto p = parse_profile("protocols: tls\ntls:\n  generate: rsa\n", "test.yaml", ".",
+                               rdp::sim::certificate_handling::check_only);
+  EXPECT_TRUE(p.server.identity.certificate_pem.empty());
+  try {
+    parse_profile("protocols: tls\ntls:\n  generate: dsa\n", "test.yaml", ".",
+                  rdp::sim::certificate_handling::check_only);
+    ADD_FAILURE() << "a bad tls.generate was accepted";
+  } catch (const profile_error& e) {
+    EXPECT_NE(std::string(e.what()).find("tls.generate"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Profile, MinimalProfileKeepsDefaults) {
   auto p = parse_profile("protocols: rdp\n", "mini.yaml");
   EXPECT_EQ(p.name, "mini");
