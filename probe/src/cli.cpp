@@ -303,8 +303,10 @@ int run_scan(const scan_settings& s) {
       if (finished[printed]) print(*finished[printed]);
   }
   if (table) {
+    // After the table, the details of the targets with an RDP finding; a target with nothing RDP to show (refused,
+    // silent, not RDP) is said in full by its row. --details: every target.
     for (const auto& r : finished) {
-      if (!r || (r->result == verdict::rdp && !s.details)) continue;
+      if (!r || (!s.details && (r->result == verdict::rdp || !has_rdp_to_show(*r)))) continue;
       render([&](std::ostream& o) {
         o << "\n";
         print_human(o, *r);
@@ -352,7 +354,7 @@ int run_cli(int argc, char** argv) {
   scan->add_flag("--json", settings.json_output, "one JSON object per target per line (docs/json-schema.md)");
   scan->add_flag("--details", settings.details,
                  "with several targets: after the table, the detailed report of every target, not only of those "
-                 "with a finding");
+                 "with an RDP finding");
   scan->add_option("--junit", settings.junit_path, "also write a JUnit XML report (one test case per target) to FILE");
   scan->add_option("--connect-timeout", settings.connect_timeout, "TCP connect deadline per attempt")->capture_default_str();
   scan->add_option("--read-timeout", settings.read_timeout, "deadline for the server's X.224 answer")->capture_default_str();
@@ -402,10 +404,11 @@ int run_cli(int argc, char** argv) {
   scan->footer(
       "Output: one target gets a detailed report. Several targets get one row each (target, verdict, protocols\n"
       "accepted, what each client combination selected, TLS version, certificate days left, connect+handshake\n"
-      "time, finding), then the detailed report of every target with a finding (of every target with --details).\n"
+      "time, finding), then the detailed report of every target with an RDP finding (of every target with\n"
+      "--details); a target with nothing RDP to show (refused, silent, not RDP) is said in full by its row.\n"
       "Verdicts (docs/verdicts.md): rdp, not-rdp, refused, timeout, reset, closed, negotiation-failed, tls-failed,\n"
-      "session-error, dns-failed, login-failed, reconnect-failed. Exit status: 0 every target is rdp, 1 any finding,\n"
-      "2 usage or input error, 130 interrupted.");
+      "session-error, dns-failed, login-failed, reconnect-failed, internal-error. Exit status: 0 every target is\n"
+      "rdp, 1 any finding (or the report could not be written), 2 usage or input error, 130 interrupted.");
   auto* local = app.add_subcommand("local", "List what listens on an RDP port on this machine, and which process owns it");
   std::uint16_t local_port = net::default_rdp_port;
   bool local_json = false;

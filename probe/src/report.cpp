@@ -185,6 +185,21 @@ nlohmann::json to_json(const target_report& r) {
   return report;
 }
 
+bool has_rdp_to_show(const target_report& r) noexcept {
+  const auto spoke_rdp = [](const protocol_attempt& a) {
+    switch (a.outcome) {
+      case attempt_outcome::selected:
+      case attempt_outcome::failure:
+      case attempt_outcome::no_negotiation:
+      case attempt_outcome::disconnected: return true;
+      default: return false;
+    }
+  };
+  return std::any_of(r.protocols.begin(), r.protocols.end(), spoke_rdp) ||
+         std::any_of(r.combinations.begin(), r.combinations.end(), spoke_rdp) || r.standard_security || r.ntlm_info ||
+         r.session || r.login;
+}
+
 void print_human(std::ostream& out, const target_report& r) {
   out << term(r.target);
   if (r.address != r.target) out << " (" << term(r.address) << ")";

@@ -47,7 +47,7 @@ TEST(SummaryTable, OneRowPerTargetThenDetailsOfFindingsOnly) {
   auto r = run_command(std::string(RDPPROBE_BIN) + " scan " + healthy + " " + refused);
   EXPECT_EQ(r.status, 1) << r.output;
   const auto lines = lines_of(r.output);
-  ASSERT_GE(lines.size(), 4u) << r.output;
+  ASSERT_GE(lines.size(), 3u) << r.output;
   // The header, then the rows in the order given.
   EXPECT_EQ(words_of(lines[0]), (std::vector<std::string>{"target", "verdict", "accepted", "0x03", "0x0B", "tls",
                                                           "cert", "days", "connect+hs", "finding"}))
@@ -76,9 +76,41 @@ TEST(SummaryTable, OneRowPerTargetThenDetailsOfFindingsOnly) {
     EXPECT_EQ(lines[2][at - 1], ' ') << column;
     EXPECT_NE(lines[2][at], ' ') << column << "\n" << lines[0] << "\n" << lines[2];
   }
-  // Details follow for the refused target only.
-  EXPECT_TRUE(contains(r.output, "\n" + refused + ": refused — rdp attempt: TCP connect: Connection refused\n")) << r.output;
+  // No details: the healthy target has no finding, and the refused one's row says all there is.
+  EXPECT_EQ(lines.size(), 3u) << r.output;
+  EXPECT_FALSE(contains(r.output, refused + ": refused —")) << r.output;
   EXPECT_FALSE(contains(r.output, healthy + ": rdp —")) << r.output;
+}
+
+TEST(SummaryTable, OnlyTargetsWithRdpFindingsGetDetails) {
+  // Over a range most hosts refuse, stay silent or speak something else: one row each, and nothing more (the old
+  // output gave each nine lines, eight of them "skipped"). A host that answered RDP and has a finding keeps them.
+  test::sim_thread healthy_sim(tls_sim());
+  test::scripted_listener silent(test::listener_behaviour::silent);
+  test::scripted_listener http(test::listener_behaviour::http_400);
+  test::scripted_listener tearing_down(test::listener_behaviour::tls_then_dpu);
+  const std::vector<std::string> targets{
+      "127.0.0.1:" + std::to_string(healthy_sim.port()), "127.0.0.1:" + std::to_string(test::closed_port()),
+      "127.0.0.1:" + std::to_string(silent.port()), "127.0.0.1:" + std::to_string(http.port()),
+      "127.0.0.1:" + std::to_string(tearing_down.port())};
+  std::string command = std::string(RDPPROBE_BIN) + " scan --read-timeout 300ms";
+  for (const auto& t : targets) command += " " + t;
+  auto r = run_command(command);
+  EXPECT_EQ(r.status, 1) << r.output;
+  const auto lines = lines_of(r.output);
+  ASSERT_GE(lines.size(), 6u) << r.output;
+  for (std::size_t i = 0; i < targets.size(); ++i) EXPECT_EQ(lines[i + 1].rfind(targets[i] + " ", 0), 0u) << lines[i + 1];
+  EXPECT_TRUE(contains(lines[2], " refused ")) << lines[2];
+  EXPECT_TRUE(contains(lines[3], " timeout ")) << lines[3];
+  EXPECT_TRUE(contains(lines[4], " not-rdp ")) << lines[4];
+  EXPECT_TRUE(contains(lines[5], " session-error ")) << lines[5];
+  // The details after the table: the session-error target's only.
+  EXPECT_TRUE(contains(r.output, "\n" + targets[4] + ": session-error — ")) << r.output;
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_FALSE(contains(r.output, "\n" + targets[i] + ": ")) << r.output;
+  EXPECT_FALSE(contains(r.output, "skipped")) << r.output;
+  // --details: every target, the quiet ones included.
+  auto all = run_command(command + " --details");
+  for (const auto& t : targets) EXPECT_TRUE(contains(all.output, "\n" + t + ": ")) << t << "\n" << all.output;
 }
 
 TEST(SummaryTable, DetailsFlagPrintsEveryTarget) {

@@ -157,6 +157,11 @@ struct target_report {
 
 nlohmann::json to_json(const target_report& report);
 nlohmann::json to_json(const session_result& session);
+// Whether the target has anything RDP to show beyond its table row: some negotiation attempt got an RDP answer (a
+// selection, a failure code, a legacy confirm, an RDP hang-up), or an RDP exchange or a logon was made. A refused,
+// silent, resetting or closing port, a name that does not resolve, or a listener that is not RDP has not: its row
+// (verdict and evidence) says all there is, and nine lines of "skipped" would only bury the hosts that matter.
+bool has_rdp_to_show(const target_report& report) noexcept;
 // The detailed report of one target (the single-target output, and the sections after a table).
 void print_human(std::ostream& out, const target_report& report);
 
