@@ -48,8 +48,17 @@ std::optional<std::uint64_t> whole_number(const json& j, std::string_view name, 
   if (j.is_number_unsigned()) value = j.get<std::uint64_t>();
   else if (j.is_number_integer() && j.get<std::int64_t>() >= 0) value = static_cast<std::uint64_t>(j.get<std::int64_t>());
   if (value && *value >= lowest && *value <= highest) return value;
-  *why = "'" + std::string(name) + "' must be a whole number from " + std::to_string(lowest) + " to " +
-         std::to_string(highest) + ", not " + value_text(j);
+  // Built in a fresh string and moved: `"'" + std::string(name)`, and assigning a literal to *why, are GCC 12's -O3
+  // -Wstringop-overflow false positives (basic_string::_M_replace inlined with an unknown size; GCC bug 105651).
+  std::string text(1, '\'');
+  text += name;
+  text += "' must be a whole number from ";
+  text += std::to_string(lowest);
+  text += " to ";
+  text += std::to_string(highest);
+  text += ", not ";
+  text += value_text(j);
+  *why = std::move(text);
   return std::nullopt;
 }
 

@@ -210,7 +210,10 @@ profile parse_profile(const std::string& text, const std::string& source, const 
       const auto& node = root["protocols"];
       std::string list;
       if (node.IsSequence()) {
-        for (const auto& item : node) list += (list.empty() ? "" : ",") + r.text(item, "protocols");
+        for (const auto& item : node) {
+          if (!list.empty()) list += ',';
+          list += r.text(item, "protocols");
+        }
       } else {
         list = r.text(node, "protocols");
       }

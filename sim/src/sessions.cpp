@@ -137,7 +137,9 @@ std::optional<session_state> state_from_word(std::string_view word) noexcept {
 std::string format_query_session(const std::vector<session_info>& sessions) {
   std::string out(query_session_header);
   for (const auto& s : sessions) {
-    std::string line = " " + column_text(s.name, 16);
+    // Appended, not `" " + column_text(…)`: that is GCC 12's -O3 -Wstringop-overflow false positive (bug 105651).
+    std::string line(" ");
+    line += column_text(s.name, 16);
     pad_to(line, 19);
     line += column_text(s.user, 20);
     append_right_aligned(line, std::to_string(s.id), 45);
@@ -170,7 +172,8 @@ std::string format_query_user(const std::vector<session_info>& sessions, time_di
   for (const auto& s : sessions) {
     if (s.user.empty() || s.state == session_state::listen) continue;
     any = true;
-    std::string line = " " + column_text(s.user, 20);
+    std::string line(" ");
+    line += column_text(s.user, 20);
     pad_to(line, 23);
     line += column_text(s.name, 16);
     append_right_aligned(line, std::to_string(s.id), 43);
