@@ -78,3 +78,36 @@ TEST(Durations, ParseAndReject) {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by tests/fuzz/targets_fuzz.cpp: a host with a NUL, a control byte or a bracket, or a "bare IPv6" that is not
+// one, was accepted, and its host_port::text() did not parse back to the same target.
+TEST(Targets, HostsThatCannotBeNamesOrAddressesAreRefused) {
+  for (const std::string& bad : {std::string("host\0name", 9), std::string("\x1b]0;pwn\a"), std::string("a]b"),
+                                std::string("00::\0x", 6), std::string("not:an:address"), std::string("[a]b]:3389")}) {
+    std::string why;
+    EXPECT_FALSE(rdp::net::parse_host_port(bad, 3389, &why)) << rdp::net::parse_host_port(bad).value().text();
+    EXPECT_FALSE(why.empty());
+    EXPECT_EQ(why.find('\x1b'), std::string::npos) << why;  // quoted back escaped
+  }
+  for (const char* good : {"rdp-host", "10.0.0.1:3390", "[fe80::1%eth0]:3389", "fd00::1", "host_name.lab"}) {
+    auto hp = rdp::net::parse_host_port(good);
+    ASSERT_TRUE(hp) << good;
+    auto again = rdp::net::parse_host_port(hp->text());
+    ASSERT_TRUE(again) << hp->text();
+    EXPECT_EQ(again->host, hp->host);
+  }
+}
+
+TEST(Targets, TargetFileTextParsesWithoutTheFileSystem) {
+  std::string why;
+  auto r = rdp::net::expand_target_file("# lab\n10.0.0.1\n\n  rdp-host:3390  \r\n", "hosts.txt", 3389, 100, &why);
+  ASSERT_TRUE(r) << why;
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ(r->at(1).where.text(), "rdp-host:3390");
+  EXPECT_FALSE(rdp::net::expand_target_file("10.0.0.1\n@other\n", "hosts.txt", 3389, 100, &why));
+  EXPECT_NE(why.find("hosts.txt:2"), std::string::npos) << why;
+}
+
+}  // namespace

@@ -38,6 +38,13 @@ boost::system::result<std::vector<expanded_target>> expand_targets(const std::ve
                                                                    std::uint16_t default_port, std::size_t limit,
                                                                    std::string* why);
 
+// The targets of a target file's text (what @FILE holds), as expand_targets reads them: one per line, blank lines and
+// lines starting with # ignored, no @FILE inside; `name` prefixes each error ("hosts.txt:3: …"). No I/O: the parser
+// alone, for tests and fuzzing.
+boost::system::result<std::vector<expanded_target>> expand_target_file(std::string_view text, const std::string& name,
+                                                                       std::uint16_t default_port, std::size_t limit,
+                                                                       std::string* why);
+
 // A positive duration; errc::bad_target with `why` naming the problem otherwise.
 boost::system::result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why = nullptr);
 
