@@ -209,9 +209,14 @@ asio::awaitable<void> serve_control(state_ptr st, std::shared_ptr<tcp::socket> s
   for (;;) {
     const auto left = deadline - net::clock::now();
     if (left <= net::clock::duration::zero()) break;
-    const std::size_t limit = authenticated ? config.max_line : config.auth_max_bytes - unauthenticated_bytes;
-    auto [ec, n] = co_await net::with_deadline(
-        asio::async_read_until(*socket, asio::dynamic_buffer(buffer, limit + 1), '\n', net::use_tuple), left);
+    // The most the buffer may hold: a whole line and its newline. Before authentication that is what is left of the
+    // budget (newlines count), so unauthenticated_bytes never exceeds it.
+    const std::size_t room = authenticated ? config.max_line + 1 : config.auth_max_bytes - unauthenticated_bytes;
+    auto [ec, n] = room == 0 ? std::tuple<error_code, std::size_t>{asio::error::not_found, 0}
+                             : co_await net::with_deadline(asio::async_read_until(*socket,
+                                                                                  asio::dynamic_buffer(buffer, room),
+                                                                                  '\n', net::use_tuple),
+                                                           left);
     if (st->stopped) co_return;
     control_outcome outcome;
     if (ec == asio::error::not_found) {
