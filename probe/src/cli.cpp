@@ -285,6 +285,8 @@ int run_scan(const scan_settings& s) {
   };
   run_hooks hooks;
   hooks.stop_on_signal = true;
+  // Nobody reads the output any more and no file is to be written: probing on would be work for no one.
+  hooks.stop_starting = [&] { return out.failed() && s.junit_path.empty(); };
   hooks.on_report = [&](std::size_t i, const target_report& r) {
     finished[i] = r;
     ++done;

@@ -611,6 +611,7 @@ target_report internal_error_report(const std::string& text, const net::host_por
 // A worker: takes the next target, probes it, and when that completes (however it completes) takes the next one.
 // `on_idle` runs once, when the worker finds nothing left to take (or the run is stopping).
 void continue_probing(std::shared_ptr<run_state> run, std::shared_ptr<std::function<void()>> on_idle) {
+  if (!run->stopping && run->hooks->stop_starting && run->hooks->stop_starting()) run->stopping = true;
   if (run->stopping || run->next >= run->targets->size()) {
     (*on_idle)();
     return;

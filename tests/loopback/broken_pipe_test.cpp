@@ -103,6 +103,49 @@ TEST(BrokenPipe, OutputStopsAndTheJunitFileIsStillWritten) {
   EXPECT_NE(xml.find("<failure type=\"refused\""), std::string::npos) << xml;
 }
 
+// A listener on 127.0.0.1 that the kernel accepts for (backlog) and nobody answers. Returns its fd and "127.0.0.1:P".
+std::pair<int, std::string> silent_listener() {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener, 4) != 0)
+    return {-1, {}};
+  socklen_t length = sizeof address;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  return {listener, "127.0.0.1:" + std::to_string(ntohs(address.sin_port))};
+}
+
+TEST(BrokenPipe, WithNothingElseToWriteNoFurtherTargetIsStarted) {
+  // `rdpprobe scan RANGE | head -1`: once the output is gone and no --junit is asked, the rest of the range would be
+  // probed for nobody. The first target (refused) is reported, the write fails, the silent second is never tried.
+  auto [listener, silent] = silent_listener();
+  ASSERT_GE(listener, 0);
+  const std::string errors = testing::TempDir() + "/rdpprobe-broken-pipe-stop.err";
+  const pid_t pid = spawn_with_broken_stdout({"scan", "--json", "--concurrency", "1", "--read-timeout", "60s",
+                                              "127.0.0.1:" + std::to_string(test::closed_port()), silent},
+                                             errors);
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  bool connected = false;
+  for (;;) {  // until rdpprobe ends, or connects to the silent listener (what the old rdpprobe did, for 60 s)
+    pollfd p{listener, POLLIN, 0};
+    if (::poll(&p, 1, 100) == 1) {
+      connected = true;
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;
+  }
+  ::close(listener);
+  EXPECT_FALSE(connected) << "the second target was probed although nobody reads the output";
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_NE(slurp(errors).find("Broken pipe"), std::string::npos) << slurp(errors);
+}
+
 TEST(BrokenPipe, CtrlCAfterTheOutputBrokeStillWritesTheJunitFile) {
   test::sim_thread sim(tls_sim());
   // A listener that accepts (the kernel does, from the backlog) and never answers; accepting it here tells the test

@@ -76,6 +76,9 @@ struct run_hooks {
   std::function<void(std::size_t index, const target_report&)> on_report;
   // Stop at SIGINT/SIGTERM: targets still in flight are abandoned and left out of the result.
   bool stop_on_signal = false;
+  // Asked before each new target is started: true stops starting new ones (those in flight finish and are reported),
+  // e.g. once nobody reads the output and nothing else is to be written.
+  std::function<bool()> stop_starting;
 };
 struct run_result {
   std::vector<std::optional<target_report>> reports;  // in the order given; nullopt = not finished
