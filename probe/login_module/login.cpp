@@ -1,7 +1,7 @@
 // The FreeRDP login module (librdp_login.so): run_login's work, one headless FreeRDP 2.11 client connection. It is a
 // module of its own, loaded with dlopen on the first run_login (login_loader.cpp), because FreeRDP 2 brings some 100
 // shared libraries (FFmpeg, cairo, GLib, ICU …) whose loading and initialisers cost every rdpprobe and rdpsim start
-// tens of milliseconds and 15 MB, though only --login and `rdpsim demo` use it. The recipe follows /work/shared/FREERDP.md (§1: context
+// tens of milliseconds and 15 MB, though only --login and `rdpsim demo` use it. The recipe follows docs/freerdp.md (section 1: context
 // size before context_new, gdi_init + paint stubs in PostConnect, certificate callbacks, private ConfigPath, error
 // info read before disconnect); the FreeRDP source references are to upstream tag 2.11.7.
 #include "rdp/probe/login.hpp"
@@ -110,7 +110,7 @@ BOOL on_wlog_message(const wLogMessage* msg) {
   return TRUE;
 }
 
-// One-time process set-up (FREERDP.md §4 "Global init", "Log noise").
+// One-time process set-up (docs/freerdp.md 4.2 "Global init", 4.3 "Log noise").
 void configure_process() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -268,7 +268,7 @@ BOOL cb_desktop_resize(rdpContext* context) {
 
 // Called once the connection sequence is complete (state ACTIVE). Pumping events afterwards needs the drawing side
 // even headless: gdi_init creates the caches FreeRDP's update handlers dereference, and update_end_paint fails
-// without EndPaint (FREERDP.md §1.3).
+// without EndPaint (docs/freerdp.md 1.3).
 BOOL cb_post_connect(freerdp* instance) {
   run_state& run = state_of(instance);
   run.reached(CONNECTION_STATE_ACTIVE);
@@ -372,7 +372,7 @@ void on_error_info(void* context, ErrorInfoEventArgs* e) {
 // ---------------------------------------------------------------------------------------------------------------
 
 // FreeRDP's ConfigPath: the caller's, or a private temp dir removed at the end (tls_new always creates
-// $ConfigPath/{certs,server}; a default under an unwritable HOME makes the TLS connect fail, FREERDP.md §1.4).
+// $ConfigPath/{certs,server}; a default under an unwritable HOME makes the TLS connect fail, docs/freerdp.md 1.4).
 class config_dir {
  public:
   explicit config_dir(const std::filesystem::path& given, std::string& error) {

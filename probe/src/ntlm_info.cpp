@@ -28,7 +28,7 @@ using net::tcp;
 // The answer to one NEGOTIATE is a few hundred bytes; anything past this is not a CHALLENGE worth waiting for.
 constexpr std::size_t max_answer_bytes = 64 * 1024;
 
-// nmap's requestedProtocols for rdp-ntlm-info (PROTOCOL.md 2.3): SSL|HYBRID|HYBRID_EX, what mstsc sends too.
+// nmap's requestedProtocols for rdp-ntlm-info (docs/wire-facts.md 2.3): SSL|HYBRID|HYBRID_EX, what mstsc sends too.
 constexpr std::uint32_t requested_protocols = protocol::to_bits(protocol::security_protocol::ssl) |
                                               protocol::to_bits(protocol::security_protocol::hybrid) |
                                               protocol::to_bits(protocol::security_protocol::hybrid_ex);

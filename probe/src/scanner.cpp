@@ -231,7 +231,7 @@ void decide_verdict(target_report& report) {
   report.evidence = "RDP server; supports " + supported;
 }
 
-// PROTOCOL.md 5.4: a listener that closes or resets on an X.224 request without a word may be a TLS-first server
+// docs/wire-facts.md 5.4: a listener that closes or resets on an X.224 request without a word may be a TLS-first server
 // (OpenSSL drops a non-TLS hello silently). One more connection that starts with a ClientHello tells.
 asio::awaitable<std::optional<net::tls_facts>> try_tls_first(std::vector<tcp::endpoint> endpoints,
                                                              std::shared_ptr<const probe_options> options,

@@ -4,7 +4,7 @@
 // then optionally a while in the session. It answers what the wire-level probe cannot: does the server let a client
 // all the way in, how long it takes, and what the server says when it ends the session (Set Error Info, MCS
 // Disconnect Provider Ultimatum, Save Session Info). For `rdpprobe --login` and for tests that drive a real RDP client
-// against rdpsim or xrdp. FreeRDP facts this relies on are in /work/shared/FREERDP.md; FreeRDP stays out of this
+// against rdpsim or xrdp. FreeRDP facts this relies on are in docs/freerdp.md; FreeRDP stays out of this
 // header so that users of it need neither FreeRDP's headers nor its C types.
 //
 // FreeRDP lives in a module of its own, librdp_login.so (probe/login_module/), which the first run_login loads with

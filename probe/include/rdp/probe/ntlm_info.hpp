@@ -1,5 +1,5 @@
 #pragma once
-// What a CredSSP server says about itself before anyone logs in, the way nmap's rdp-ntlm-info asks (PROTOCOL.md
+// What a CredSSP server says about itself before anyone logs in, the way nmap's rdp-ntlm-info asks (docs/wire-facts.md
 // 2.3): a TSRequest carrying an NTLM NEGOTIATE (MS-CSSP 2.2.1, MS-NLMP 2.2.1.1) after TLS, and from the server's
 // CHALLENGE (MS-NLMP 2.2.1.2) the NetBIOS/DNS names, the clock and the Windows build. No credentials are needed or
 // sent: the exchange stops after the CHALLENGE.

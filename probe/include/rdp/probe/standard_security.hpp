@@ -1,6 +1,6 @@
 #pragma once
 // What a server offers under Standard RDP Security (MS-RDPBCGR 5.3), asked the way nmap's rdp-enum-encryption asks
-// (PROTOCOL.md 2.2): an X.224 CR without RDP_NEG_REQ, then an MCS Connect-Initial whose client security data
+// (docs/wire-facts.md 2.2): an X.224 CR without RDP_NEG_REQ, then an MCS Connect-Initial whose client security data
 // (2.2.1.3.3) offers some RC4/FIPS methods, and from the server's Connect-Response (2.2.1.4) its encryption level,
 // the method it chose and its RDP version. The exchange stops there: no keys are exchanged, nobody logs in.
 #include "rdp/net/asio.hpp"
