@@ -2,6 +2,8 @@
 // server, and the blocking client `rdpsim ctl` uses. Protocol: docs/control.md.
 #include "rdp/sim/control.hpp"
 
+#include "drain.hpp"
+
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
@@ -178,24 +180,6 @@ struct connection_slot {
   }
 };
 
-// Half-close, then read what the client still sends until it hangs up: at most drain_limit bytes and drain_timeout
-// in all (not per read), so that the response is not destroyed by a reset that unread input (the rest of an
-// oversized line, pipelined requests) would cause, and a trickling client cannot keep the slot.
-asio::awaitable<void> drain(state_ptr st, tcp::socket& socket) {
-  error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_send, ignored);
-  std::array<char, 4096> sink{};
-  std::size_t drained = 0;
-  const auto deadline = net::clock::now() + drain_timeout;
-  while (!st->stopped && drained < drain_limit) {
-    const auto left = deadline - net::clock::now();
-    if (left <= net::clock::duration::zero()) break;
-    auto [ec, got] = co_await net::with_deadline(socket.async_read_some(asio::buffer(sink), net::use_tuple), left);
-    if (ec) break;
-    drained += got;
-  }
-}
-
 asio::awaitable<void> serve_control(state_ptr st, std::shared_ptr<tcp::socket> socket) {
   const connection_slot slot(st, socket);
   const auto& config = st->config;
@@ -250,7 +234,10 @@ asio::awaitable<void> serve_control(state_ptr st, std::shared_ptr<tcp::socket> s
     }
     if (authenticated) deadline = net::clock::now() + config.read_timeout;
   }
-  if (answered_error && !st->stopped) co_await drain(st, *socket);
+  // Half-closed and drained — 1 MiB and 1 s in all, not per read — so that the response is not destroyed by a reset
+  // that unread input (the rest of an oversized line, pipelined requests) would cause, and a trickling client cannot
+  // keep the slot.
+  if (answered_error && !st->stopped) co_await half_close_and_drain(*socket, drain_timeout, drain_limit);
 }
 
 // One more connection than allowed: told why and closed at once. A non-blocking write of one short line into a

@@ -1,5 +1,6 @@
 #include "rdp/sim/server.hpp"
 
+#include "drain.hpp"
 #include "server_state.hpp"
 
 #include "rdp/net/deadline.hpp"
@@ -87,14 +88,6 @@ asio::awaitable<std::optional<protocol::mcs::connect_initial>> answer_connect_in
   co_return std::move(initial->value);
 }
 
-// After a refusal: half-close and read until the client hangs up (bounded), so the CC is not destroyed by a
-// reset caused by unread data (the same reason FREERDP.md 2.4 gives for draining after Set Error Info).
-asio::awaitable<void> close_gracefully(std::shared_ptr<tcp::socket> socket, net::milliseconds drain) {
-  error_code ignored;
-  socket->shutdown(tcp::socket::shutdown_send, ignored);
-  co_await hold(*socket, drain);
-}
-
 asio::awaitable<void> serve_connection(std::shared_ptr<server::state> st, std::shared_ptr<connection_record> conn) {
   const auto& config = st->config;
   auto socket = conn->socket;
@@ -114,7 +107,8 @@ asio::awaitable<void> serve_connection(std::shared_ptr<server::state> st, std::s
   if (write_ec) co_return;
   if (decision.failure) {
     ++st->counters.refused;
-    co_await close_gracefully(socket, config.drain_timeout);
+    // Half-closed and drained, so the CC is not destroyed by a reset caused by unread data.
+    co_await half_close_and_drain(*socket, config.drain_timeout);
     co_return;
   }
   ++st->counters.negotiated;

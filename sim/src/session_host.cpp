@@ -1,5 +1,6 @@
 // The server side of the RDP connection sequence after TLS (MS-RDPBCGR 1.3.1.1), the active session, the ways the
 // server ends one (docs/session-drops.md) and the administrator's interface to the session table.
+#include "drain.hpp"
 #include "server_state.hpp"
 
 #include "rdp/net/deadline.hpp"
@@ -130,20 +131,6 @@ asio::awaitable<bool> send(tls_stream& tls, const boost::system::result<protocol
   co_return co_await send(tls, *frame, timeout);
 }
 
-// Reads and discards until the client hangs up or `limit` passes. Reading the raw socket under TLS is fine: the
-// bytes are only thrown away, and a read that stops now keeps unread data from turning our close into a reset.
-asio::awaitable<void> drain(tcp::socket& socket, net::milliseconds limit) {
-  std::array<std::uint8_t, 4096> sink{};
-  const auto deadline = net::clock::now() + limit;
-  for (;;) {
-    const auto left = deadline - net::clock::now();
-    if (left <= net::clock::duration::zero()) co_return;
-    auto [ec, n] = co_await net::with_deadline(socket.async_read_some(asio::buffer(sink), net::use_tuple), left);
-    (void)n;
-    if (ec) co_return;
-  }
-}
-
 // The session `conn` is bound to, or null when the table no longer has it for this connection (an admin logged it
 // off, or another connection took it over).
 session_record* bound_session(server::state& st, const connection_record& conn) {
@@ -199,8 +186,7 @@ asio::awaitable<void> end_connection(server::state& st, connection_record& conn,
                        timeout))
       co_return;
   }
-  socket.shutdown(tcp::socket::shutdown_send, ignored);
-  co_await drain(socket, st.config.drain_timeout);
+  co_await half_close_and_drain(socket, st.config.drain_timeout);
   socket.close(ignored);
 }
 
