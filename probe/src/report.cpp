@@ -354,7 +354,11 @@ void summary_table::print_row(std::ostream& out, const target_report& r) const {
   cell(out, std::string(to_string(r.result)), verdict_width);
   std::string accepted;
   for (const auto& a : r.protocols)
-    if (a.supported) accepted += (accepted.empty() ? "" : ",") + std::string(protocol::to_string(a.requested));
+    if (a.supported) {
+      // Appended, not `"," + std::string(…)`: GCC 12's -O3 -Wstringop-overflow false positive (GCC bug 105651).
+      if (!accepted.empty()) accepted += ',';
+      accepted += protocol::to_string(a.requested);
+    }
   cell(out, accepted.empty() ? "-" : accepted, accepted_width_);
   for (auto bits : combinations_) {
     auto it = std::find_if(r.combinations.begin(), r.combinations.end(),
