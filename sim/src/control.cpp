@@ -450,15 +450,13 @@ control_call_result call_control(const net::host_port& where, const json& reques
     return result;
   }
   asio::io_context io(1);
-  asio::co_spawn(io, call_control_coro(where, to_line(request), timeout, &result), [&](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      result.ec = make_error_code(boost::system::errc::io_error);
-      result.error = "rdpsim control at " + where.text() + ": " + x.what();
-    }
-  });
+  // net::spawn logs an exception (a bug) and always reports; the caller gets it as an error, never a silent result.
+  net::spawn(io.get_executor(), call_control_coro(where, to_line(request), timeout, &result),
+             "rdpsim ctl: the request to " + where.text(), [&](std::exception_ptr e) {
+               if (!e) return;
+               result.ec = make_error_code(boost::system::errc::io_error);
+               result.error = "rdpsim control at " + where.text() + ": internal error: " + net::describe_exception(e);
+             });
   io.run();
   return result;
 }
