@@ -4,6 +4,7 @@
 // and counts afresh when it is Disc again; a change through the control interface (`rdpsim ctl` as a process)
 // applies to sessions already Disc; and a pending limit never keeps the server from stopping. Waits poll the
 // session table with a bound; how long a session has been Disc is read from the server's own idle_ms.
+#include "control_in_sim.hpp"
 #include "mini_client.hpp"
 #include "run_command.hpp"
 #include "sim_thread.hpp"
@@ -139,34 +140,10 @@ TEST(DisconnectedLimit, ASessionResumedBeforeTheLimitStaysAndCountsAfreshWhenDis
   EXPECT_EQ(expired(sim), 1u);
 }
 
-// A control_server in front of the simulator's admin, on the simulator's executor, made and destroyed there.
-class control_in_sim {
+// rdpsim's control interface in front of `sim`, with the test's token.
+class control_in_sim : public test::control_in_sim {
  public:
-  explicit control_in_sim(test::sim_thread& sim) : sim_(sim) {
-    sim::control_config config;
-    config.listen = {"127.0.0.1", 0};
-    config.token = test_token;
-    server_ = sim_.call([&] {
-      auto server = std::make_unique<sim::control_server>(sim_.executor(), sim_.server().admin(), config);
-      server->start();
-      return server;
-    });
-  }
-  ~control_in_sim() {
-    sim_.call([this] { server_.reset(); });
-  }
-  control_in_sim(const control_in_sim&) = delete;
-  control_in_sim& operator=(const control_in_sim&) = delete;
-
-  test::command_result ctl(const std::string& args) const {
-    return test::run_command("env -u RDPSIM_TOKEN RDPSIM_TOKEN=" + test_token + " " + std::string(RDPSIM_BIN) +
-                             " ctl --control 127.0.0.1:" + std::to_string(server_->local_endpoint().port()) + " " +
-                             args);
-  }
-
- private:
-  test::sim_thread& sim_;
-  std::unique_ptr<sim::control_server> server_;
+  explicit control_in_sim(test::sim_thread& sim) : test::control_in_sim(sim, test_token, RDPSIM_BIN) {}
 };
 
 // The row `rdpsim ctl query session` prints for a disconnected session of `user`.

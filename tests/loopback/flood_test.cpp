@@ -62,25 +62,8 @@ bool wait_until(Predicate done, std::chrono::milliseconds limit) {
 // so this kind was held for ever.
 enum class flood_kind { trickle, half_open, half_closed, garbage, trickle_held };
 
-// TS_UD_CS_CORE as the mini client fills it in, for Standard RDP Security (serverSelectedProtocol 0).
-protocol::byte_buffer connect_initial() {
-  protocol::gcc::client_core_data core;
-  core.client_name = u"rdp-flood";
-  core.post_beta2_color_depth = 0xCA01;
-  core.client_product_id = 1;
-  core.serial_number = 0;
-  core.high_color_depth = 16;
-  core.supported_color_depths = 0x000F;
-  core.early_capability_flags = protocol::gcc::early_capability::support_errinfo_pdu;
-  core.client_dig_product_id = u"";
-  core.connection_type = 0;
-  core.server_selected_protocol = 0;
-  protocol::mcs::connect_initial initial;
-  initial.user_data.client.core = core;
-  initial.user_data.client.security = protocol::gcc::client_security_data{};
-  initial.user_data.client.network = protocol::gcc::client_network_data{};
-  return *protocol::mcs::encode(initial);
-}
+// The mini client's Connect-Initial for Standard RDP Security (serverSelectedProtocol 0).
+protocol::byte_buffer connect_initial() { return *protocol::mcs::encode(test::make_connect_initial(0, false, u"rdp-flood")); }
 
 // Sends `bytes` and reads one TPKT frame back; false if either fails.
 asio::awaitable<bool> send_and_read_frame(tcp::socket& socket, const protocol::byte_buffer& bytes) {

@@ -3,6 +3,7 @@
 // pre-logon deadline is one deadline for the whole connection, whatever a client trickles; the connection and
 // session-table limits hold and are counted; an accept loop that fails says so and accepts again; and the user
 // names a client sends are valid UTF-8 in `query session --json` and escaped in its table.
+#include "control_in_sim.hpp"
 #include "mini_client.hpp"
 #include "run_command.hpp"
 #include "sim_thread.hpp"
@@ -301,25 +302,8 @@ protocol::byte_buffer connection_request(std::uint32_t protocols) {
   return *protocol::x224::encode(request);
 }
 
-// TS_UD_CS_CORE as the mini client fills it in, for Standard RDP Security (serverSelectedProtocol 0).
-protocol::byte_buffer connect_initial() {
-  protocol::gcc::client_core_data core;
-  core.client_name = u"rdp-hostile";
-  core.post_beta2_color_depth = 0xCA01;
-  core.client_product_id = 1;
-  core.serial_number = 0;
-  core.high_color_depth = 16;
-  core.supported_color_depths = 0x000F;
-  core.early_capability_flags = protocol::gcc::early_capability::support_errinfo_pdu;
-  core.client_dig_product_id = u"";
-  core.connection_type = 0;
-  core.server_selected_protocol = 0;
-  protocol::mcs::connect_initial initial;
-  initial.user_data.client.core = core;
-  initial.user_data.client.security = protocol::gcc::client_security_data{};
-  initial.user_data.client.network = protocol::gcc::client_network_data{};
-  return *protocol::mcs::encode(initial);
-}
+// The mini client's Connect-Initial for Standard RDP Security (serverSelectedProtocol 0).
+protocol::byte_buffer connect_initial() { return *protocol::mcs::encode(test::make_connect_initial(0, false, u"rdp-hostile")); }
 
 // hold() bounded only each read: a probe's connection (here Standard RDP Security after the MCS exchange, which the
 // simulator holds) trickling a byte every 50 ms was held forever. Now the pre-logon deadline closes it.
@@ -443,34 +427,10 @@ TEST(AcceptLoop, AnExceptionInTheRdpAcceptLoopIsLoggedAndAcceptingResumes) {
 
 const std::string test_token(64, 'h');
 
-// A control_server in front of the simulator's admin, on the simulator's executor, made and destroyed there.
-class control_in_sim {
+// rdpsim's control interface in front of `sim`, with the test's token.
+class control_in_sim : public test::control_in_sim {
  public:
-  explicit control_in_sim(test::sim_thread& sim) : sim_(sim) {
-    sim::control_config config;
-    config.listen = {"127.0.0.1", 0};
-    config.token = test_token;
-    server_ = sim_.call([&] {
-      auto server = std::make_unique<sim::control_server>(sim_.executor(), sim_.server().admin(), config);
-      server->start();
-      return server;
-    });
-  }
-  ~control_in_sim() {
-    sim_.call([this] { server_.reset(); });
-  }
-  control_in_sim(const control_in_sim&) = delete;
-  control_in_sim& operator=(const control_in_sim&) = delete;
-
-  test::command_result ctl(const std::string& args) const {
-    return test::run_command("env -u RDPSIM_TOKEN RDPSIM_TOKEN=" + test_token + " " + std::string(RDPSIM_BIN) +
-                             " ctl --control 127.0.0.1:" + std::to_string(server_->local_endpoint().port()) + " " +
-                             args);
-  }
-
- private:
-  test::sim_thread& sim_;
-  std::unique_ptr<sim::control_server> server_;
+  explicit control_in_sim(test::sim_thread& sim) : test::control_in_sim(sim, test_token, RDPSIM_BIN) {}
 };
 
 TEST(WireText, ClientInfoUserNamesAreValidUtf8InJsonAndEscapedInTheTable) {

@@ -130,11 +130,11 @@ boost::system::result<bytes_view> user_data_of(const byte_buffer& frame) {
   return send_data->value.user_data;
 }
 
-// TS_UD_CS_CORE as a TLS client fills it in, up to serverSelectedProtocol; earlyCapabilityFlags says the client
+// TS_UD_CS_CORE as the mini client fills it in, up to serverSelectedProtocol; earlyCapabilityFlags says the client
 // takes Set Error Info PDUs (2.2.1.3.2), without which the server ends sessions without saying why.
-gcc::client_core_data client_core(bool announce_heartbeat) {
+gcc::client_core_data client_core(bool announce_heartbeat, std::uint32_t selected_protocol, std::u16string name) {
   gcc::client_core_data core;
-  core.client_name = u"rdp-mini";
+  core.client_name = std::move(name);
   core.post_beta2_color_depth = 0xCA01;
   core.client_product_id = 1;
   core.serial_number = 0;
@@ -145,9 +145,24 @@ gcc::client_core_data client_core(bool announce_heartbeat) {
       (announce_heartbeat ? gcc::early_capability::support_heartbeat_pdu : 0));
   core.client_dig_product_id = u"";
   core.connection_type = 0;
-  core.server_selected_protocol = protocol::to_bits(protocol::security_protocol::ssl);
+  core.server_selected_protocol = selected_protocol;
   return core;
 }
+
+}  // namespace
+
+mcs::connect_initial make_connect_initial(std::uint32_t selected_protocol, bool announce_heartbeat,
+                                          std::u16string client_name) {
+  // The GCC client data (2.2.1.3): core, security (no methods: TLS, or Standard RDP Security asking for none), and
+  // network with no channels.
+  mcs::connect_initial initial;
+  initial.user_data.client.core = client_core(announce_heartbeat, selected_protocol, std::move(client_name));
+  initial.user_data.client.security = gcc::client_security_data{};
+  initial.user_data.client.network = gcc::client_network_data{};
+  return initial;
+}
+
+namespace {
 
 // Confirm Active's capability sets: a general set of our own (2.2.7.1.1) — AUTORECONNECT_SUPPORTED, and no fast-path
 // flags, so the server keeps to the slow path this client frames — and the server's bitmap set echoed (2.2.7.1.2:
@@ -240,11 +255,8 @@ asio::awaitable<bool> establish(session& s) {
   if (ec) co_return fail(s, ec, "TLS handshake: " + ec.message());
   s.result.reached = mini_phase::tls;
 
-  // MCS Connect-Initial with the GCC client data (2.2.1.3): core, security (none: TLS), network with no channels.
-  mcs::connect_initial initial;
-  initial.user_data.client.core = client_core(s.options.announce_heartbeat);
-  initial.user_data.client.security = gcc::client_security_data{};
-  initial.user_data.client.network = gcc::client_network_data{};
+  const auto initial = make_connect_initial(protocol::to_bits(protocol::security_protocol::ssl),
+                                            s.options.announce_heartbeat);
   if (!co_await send(s, mcs::encode(initial), "the MCS Connect-Initial")) co_return false;
   {
     auto frame = co_await receive(s, "the MCS Connect-Response");

@@ -99,6 +99,12 @@ struct mini_session_result {
 protocol::activation::arc_client_cookie make_arc_client_cookie(const protocol::activation::arc_server_cookie& server);
 
 // A client context for mini sessions: net::make_client_context() (certificate never refused). Share one.
+// The MCS Connect-Initial the mini client sends (MS-RDPBCGR 2.2.1.3): core data announcing Set Error Info PDUs (and
+// heartbeats if asked), `selected_protocol` as serverSelectedProtocol (0 for Standard RDP Security, PROTOCOL_SSL
+// over TLS), no security methods, no channels. For tests that speak the sequence themselves up to this point.
+protocol::mcs::connect_initial make_connect_initial(std::uint32_t selected_protocol, bool announce_heartbeat = false,
+                                                    std::u16string client_name = u"rdp-mini");
+
 net::ssl::context make_mini_client_context();
 
 // Runs one session: the connection sequence, then (options.hold) the idle hold until the server ends the session.
