@@ -1,6 +1,7 @@
 // probe_ntlm_info against rdpsim's CredSSP responder and against hostile CredSSP peers, over real loopback sockets.
 // The acceptor is the test's own (X.224 CR → CC → TLS → script), so the responder is tested before server.cpp
 // calls it.
+#include "rdp/net/spawn.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/ntlm_info.hpp"
@@ -164,7 +165,7 @@ run_result run(script what, sim::ntlm_identity who = {}, net::milliseconds read_
   asio::io_context io;
   auto acceptor = std::make_shared<tcp::acceptor>(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   auto outcome = std::make_shared<server_outcome>();
-  asio::co_spawn(io, serve_one(acceptor, what, who, outcome), asio::detached);
+  net::spawn(io.get_executor(), serve_one(acceptor, what, who, outcome), "scripted CredSSP server");
 
   auto options = std::make_shared<probe::probe_options>();
   options->read_timeout = read_timeout;

@@ -1,6 +1,7 @@
 // probe_standard_security against scripted peers over real loopback sockets: a well-behaved Standard RDP Security
 // server built from the protocol encoders, servers that misbehave after the Connect-Initial (the test's own tiny
 // acceptor), and the non-RDP / hostile listeners of scripted_listener before it.
+#include "rdp/net/spawn.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/probe/standard_security.hpp"
 #include "rdp/protocol/gcc.hpp"
@@ -140,7 +141,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, after
     auto s = std::make_shared<tcp::socket>(acceptor->get_executor());
     auto [ec] = co_await acceptor->async_accept(*s, net::use_tuple);
     if (ec) co_return;
-    asio::co_spawn(acceptor->get_executor(), play(s, behaviour, log, mutex), asio::detached);
+    net::spawn(acceptor->get_executor(), play(s, behaviour, log, mutex), "scripted RDP server: connection");
   }
 }
 
@@ -150,7 +151,7 @@ class scripted_rdp_server {
   explicit scripted_rdp_server(after_initial behaviour)
       : acceptor_(std::make_shared<tcp::acceptor>(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0))) {
     port_ = acceptor_->local_endpoint().port();
-    asio::co_spawn(io_, accept_loop(acceptor_, behaviour, log_, mutex_), asio::detached);
+    net::spawn(io_.get_executor(), accept_loop(acceptor_, behaviour, log_, mutex_), "scripted RDP server: accept loop");
     thread_ = std::thread([this] { io_.run(); });
   }
   ~scripted_rdp_server() {

@@ -1,5 +1,6 @@
 #include "scripted_listener.hpp"
 
+#include "rdp/net/spawn.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/share.hpp"
@@ -203,9 +204,9 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_behaviour b,
     if (plays_tls(b)) {
       net::error_code ignored;
       s->set_option(tcp::no_delay(true), ignored);  // as RDP servers do: a Set Error Info and its DPU leave at once
-      asio::co_spawn(acceptor.get_executor(), play_tls(s, b, log), asio::detached);
+      net::spawn(acceptor.get_executor(), play_tls(s, b, log), "scripted listener: TLS connection");
     } else {
-      asio::co_spawn(acceptor.get_executor(), play(s, b), asio::detached);
+      net::spawn(acceptor.get_executor(), play(s, b), "scripted listener: connection");
     }
   }
 }
@@ -221,7 +222,7 @@ scripted_listener::scripted_listener(listener_behaviour behaviour, net::tls_iden
     if (identity.certificate_pem.empty()) identity = net::make_self_signed(net::key_kind::rsa, "127.0.0.1");
     log_->context.emplace(net::make_server_context(identity));
   }
-  asio::co_spawn(io_, accept_loop(acceptor_, behaviour_, log_), asio::detached);
+  net::spawn(io_.get_executor(), accept_loop(acceptor_, behaviour_, log_), "scripted listener: accept loop");
   thread_ = std::thread([this] { io_.run(); });
 }
 
