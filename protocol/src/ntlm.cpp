@@ -334,9 +334,9 @@ std::string utf16le_to_utf8(bytes_view utf16le) {
           continue;
         }
       }
-      append_utf8(out, replacement);
+      append_utf8(out, u);  // kept in its three-byte form (WTF-8), not replaced: see the header
     } else if (u >= 0xDC00 && u <= 0xDFFF) {  // a low surrogate alone
-      append_utf8(out, replacement);
+      append_utf8(out, u);
     } else {
       append_utf8(out, u);
     }
@@ -368,7 +368,8 @@ byte_buffer utf8_to_utf16le(std::string_view utf8) {
       need = 2;
       cp = b0 & 0x0Fu;
       if (b0 == 0xE0) lo = 0xA0;  // overlong
-      if (b0 == 0xED) hi = 0x9F;  // surrogates
+      // 0xED 0xA0..0xBF (a surrogate) is taken too: utf16le_to_utf8 writes an unpaired one that way, and this
+      // must give the same code unit back.
     } else if (b0 >= 0xF0 && b0 <= 0xF4) {
       need = 3;
       cp = b0 & 0x07u;

@@ -462,14 +462,17 @@ TEST(WireText, ClientInfoUserNamesAreValidUtf8InJsonAndEscapedInTheTable) {
   ASSERT_EQ(users.size(), 2u);
   EXPECT_EQ(users[0], hostile) << "valid UTF-8 is kept as it is; JSON escapes the controls";
   EXPECT_EQ(hexes[0], protocol::to_hex(hostile)) << "not clean text: its bytes as hex beside it";
-  EXPECT_EQ(users[1], "b\xEF\xBF\xBD" "c") << "the lone surrogate is U+FFFD";
-  EXPECT_EQ(hexes[1], "") << "clean text needs no hex";
+  // The lone surrogate is kept by the decoder (as its three-byte WTF-8 form ED A0 80, nothing lost), shown in JSON as
+  // U+FFFD (one per byte of the ill-formed sequence) with the bytes beside it.
+  EXPECT_EQ(users[1], "b\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "c");
+  EXPECT_EQ(hexes[1], "62eda08063") << "not text: its bytes as hex beside it";
 
   const auto table = control.ctl("query session");
   ASSERT_EQ(table.status, 0) << table.output;
   EXPECT_EQ(table.output.find('\x1b'), std::string::npos) << "the terminal would obey the escape sequence";
   EXPECT_EQ(table.output.find('\x07'), std::string::npos);
   EXPECT_NE(table.output.find("a\\x1b]0;pwn\\x07"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("b\\xed\\xa0\\x80c"), std::string::npos) << table.output;
   const auto users_table = control.ctl("query user");
   ASSERT_EQ(users_table.status, 0) << users_table.output;
   EXPECT_EQ(users_table.output.find('\x1b'), std::string::npos) << users_table.output;

@@ -2,6 +2,7 @@
 // bytes, plus one test per malformed input the probe must survive.
 #include "rdp/protocol/credssp.hpp"
 #include "rdp/protocol/ntlm.hpp"
+#include "rdp/protocol/text.hpp"
 
 #include "hex.hpp"
 #include "split_feed.hpp"
@@ -446,9 +447,11 @@ TEST(NtlmChallenge, EncoderRefusesWhatTheFormatCannotHold) {
 TEST(NtlmText, Utf16ToUtf8) {
   EXPECT_EQ(ntlm::utf16le_to_utf8(hex("41 00 e9 00 ac 20")), "A\xC3\xA9\xE2\x82\xAC");  // A é €
   EXPECT_EQ(ntlm::utf16le_to_utf8(hex("3d d8 00 de")), "\xF0\x9F\x98\x80");          // U+1F600, a pair
-  EXPECT_EQ(ntlm::utf16le_to_utf8(hex("3d d8 41 00")), "\xEF\xBF\xBD" "A");          // high surrogate, no low
-  EXPECT_EQ(ntlm::utf16le_to_utf8(hex("3d d8")), "\xEF\xBF\xBD");                    // high surrogate at the end
-  EXPECT_EQ(ntlm::utf16le_to_utf8(hex("00 de 41 00")), "\xEF\xBF\xBD" "A");          // low surrogate alone
+  // An unpaired surrogate is kept (WTF-8), so a report can show what the peer really sent.
+  EXPECT_EQ(ntlm::utf16le_to_utf8(hex("3d d8 41 00")), "\xED\xA0\xBD" "A");          // high surrogate, no low
+  EXPECT_EQ(ntlm::utf16le_to_utf8(hex("3d d8")), "\xED\xA0\xBD");                    // high surrogate at the end
+  EXPECT_EQ(ntlm::utf16le_to_utf8(hex("00 de 41 00")), "\xED\xB8\x80" "A");          // low surrogate alone
+  EXPECT_FALSE(is_valid_utf8(ntlm::utf16le_to_utf8(hex("3d d8"))));
   EXPECT_EQ(ntlm::utf16le_to_utf8(hex("41")), "\xEF\xBF\xBD");                       // half a code unit
   EXPECT_EQ(ntlm::utf16le_to_utf8({}), "");
 }
@@ -459,7 +462,10 @@ TEST(NtlmText, Utf8ToUtf16) {
   EXPECT_EQ(to_hex(ntlm::utf8_to_utf16le("\xFF")), "fd ff");
   EXPECT_EQ(to_hex(ntlm::utf8_to_utf16le("\xC0\xAF")), "fd ff fd ff");      // overlong '/'
   EXPECT_EQ(to_hex(ntlm::utf8_to_utf16le("\xE2\x82")), "fd ff");            // cut short
-  EXPECT_EQ(to_hex(ntlm::utf8_to_utf16le("\xED\xA0\x80")), "fd ff fd ff fd ff");  // an encoded surrogate
+  EXPECT_EQ(to_hex(ntlm::utf8_to_utf16le("\xED\xA0\x80")), "00 d8");  // a surrogate in three-byte form: its unit
+  // Unpaired surrogates survive the round trip both ways (the wire's UTF-16 is given back as it came).
+  for (const char* wire : {"3d d8 41 00", "00 de", "41 00 00 dc 3d d8"})
+    EXPECT_EQ(to_hex(ntlm::utf8_to_utf16le(ntlm::utf16le_to_utf8(hex(wire)))), wire);
   EXPECT_EQ(to_hex(ntlm::utf8_to_utf16le("\xF4\x90\x80\x80")), "fd ff fd ff fd ff fd ff");  // above U+10FFFF
   for (const char* s : {"rdpsim.lab.example", "Ünïcödé", "\xF0\x9F\x98\x80x", ""})
     EXPECT_EQ(ntlm::utf16le_to_utf8(ntlm::utf8_to_utf16le(s)), s);

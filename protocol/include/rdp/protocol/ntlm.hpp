@@ -166,9 +166,13 @@ std::uint64_t to_filetime(std::chrono::system_clock::time_point t) noexcept;
 // ~31,000) are clamped to its maximum rather than wrapping.
 filetime_ticks since_unix_epoch(std::uint64_t filetime) noexcept;
 
-// UTF-16LE → UTF-8. Never fails: an unpaired surrogate and a dangling odd byte each become U+FFFD.
+// UTF-16LE → UTF-8, losing nothing the peer sent: an unpaired surrogate is kept as its three-byte form (WTF-8,
+// e.g. U+D83D alone as ED A0 BD) rather than replaced, so the result is then not valid UTF-8 — and the report
+// writers, which make every wire string valid (protocol/text.hpp), show it as U+FFFD with its bytes as hex instead
+// of a U+FFFD that hides what came. A dangling odd byte (half a code unit) becomes U+FFFD.
 std::string utf16le_to_utf8(bytes_view utf16le);
-// UTF-8 → UTF-16LE. Never fails: an invalid UTF-8 sequence becomes U+FFFD.
+// UTF-8 → UTF-16LE. Never fails: an invalid UTF-8 sequence becomes U+FFFD; a surrogate in three-byte form (as
+// utf16le_to_utf8 writes an unpaired one) becomes that code unit again.
 byte_buffer utf8_to_utf16le(std::string_view utf8);
 
 }  // namespace rdp::protocol::ntlm
