@@ -63,7 +63,7 @@ TEST(McsDomainPdus, RoundTripAndRejects) {
   every_prefix_fails(hex("04 01 00 01 00"), [](bytes_view b) { return mcs::decode_erect_domain_request(b); });
 }
 
-TEST(Licensing, ValidClientFrameAsPROTOCOLmd) {
+TEST(Licensing, ValidClientFrameAsWireFactsDerivesIt) {
   share::data_pdu_route route;  // initiator 1002 on the I/O channel
   // docs/wire-facts.md 3.4, derived, with the two-byte PER length FreeRDP's rdp_write_header always writes (80 14).
   EXPECT_EQ(activation::encode(activation::license_error_alert{}, route),
