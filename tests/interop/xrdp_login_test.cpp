@@ -24,9 +24,11 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -363,16 +365,17 @@ class freerdp_server {
   }
   ~freerdp_server() {
     ::close(stdin_);  // end of file: the server stops
-    int status = 0;
-    bool exited = false;
-    for (int i = 0; i < 100 && !exited; ++i) {  // bounded: 5 s
-      exited = ::waitpid(pid_, &status, WNOHANG) == pid_;
-      if (!exited) std::this_thread::sleep_for(50ms);
-    }
-    if (!exited) {
+    // Waits for its exit as an event (a pidfd becomes readable when the process ends), at most 5 s, then kills it.
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (pidfd >= 0) {
+      pollfd exited{pidfd, POLLIN, 0};
+      if (::poll(&exited, 1, 5000) != 1) ::kill(pid_, SIGKILL);
+      ::close(pidfd);
+    } else {
       ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
     }
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
     reader_.join();
     ::close(stdout_);
   }
