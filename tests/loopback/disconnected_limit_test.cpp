@@ -45,16 +45,7 @@ test::mini_session_result run_client(std::uint16_t port, std::string user, bool 
   options.deadlines.step = 5000ms;
   options.deadlines.hold = 15000ms;
   auto context = test::make_mini_client_context();
-  asio::io_context io(1);
-  auto result = asio::co_spawn(io, test::run_mini_session(context, std::move(options)), asio::use_future);
-  io.run();
-  return result.get();
-}
-
-std::optional<sim::session_info> find_session(test::sim_thread& sim, std::uint32_t id) {
-  for (const auto& row : sim.call([&] { return sim.server().admin().query_sessions(); }))
-    if (row.id == id) return row;
-  return std::nullopt;
+  return test::run_mini_session_blocking(context, std::move(options));
 }
 
 // Polls (bounded, 10 s) until session `id` satisfies `done` (called with nullopt once it is gone); the last row seen.
@@ -62,7 +53,7 @@ template <class Predicate>
 std::optional<sim::session_info> wait_for(test::sim_thread& sim, std::uint32_t id, Predicate done) {
   std::optional<sim::session_info> row;
   for (int i = 0; i < 500; ++i) {
-    row = find_session(sim, id);
+    row = sim.find_session(id);
     if (done(row)) break;
     std::this_thread::sleep_for(20ms);
   }
@@ -124,7 +115,7 @@ TEST(DisconnectedLimit, ASessionResumedBeforeTheLimitStaysAndCountsAfreshWhenDis
       << "session " << id << " was not resumed (" << (row ? "still there, not Active" : "gone") << ")";
 
   std::this_thread::sleep_until(disc_seen + limit + 500ms);  // past the moment the first disconnection would expire
-  row = find_session(sim, id);
+  row = sim.find_session(id);
   ASSERT_TRUE(row) << "a resumed session was logged off by its earlier disconnection";
   EXPECT_EQ(row->state, session_state::active);
   EXPECT_EQ(expired(sim), 0u);

@@ -180,10 +180,7 @@ TEST(Flood, ProbeAndLogonSucceedDuringAFloodAndEveryDescriptorComesBack) {
     o.user = "alice";
     o.hold = false;
     o.deadlines.step = 10000ms;
-    asio::io_context io(1);
-    auto result = asio::co_spawn(io, test::run_mini_session(context, o), asio::use_future);
-    io.run();
-    return result.get();
+    return test::run_mini_session_blocking(context, o);
   };
   auto probe = [&] {
     return probe::probe_all({{"127.0.0.1:" + std::to_string(sim.port()), {"127.0.0.1", sim.port()}}}, {}, 1).at(0);

@@ -67,13 +67,6 @@ class client_thread {
   std::thread thread_;
 };
 
-std::optional<sim::session_info> find_session(test::sim_thread& sim, std::uint32_t id) {
-  const auto rows = sim.call([&] { return sim.server().admin().query_sessions(); });
-  for (const auto& row : rows)
-    if (row.id == id) return row;
-  return std::nullopt;
-}
-
 TEST(MiniClient, ReachesActiveAndSeesAdminLogoffAsErrorInfoAndUltimatum) {
   test::sim_thread sim(sim_config());
   client_thread client(options_for(sim.port(), "alice", "secret"));
@@ -90,7 +83,7 @@ TEST(MiniClient, ReachesActiveAndSeesAdminLogoffAsErrorInfoAndUltimatum) {
   const auto id = *sequence->session_id;
   std::optional<sim::session_info> row;
   for (int i = 0; i < 200; ++i) {
-    row = find_session(sim, id);
+    row = sim.find_session(id);
     if (row && row->state == sim::session_state::active) break;
     std::this_thread::sleep_for(10ms);
   }
@@ -108,7 +101,7 @@ TEST(MiniClient, ReachesActiveAndSeesAdminLogoffAsErrorInfoAndUltimatum) {
   ASSERT_TRUE(result->disconnect_reason) << "no Disconnect Provider Ultimatum";
   EXPECT_EQ(*result->disconnect_reason, protocol::mcs::disconnect_reason::provider_initiated);
   EXPECT_TRUE(result->server_closed) << result->error.message();
-  EXPECT_FALSE(find_session(sim, id)) << "a logged-off session is deleted";
+  EXPECT_FALSE(sim.find_session(id)) << "a logged-off session is deleted";
 }
 
 TEST(MiniClient, WrongPasswordIsRefusedWithErrorInfoBeforeLicensing) {
@@ -138,7 +131,7 @@ TEST(MiniClient, WithoutHoldClosesWhenActiveAndTheSessionStaysDisconnected) {
   ASSERT_TRUE(result->session_id);
   std::optional<sim::session_info> row;
   for (int i = 0; i < 200; ++i) {
-    row = find_session(sim, *result->session_id);
+    row = sim.find_session(*result->session_id);
     if (row && row->state == sim::session_state::disconnected) break;
     std::this_thread::sleep_for(10ms);
   }

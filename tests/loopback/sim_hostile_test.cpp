@@ -109,20 +109,7 @@ test::mini_session_result run_and_leave(std::uint16_t port, std::string user) {
   auto options = options_for(port, std::move(user));
   options.hold = false;
   auto context = test::make_mini_client_context();
-  asio::io_context io(1);
-  auto result = asio::co_spawn(io, test::run_mini_session(context, std::move(options)), asio::use_future);
-  io.run();
-  return result.get();
-}
-
-std::optional<sim::session_info> find_session(test::sim_thread& sim, std::uint32_t id) {
-  for (const auto& row : sim.call([&] { return sim.server().admin().query_sessions(); }))
-    if (row.id == id) return row;
-  return std::nullopt;
-}
-
-sim::server_counters counters(test::sim_thread& sim) {
-  return sim.call([&] { return sim.server().counters(); });
+  return test::run_mini_session_blocking(context, std::move(options));
 }
 
 bool got_logon(const test::mini_session_result& r) { return r.logon_session_id.has_value(); }
@@ -166,11 +153,11 @@ void expect_no_takeover(sim::stale_cookie_answer answer) {
   ASSERT_TRUE(attacker.final());
 
   // The owner still holds its session: connected, and ended only by the administrator's logoff now.
-  const auto row = find_session(sim, owner_id);
+  const auto row = sim.find_session(owner_id);
   ASSERT_TRUE(row);
   EXPECT_EQ(row->user, "alice");
   EXPECT_FALSE(row->name.empty()) << "the owner's session lost its connection";
-  const auto c = counters(sim);
+  const auto c = sim.counters();
   EXPECT_EQ(c.reconnected, 0u);
   EXPECT_EQ(c.stale_cookies, 1u);
   ASSERT_TRUE(sim.call([&] { return sim.server().admin().logoff(owner_id); }).ok);
@@ -206,7 +193,7 @@ TEST(CookieTakeover, AnIssuedCookieStillResumesItsSession) {
   ASSERT_TRUE(second_logon);
   EXPECT_EQ(*second_logon->logon_session_id, id);
   EXPECT_FALSE(second_logon->auto_reconnect_status);
-  EXPECT_EQ(counters(sim).reconnected, 1u);
+  EXPECT_EQ(sim.counters().reconnected, 1u);
   sim.call([&] { return sim.server().admin().logoff(id); });
 }
 
@@ -320,7 +307,7 @@ TEST(PrelogonDeadline, ATricklingHeldConnectionIsClosed) {
   ASSERT_TRUE(c.frame()) << "no MCS Connect-Response";
   const auto sent = c.trickle_until_closed(50ms, 400);  // 20 s of trickling at most
   ASSERT_TRUE(sent) << "the server held a trickling connection for all of the test's 400 bytes";
-  EXPECT_EQ(counters(sim).prelogon_timeouts, 1u);
+  EXPECT_EQ(sim.counters().prelogon_timeouts, 1u);
 }
 
 // read_until_client_info allowed 64 frames × the handshake timeout each: Erect Domain Requests trickled a byte at a
@@ -336,7 +323,7 @@ TEST(PrelogonDeadline, ATricklingConnectionSequenceIsClosed) {
   ASSERT_TRUE(result);
   EXPECT_EQ(result->reached, test::mini_phase::mcs_connected);
   EXPECT_TRUE(result->server_closed) << result->failure;
-  EXPECT_EQ(counters(sim).prelogon_timeouts, 1u);
+  EXPECT_EQ(sim.counters().prelogon_timeouts, 1u);
 }
 
 // The deadline ends with logon: an active session is not closed by it.
@@ -352,14 +339,14 @@ TEST(PrelogonDeadline, AnActiveSessionOutlivesIt) {
   // sends nothing), so once it is over twice the deadline the watchdog has had its moment. Polled, bounded.
   std::optional<sim::session_info> row;
   for (int i = 0; i < 500; ++i) {
-    row = find_session(sim, id);
+    row = sim.find_session(id);
     if (!row || row->idle >= 600ms) break;
     pollfd none{-1, 0, 0};
     ::poll(&none, 1, 10);
   }
   ASSERT_TRUE(row);
   EXPECT_FALSE(row->name.empty()) << "an active session was closed by the pre-logon deadline";
-  EXPECT_EQ(counters(sim).prelogon_timeouts, 0u);
+  EXPECT_EQ(sim.counters().prelogon_timeouts, 0u);
   ASSERT_TRUE(sim.call([&] { return sim.server().admin().logoff(id); }).ok);
   const auto end = client.final();
   ASSERT_TRUE(end);
@@ -378,7 +365,7 @@ TEST(Limits, ConnectionsBeyondMaxConnectionsAreClosedAtAccept) {
   }
   raw_socket over(sim.port());
   EXPECT_TRUE(over.closed_by_server());
-  EXPECT_EQ(counters(sim).connections_over_limit, 1u);
+  EXPECT_EQ(sim.counters().connections_over_limit, 1u);
   held.pop_back();  // one slot free again once the server sees the close
   EXPECT_TRUE(served_again(sim.port())) << "a freed slot was never reused";
 }
@@ -394,7 +381,7 @@ TEST(Limits, TheSessionTableIsBoundedEvenWithoutAPolicyLimit) {
   const auto third = run_and_leave(sim.port(), "u3");
   EXPECT_FALSE(third.active());
   EXPECT_EQ(third.error_info, errinfo_server_denied_connection) << third.failure;
-  EXPECT_EQ(counters(sim).session_table_full, 1u);
+  EXPECT_EQ(sim.counters().session_table_full, 1u);
   // A user with a session still gets back into it (single_session): the limit is on new sessions.
   EXPECT_TRUE(run_and_leave(sim.port(), "u1").active());
   EXPECT_EQ(sim.call([&] { return sim.server().admin().query_sessions(); }).size(), 3u) << "2 sessions + listener";
@@ -417,7 +404,7 @@ TEST(AcceptLoop, AnExceptionInTheRdpAcceptLoopIsLoggedAndAcceptingResumes) {
   const bool served = served_again(sim.port());
   const auto log = testing::internal::GetCapturedStderr();
   EXPECT_TRUE(served) << "the RDP listener never accepted again";
-  EXPECT_EQ(counters(sim).accept_loop_restarts, 1u);
+  EXPECT_EQ(sim.counters().accept_loop_restarts, 1u);
   EXPECT_NE(log.find("rdpsim: accept loop ended by an internal error: injected accept failure"), std::string::npos)
       << log;
   EXPECT_NE(log.find("stopped accepting connections unexpectedly"), std::string::npos) << log;
@@ -443,10 +430,7 @@ TEST(WireText, ClientInfoUserNamesAreValidUtf8InJsonAndEscapedInTheTable) {
   lone_surrogate.user_utf16le = std::vector<std::uint8_t>{'b', 0, 0x00, 0xD8, 'c', 0};  // "b", U+D800 alone, "c"
   {
     auto context = test::make_mini_client_context();
-    asio::io_context io(1);
-    auto result = asio::co_spawn(io, test::run_mini_session(context, lone_surrogate), asio::use_future);
-    io.run();
-    ASSERT_TRUE(result.get().active());
+    ASSERT_TRUE(test::run_mini_session_blocking(context, lone_surrogate).active());
   }
 
   const auto as_json = control.ctl("--json query session");

@@ -495,4 +495,11 @@ asio::awaitable<mini_session_result> run_mini_session(
   }
 }
 
+mini_session_result run_mini_session_blocking(ssl::context& context, mini_session_options options) {
+  asio::io_context io(1);
+  auto result = asio::co_spawn(io, run_mini_session(context, std::move(options)), asio::use_future);
+  io.run();
+  return result.get();
+}
+
 }  // namespace rdp::test

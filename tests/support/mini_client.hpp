@@ -115,4 +115,8 @@ net::asio::awaitable<mini_session_result> run_mini_session(
     net::ssl::context& context, mini_session_options options,
     std::function<void(const mini_session_result&)> on_sequence_done = {});
 
+// One mini session run to its end on an io_context of its own, blocking the caller: for tests that need one client
+// at a time. `context` as above.
+mini_session_result run_mini_session_blocking(net::ssl::context& context, mini_session_options options);
+
 }  // namespace rdp::test

@@ -5,6 +5,7 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <type_traits>
 
@@ -54,6 +55,16 @@ class sim_thread {
     return future.get();
   }
   const net::tls_identity& identity() const { return identity_; }
+
+  // The session table's row for `id`, read on the simulator's thread; nullopt when the table has no such session.
+  std::optional<sim::session_info> find_session(std::uint32_t id) {
+    for (const auto& row : call([this] { return server_->admin().query_sessions(); }))
+      if (row.id == id) return row;
+    return std::nullopt;
+  }
+  sim::server_counters counters() {
+    return call([this] { return server_->counters(); });
+  }
 
  private:
   net::asio::io_context io_;
