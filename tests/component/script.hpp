@@ -30,7 +30,7 @@ class script {
       : machine_(machine), now_(start) {}
 
   // The first resume (TCP connected / accepted).
-  const seq::action& start() { return resume({seq::event_kind::start, now_}); }
+  const seq::action& start() { return resume(seq::happened(seq::event_kind::start, now_)); }
 
   const seq::action& pending() const { return pending_; }
   seq::instant now() const { return now_; }
@@ -43,7 +43,7 @@ class script {
     std::vector<protocol::byte_buffer> out;
     while (pending_.kind == seq::action_kind::write && out.size() < max_writes) {
       out.emplace_back(pending_.bytes.begin(), pending_.bytes.end());
-      resume({seq::event_kind::written, now_});
+      resume(seq::happened(seq::event_kind::written, now_));
     }
     return out;
   }
@@ -60,7 +60,7 @@ class script {
     protocol::byte_buffer bytes(pending_.bytes.begin(), pending_.bytes.end());
     if (check && !check(bytes)) return testing::AssertionFailure() << "the write's bytes were not as expected (" << bytes.size() << " bytes)";
     last_write_ = std::move(bytes);
-    resume({seq::event_kind::written, now_});
+    resume(seq::happened(seq::event_kind::written, now_));
     return testing::AssertionSuccess();
   }
   const protocol::byte_buffer& last_write() const { return last_write_; }
@@ -79,7 +79,7 @@ class script {
       if (pending_.kind != seq::action_kind::read)
         return wrong("read") << " with " << (bytes.size() - at) << " of " << bytes.size() << " bytes still to feed";
       const auto n = piece == 0 ? bytes.size() - at : std::min(piece, bytes.size() - at);
-      resume({seq::event_kind::received, now_, bytes.subspan(at, n)});
+      resume(seq::received(now_, bytes.subspan(at, n)));
       at += n;
     }
     return testing::AssertionSuccess();
@@ -97,7 +97,7 @@ class script {
 
   testing::AssertionResult tls_done() {
     if (pending_.kind != seq::action_kind::start_tls) return wrong("start_tls");
-    resume({seq::event_kind::tls_done, now_});
+    resume(seq::happened(seq::event_kind::tls_done, now_));
     return testing::AssertionSuccess();
   }
   // The pending action's deadline passes: time moves to it and the machine hears timed_out.
@@ -105,25 +105,25 @@ class script {
     if (pending_.kind == seq::action_kind::done || pending_.kind == seq::action_kind::notify)
       return wrong("an action with a deadline");
     advance_to_deadline();
-    resume({seq::event_kind::timed_out, now_});
+    resume(seq::happened(seq::event_kind::timed_out, now_));
     return testing::AssertionSuccess();
   }
   // The pending read, write or handshake fails with `ec`.
   testing::AssertionResult fail(boost::system::error_code ec) {
     if (pending_.kind == seq::action_kind::done || pending_.kind == seq::action_kind::notify)
       return wrong("an I/O action");
-    resume({seq::event_kind::io_error, now_, {}, ec});
+    resume(seq::failed(now_, ec));
     return testing::AssertionSuccess();
   }
   testing::AssertionResult notified() {
     if (pending_.kind != seq::action_kind::notify) return wrong("notify");
-    resume({seq::event_kind::notified, now_});
+    resume(seq::happened(seq::event_kind::notified, now_));
     return testing::AssertionSuccess();
   }
   // The owner changed an input: only a wakeable read may be woken.
   testing::AssertionResult wake() {
     if (pending_.kind != seq::action_kind::read || !pending_.wakeable) return wrong("a wakeable read");
-    resume({seq::event_kind::woken, now_});
+    resume(seq::happened(seq::event_kind::woken, now_));
     return testing::AssertionSuccess();
   }
   // The pending action is a close of `style`; it is answered with closed.
@@ -132,7 +132,7 @@ class script {
     if (pending_.close != style)
       return testing::AssertionFailure() << "close style " << seq::to_string(pending_.close) << ", expected "
                                          << seq::to_string(style);
-    resume({seq::event_kind::closed, now_});
+    resume(seq::happened(seq::event_kind::closed, now_));
     return testing::AssertionSuccess();
   }
   testing::AssertionResult expect_done() {

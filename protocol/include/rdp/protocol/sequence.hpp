@@ -62,14 +62,21 @@ struct action {
   bool wakeable = false;  // read: the owner may end the wait early with a woken event
 };
 
-inline action write(bytes_view bytes, instant deadline) { return {action_kind::write, bytes, deadline}; }
+inline action write(bytes_view bytes, instant deadline) {
+  return {action_kind::write, bytes, deadline, close_style::graceful, false};
+}
 inline action read(instant deadline, bool wakeable = false) {
   return {action_kind::read, {}, deadline, close_style::graceful, wakeable};
 }
-inline action start_tls(instant deadline) { return {action_kind::start_tls, {}, deadline}; }
-inline action notify() { return {action_kind::notify}; }
-inline action close(close_style style, instant deadline) { return {action_kind::close, {}, deadline, style}; }
-inline action done() { return {action_kind::done}; }
+inline action start_tls(instant deadline) { return {action_kind::start_tls, {}, deadline, close_style::graceful, false}; }
+inline action notify() { return {action_kind::notify, {}, {}, close_style::graceful, false}; }
+inline action close(close_style style, instant deadline) { return {action_kind::close, {}, deadline, style, false}; }
+inline action done() { return {action_kind::done, {}, {}, close_style::graceful, false}; }
+
+// Events as a driver makes them.
+inline event happened(event_kind kind, instant now) { return {kind, now, {}, {}}; }
+inline event received(instant now, bytes_view bytes) { return {event_kind::received, now, bytes, {}}; }
+inline event failed(instant now, boost::system::error_code error) { return {event_kind::io_error, now, {}, error}; }
 
 const char* to_string(event_kind k) noexcept;
 const char* to_string(action_kind k) noexcept;
