@@ -1,0 +1,197 @@
+#pragma once
+// The one engine that performs a connection state machine's actions (protocol/sequence.hpp) on a TCP socket, and on
+// TLS over it once the machine asks for start_tls. The machine decides everything — what to write, when to read, every
+// deadline, how to close; the engine only moves bytes and reports what happened, with the time it happened on the
+// steady clock. One engine serves rdpsim's sessions, rdpprobe's exchanges and the product client, as Boost.MySQL's
+// detail/engine_impl.hpp serves all of its sans-I/O algorithms.
+//
+// Usage: `sequence_engine engine(socket, options); co_await engine.run(machine, on_notify);` where `on_notify(machine)`
+// runs for each notify action (without suspending) before the machine is resumed with notified.
+#include "rdp/net/deadline.hpp"
+#include "rdp/net/drain.hpp"
+#include "rdp/protocol/sequence.hpp"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <variant>
+
+namespace rdp::net {
+
+// Lets an owner end a machine's wakeable wait from elsewhere on the same executor (an admin request, a new policy).
+// A wake that comes while the engine is not waiting (it is writing) is kept and seen at the next wakeable read, so
+// none is lost.
+class wake_signal {
+ public:
+  explicit wake_signal(asio::any_io_executor executor) : timer_(executor, clock::time_point::max()) {}
+  void wake() {
+    pending_ = true;
+    timer_.cancel();
+  }
+  // True once per wake.
+  bool take() noexcept {
+    const bool was = pending_;
+    pending_ = false;
+    return was;
+  }
+  asio::steady_timer& timer() noexcept { return timer_; }
+
+ private:
+  asio::steady_timer timer_;
+  bool pending_ = false;
+};
+
+struct engine_options {
+  ssl::context* tls_context = nullptr;  // what start_tls uses; a start_tls without one is an io_error
+  ssl::stream_base::handshake_type role = ssl::stream_base::client;
+  // Runs on the new SSL object before the handshake: SNI and name checks for a client, SSL_MODE_RELEASE_BUFFERS…
+  std::function<void(SSL*)> before_handshake;
+  wake_signal* wake = nullptr;  // required for machines that ask for wakeable reads
+  std::size_t drain_max_bytes = std::numeric_limits<std::size_t>::max();  // a graceful close reads at most this much
+};
+
+using tls_stream = ssl::stream<tcp::socket&>;
+
+class sequence_engine {
+ public:
+  sequence_engine(tcp::socket& socket, engine_options options) : socket_(socket), options_(std::move(options)) {}
+  // An engine over a TLS stream already established (the probe runs its own handshake to collect TLS facts, then
+  // hands the rest of the connection to a machine that starts after TLS).
+  sequence_engine(tls_stream& established, engine_options options)
+      : socket_(established.next_layer()), options_(std::move(options)), tls_(&established) {}
+
+  sequence_engine(const sequence_engine&) = delete;
+  sequence_engine& operator=(const sequence_engine&) = delete;
+
+  // The TLS session once a start_tls completed (or the one given), else null.
+  SSL* tls_handle() noexcept { return tls_ ? tls_->native_handle() : nullptr; }
+  tcp::socket& socket() noexcept { return socket_; }
+
+  // Runs `machine` from its start event to done. Never throws for anything the peer does.
+  template <class Machine, class OnNotify>
+  asio::awaitable<void> run(Machine& machine, OnNotify on_notify) {
+    using namespace protocol::sequence;
+    auto act = machine.resume(happened(event_kind::start, clock::now()));
+    for (;;) {
+      switch (act.kind) {
+        case action_kind::done: co_return;
+        case action_kind::notify:
+          on_notify(machine);
+          act = machine.resume(happened(event_kind::notified, clock::now()));
+          break;
+        case action_kind::write: act = machine.resume(co_await write(act)); break;
+        case action_kind::read: act = machine.resume(co_await read(act)); break;
+        case action_kind::start_tls: act = machine.resume(co_await handshake(act)); break;
+        case action_kind::close:
+          co_await close(act);
+          act = machine.resume(happened(event_kind::closed, clock::now()));
+          break;
+      }
+    }
+  }
+  template <class Machine>
+  asio::awaitable<void> run(Machine& machine) {
+    co_await run(machine, [](Machine&) {});
+  }
+
+ private:
+  using event = protocol::sequence::event;
+  using event_kind = protocol::sequence::event_kind;
+  using action = protocol::sequence::action;
+
+  static event failure(const error_code& ec) {
+    if (ec == errc::timed_out) return protocol::sequence::happened(event_kind::timed_out, clock::now());
+    return protocol::sequence::failed(clock::now(), ec);
+  }
+
+  asio::awaitable<event> write(const action& act) {
+    const auto left = act.deadline - clock::now();
+    if (left <= clock::duration::zero()) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
+    const auto buffer = asio::buffer(act.bytes.data(), act.bytes.size());
+    auto [ec, n] = tls_ ? co_await with_deadline(asio::async_write(*tls_, buffer, use_tuple), left)
+                        : co_await with_deadline(asio::async_write(socket_, buffer, use_tuple), left);
+    (void)n;
+    if (ec) co_return failure(ec);
+    co_return protocol::sequence::happened(event_kind::written, clock::now());
+  }
+
+  template <class Stream>
+  asio::awaitable<std::variant<std::tuple<error_code, std::size_t>, std::tuple<error_code>, std::tuple<error_code>>>
+  read_or_wake(Stream& stream, asio::steady_timer& deadline, asio::steady_timer& wake) {
+    using namespace asio::experimental::awaitable_operators;
+    co_return co_await (stream.async_read_some(asio::buffer(chunk_), use_tuple) || deadline.async_wait(use_tuple) ||
+                        wake.async_wait(use_tuple));
+  }
+
+  asio::awaitable<event> read(const action& act) {
+    auto* wake = act.wakeable ? options_.wake : nullptr;
+    if (wake && wake->take()) co_return protocol::sequence::happened(event_kind::woken, clock::now());
+    if (act.deadline <= clock::now()) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
+    asio::steady_timer deadline(socket_.get_executor(), act.deadline);
+    std::size_t got = 0;
+    error_code ec;
+    if (wake) {
+      auto result = tls_ ? co_await read_or_wake(*tls_, deadline, wake->timer())
+                         : co_await read_or_wake(socket_, deadline, wake->timer());
+      if (result.index() == 1) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
+      if (result.index() == 2) {
+        wake->timer().expires_at(clock::time_point::max());
+        wake->take();
+        co_return protocol::sequence::happened(event_kind::woken, clock::now());
+      }
+      std::tie(ec, got) = std::get<0>(result);
+    } else {
+      using namespace asio::experimental::awaitable_operators;
+      auto result = tls_ ? co_await (tls_->async_read_some(asio::buffer(chunk_), use_tuple) ||
+                                     deadline.async_wait(use_tuple))
+                         : co_await (socket_.async_read_some(asio::buffer(chunk_), use_tuple) ||
+                                     deadline.async_wait(use_tuple));
+      if (result.index() == 1) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
+      std::tie(ec, got) = std::get<0>(result);
+    }
+    // Bytes that came with an error (a TLS close after the last record) are delivered first; the error shows at the
+    // next read.
+    if (got > 0) co_return protocol::sequence::received(clock::now(), protocol::bytes_view(chunk_.data(), got));
+    if (ec) co_return failure(ec);
+    co_return protocol::sequence::failed(clock::now(), make_error_code(asio::error::eof));
+  }
+
+  asio::awaitable<event> handshake(const action& act) {
+    if (!options_.tls_context) co_return protocol::sequence::failed(clock::now(), make_error_code(asio::error::no_protocol_option));
+    if (!tls_) {
+      owned_tls_.emplace(socket_, *options_.tls_context);
+      tls_ = &*owned_tls_;
+    }
+    if (options_.before_handshake) options_.before_handshake(tls_->native_handle());
+    const auto left = act.deadline - clock::now();
+    if (left <= clock::duration::zero()) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
+    const auto ec = co_await with_deadline(tls_->async_handshake(options_.role, use_tuple), left);
+    if (ec) co_return failure(ec);
+    co_return protocol::sequence::happened(event_kind::tls_done, clock::now());
+  }
+
+  asio::awaitable<void> close(const action& act) {
+    using protocol::sequence::close_style;
+    error_code ignored;
+    switch (act.close) {
+      case close_style::reset: close_with_reset(socket_); co_return;
+      case close_style::abrupt: socket_.close(ignored); co_return;
+      case close_style::graceful: {
+        const auto left = act.deadline - clock::now();
+        if (left > clock::duration::zero()) co_await half_close_and_drain(socket_, left, options_.drain_max_bytes);
+        socket_.close(ignored);
+        co_return;
+      }
+    }
+  }
+
+  tcp::socket& socket_;
+  engine_options options_;
+  tls_stream* tls_ = nullptr;
+  std::optional<tls_stream> owned_tls_;
+  std::array<std::uint8_t, 4096> chunk_{};
+};
+
+}  // namespace rdp::net
