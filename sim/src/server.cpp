@@ -12,7 +12,6 @@
 #include "rdp/protocol/x224.hpp"
 
 #include <iostream>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -163,7 +162,7 @@ struct connection_cleanup {
     error_code ignored;
     conn->logon_watchdog.cancel();
     conn->socket->close(ignored);
-    st->live.erase(conn);
+    st->live.erase(conn->number);
   }
 };
 
@@ -215,7 +214,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st) {
     conn->number = st->next_connection_number++;
     const auto peer = socket->remote_endpoint(ignored);
     if (!ignored) conn->client_address = net::host_port{peer.address().to_string(), peer.port()}.text();
-    st->live.insert(conn);  // here, not in the coroutine: the limit above counts it from now on
+    st->live.emplace(conn->number, conn);  // here, not in the coroutine: the limit above counts it from now on
     net::spawn(st->executor, run_connection(st, conn), "rdpsim: connection rdp-tcp#" + std::to_string(conn->number));
   }
 }
@@ -244,23 +243,22 @@ void start_accepting(std::shared_ptr<server::state> st) {
 }
 
 void note_limit(server::state& st, limit_kind kind) {
-  std::uint64_t* counter = nullptr;
+  std::uint64_t count = 0;
   const char* what = "";
   switch (kind) {
     case limit_kind::connections:
-      counter = &st.counters.connections_over_limit;
+      count = ++st.counters.connections_over_limit;
       what = "connection limit reached (max_connections ";
       break;
     case limit_kind::prelogon:
-      counter = &st.counters.prelogon_timeouts;
+      count = ++st.counters.prelogon_timeouts;
       what = "a connection did not log on in time and was closed (prelogon_timeout_ms ";
       break;
     case limit_kind::session_table:
-      counter = &st.counters.session_table_full;
+      count = st.table.counters().session_table_full;  // the table counted it (session_table::choose)
       what = "session table full, a logon was refused (max_session_table ";
       break;
   }
-  ++*counter;
   auto& last = st.limit_logged[static_cast<std::size_t>(kind)];
   const auto now = net::clock::now();
   if (last && now - *last < std::chrono::seconds(1)) return;
@@ -268,7 +266,7 @@ void note_limit(server::state& st, limit_kind kind) {
   const auto setting = kind == limit_kind::connections ? std::to_string(st.config.max_connections)
                        : kind == limit_kind::prelogon  ? std::to_string(st.config.prelogon_timeout.count())
                                                        : std::to_string(st.config.max_session_table);
-  std::cerr << "rdpsim: " << what << setting << "); " << *counter << " so far\n";
+  std::cerr << "rdpsim: " << what << setting << "); " << count << " so far\n";
 }
 
 void open_listener(server::state& st) {
@@ -313,13 +311,23 @@ void server::stop() {
   expire_disconnected(*state_);  // stopped: only cancels its timer, which would otherwise keep the executor busy
   error_code ignored;
   state_->acceptor.close(ignored);
-  for (const auto& conn : state_->live) {
+  for (const auto& [number, conn] : state_->live) {
     conn->socket->close(ignored);
     conn->wake.cancel();
   }
 }
 
-const server_counters& server::counters() const noexcept { return state_->counters; }
+// The session table's counters are its own (session_table.hpp); they are copied in whenever they are read.
+const server_counters& server::counters() const noexcept {
+  auto& c = state_->counters;
+  const auto& table = state_->table.counters();
+  c.reconnected = table.reconnected;
+  c.stale_cookies = table.stale_cookies;
+  c.logon_failures = table.logon_failures;
+  c.session_table_full = table.session_table_full;
+  c.disconnected_expired = table.disconnected_expired;
+  return c;
+}
 
 session_admin& server::admin() noexcept { return admin_of(*state_); }
 

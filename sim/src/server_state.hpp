@@ -1,40 +1,26 @@
 #pragma once
 // What the listener (server.cpp) and the session host (session_host.cpp) share: the server's state, the session
-// table and one record per live connection. Everything is touched only on the server's executor (one thread).
+// table (session_table.hpp, pure) and one record per live connection, keyed by its number. Everything is touched
+// only on the server's executor (one thread).
 #include "rdp/net/frame_reader.hpp"
 #include "rdp/protocol/activation.hpp"
 #include "rdp/sim/server.hpp"
+#include "rdp/sim/session_table.hpp"
 
 #include <array>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 
 namespace rdp::sim {
 
 namespace asio = net::asio;
 
-// How the server ends a connection, and what happens to its session (docs/session-drops.md has the wire
-// sequence of each and the MS-RDPBCGR section it follows).
-enum class termination {
-  none,
-  logoff_by_admin,      // ERRINFO_RPC_INITIATED_LOGOFF, DPU rn-provider-initiated, close; session deleted
-  disconnect_by_admin,  // ERRINFO_RPC_INITIATED_DISCONNECT, DPU rn-provider-initiated, close; session kept (Disc)
-  reset,                // TCP RST, no PDU; session deleted
-  replaced,             // ERRINFO_DISCONNECTED_BY_OTHERCONNECTION, DPU; the session lives on with the new connection
-  idle_timeout,         // ERRINFO_IDLE_TIMEOUT, DPU; session kept (Disc)
-  active_limit,         // ERRINFO_LOGON_TIMEOUT (the active session limit), DPU; session kept (Disc)
-  service_stop,         // close, no PDU (the service process is gone); session deleted
-  network_drop,         // TCP RST, no PDU; session kept (Disc): the network lost the flow, not the server
-};
-
 struct connection_record {
   std::uint64_t number = 0;  // rdp-tcp#N
   std::shared_ptr<net::tcp::socket> socket;
   std::string client_address;
-  std::optional<std::uint32_t> session_id;  // once logged on
   net::clock::time_point last_input = net::clock::now();
   net::clock::time_point activated_at = net::clock::now();
   termination pending = termination::none;
@@ -54,27 +40,13 @@ struct connection_record {
   }
 };
 
-struct session_record {
-  std::uint32_t id = 0;
-  std::string user, domain;
-  session_state state = session_state::connected;
-  std::shared_ptr<connection_record> connection;  // null while disconnected
-  std::chrono::system_clock::time_point logon_time = std::chrono::system_clock::now();
-  net::clock::time_point idle_since = net::clock::now();
-  // When it last became Disc: the disconnected-session limit counts from here. Kept apart from idle_since, which is
-  // what `query user` shows and need not stay tied to the moment of disconnection.
-  net::clock::time_point disconnected_since = net::clock::now();
-  // The current auto-reconnect cookie's ArcRandomBits: random from the session's creation and fresh at every logon
-  // into it, never a value a client could guess. `cookie_issued` says whether they were ever sent to a client (Save
-  // Session Info, 2.2.4.2); until they are, no cookie resumes the session, whatever it proves.
-  std::array<std::uint8_t, 16> arc_random{};
-  bool cookie_issued = false;
-};
-
 // The resource limits of server_config that a client can run into, counted in server_counters and logged.
 enum class limit_kind { connections, prelogon, session_table };
 
 class server_admin;
+
+// ArcRandomBits from OpenSSL's CSPRNG (the table's random source). Throws std::runtime_error if it fails.
+arc_random_bits fresh_random_bits();
 
 struct server::state : std::enable_shared_from_this<server::state> {
   server_config config;
@@ -83,9 +55,10 @@ struct server::state : std::enable_shared_from_this<server::state> {
   net::tcp::acceptor acceptor;
   std::optional<asio::ssl::context> tls_context;
   server_counters counters;
-  std::set<std::shared_ptr<connection_record>> live;  // so stop() and restart end every connection
-  std::map<std::uint32_t, session_record> sessions;
-  std::uint32_t next_session_id = 2;  // 0 is services and 1 the console on Windows
+  // Every live connection by its number, so stop() and restart end them all and the table's decisions (a replaced
+  // connection, an admin action) reach the one they name.
+  std::map<connection_number, std::shared_ptr<connection_record>> live;
+  session_table table{fresh_random_bits};
   std::uint64_t next_connection_number = 0;
   bool stopped = false;
   bool listening = true;
@@ -117,12 +90,10 @@ void open_listener(server::state& st);
 // resumed meanwhile needs no call: it is not Disc when the timer fires.
 void expire_disconnected(server::state& st);
 
-// Counts one hit of `kind` in st.counters and says so on stderr: the first time, then at most once a second per limit
-// (a flood must not become a flood of log lines), with the count so far.
+// Counts one hit of `kind` in st.counters (the session table counts its own) and says so on stderr: the first time,
+// then at most once a second per limit (a flood must not become a flood of log lines), with the count so far.
 void note_limit(server::state& st, limit_kind kind);
 
-// ArcRandomBits from OpenSSL's CSPRNG. Throws std::runtime_error if it fails.
-std::array<std::uint8_t, 16> fresh_random_bits();
 
 // The admin interface over `st`, which owns it.
 session_admin& admin_of(server::state& st);

@@ -9,13 +9,9 @@
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/x224.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <cctype>
 #include <iostream>
 
 namespace rdp::sim {
@@ -31,50 +27,9 @@ using reader_type = net::frame_reader<tls_stream>;
 
 namespace {
 
-// errorInfo codes the simulator sends (MS-RDPBCGR 2.2.5.1.1).
-namespace errinfo_code {
-constexpr std::uint32_t rpc_initiated_disconnect = 0x00000001;
-constexpr std::uint32_t rpc_initiated_logoff = 0x00000002;
-constexpr std::uint32_t idle_timeout = 0x00000003;
-constexpr std::uint32_t logon_timeout = 0x00000004;
-constexpr std::uint32_t disconnected_by_other_connection = 0x00000005;
-constexpr std::uint32_t server_denied_connection = 0x00000007;
-constexpr std::uint32_t server_insufficient_privileges = 0x00000009;
-}  // namespace errinfo_code
-
 constexpr std::uint16_t server_channel_id = 1002;  // the MCS user id the server speaks as (0x03EA)
 constexpr std::uint32_t share_id = 0x000103EA;    // what FreeRDP's and Windows' servers use
 constexpr int max_sequence_frames = 64;           // a client that sends more before finishing a phase is broken
-
-enum class close_style { graceful, reset, abrupt };
-
-struct teardown {
-  std::optional<std::uint32_t> error_info;
-  std::optional<mcs::disconnect_reason> dpu;
-  close_style close = close_style::graceful;
-};
-
-teardown teardown_for(termination t) {
-  using mcs::disconnect_reason;
-  switch (t) {
-    case termination::logoff_by_admin:
-      return {errinfo_code::rpc_initiated_logoff, disconnect_reason::provider_initiated, close_style::graceful};
-    case termination::disconnect_by_admin:
-      return {errinfo_code::rpc_initiated_disconnect, disconnect_reason::provider_initiated, close_style::graceful};
-    case termination::replaced:
-      return {errinfo_code::disconnected_by_other_connection, disconnect_reason::provider_initiated,
-              close_style::graceful};
-    case termination::idle_timeout:
-      return {errinfo_code::idle_timeout, disconnect_reason::provider_initiated, close_style::graceful};
-    case termination::active_limit:
-      return {errinfo_code::logon_timeout, disconnect_reason::provider_initiated, close_style::graceful};
-    case termination::reset:
-    case termination::network_drop: return {std::nullopt, std::nullopt, close_style::reset};
-    case termination::service_stop: return {std::nullopt, std::nullopt, close_style::abrupt};
-    case termination::none: break;
-  }
-  return {};
-}
 
 // What the client told us about itself that changes what we send.
 struct client_facts {
@@ -84,32 +39,6 @@ struct client_facts {
   std::uint16_t user_id = 1007;
   std::uint16_t width = 1024, height = 768, bits_per_pixel = 16;
 };
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-bool credentials_accepted(const std::vector<user_account>& users, const activation::client_info& info) {
-  if (users.empty()) return true;
-  return std::any_of(users.begin(), users.end(), [&](const user_account& a) {
-    return lower(a.user) == lower(info.user) && (a.domain.empty() || lower(a.domain) == lower(info.domain)) &&
-           a.password == info.password;
-  });
-}
-
-// SecurityVerifier = HMAC-MD5(key = ArcRandomBits, data = client random), MS-RDPBCGR 5.5. Under TLS there is no
-// client random; Windows and FreeRDP use 32 zero bytes.
-bool cookie_matches(const std::array<std::uint8_t, 16>& random_bits, const std::array<std::uint8_t, 16>& verifier) {
-  const std::array<std::uint8_t, 32> client_random{};
-  std::array<std::uint8_t, EVP_MAX_MD_SIZE> mac{};
-  unsigned int length = 0;
-  if (!HMAC(EVP_md5(), random_bits.data(), static_cast<int>(random_bits.size()), client_random.data(),
-            client_random.size(), mac.data(), &length) ||
-      length != verifier.size())
-    return false;
-  return CRYPTO_memcmp(mac.data(), verifier.data(), verifier.size()) == 0;
-}
 
 share::data_pdu_route server_route() {
   share::data_pdu_route route;
@@ -129,37 +58,6 @@ asio::awaitable<bool> send(tls_stream& tls, const boost::system::result<protocol
                            net::milliseconds timeout) {
   if (!frame) co_return false;
   co_return co_await send(tls, *frame, timeout);
-}
-
-// The session `conn` is bound to, or null when the table no longer has it for this connection (an admin logged it
-// off, or another connection took it over).
-session_record* bound_session(server::state& st, const connection_record& conn) {
-  if (!conn.session_id) return nullptr;
-  auto it = st.sessions.find(*conn.session_id);
-  if (it == st.sessions.end() || it->second.connection.get() != &conn) return nullptr;
-  return &it->second;
-}
-
-// What happens to the session when its connection ends. Admin actions that delete a session have already removed it.
-void settle_session(server::state& st, connection_record& conn, termination t) {
-  auto* session = bound_session(st, conn);
-  if (!session) return;
-  switch (t) {
-    case termination::logoff_by_admin:
-    case termination::reset:
-    case termination::service_stop: st.sessions.erase(session->id); return;
-    case termination::replaced: return;  // the session belongs to the new connection now
-    case termination::none:
-    case termination::network_drop:
-    case termination::disconnect_by_admin:
-    case termination::idle_timeout:
-    case termination::active_limit:
-      session->connection.reset();
-      session->state = session_state::disconnected;
-      session->idle_since = session->disconnected_since = net::clock::now();
-      expire_disconnected(st);
-      return;
-  }
 }
 
 // Ends the connection the way `t` says (teardown_for): Set Error Info when the client supports it, the MCS Disconnect
@@ -196,6 +94,12 @@ asio::awaitable<void> deny(server::state& st, connection_record& conn, tls_strea
                           teardown{error_info, mcs::disconnect_reason::provider_initiated, close_style::graceful});
 }
 
+// What happens to the session when its connection ends (session_table::settle); a session that became Disc may have
+// moved the next expiry.
+void settle_session(server::state& st, const connection_record& conn, termination t) {
+  if (st.table.settle(conn.number, t, net::clock::now())) expire_disconnected(st);
+}
+
 // A few rectangles of a test pattern in the client's color depth: the "first screen update" a client draws.
 std::vector<activation::bitmap_rectangle> first_screen(const client_facts& client) {
   std::vector<activation::bitmap_rectangle> rects;
@@ -221,73 +125,19 @@ std::uint16_t supported_depth(const protocol::gcc::client_core_data& core) {
   return depth == 15 || depth == 16 || depth == 24 || depth == 32 ? depth : 16;
 }
 
-struct logon_outcome {
-  std::optional<std::uint32_t> denied;  // errorInfo to refuse with
-  bool stale_cookie = false;
-  bool resumed = false;
-};
+logon_rules rules_of(const server_config& config) {
+  return {config.users, config.sessions, config.stale_cookie, config.stale_cookie_error, config.max_session_table};
+}
 
-// Picks (or makes) the session this logon lands in, applying the policies. Runs without suspending, so the session
+// Picks (or makes) the session this logon lands in (session_table::choose) and carries out what that decides: the
+// connection that held the session is told it was replaced, a full table is logged. Runs without suspending, so the
 // table cannot change under it.
-logon_outcome choose_session(server::state& st, const std::shared_ptr<connection_record>& conn,
-                             const activation::client_info& info) {
-  logon_outcome out;
-  session_record* session = nullptr;
-  if (info.auto_reconnect_cookie) {
-    // Only a cookie the server issued resumes a session: one that never went out in Save Session Info proves
-    // nothing, whatever its verifier (its bits are random anyway, so a guess would not match either).
-    auto it = st.sessions.find(info.auto_reconnect_cookie->logon_id);
-    if (it != st.sessions.end() && it->second.cookie_issued &&
-        cookie_matches(it->second.arc_random, info.auto_reconnect_cookie->security_verifier)) {
-      session = &it->second;
-      out.resumed = true;
-      ++st.counters.reconnected;
-    } else {
-      out.stale_cookie = true;
-      ++st.counters.stale_cookies;
-      if (st.config.stale_cookie == stale_cookie_answer::refuse) {
-        out.denied = st.config.stale_cookie_error;
-        return out;
-      }
-    }
+logon_outcome choose_session(server::state& st, const connection_record& conn, const activation::client_info& info) {
+  const auto out = st.table.choose(conn.number, info, rules_of(st.config), std::chrono::system_clock::now());
+  if (out.table_full) note_limit(st, limit_kind::session_table);
+  if (out.replaced) {
+    if (const auto it = st.live.find(*out.replaced); it != st.live.end()) it->second->request(termination::replaced);
   }
-  if (!session && !credentials_accepted(st.config.users, info)) {
-    ++st.counters.logon_failures;
-    out.denied = errinfo_code::server_insufficient_privileges;
-    return out;
-  }
-  if (!session && st.config.sessions.single_session) {
-    for (auto& [id, candidate] : st.sessions) {
-      if (lower(candidate.user) == lower(info.user) && lower(candidate.domain) == lower(info.domain)) {
-        session = &candidate;
-        out.resumed = true;
-        break;
-      }
-    }
-  }
-  if (!session) {
-    if (st.config.sessions.max_sessions && st.sessions.size() >= *st.config.sessions.max_sessions) {
-      out.denied = errinfo_code::server_denied_connection;
-      return out;
-    }
-    // The simulator's own bound, whatever the policy: with `users` empty every new user name is a new session.
-    if (st.sessions.size() >= st.config.max_session_table) {
-      note_limit(st, limit_kind::session_table);
-      out.denied = errinfo_code::server_denied_connection;
-      return out;
-    }
-    const auto id = st.next_session_id++;
-    session = &st.sessions[id];
-    session->id = id;
-    session->arc_random = fresh_random_bits();
-    session->user = info.user;
-    session->domain = info.domain;
-    session->logon_time = std::chrono::system_clock::now();
-  }
-  if (session->connection && session->connection != conn) session->connection->request(termination::replaced);
-  session->connection = conn;
-  session->state = session_state::connected;
-  conn->session_id = session->id;
   return out;
 }
 
@@ -397,8 +247,8 @@ asio::awaitable<termination> run_active(server::state& st, const std::shared_ptr
 
 }  // namespace
 
-std::array<std::uint8_t, 16> fresh_random_bits() {
-  std::array<std::uint8_t, 16> bits{};
+arc_random_bits fresh_random_bits() {
+  arc_random_bits bits{};
   if (RAND_bytes(bits.data(), static_cast<int>(bits.size())) != 1)
     throw std::runtime_error("RAND_bytes failed: no auto-reconnect cookie can be made");
   return bits;
@@ -424,12 +274,12 @@ asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::s
     ++st->counters.sequence_failures;
     co_return;
   }
-  const auto outcome = choose_session(*st, conn, *info);
+  const auto outcome = choose_session(*st, *conn, *info);
   if (outcome.denied) {
     co_await deny(*st, *conn, tls, client, *outcome.denied);
     co_return;
   }
-  const auto session_id = *conn->session_id;
+  const auto session_id = outcome.session_id;
 
   activation::demand_active demand;
   activation::server_capabilities caps;
@@ -469,11 +319,8 @@ asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::s
   // The session only shows as Active once the client holds its cookie.
   std::optional<activation::arc_server_cookie> cookie;
   std::optional<protocol::byte_buffer> logon;
-  if (auto* session = bound_session(*st, *conn)) {
-    // Fresh bits at every logon, issued or not: a client that does not take a cookie leaves none usable behind, and
-    // the one an earlier connection held is stale from now on.
-    session->arc_random = fresh_random_bits();
-    session->cookie_issued = client.auto_reconnect;  // issued once it is on its way to the client
+  // Issued once it is on its way to the client.
+  if (const auto* session = st->table.renew_cookie(conn->number, client.auto_reconnect)) {
     if (client.auto_reconnect) cookie = activation::arc_server_cookie{session->id, session->arc_random};
     auto logon_frame = activation::encode_logon_long(session->id, session->domain, session->user, route);
     if (logon_frame) logon = std::move(*logon_frame);
@@ -487,7 +334,7 @@ asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::s
     settle_session(*st, *conn, termination::none);
     co_return;
   }
-  if (auto* session = bound_session(*st, *conn)) session->state = session_state::active;
+  st->table.mark_active(conn->number);
 
   const auto ended = co_await run_active(*st, conn, reader, tls, client);
   settle_session(*st, *conn, ended);
@@ -501,23 +348,11 @@ class server_admin final : public session_admin {
   explicit server_admin(server::state& st) : st_(st) {}
 
   std::vector<session_info> query_sessions() const override {
-    std::vector<session_info> rows;
-    const auto now = net::clock::now();
-    for (const auto& [id, s] : st_.sessions) {
-      session_info row;
-      row.id = id;
-      row.user = s.user;
-      row.domain = s.domain;
-      row.state = s.state;
-      row.logon_time = s.logon_time;
-      const auto idle_since = s.connection ? s.connection->last_input : s.idle_since;
-      row.idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - idle_since);
-      if (s.connection) {
-        row.name = "rdp-tcp#" + std::to_string(s.connection->number);
-        row.client_address = s.connection->client_address;
-      }
-      rows.push_back(std::move(row));
-    }
+    auto rows = st_.table.query(net::clock::now(), [this](connection_number n) {
+      const auto it = st_.live.find(n);
+      if (it == st_.live.end()) return connection_view{};  // cannot happen: a connection leaves the table first
+      return connection_view{it->second->client_address, it->second->last_input};
+    });
     if (st_.listening && !st_.stopped) {
       session_info listener;
       listener.id = 65536;
@@ -528,15 +363,12 @@ class server_admin final : public session_admin {
     return rows;
   }
 
-  admin_result logoff(std::uint32_t id) override { return end(id, termination::logoff_by_admin, true); }
-  admin_result reset(std::uint32_t id) override { return end(id, termination::reset, true); }
+  // Gone from the table at once; the wire sequence follows.
+  admin_result logoff(std::uint32_t id) override { return request(st_.table.remove(id), termination::logoff_by_admin); }
+  admin_result reset(std::uint32_t id) override { return request(st_.table.remove(id), termination::reset); }
 
   admin_result disconnect(std::uint32_t id) override {
-    auto it = st_.sessions.find(id);
-    if (it == st_.sessions.end()) return admin_result::failure("no session " + std::to_string(id));
-    if (!it->second.connection) return admin_result::failure("session " + std::to_string(id) + " is not connected");
-    it->second.connection->request(termination::disconnect_by_admin);
-    return {};
+    return request(st_.table.connected(id), termination::disconnect_by_admin);
   }
 
   admin_result restart_service(std::chrono::seconds down) override {
@@ -545,9 +377,9 @@ class server_admin final : public session_admin {
     st_.listening = false;
     error_code ignored;
     st_.acceptor.close(ignored);
-    st_.sessions.clear();  // the sessions die with the service (docs/session-drops.md)
+    st_.table.clear();  // the sessions die with the service (docs/session-drops.md)
     expire_disconnected(st_);
-    for (const auto& conn : st_.live) {
+    for (const auto& [number, conn] : st_.live) {
       conn->pending = termination::service_stop;
       conn->socket->close(ignored);
       conn->wake.cancel();
@@ -569,11 +401,7 @@ class server_admin final : public session_admin {
   }
 
   admin_result drop_connection(std::uint32_t id) override {
-    auto it = st_.sessions.find(id);
-    if (it == st_.sessions.end()) return admin_result::failure("no session " + std::to_string(id));
-    if (!it->second.connection) return admin_result::failure("session " + std::to_string(id) + " is not connected");
-    it->second.connection->request(termination::network_drop);
-    return {};
+    return request(st_.table.connected(id), termination::network_drop);
   }
 
   session_policy policy() const override { return st_.config.sessions; }
@@ -581,44 +409,26 @@ class server_admin final : public session_admin {
   admin_result set_policy(const session_policy& policy) override {
     if (policy.max_sessions && *policy.max_sessions == 0) return admin_result::failure("max-sessions must be at least 1");
     st_.config.sessions = policy;
-    for (const auto& conn : st_.live) conn->wake.cancel();  // active sessions re-evaluate their limits now
+    for (const auto& [number, conn] : st_.live) conn->wake.cancel();  // active sessions re-evaluate their limits now
     // Disc sessions too, here and now: those already Disc for longer than a new limit are gone when this returns.
     expire_disconnected(st_);
     return {};
   }
 
  private:
-  admin_result end(std::uint32_t id, termination how, bool deletes) {
-    auto it = st_.sessions.find(id);
-    if (it == st_.sessions.end()) return admin_result::failure("no session " + std::to_string(id));
-    auto conn = it->second.connection;
-    if (deletes) st_.sessions.erase(it);  // gone from the table at once; the wire sequence follows
-    if (conn) conn->request(how);
-    return {};
+  // Asks the connection the table named (if any) to end the way `how` says.
+  admin_result request(const admin_target& target, termination how) {
+    if (!target.result.ok || !target.connection) return target.result;
+    if (const auto it = st_.live.find(*target.connection); it != st_.live.end()) it->second->request(how);
+    return target.result;
   }
 
   server::state& st_;
 };
 
 void expire_disconnected(server::state& st) {
-  const auto& limit = st.config.sessions.disconnected_limit;
   std::optional<net::clock::time_point> next;
-  if (limit && !st.stopped) {
-    const auto now = net::clock::now();
-    std::erase_if(st.sessions, [&](const auto& entry) {
-      const auto& session = entry.second;
-      if (session.state != session_state::disconnected) return false;
-      const auto due = session.disconnected_since + *limit;
-      if (now < due) {
-        next = next ? std::min(*next, due) : due;
-        return false;
-      }
-      // Logged off as Windows does it: the session is deleted, and with it what its cookie could resume. No client
-      // is connected, so nothing goes on the wire.
-      ++st.counters.disconnected_expired;
-      return true;
-    });
-  }
+  if (!st.stopped) next = st.table.expire(net::clock::now(), st.config.sessions.disconnected_limit);
   if (!next) {
     st.disconnected_expiry.cancel();
     return;

@@ -8,6 +8,7 @@
 #include "rdp/net/tls.hpp"
 #include "rdp/protocol/nego.hpp"
 #include "rdp/sim/credssp_responder.hpp"
+#include "rdp/sim/session_table.hpp"
 #include "rdp/sim/sessions.hpp"
 
 #include <chrono>
@@ -19,12 +20,6 @@
 #include <vector>
 
 namespace rdp::sim {
-
-struct user_account {
-  std::string user, domain, password;
-};
-
-enum class stale_cookie_answer { fresh_logon, refuse };
 
 struct server_config {
   net::host_port listen{"127.0.0.1", 13389};  // port 0 picks a free one
