@@ -443,6 +443,18 @@ byte_buffer encode_font_list(const share::data_pdu_route& route) {
   return share::encode_data_pdu(share::pdu_type2::font_list, body, route);
 }
 
+byte_buffer encode_input_synchronize(std::uint32_t toggle_flags, const share::data_pdu_route& route) {
+  byte_buffer body;
+  byte_writer w(body);
+  w.u16le(1);       // numEvents
+  w.u16le(0);       // pad2Octets
+  w.u32le(0);       // eventTime: ignored by the server (2.2.8.1.1.3.1.1)
+  w.u16le(0x0000);  // messageType: INPUT_EVENT_SYNC
+  w.u16le(0);       // TS_SYNC_EVENT pad2Octets
+  w.u32le(toggle_flags);
+  return share::encode_data_pdu(share::pdu_type2::input, body, route);
+}
+
 byte_buffer encode_font_map(const share::data_pdu_route& route) {
   byte_buffer body;
   byte_writer w(body);

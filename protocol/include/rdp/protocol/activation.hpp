@@ -238,4 +238,8 @@ struct heartbeat {
 byte_buffer encode(const heartbeat& pdu, const share::data_pdu_route& route);
 decode_result<heartbeat> decode_heartbeat(bytes_view user_data);
 
+// Client Input Event PDU (2.2.8.1.1.3.1, slow path) with one Synchronize event (2.2.8.1.1.3.1.1.5): toggleFlags
+// is the state of the lock keys (TS_SYNC_SCROLL_LOCK 1, NUM_LOCK 2, CAPS_LOCK 4, KANA_LOCK 8). Client → server.
+byte_buffer encode_input_synchronize(std::uint32_t toggle_flags, const share::data_pdu_route& route);
+
 }  // namespace rdp::protocol::activation

@@ -23,6 +23,7 @@ inline constexpr std::uint16_t protocol_version = 0x10;  // TS_PROTOCOL_VERSION,
 namespace pdu_type2 {  // Share Data Header pduType2
 inline constexpr std::uint8_t update = 0x02;
 inline constexpr std::uint8_t control = 0x14;
+inline constexpr std::uint8_t input = 0x1C;
 inline constexpr std::uint8_t synchronize = 0x1F;
 inline constexpr std::uint8_t save_session_info = 0x26;
 inline constexpr std::uint8_t font_list = 0x27;
