@@ -1,21 +1,18 @@
 #include "rdp/probe/scanner.hpp"
 
-#include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
 #include "rdp/net/spawn.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/ntlm_info.hpp"
 #include "rdp/probe/standard_security.hpp"
+#include "rdp/probe/verdict.hpp"
 #include "rdp/protocol/classify.hpp"
-#include "rdp/protocol/share.hpp"
-#include "rdp/protocol/x224.hpp"
 
-#include "negotiation.hpp"
+#include "attempt.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <csignal>
 
 namespace rdp::probe {
@@ -25,233 +22,7 @@ namespace asio = net::asio;
 using net::error_code;
 using net::tcp;
 using protocol::security_protocol;
-
-// What one TCP connection's negotiation produced, before it is folded into the report.
-struct attempt_state {
-  protocol_attempt attempt;
-  std::optional<net::tls_facts> tls;
-  std::optional<protocol::classification> listener;
-  std::optional<tcp::endpoint> connected_to;
-  std::optional<session_result> session;  // the session check, on the one attempt that made it
-};
-
-attempt_outcome outcome_of_socket_error(const error_code& ec) {
-  if (ec == net::errc::timed_out) return attempt_outcome::timeout;
-  if (ec == asio::error::connection_refused) return attempt_outcome::refused;
-  if (ec == asio::error::connection_reset) return attempt_outcome::reset;
-  if (ec == asio::error::eof) return attempt_outcome::closed;
-  return attempt_outcome::error;
-}
-
-protocol::stream_end stream_end_of(const error_code& ec) {
-  // At the cap the peer was still sending: as open as one that went quiet.
-  if (ec == net::errc::timed_out || ec == net::errc::frame_too_large) return protocol::stream_end::timed_out;
-  if (ec == asio::error::connection_reset) return protocol::stream_end::reset;
-  return protocol::stream_end::closed;
-}
-
-asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpoints, std::uint32_t requested_bits,
-                                                std::shared_ptr<const probe_options> options,
-                                                std::shared_ptr<asio::ssl::context> tls_context,
-                                                std::shared_ptr<connection_pacer> pacer, std::string verify_name,
-                                                std::shared_ptr<bool> session_checked) {
-  attempt_state state;
-  auto& a = state.attempt;
-  a.requested_bits = requested_bits;
-  a.combination = !protocol::security_protocol_from_bits(requested_bits).has_value();
-  if (auto single = protocol::security_protocol_from_bits(requested_bits)) a.requested = *single;
-  if (options->before_attempt) options->before_attempt(verify_name, requested_bits);
-  auto executor = co_await asio::this_coro::executor;
-  tcp::socket socket(executor);
-  if (pacer) co_await pacer->wait_turn();
-
-  // X.224 Connection Request with one requestedProtocols value. PROTOCOL_RDP is sent as an explicit RDP_NEG_REQ
-  // with 0, as nmap's "Native RDP" probe does, so the server answers with RDP_NEG_RSP/FAILURE rather than a
-  // legacy CC.
-  auto n = co_await detail::connect_and_negotiate(socket, std::move(endpoints), requested_bits, *options,
-                                                  options->max_reply_bytes);
-  if (n.connect_error) {
-    a.outcome = outcome_of_socket_error(n.connect_error);
-    a.detail = "TCP connect: " + n.connect_error.message();
-    co_return state;
-  }
-  state.connected_to = n.connected_to;
-  a.connect_ms = n.connect_ms;
-  a.negotiation_ms = n.negotiation_ms;
-  const auto& received = n.received;
-  const auto& read_ec = n.io_error;
-  const auto& confirm = n.confirm;
-
-  if (!confirm) {
-    // An RDP stack may refuse by hanging up in RDP terms instead of confirming (xrdp: a DPU for requests it
-    // does not understand). That is still RDP, and the reason is worth reporting.
-    if (auto event = protocol::share::inspect_server_frame(received); event) {
-      using protocol::share::server_event_kind;
-      if (event->kind == server_event_kind::disconnect_provider_ultimatum ||
-          event->kind == server_event_kind::x224_disconnect_request) {
-        a.outcome = attempt_outcome::disconnected;
-        a.detail = event->kind == server_event_kind::x224_disconnect_request
-                       ? "server sent an X.224 Disconnect Request instead of a Connection Confirm"
-                       : "server sent MCS Disconnect Provider Ultimatum (" +
-                             std::string(protocol::mcs::to_string(event->reason)) +
-                             ") instead of a Connection Confirm";
-        co_return state;
-      }
-    }
-    // Whatever answered is not (or not yet) an X.224 Connection Confirm. Say what it is.
-    protocol::listener_observation observation;
-    observation.received = received;
-    observation.end = read_ec ? stream_end_of(read_ec) : protocol::stream_end::timed_out;
-    auto classified = protocol::classify_listener(observation);
-    if (classified && classified->kind != protocol::listener_kind::rdp) {
-      state.listener = *classified;
-      switch (classified->kind) {
-        case protocol::listener_kind::silence: a.outcome = attempt_outcome::timeout; break;
-        case protocol::listener_kind::closed: a.outcome = attempt_outcome::closed; break;
-        case protocol::listener_kind::reset: a.outcome = attempt_outcome::reset; break;
-        default: a.outcome = attempt_outcome::not_rdp; break;
-      }
-      a.detail = std::string(protocol::to_string(classified->kind)) + ": " + classified->detail;
-    } else {
-      // Looked like RDP but the CC was malformed: an RDP-ish speaker we cannot understand.
-      a.outcome = attempt_outcome::not_rdp;
-      a.detail = "malformed X.224 Connection Confirm: " +
-                 (n.malformed ? n.malformed.message() : "cut short (" + detail::describe(read_ec) + ")");
-    }
-    co_return state;
-  }
-
-  if (const auto* rsp = std::get_if<protocol::neg_response>(&confirm->negotiation)) {
-    a.outcome = attempt_outcome::selected;
-    a.selected = rsp->selected_protocol;
-    a.response_flags = rsp->flags;
-    // Supported: the server picked one of what was asked (PROTOCOL_RDP only when only it was asked).
-    const auto chosen = rsp->selected_protocol;
-    a.supported = requested_bits == 0 ? chosen == 0
-                                      : (chosen & requested_bits) == chosen && chosen != 0 && (chosen & (chosen - 1)) == 0;
-    a.detail = "selected " + protocol::describe_protocol_bits(chosen);
-    if (!a.supported) a.detail += " (downgrade from " + protocol::describe_protocol_bits(requested_bits) + ")";
-  } else if (const auto* failure = std::get_if<protocol::neg_failure>(&confirm->negotiation)) {
-    a.outcome = attempt_outcome::failure;
-    a.failure_code = failure->failure_code;
-    a.detail = "RDP_NEG_FAILURE " + protocol::describe_neg_failure(failure->failure_code);
-  } else {
-    a.outcome = attempt_outcome::no_negotiation;
-    a.selected = protocol::to_bits(security_protocol::rdp);
-    a.supported = requested_bits == 0;
-    a.detail = "Connection Confirm without negotiation data (Standard RDP Security only)";
-  }
-
-  const auto selected = a.selected ? protocol::security_protocol_from_bits(*a.selected) : std::nullopt;
-  if (a.outcome == attempt_outcome::selected && selected && protocol::uses_tls(*selected)) {
-    // Every protocol but Standard RDP Security starts with a TLS handshake on the same socket (2.2.1.2.1).
-    a.tls_attempted = true;
-    asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
-    net::prepare_verification(tls.native_handle(), verify_name);
-    const auto tls_start = net::clock::now();
-    auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
-                                          options->tls_timeout);
-    a.tls_ms = net::ms_since(tls_start);
-    if (ec) {
-      a.tls_error = ec == net::errc::timed_out ? "TLS handshake timed out" : "TLS handshake: " + ec.message();
-    } else {
-      state.tls = net::collect_tls_facts(tls.native_handle());
-      state.tls->verification = net::verify_peer(tls.native_handle(), verify_name);
-      state.tls->trust_store = options->ca_file.empty() ? "system" : options->ca_file;
-      // The session check, once per target, on this connection rather than a new one. Only where TLS itself was
-      // selected: after CredSSP, RDSTLS or RDSAAD the client owes the server more before any MCS PDU.
-      if (options->session_check && session_checked && !*session_checked && *selected == security_protocol::ssl) {
-        *session_checked = true;
-        state.session = co_await check_session_over_tls(tls, *a.selected, options->read_timeout);
-      }
-    }
-  } else {
-    // Tell a Standard RDP Security server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
-    const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
-    co_await net::with_deadline(asio::async_write(socket, asio::buffer(goodbye), net::use_tuple),
-                                net::milliseconds(500));
-  }
-  error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
-  co_return state;
-}
-
-// Folds the attempts into one verdict with its evidence.
-void decide_verdict(target_report& report) {
-  const auto& attempts = report.protocols;
-  auto any = [&](auto pred) { return std::any_of(attempts.begin(), attempts.end(), pred); };
-  auto first_with = [&](attempt_outcome o) {
-    return std::find_if(attempts.begin(), attempts.end(), [&](const auto& a) { return a.outcome == o; });
-  };
-  const bool answered_rdp = any([](const auto& a) {
-    return a.outcome == attempt_outcome::selected || a.outcome == attempt_outcome::failure ||
-           a.outcome == attempt_outcome::no_negotiation || a.outcome == attempt_outcome::disconnected;
-  });
-  if (!answered_rdp) {
-    for (auto o : {attempt_outcome::not_rdp, attempt_outcome::refused, attempt_outcome::timeout,
-                   attempt_outcome::reset, attempt_outcome::closed, attempt_outcome::error}) {
-      auto it = first_with(o);
-      if (it == attempts.end()) continue;
-      switch (o) {
-        case attempt_outcome::not_rdp: report.result = verdict::not_rdp; break;
-        case attempt_outcome::refused: report.result = verdict::refused; break;
-        case attempt_outcome::timeout: report.result = verdict::timeout; break;
-        case attempt_outcome::reset: report.result = verdict::reset; break;
-        default: report.result = verdict::closed; break;
-      }
-      report.evidence = std::string(protocol::to_string(it->requested)) + " attempt: " + it->detail;
-      return;
-    }
-    report.result = verdict::timeout;
-    report.evidence = "no attempt was made";
-    return;
-  }
-  auto tls_broken = std::find_if(attempts.begin(), attempts.end(), [](const auto& a) { return a.tls_error.has_value(); });
-  if (tls_broken != attempts.end()) {
-    report.result = verdict::tls_failed;
-    report.evidence = "server selected " + std::string(protocol::to_string(tls_broken->requested)) + " but " +
-                      *tls_broken->tls_error;
-    return;
-  }
-  if (report.session && tears_down(report.session->outcome)) {
-    report.result = verdict::session_error;
-    report.evidence = std::string(report.session->over == "tls" ? "after TLS" : "under Standard RDP Security") +
-                      ", the MCS Connect-Initial got " + report.session->detail;
-    return;
-  }
-  std::string supported;
-  for (const auto& a : attempts)
-    if (a.supported) supported += (supported.empty() ? "" : ", ") + std::string(protocol::to_string(a.requested));
-  if (supported.empty()) {
-    report.result = verdict::negotiation_failed;
-    report.evidence = "an RDP server, but it selected none of the requested protocols";
-    return;
-  }
-  report.result = verdict::rdp;
-  report.evidence = "RDP server; supports " + supported;
-}
-
-// docs/wire-facts.md 5.4: a listener that closes or resets on an X.224 request without a word may be a TLS-first server
-// (OpenSSL drops a non-TLS hello silently). One more connection that starts with a ClientHello tells.
-asio::awaitable<std::optional<net::tls_facts>> try_tls_first(std::vector<tcp::endpoint> endpoints,
-                                                             std::shared_ptr<const probe_options> options,
-                                                             std::shared_ptr<asio::ssl::context> tls_context,
-                                                             std::string verify_name) {
-  tcp::socket socket(co_await asio::this_coro::executor);
-  auto [connect_ec, reached] = co_await net::connect_first(socket, std::move(endpoints), options->connect_timeout);
-  if (connect_ec) co_return std::nullopt;
-  asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
-  net::prepare_verification(tls.native_handle(), verify_name);
-  auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
-                                        options->tls_timeout);
-  if (ec) co_return std::nullopt;
-  auto facts = net::collect_tls_facts(tls.native_handle());
-  facts.verification = net::verify_peer(tls.native_handle(), verify_name);
-  facts.trust_store = options->ca_file.empty() ? "system" : options->ca_file;
-  error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
-  co_return facts;
-}
+using detail::attempt_state;
 
 // Workers taking one target's remaining attempts in turn; the timer is cancelled when the last worker ends, however
 // it ends (net::spawn reports every completion, an exception included).
@@ -276,8 +47,8 @@ asio::awaitable<void> attempt_worker(std::shared_ptr<attempt_batch> batch, std::
                                      std::shared_ptr<bool> session_checked) {
   while (batch->next < requests.size()) {
     const std::size_t i = batch->next++;
-    (*states)[i] = co_await attempt_protocol(endpoints, requests[i], options_now(), tls_context, pacer, verify_name,
-                                             session_checked);
+    (*states)[i] = co_await detail::attempt_protocol(endpoints, requests[i], options_now(), tls_context, pacer,
+                                                     verify_name, session_checked);
   }
 }
 
@@ -331,42 +102,6 @@ asio::awaitable<void> log_on(target_report& report, const net::host_port& target
 
 }  // namespace
 
-std::string_view to_string(verdict v) noexcept {
-  switch (v) {
-    case verdict::rdp: return "rdp";
-    case verdict::not_rdp: return "not-rdp";
-    case verdict::refused: return "refused";
-    case verdict::timeout: return "timeout";
-    case verdict::reset: return "reset";
-    case verdict::closed: return "closed";
-    case verdict::negotiation_failed: return "negotiation-failed";
-    case verdict::tls_failed: return "tls-failed";
-    case verdict::session_error: return "session-error";
-    case verdict::dns_failed: return "dns-failed";
-    case verdict::login_failed: return "login-failed";
-    case verdict::reconnect_failed: return "reconnect-failed";
-    case verdict::internal_error: return "internal-error";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(attempt_outcome o) noexcept {
-  switch (o) {
-    case attempt_outcome::selected: return "selected";
-    case attempt_outcome::failure: return "failure";
-    case attempt_outcome::no_negotiation: return "no-negotiation";
-    case attempt_outcome::disconnected: return "disconnected";
-    case attempt_outcome::not_rdp: return "not-rdp";
-    case attempt_outcome::refused: return "refused";
-    case attempt_outcome::timeout: return "timeout";
-    case attempt_outcome::reset: return "reset";
-    case attempt_outcome::closed: return "closed";
-    case attempt_outcome::error: return "error";
-    case attempt_outcome::skipped: return "skipped";
-  }
-  return "unknown";
-}
-
 connection_pacer::connection_pacer(double per_second)
     : interval_(std::chrono::duration_cast<net::clock::duration>(std::chrono::duration<double>(1.0 / per_second))) {}
 
@@ -378,23 +113,6 @@ asio::awaitable<void> connection_pacer::wait_turn() {
     asio::steady_timer timer(co_await asio::this_coro::executor, slot);
     co_await timer.async_wait(net::use_tuple);
   }
-}
-
-timing_summary summarize(std::vector<double> samples) {
-  timing_summary t;
-  if (samples.empty()) return t;
-  std::sort(samples.begin(), samples.end());
-  auto rank = [&](double q) {  // nearest-rank: the smallest sample with at least q of them at or below it
-    const auto n = static_cast<double>(samples.size());
-    const auto r = static_cast<std::size_t>(std::ceil(q * n));
-    return samples[std::clamp<std::size_t>(r, 1, samples.size()) - 1];
-  };
-  t.samples = samples.size();
-  t.min = samples.front();
-  t.max = samples.back();
-  t.median = rank(0.5);
-  t.p99 = rank(0.99);
-  return t;
 }
 
 asio::awaitable<target_report> probe_target(std::string target_text, net::host_port target,
@@ -454,11 +172,11 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   // or spoke another protocol will do the same for every other request, so asking again would only multiply the
   // wait (and the load on whatever it is).
   auto session_checked = std::make_shared<bool>(false);
-  states[0] = co_await attempt_protocol(endpoints, requests[0], options_now(), tls_context, pacer, target.host,
-                                        session_checked);
+  states[0] = co_await detail::attempt_protocol(endpoints, requests[0], options_now(), tls_context, pacer,
+                                                target.host, session_checked);
   auto first = states[0].attempt.outcome;
   if ((first == attempt_outcome::closed || first == attempt_outcome::reset) && !states[0].tls) {
-    if (auto facts = co_await try_tls_first(endpoints, options_now(), tls_context, target.host)) {
+    if (auto facts = co_await detail::try_tls_first(endpoints, options_now(), tls_context, target.host)) {
       auto& a = states[0].attempt;
       a.outcome = first = attempt_outcome::not_rdp;
       std::string subject = facts->certificate ? ", certificate " + facts->certificate->subject : "";
@@ -491,9 +209,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   for (std::size_t i = 0; i < requests.size(); ++i) {
     auto& state = states[i];
     if (i > 0 && !stop_reason.empty()) {
-      state.attempt.requested_bits = requests[i];
-      state.attempt.combination = !protocol::security_protocol_from_bits(requests[i]).has_value();
-      if (auto single = protocol::security_protocol_from_bits(requests[i])) state.attempt.requested = *single;
+      detail::set_request(state.attempt, requests[i]);
       state.attempt.detail = stop_reason;
     }
     if (state.connected_to && !report.connect_ms) {
