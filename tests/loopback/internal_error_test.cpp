@@ -41,11 +41,6 @@ probe::probe_options quick_options() {
   return o;
 }
 
-TEST(InternalError, AnUnfinishedReportIsNotARealVerdict) {
-  EXPECT_EQ(probe::target_report{}.result, probe::verdict::internal_error);
-  EXPECT_EQ(probe::to_string(probe::verdict::internal_error), "internal-error");
-}
-
 TEST(InternalError, AnAttemptWorkerThatThrowsEndsItsTargetAsInternalError) {
   test::sim_thread sim(tls_sim());
   auto o = quick_options();

@@ -1,8 +1,9 @@
-// `rdpprobe local`: the /proc parsers on literal text, the collector on a fake /proc tree, the findings logic on
-// hand-built reports, and the whole thing live against rdpsim, a scripted HTTP listener, an empty port and two
-// processes sharing a port with SO_REUSEPORT.
+// `rdpprobe local`: the collector on a fake /proc tree, and the whole thing live against rdpsim, a scripted HTTP
+// listener, an empty port and two processes sharing a port with SO_REUSEPORT. The /proc parsers and the findings
+// logic, which are pure, are tested in tests/unit_probe.
 #include "rdp/probe/local_listeners.hpp"
 
+#include "proc_net_vectors.hpp"
 #include "scripted_listener.hpp"
 #include "sim_thread.hpp"
 
@@ -26,9 +27,7 @@
 namespace {
 
 using namespace rdp;
-using probe::local_listener;
 using probe::local_report;
-using probe::proc_net_socket;
 
 bool contains(const std::vector<std::string>& lines, std::string_view needle) {
   return std::any_of(lines.begin(), lines.end(), [&](const auto& l) { return l.find(needle) != std::string::npos; });
@@ -40,102 +39,8 @@ std::string joined(const std::vector<std::string>& lines) {
   return all;
 }
 
-// Captured on this project's Debian 12 x86-64 machine from Python listeners on 127.0.0.1:13391, 0.0.0.0:13392,
-// [::]:13393, [::1]:13394 and [::ffff:127.0.0.1]:13395 (trailing padding spaces of the tcp lines trimmed).
-constexpr std::string_view proc_net_tcp =
-    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-    "   0: 0100007F:344F 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 75369 1 "
-    "0000000077c98a02 100 0 0 10 0\n"
-    "   1: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1583 1 "
-    "00000000ed958d78 100 0 0 10 0\n"
-    "   3: 00000000:3450 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 75370 1 "
-    "0000000063b5f85e 100 0 0 10 0\n";
-constexpr std::string_view proc_net_tcp6 =
-    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr "
-    "tm->when retrnsmt   uid  timeout inode\n"
-    "   0: 0000000000000000FFFF00000100007F:3453 00000000000000000000000000000000:0000 0A 00000000:00000000 "
-    "00:00000000 00000000     0        0 75373 1 00000000af2221a6 100 0 0 10 0\n"
-    "   1: 00000000000000000000000001000000:3452 00000000000000000000000000000000:0000 0A 00000000:00000000 "
-    "00:00000000 00000000     0        0 75372 1 00000000fd28bcb9 100 0 0 10 0\n"
-    "   2: 00000000000000000000000000000000:3451 00000000000000000000000000000000:0000 0A 00000000:00000000 "
-    "00:00000000 00000000     0        0 75371 1 00000000fc18ea9a 100 0 0 10 0\n";
-
-// The literal /proc text above is little-endian; on a big-endian host the kernel prints other hex.
-#define SKIP_UNLESS_LITTLE_ENDIAN()                                                                        \
-  if constexpr (std::endian::native != std::endian::little) GTEST_SKIP() << "captured on a little-endian host"
-
-TEST(LocalListenersParse, Ipv4LinesWithHeader) {
-  SKIP_UNLESS_LITTLE_ENDIAN();
-  const auto s = probe::parse_proc_net_tcp(proc_net_tcp, false);
-  ASSERT_EQ(s.size(), 3u);  // the header is skipped
-  EXPECT_EQ(s[0], (proc_net_socket{"127.0.0.1", false, 13391, probe::tcp_state_listen, 0, 75369}));
-  EXPECT_EQ(s[1], (proc_net_socket{"0.0.0.0", false, 2024, probe::tcp_state_listen, 0, 1583}));
-  EXPECT_EQ(s[2].port, 13392);
-  EXPECT_EQ(s[2].uid, 1000u);
-}
-
-TEST(LocalListenersParse, Ipv6AndV4MappedLines) {
-  SKIP_UNLESS_LITTLE_ENDIAN();
-  const auto s = probe::parse_proc_net_tcp(proc_net_tcp6, true);
-  ASSERT_EQ(s.size(), 3u);
-  EXPECT_EQ(s[0], (proc_net_socket{"::ffff:127.0.0.1", true, 13395, probe::tcp_state_listen, 0, 75373}));
-  EXPECT_EQ(s[1], (proc_net_socket{"::1", true, 13394, probe::tcp_state_listen, 0, 75372}));
-  EXPECT_EQ(s[2], (proc_net_socket{"::", true, 13393, probe::tcp_state_listen, 0, 75371}));
-}
-
-TEST(LocalListenersParse, Ipv6WordsAreHostOrder) {
-  SKIP_UNLESS_LITTLE_ENDIAN();
-  // 2001:db8::1 is the bytes 20 01 0d b8 0..0 00 00 00 01; each 4-byte group printed as a little-endian word.
-  // An established connection (st 01) with a uid and a large inode.
-  const auto s = probe::parse_proc_net_tcp(
-      "   4: B80D0120000000000000000001000000:0D3D B80D0120000000000000000002000000:C350 01 00000000:00000000 "
-      "00:00000000 00000000   108        0 4294967296123 1 0000000000000000 20 4 1 10 -1\n",
-      true);
-  ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].address, "2001:db8::1");
-  EXPECT_EQ(s[0].port, 3389);
-  EXPECT_EQ(s[0].state, 0x01);
-  EXPECT_EQ(s[0].uid, 108u);
-  EXPECT_EQ(s[0].inode, 4294967296123u);
-}
-
-TEST(LocalListenersParse, MalformedLinesAreSkipped) {
-  SKIP_UNLESS_LITTLE_ENDIAN();
-  const std::string good =
-      "   0: 0100007F:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 42 1 0 100 0 0 10 0";
-  const std::vector<std::string> bad = {
-      "",
-      "garbage",
-      "   0: 0100007F:0D3D 00000000:0000 0A",                                           // truncated
-      "   0 0100007F:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 42",  // no "sl:"
-      "   0: 0100007F0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 42",  // no colon
-      "   0: 100007F:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 42",  // 7 hex digits
-      "   0: 0100007G:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 42",  // not hex
-      "   0: 0100007F:D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 42",   // short port
-      "   0: 0100007F:0D3D 00000000:0000 A 00000000:00000000 00:00000000 00000000 0 0 42",   // short state
-      "   0: 0100007F:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 -1 0 42",  // signed uid
-      "   0: 0100007F:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 99999999999999999999999",
-      "   0: 0100007F:+D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 42",
-      "   0: 00000000000000000000000001000000:0D3D 0:0 0A 0:0 0:0 0 0 0 42",  // a v6 address in the v4 file
-      std::string("   0: 0100007F:0D3D\0 00000000:0000 0A", 37),
-  };
-  for (const auto& line : bad) {
-    EXPECT_TRUE(probe::parse_proc_net_tcp(line, false).empty()) << line;
-    // Between good lines, and without the final newline, a bad line costs only itself.
-    const auto s = probe::parse_proc_net_tcp(good + "\n" + line + "\n" + good, false);
-    EXPECT_EQ(s.size(), 2u) << line;
-  }
-  EXPECT_TRUE(probe::parse_proc_net_tcp(good, true).empty());  // a v4 address in the v6 file
-  EXPECT_EQ(probe::parse_proc_net_tcp(good + "\r", false).size(), 1u);  // trailing junk after the fields
-}
-
-TEST(LocalListenersParse, SocketInodeFromLink) {
-  EXPECT_EQ(probe::socket_inode_from_link("socket:[12345]"), 12345u);
-  EXPECT_EQ(probe::socket_inode_from_link("socket:[0]"), 0u);
-  for (std::string_view bad : {"socket:[]", "socket:[12a]", "socket:[-1]", "socket:12345", "socket:[12345",
-                               "pipe:[12345]", "anon_inode:[eventfd]", "/dev/null", "", "socket:[99999999999999999999]"})
-    EXPECT_FALSE(probe::socket_inode_from_link(bad)) << bad;
-}
+using test::proc_net_tcp;
+using test::proc_net_tcp6;
 
 // A /proc tree of our own making: the collector reads nothing but files and symlinks.
 class LocalListenersFakeProc : public ::testing::Test {
@@ -200,91 +105,6 @@ TEST_F(LocalListenersFakeProc, MissingTcp6IsFineMissingTcpThrows) {
   const auto r = probe::find_listeners(13391, root_);
   ASSERT_EQ(r.listeners.size(), 1u);
   EXPECT_TRUE(r.listeners[0].owners.empty());
-}
-
-// --- the findings logic, on hand-built reports ---
-
-local_listener socket_on(std::string address, bool ipv6, std::vector<int> pids, std::uint32_t uid = 0) {
-  local_listener l;
-  l.socket = {std::move(address), ipv6, 3389, probe::tcp_state_listen, uid, 0};
-  l.user = uid == 0 ? "root" : std::to_string(uid);
-  for (const int pid : pids) l.owners.push_back({pid, "prog" + std::to_string(pid), ""});
-  l.probed = ipv6 ? "[::1]:3389" : "127.0.0.1:3389";
-  l.result = probe::verdict::rdp;
-  l.evidence = "RDP server; supports rdp, tls";
-  return l;
-}
-
-local_report evaluated(std::vector<local_listener> listeners) {
-  local_report r;
-  r.port = 3389;
-  r.probed = true;
-  r.listeners = std::move(listeners);
-  probe::evaluate_local_report(r);
-  return r;
-}
-
-TEST(LocalListenersFindings, OneProgramOnV4AndV6IsOneOwner) {
-  const auto r = evaluated({socket_on("0.0.0.0", false, {10}), socket_on("::", true, {10})});
-  EXPECT_TRUE(r.findings.empty()) << joined(r.findings);
-}
-
-TEST(LocalListenersFindings, SocketSharedAcrossForkIsOneOwner) {
-  // A pre-forking server (or systemd socket activation): several pids, one socket, one accept queue.
-  const auto r = evaluated({socket_on("0.0.0.0", false, {10, 11, 12}), socket_on("::", true, {10, 12})});
-  EXPECT_TRUE(r.findings.empty()) << joined(r.findings);
-}
-
-TEST(LocalListenersFindings, V4AndV6SplitBetweenTwoPrograms) {
-  const auto r = evaluated({socket_on("0.0.0.0", false, {10}), socket_on("::", true, {20})});
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_NE(r.findings[0].find("multiple owners"), std::string::npos);
-  EXPECT_NE(r.findings[0].find("depends on the address"), std::string::npos);
-  EXPECT_NE(r.findings[0].find("prog10 (pid 10) on 0.0.0.0:3389"), std::string::npos) << r.findings[0];
-  EXPECT_NE(r.findings[0].find("prog20 (pid 20) on [::]:3389"), std::string::npos) << r.findings[0];
-}
-
-TEST(LocalListenersFindings, SameAddressTwiceIsReuseport) {
-  const auto r = evaluated({socket_on("0.0.0.0", false, {10}), socket_on("0.0.0.0", false, {20})});
-  EXPECT_TRUE(contains(r.findings, "SO_REUSEPORT")) << joined(r.findings);
-}
-
-TEST(LocalListenersFindings, UnknownOwnersOfDifferentUsersAreMultiple) {
-  const auto r = evaluated({socket_on("0.0.0.0", false, {}, 0), socket_on("::", true, {}, 1000)});
-  EXPECT_TRUE(contains(r.findings, "multiple owners")) << joined(r.findings);
-  EXPECT_TRUE(contains(r.findings, "owner unknown")) << joined(r.findings);
-}
-
-TEST(LocalListenersFindings, UnknownOwnerIsAFindingNotAConflict) {
-  const auto r = evaluated({socket_on("0.0.0.0", false, {}, 0)});
-  ASSERT_EQ(r.findings.size(), 1u) << joined(r.findings);
-  EXPECT_NE(r.findings[0].find("owner unknown"), std::string::npos);
-  EXPECT_NE(r.findings[0].find("run as root"), std::string::npos);
-}
-
-TEST(LocalListenersFindings, RdpStackRefusingOurProtocolsIsStillRdp) {
-  auto l = socket_on("0.0.0.0", false, {10});
-  l.result = probe::verdict::negotiation_failed;  // e.g. CredSSP only; we ask for rdp and tls
-  EXPECT_TRUE(evaluated({l}).findings.empty());
-}
-
-TEST(LocalListenersFindings, NotRdpIsNamedOncePerProbedAddress) {
-  auto a = socket_on("0.0.0.0", false, {10});
-  a.result = probe::verdict::not_rdp;
-  a.listener = protocol::classification{protocol::listener_kind::ssh, "SSH-2.0-OpenSSH_9.2p1"};
-  auto b = a;
-  b.socket.address = "127.0.0.1";  // both probed at 127.0.0.1
-  const auto r = evaluated({a, b});
-  ASSERT_EQ(r.findings.size(), 1u) << joined(r.findings);
-  EXPECT_NE(r.findings[0].find("owner is not an RDP server: prog10 (pid 10) on 0.0.0.0:3389 answers ssh: SSH-2.0"),
-            std::string::npos)
-      << r.findings[0];
-}
-
-TEST(LocalListenersFindings, NothingListening) {
-  const auto r = evaluated({});
-  ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_EQ(r.findings[0], "nothing listens on port 3389");
 }
 
 // --- live, on this machine's /proc and loopback ---
