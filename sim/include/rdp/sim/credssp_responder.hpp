@@ -3,6 +3,7 @@
 // TSRequest carrying an NTLM NEGOTIATE, answer with a TSRequest carrying a CHALLENGE that names a configured
 // machine. That is as far as nmap's rdp-ntlm-info and rdpprobe go; nothing here authenticates anyone.
 #include "rdp/net/asio.hpp"
+#include "rdp/protocol/credssp_server.hpp"
 #include "rdp/protocol/ntlm.hpp"
 
 #include <array>
@@ -12,25 +13,11 @@
 
 namespace rdp::sim {
 
-// Who the simulated server says it is in its CHALLENGE's TargetInfo and Version (MS-NLMP 2.2.2.1, 2.2.2.10).
-// The default build 20348 is Windows Server 2022.
-struct ntlm_identity {
-  std::string netbios_computer = "RDPSIM", netbios_domain = "LAB", dns_computer = "rdpsim.lab.example",
-              dns_domain = "lab.example", dns_tree = "lab.example";
-  std::uint8_t major = 10, minor = 0;
-  std::uint16_t build = 20348;
-};
-
-// The TSRequest.version the responder states: the highest MS-CSSP defines, as a current Windows server does.
-inline constexpr std::int64_t responder_credssp_version = 6;
-
-// The CHALLENGE a Windows domain member would send to a NEGOTIATE with `client_flags` (pure; for tests too):
-// flags are the client's that this side supports plus TARGET_TYPE_DOMAIN, TARGET_INFO and VERSION; TargetName is
-// the NetBIOS domain; TargetInfo is NbDomainName, NbComputerName, DnsDomainName, DnsComputerName, DnsTreeName,
-// Timestamp — Windows' order. A name too long for an AV_PAIR is cut to fit.
-protocol::ntlm::challenge_message make_challenge(const ntlm_identity& identity, std::uint32_t client_flags,
-                                                 std::uint64_t filetime,
-                                                 const std::array<std::uint8_t, 8>& server_challenge);
+// Who the server says it is, its TSRequest.version and its CHALLENGE are pure and live in protocol/ (the server
+// connection state machine uses them too); the names stay here for rdpsim's callers.
+using ntlm_identity = protocol::ntlm_identity;
+using protocol::make_challenge;
+using protocol::responder_credssp_version;
 
 // Reads one TSRequest carrying an NTLM NEGOTIATE from an established TLS stream and answers with a TSRequest carrying
 // an NTLM CHALLENGE for `identity` (timestamp = now). Returns the client's TSRequest.version, or nullopt if the client
