@@ -47,7 +47,7 @@ std::string describe_stop(const login_result& r) {
     text = (r.timed_out ? "timed out" : "stopped") + (r.furthest_state.empty() ? "" : " at " + r.furthest_state);
   if (r.last_error != 0)
     text += ": " + (r.last_error_name.empty() ? std::string("error") : r.last_error_name) + " (" + hex32(r.last_error) + ")";
-  if (r.error_info != 0) {
+  if (r.error_info != protocol::errinfo::none) {
     text += "; server error info " + protocol::describe_error_info(r.error_info);
     if (r.error_info_from_ultimatum) text += " (FreeRDP's reading of a Disconnect Provider Ultimatum, no Set Error Info)";
   }
@@ -69,7 +69,7 @@ std::optional<std::uint32_t> session_of(const login_result& r) {
 
 json logon_json(const login_result& r) {
   json error_info = nullptr;
-  if (r.error_info != 0) {
+  if (r.error_info != protocol::errinfo::none) {
     const auto* entry = protocol::find_error_info(r.error_info);
     error_info = json{{"code", hex32(r.error_info)},
                       {"name", r.error_info_name.empty() ? json(nullptr) : json(r.error_info_name)},

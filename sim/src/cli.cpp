@@ -5,6 +5,7 @@
 #include "rdp/probe/login.hpp"
 #include "rdp/probe/scanner.hpp"
 #include "rdp/protocol/bytes.hpp"
+#include "rdp/protocol/errinfo.hpp"
 #include "rdp/sim/control.hpp"
 #include "rdp/sim/profile.hpp"
 #include "rdp/sim/server.hpp"
@@ -156,7 +157,7 @@ bool reproduce_drop(asio::io_context& io, server& srv, std::uint16_t port) {
             << r.error_info_text << "\")";
   if (r.disconnect_ultimatum) std::cout << " and an MCS Disconnect Provider Ultimatum (reason " << *r.disconnect_ultimatum << ")";
   std::cout << "\n";
-  const bool logoff_seen = r.reached_active && r.error_info == 0x00000002;
+  const bool logoff_seen = r.reached_active && r.error_info == protocol::errinfo::rpc_initiated_logoff;
   if (!r.cookie) return logoff_seen;
   // Back with the cookie of the deleted session, as an auto-reconnecting client would be.
   login.reconnect_cookie = r.cookie;

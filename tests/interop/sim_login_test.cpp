@@ -6,6 +6,7 @@
 // admin: the client leaves, stays away past the limit, and its cookie is stale when it comes back.
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/login.hpp"
+#include "rdp/protocol/errinfo.hpp"
 #include "sim_thread.hpp"
 
 #include <gtest/gtest.h>
@@ -206,7 +207,7 @@ TEST_F(SimLogin, LogoffThenTheOldCookieGetsAFreshLogonByDefault) {
 TEST_F(SimLogin, LogoffThenTheOldCookieIsRefusedWhenTheProfileSaysSo) {
   rdp::sim::server_config config;
   config.stale_cookie = rdp::sim::stale_cookie_answer::refuse;
-  config.stale_cookie_error = 0x00000007;  // ERRINFO_SERVER_DENIED_CONNECTION
+  config.stale_cookie_error = rdp::protocol::errinfo::server_denied_connection;
   start(config);
   auto r = drop_with([](auto& a, auto id) { return a.logoff(id); });
   ASSERT_TRUE(r.cookie);
@@ -250,7 +251,7 @@ TEST_F(SimLogin, DisconnectedLimitLogsTheSessionOffAndTheCookieIsRefusedWhenTheP
   rdp::sim::server_config config;
   config.sessions.disconnected_limit = 1s;
   config.stale_cookie = rdp::sim::stale_cookie_answer::refuse;
-  config.stale_cookie_error = 0x00000007;  // ERRINFO_SERVER_DENIED_CONNECTION
+  config.stale_cookie_error = rdp::protocol::errinfo::server_denied_connection;
   start(config);
   const auto first = log_on_and_leave();
   ASSERT_TRUE(first.cookie && first.session_id);

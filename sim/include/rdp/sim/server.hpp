@@ -6,6 +6,7 @@
 #include "rdp/net/asio.hpp"
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/tls.hpp"
+#include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/nego.hpp"
 #include "rdp/sim/credssp_responder.hpp"
 #include "rdp/sim/session_table.hpp"
@@ -39,7 +40,7 @@ struct server_config {
   // A client presenting an auto-reconnect cookie for a session that no longer exists (after logoff, reset or a
   // service restart): Windows goes on with a fresh logon; `refuse` ends the connection with `stale_cookie_error`.
   stale_cookie_answer stale_cookie = stale_cookie_answer::fresh_logon;
-  std::uint32_t stale_cookie_error = 0x00000007;  // ERRINFO_SERVER_DENIED_CONNECTION
+  std::uint32_t stale_cookie_error = protocol::errinfo::server_denied_connection;
   net::milliseconds drain_timeout{2000};        // after the last PDU, how long to wait for the client to hang up
   std::uint16_t max_desktop_width = 1920, max_desktop_height = 1200;
   // Limits on what clients can make the simulator hold (docs/profiles.md, "limits"). Each hit is counted in

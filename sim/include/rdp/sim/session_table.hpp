@@ -5,6 +5,7 @@
 // decides — ending a replaced connection, arming the expiry timer. session_host.cpp is that caller; the unit tests
 // (tests/unit_sim) drive it with made-up times and deterministic random bits.
 #include "rdp/protocol/activation.hpp"
+#include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/sim/sessions.hpp"
 
@@ -98,7 +99,7 @@ struct logon_rules {
   std::span<const user_account> users;  // empty: any credentials are accepted (xrdp's behaviour)
   session_policy policy;
   stale_cookie_answer stale_cookie = stale_cookie_answer::fresh_logon;
-  std::uint32_t stale_cookie_error = 0;  // the errorInfo of a refused stale cookie (server_config's)
+  std::uint32_t stale_cookie_error = protocol::errinfo::server_denied_connection;  // when refused
   std::size_t max_session_table = 4096;  // the simulator's own bound, whatever policy.max_sessions says
 };
 
