@@ -771,6 +771,36 @@ TEST(ServerSequence, ConfirmActiveWithAnotherShareIdIsASequenceFailure) {
   EXPECT_EQ(m2.result().reached, server_phase::capabilities);
 }
 
+TEST(ServerSequence, EachFrameGetsItsOwnDeadlineButAPartOfOneDoesNot) {
+  server_sequence m(tls_options());
+  machine_script s(m);
+  s.start();
+  ASSERT_TRUE(s.feed(connection_request(ssl)));
+  ASSERT_TRUE(s.expect_write());
+  ASSERT_TRUE(s.notified());
+  ASSERT_TRUE(s.tls_done());
+  ASSERT_TRUE(s.notified());
+  ASSERT_TRUE(s.feed(connect_initial(ssl)));
+  ASSERT_TRUE(s.expect_write());
+  const auto first = s.pending().deadline;
+  EXPECT_EQ(first, s.now() + milliseconds(10000));
+  // A whole Erect Domain nine seconds in: the next frame has ten seconds from then (rdpsim reads frame by frame).
+  s.advance(milliseconds(9000));
+  ASSERT_TRUE(s.feed(x224::encode_data(mcs::encode(mcs::erect_domain_request{}))));
+  const auto second = s.pending().deadline;
+  EXPECT_EQ(second, s.now() + milliseconds(10000));
+  // Half a Channel Join, byte by byte over seconds: the deadline does not move.
+  const auto join = channel_join(user_id);
+  for (std::size_t i = 0; i < join.size() / 2; ++i) {
+    s.advance(milliseconds(1000));
+    ASSERT_TRUE(s.feed(bytes_view(join).subspan(i, 1)));
+    EXPECT_EQ(s.pending().deadline, second);
+  }
+  ASSERT_TRUE(s.time_out());
+  EXPECT_EQ(m.result().ended, server_end::timed_out);
+  EXPECT_EQ(m.result().error, boost::system::errc::timed_out);
+}
+
 TEST(ServerSequence, TooManyFramesInAPhaseIsASequenceFailure) {
   server_sequence m(tls_options());
   machine_script s(m);
