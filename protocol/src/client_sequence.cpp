@@ -197,6 +197,10 @@ seq::action client_sequence::begin() {
     result_.reached = client_phase::connected;
     return reach(client_phase::tls);
   }
+  if (options_.start == client_start::after_x224) {
+    result_.reached = client_phase::connected;
+    return reach(client_phase::negotiated);
+  }
   return reach(client_phase::connected);
 }
 

@@ -649,6 +649,90 @@ TEST(ClientSequence, StandardSecurityReadsTheServerSecurityData) {
   EXPECT_TRUE(c.result().failure.empty());
 }
 
+// The probe's Standard RDP Security exchange (probe/src/standard_security.cpp): the probe sends the CR and reads
+// the CC itself (it classifies listeners that are not RDP), then hands the connection to the machine, which begins
+// with the Connect-Initial under one step deadline for its write and the whole answer.
+client_sequence_options standard_after_x224_options() {
+  client_sequence_options o;
+  o.security = protocol::client_security::standard;
+  o.start = protocol::client_start::after_x224;
+  o.connect_initial = probe_connect_initial(gcc::encryption_method::bits40, 0);
+  o.stop_after = client_phase::mcs_connected;
+  o.goodbye = true;
+  o.deadlines.step = 300ms;
+  return o;
+}
+
+TEST(ClientSequence, StandardSecurityAfterTheCallersX224BeginsWithTheConnectInitial) {
+  const auto o = standard_after_x224_options();
+  client_sequence c(o);
+  client_script s(c);
+  const auto begun = s.now();
+  ASSERT_EQ(s.start().kind, seq::action_kind::write);  // no Connection Request: the caller sent it
+  EXPECT_EQ(s.pending().deadline, begun + 300ms);
+  EXPECT_EQ(c.result().reached, client_phase::negotiated);
+  ASSERT_TRUE(s.expect_write([&](bytes_view b) {
+    auto ci = mcs::decode_connect_initial(b);
+    return ci && ci->value == *o.connect_initial;
+  }));
+  // The read goes on under the same deadline, past a Set Error Info.
+  ASSERT_TRUE(s.expect(seq::action_kind::read));
+  EXPECT_EQ(s.pending().deadline, begun + 300ms);
+  s.advance(5ms);
+  ASSERT_TRUE(s.feed(set_error_info(0x00000007)));
+  ASSERT_TRUE(s.expect(seq::action_kind::read));
+  EXPECT_EQ(s.pending().deadline, begun + 300ms);
+  auto data = tls_server_data();
+  data.security = gcc::server_security_data{gcc::encryption_method::bits40, gcc::encryption_level::low,
+                                            gcc::server_keys{byte_buffer(32, 0x22), byte_buffer{5, 6, 7}}};
+  ASSERT_TRUE(s.feed(connect_response(data)));
+  ASSERT_EQ(c.notice(), notice::sequence_done);
+  ASSERT_TRUE(s.notified());
+  ASSERT_TRUE(s.expect_write([](bytes_view b) { return x224::decode_disconnect_request(b).has_value(); }));
+  ASSERT_TRUE(s.expect_close(seq::close_style::graceful));
+  ASSERT_TRUE(s.expect_done());
+  const auto& r = c.result();
+  EXPECT_EQ(r.reached, client_phase::mcs_connected);
+  EXPECT_FALSE(r.confirm);  // the caller read it
+  EXPECT_EQ(r.error_info, 7u);
+  ASSERT_TRUE(r.server);
+  EXPECT_EQ(r.server->security, data.security);
+  EXPECT_FALSE(r.error);
+}
+
+TEST(ClientSequence, StandardSecurityAfterTheCallersX224TimesOutOnceForTheWholeAnswer) {
+  client_sequence c(standard_after_x224_options());
+  client_script s(c);
+  s.start();
+  ASSERT_TRUE(s.expect_write());
+  // Half a Connect-Response, then nothing: the deadline set before the write passes.
+  const auto response = connect_response();
+  s.advance(200ms);
+  ASSERT_TRUE(s.feed(bytes_view(response).first(response.size() / 2)));
+  ASSERT_TRUE(s.time_out());
+  ASSERT_TRUE(s.notified());
+  ASSERT_TRUE(s.expect_close(seq::close_style::graceful));  // no goodbye after a failure
+  const auto& r = c.result();
+  EXPECT_EQ(r.reached, client_phase::negotiated);
+  EXPECT_EQ(r.error, boost::system::errc::timed_out);
+  EXPECT_NE(r.failure.find("waiting for the MCS Connect-Response"), std::string::npos) << r.failure;
+  ASSERT_EQ(r.teardown.size(), 1u);
+  EXPECT_EQ(r.teardown[0].kind, teardown_kind::timeout);
+  EXPECT_EQ(r.teardown[0].at - *r.started_at, 300ms);
+}
+
+TEST(ClientSequence, TlsAfterTheCallersX224BeginsWithTheHandshake) {
+  auto o = tls_options();
+  o.start = protocol::client_start::after_x224;
+  client_sequence c(o);
+  client_script s(c);
+  ASSERT_EQ(s.start().kind, seq::action_kind::start_tls);
+  ASSERT_TRUE(s.tls_done());
+  EXPECT_EQ(c.result().reached, client_phase::tls);
+  const auto ssl = protocol::to_bits(protocol::security_protocol::ssl);
+  ASSERT_TRUE(s.expect_write([ssl](bytes_view b) { return is_connect_initial(b, ssl); }));
+}
+
 TEST(ClientSequence, StandardSecurityWithAnExplicitRequestAndItsRefusals) {
   client_sequence_options o;
   o.security = protocol::client_security::standard;

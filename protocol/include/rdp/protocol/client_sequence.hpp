@@ -55,6 +55,10 @@ enum class client_security {
 
 enum class client_start {
   x224,       // send the X.224 Connection Request first (TCP just connected)
+  // The caller sent the Connection Request and read the Confirm itself (the probe does, to classify listeners that
+  // are not RDP): begin where a Confirm would have led — the TLS handshake (tls) or the MCS Connect-Initial
+  // (standard). result().confirm stays empty.
+  after_x224,
   after_tls,  // the caller negotiated and ran TLS itself: begin with the MCS Connect-Initial
 };
 
