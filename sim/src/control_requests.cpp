@@ -163,8 +163,7 @@ bool apply_policy_json(const json& j, session_policy& p, std::string* why) {
         out.max_sessions.reset();
         continue;
       }
-      // 0 is allowed: a host that takes no session at all is a configuration worth simulating.
-      const auto n = whole_number(value, "max_sessions", 0, std::numeric_limits<std::uint32_t>::max(), why);
+      const auto n = whole_number(value, "max_sessions", 1, max_max_sessions, why);  // validate's bounds
       if (!n) return false;
       out.max_sessions = static_cast<std::uint32_t>(*n);
     } else if (key == "idle_limit_seconds" || key == "logon_timeout_seconds" || key == "disconnected_limit_seconds") {
@@ -175,10 +174,9 @@ bool apply_policy_json(const json& j, session_policy& p, std::string* why) {
         field.reset();
         continue;
       }
-      // 0 would mean "never" in Group Policy; here "never" is null, so 0 is refused rather than guessed at.
-      const auto longest = key == "disconnected_limit_seconds"
-                               ? static_cast<std::uint64_t>(max_disconnected_limit.count())
-                               : max_down_seconds * 365;
+      // validate's bounds (sessions.hpp): 0 would mean "never" in Group Policy; here "never" is null.
+      const auto longest = static_cast<std::uint64_t>(
+          (key == "disconnected_limit_seconds" ? max_disconnected_limit : max_time_limit).count());
       const auto n = whole_number(value, key, 1, longest, why);
       if (!n) return false;
       field = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*n));
@@ -187,6 +185,10 @@ bool apply_policy_json(const json& j, session_policy& p, std::string* why) {
              "' (single_session, max_sessions, idle_limit_seconds, logon_timeout_seconds, disconnected_limit_seconds)";
       return false;
     }
+  }
+  if (auto problem = validate(out); !problem.empty()) {
+    *why = std::move(problem);
+    return false;
   }
   p = out;
   return true;

@@ -166,16 +166,18 @@ void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy
   r.only_keys(sessions, "sessions",
               {"single_session", "max_sessions", "idle_limit_seconds", "logon_timeout_seconds",
                "disconnected_limit_seconds"});
-  constexpr std::uint64_t day = 86400 * 365;
+  // The bounds are validate's (sessions.hpp), so a profile, the control interface and set_policy agree.
+  constexpr auto longest = static_cast<std::uint64_t>(max_time_limit.count());
   if (sessions["single_session"]) policy.single_session = r.flag(sessions["single_session"], "sessions.single_session");
   if (sessions["max_sessions"])
-    policy.max_sessions = r.optional_whole<std::uint32_t>(sessions["max_sessions"], "sessions.max_sessions", 1, 1000000);
+    policy.max_sessions = r.optional_whole<std::uint32_t>(sessions["max_sessions"], "sessions.max_sessions", 1, max_max_sessions);
   if (sessions["idle_limit_seconds"]) {
-    auto v = r.optional_whole<std::int64_t>(sessions["idle_limit_seconds"], "sessions.idle_limit_seconds", 1, day);
+    auto v = r.optional_whole<std::int64_t>(sessions["idle_limit_seconds"], "sessions.idle_limit_seconds", 1, longest);
     policy.idle_limit = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
   }
   if (sessions["logon_timeout_seconds"]) {
-    auto v = r.optional_whole<std::int64_t>(sessions["logon_timeout_seconds"], "sessions.logon_timeout_seconds", 1, day);
+    auto v = r.optional_whole<std::int64_t>(sessions["logon_timeout_seconds"], "sessions.logon_timeout_seconds", 1,
+                                            longest);
     policy.logon_timeout = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
   }
   if (sessions["disconnected_limit_seconds"]) {
@@ -183,6 +185,7 @@ void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy
                                             1, static_cast<std::uint64_t>(max_disconnected_limit.count()));
     policy.disconnected_limit = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
   }
+  if (auto problem = validate(policy); !problem.empty()) fail(r.source(), sessions, "sessions", problem);
 }
 
 }  // namespace

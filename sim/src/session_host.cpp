@@ -407,7 +407,7 @@ class server_admin final : public session_admin {
   session_policy policy() const override { return st_.config.sessions; }
 
   admin_result set_policy(const session_policy& policy) override {
-    if (policy.max_sessions && *policy.max_sessions == 0) return admin_result::failure("max-sessions must be at least 1");
+    if (auto problem = validate(policy); !problem.empty()) return admin_result::failure(std::move(problem));
     st_.config.sessions = policy;
     for (const auto& [number, conn] : st_.live) conn->wake.cancel();  // active sessions re-evaluate their limits now
     // Disc sessions too, here and now: those already Disc for longer than a new limit are gone when this returns.

@@ -108,6 +108,31 @@ system_clock::time_point parse_iso8601_utc(const std::string& text) {
 
 }  // namespace
 
+std::string validate(const session_policy& policy) {
+  auto out_of = [](std::string_view member, std::int64_t lowest, std::int64_t highest, std::int64_t value) {
+    std::string text(member);
+    text += " must be a whole number from ";
+    text += std::to_string(lowest);
+    text += " to ";
+    text += std::to_string(highest);
+    text += ", not ";
+    text += std::to_string(value);
+    return text;
+  };
+  if (policy.max_sessions && (*policy.max_sessions < 1 || *policy.max_sessions > max_max_sessions))
+    return out_of("max_sessions", 1, max_max_sessions, *policy.max_sessions);
+  const std::pair<std::string_view, const std::optional<std::chrono::seconds>*> limits[] = {
+      {"idle_limit_seconds", &policy.idle_limit},
+      {"logon_timeout_seconds", &policy.logon_timeout},
+      {"disconnected_limit_seconds", &policy.disconnected_limit}};
+  for (const auto& [member, limit] : limits) {
+    const auto highest = member == "disconnected_limit_seconds" ? max_disconnected_limit : max_time_limit;
+    if (*limit && (**limit < std::chrono::seconds(1) || **limit > highest))
+      return out_of(member, 1, highest.count(), (*limit)->count());
+  }
+  return {};
+}
+
 std::string_view to_string(session_state s) noexcept {
   switch (s) {
     case session_state::active: return "Active";

@@ -45,7 +45,7 @@ class fake_admin final : public rdp::sim::session_admin {
   session_policy policy() const override { return current; }
   admin_result set_policy(const session_policy& p) override {
     ++calls;
-    if (p.max_sessions && *p.max_sessions == 0) return admin_result::failure("max-sessions must be at least 1");
+    if (auto problem = validate(p); !problem.empty()) return admin_result::failure(std::move(problem));  // rdpsim's rule
     current = p;
     return {};
   }

@@ -339,7 +339,10 @@ TEST(ControlServer, PolicyShowsAndChangesOnlyTheGivenMembers) {
 TEST(ControlServer, BadPolicyMembersAreNamedAndNothingChanges) {
   control_harness h;
   auto error = [&](json policy) { return h.call({{"command", "policy"}, {"policy", std::move(policy)}}).at("error"); };
-  EXPECT_EQ(error({{"max_sessions", "three"}}), "'max_sessions' must be a whole number from 0 to 4294967295, not string");
+  EXPECT_EQ(error({{"max_sessions", "three"}}), "'max_sessions' must be a whole number from 1 to 1000000, not string");
+  // The profile's rule (sessions.hpp, validate): a host that takes no session is refused, not simulated.
+  EXPECT_EQ(error({{"max_sessions", 0}}), "'max_sessions' must be a whole number from 1 to 1000000, not 0");
+  EXPECT_EQ(error({{"max_sessions", 1000001}}), "'max_sessions' must be a whole number from 1 to 1000000, not 1000001");
   EXPECT_EQ(error({{"single_session", 1}}), "'single_session' must be true or false, not 1");
   EXPECT_EQ(error({{"idle_limit_seconds", 0}}),
             "'idle_limit_seconds' must be a whole number from 1 to 31536000, not 0");

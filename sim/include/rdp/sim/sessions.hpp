@@ -45,8 +45,16 @@ struct session_policy {
   // from when it became Disc, also for sessions already Disc when the limit is set. nullopt = never (Windows' default).
   std::optional<std::chrono::seconds> disconnected_limit;
 };
-// The longest disconnected-session limit a profile or the control interface accepts.
-inline constexpr std::chrono::seconds max_disconnected_limit{86400};
+// The bounds of a session_policy: one rule for the profile, the control interface and session_admin::set_policy
+// (validate). At least one session (a host that takes none is refused, not simulated), time limits of at least a
+// second (0 would mean "never" in Group Policy; here "never" is nullopt).
+inline constexpr std::uint32_t max_max_sessions = 1000000;
+inline constexpr std::chrono::seconds max_time_limit{86400 * 365};   // idle and active-session limits: a year
+inline constexpr std::chrono::seconds max_disconnected_limit{86400};  // the disconnected-session limit: a day
+
+// What is wrong with `policy`, as a user reads it ("max_sessions must be a whole number from 1 to 1000000, not 0"),
+// or empty when nothing is.
+std::string validate(const session_policy& policy);
 
 // The outcome of an admin action: ok, or why not (e.g. "no session 7"). The action's wire effects happen
 // asynchronously after it returns, as on Windows, where `logoff 3` returns before the client has seen the PDUs.
