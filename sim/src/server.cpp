@@ -76,7 +76,7 @@ asio::awaitable<std::optional<protocol::mcs::connect_initial>> answer_connect_in
   protocol::gcc::server_network_data network;
   if (const auto& requested = initial->value.user_data.client.network) {
     for (std::size_t i = 0; i < requested->channels.size(); ++i)
-      network.channel_ids.push_back(static_cast<std::uint16_t>(protocol::mcs::global_channel_id + 1 + i));
+      network.channel_ids.push_back(protocol::mcs::static_channel_id(i));
   }
   server.network = network;
   auto wire = protocol::mcs::encode(response);

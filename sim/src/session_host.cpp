@@ -27,8 +27,8 @@ using reader_type = net::frame_reader<tls_stream>;
 
 namespace {
 
-constexpr std::uint16_t server_channel_id = 1002;  // the MCS user id the server speaks as (0x03EA)
-constexpr std::uint32_t share_id = 0x000103EA;    // what FreeRDP's and Windows' servers use
+using mcs::server_channel_id;
+using share::server_share_id;
 constexpr int max_sequence_frames = 64;           // a client that sends more before finishing a phase is broken
 
 // What the client told us about itself that changes what we send.
@@ -36,15 +36,13 @@ struct client_facts {
   bool error_info = false;  // RNS_UD_CS_SUPPORT_ERRINFO_PDU: Set Error Info may be sent (2.2.5.1)
   bool heartbeat = false;   // RNS_UD_CS_SUPPORT_HEARTBEAT_PDU
   bool auto_reconnect = false;  // general capability AUTORECONNECT_SUPPORTED in Confirm Active
-  std::uint16_t user_id = 1007;
+  std::uint16_t user_id = mcs::user_channel_id(0);
   std::uint16_t width = 1024, height = 768, bits_per_pixel = 16;
 };
 
 share::data_pdu_route server_route() {
   share::data_pdu_route route;
-  route.initiator = server_channel_id;
-  route.share_id = share_id;
-  route.pdu_source = server_channel_id;
+  route.pdu_source = server_channel_id;  // initiator and share id: data_pdu_route's defaults, the server's
   return route;
 }
 
@@ -196,7 +194,7 @@ asio::awaitable<bool> read_until_font_list(reader_type& reader, client_facts& cl
     if (!pdu) continue;  // e.g. a flow-control PDU: nothing to answer
     if (pdu->value.control.type == share::pdu_type::confirm_active) {
       auto confirm = activation::decode_confirm_active(send_data->value.user_data);
-      if (!confirm || confirm->value.share_id != share_id) co_return false;
+      if (!confirm || confirm->value.share_id != server_share_id) co_return false;
       const auto summary = activation::summarize(confirm->value.capabilities);
       client.auto_reconnect = summary.general_extra_flags &&
                               (*summary.general_extra_flags & activation::general_extra_flag::autoreconnect_supported);
@@ -264,7 +262,7 @@ asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::s
   client.heartbeat = (early & protocol::gcc::early_capability::support_heartbeat_pdu) != 0;
   const auto& network = initial.user_data.client.network;
   const std::size_t channels = network ? network->channels.size() : 0;
-  client.user_id = static_cast<std::uint16_t>(mcs::global_channel_id + 1 + channels);
+  client.user_id = mcs::user_channel_id(channels);
   client.width = std::clamp<std::uint16_t>(core.desktop_width, 200, st->config.max_desktop_width);
   client.height = std::clamp<std::uint16_t>(core.desktop_height, 200, st->config.max_desktop_height);
   client.bits_per_pixel = supported_depth(core);
@@ -287,7 +285,7 @@ asio::awaitable<void> host_rdp_session(std::shared_ptr<server::state> st, std::s
   caps.desktop_height = client.height;
   caps.bits_per_pixel = client.bits_per_pixel;
   caps.share_node_id = server_channel_id;
-  demand.share_id = share_id;
+  demand.share_id = server_share_id;
   demand.capabilities = activation::make_server_capability_sets(caps);
   demand.session_id = session_id;
   if (!co_await send(tls, activation::encode(activation::license_error_alert{}, server_route()), timeout) ||

@@ -124,7 +124,7 @@ struct server_capabilities {
   std::uint16_t desktop_width = 1024, desktop_height = 768;
   std::uint16_t bits_per_pixel = 16;
   bool auto_reconnect = true;  // general extraFlags AUTORECONNECT_SUPPORTED
-  std::uint16_t share_node_id = 1002;
+  std::uint16_t share_node_id = mcs::server_channel_id;
   std::uint32_t multifragment_max_request = 0x00010000;
 };
 // The capability sets a Windows-like TLS server sends (general, bitmap, order, pointer, input, virtual channel,
@@ -134,15 +134,15 @@ std::vector<capability_set> make_server_capability_sets(const server_capabilitie
 // Demand Active (server) and Confirm Active (client) share one layout apart from Confirm Active's originatorId and
 // Demand Active's trailing sessionId.
 struct demand_active {
-  std::uint32_t share_id = 0x000103EA;
+  std::uint32_t share_id = share::server_share_id;
   std::string source_descriptor = "RDP";
   std::vector<capability_set> capabilities;
   std::uint32_t session_id = 0;
   friend bool operator==(const demand_active&, const demand_active&) = default;
 };
 struct confirm_active {
-  std::uint32_t share_id = 0x000103EA;
-  std::uint16_t originator_id = 1002;  // the server's channel id (0x03EA)
+  std::uint32_t share_id = share::server_share_id;
+  std::uint16_t originator_id = mcs::server_channel_id;
   std::string source_descriptor = "MSTSC";
   std::vector<capability_set> capabilities;
   friend bool operator==(const confirm_active&, const confirm_active&) = default;

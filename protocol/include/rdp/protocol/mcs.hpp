@@ -6,6 +6,7 @@
 #include "rdp/protocol/errc.hpp"
 #include "rdp/protocol/gcc.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -25,7 +26,20 @@ inline constexpr std::uint8_t send_data_indication = 26;
 }  // namespace choice
 
 inline constexpr std::uint16_t base_channel_id = 1001;    // user ids are PER "integer16 minus 1001"
+// The channel numbering of FreeRDP's and Windows' servers, which rdpsim follows: the server speaks as user 1002
+// (0x03EA, also the share's node id and the low half of its share id), 1003 is the I/O channel, static virtual
+// channels get 1004, 1005, … in the order the client listed them (Server Network Data, MS-RDPBCGR 2.2.1.4.4), and the
+// client's user id (Attach User Confirm, 2.2.1.7) comes after the last of them.
+inline constexpr std::uint16_t server_channel_id = 1002;
 inline constexpr std::uint16_t global_channel_id = 1003;  // the I/O channel
+// The id of the static virtual channel at `index` in the client's Client Network Data.
+constexpr std::uint16_t static_channel_id(std::size_t index) noexcept {
+  return static_cast<std::uint16_t>(global_channel_id + 1 + index);
+}
+// The user id given to a client that asked for `static_channels` channels.
+constexpr std::uint16_t user_channel_id(std::size_t static_channels) noexcept {
+  return static_channel_id(static_channels);
+}
 
 // T.125 Reason: the spec lets a server use only provider_initiated and user_requested (2.2.2.3).
 enum class disconnect_reason : std::uint8_t {
@@ -53,7 +67,7 @@ decode_result<disconnect_provider_ultimatum> decode_disconnect_provider_ultimatu
 // initiator (user id − 1001, BE16), channelId (BE16), dataPriority+segmentation (0x70), PER length, userData.
 struct send_data {
   bool indication = true;             // true: server→client (26); false: client→server request (25)
-  std::uint16_t initiator = 1002;     // absolute user id
+  std::uint16_t initiator = server_channel_id;  // absolute user id
   std::uint16_t channel_id = global_channel_id;
   bytes_view user_data;
 };

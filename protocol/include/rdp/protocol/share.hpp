@@ -60,11 +60,17 @@ struct set_error_info {
   friend bool operator==(const set_error_info&, const set_error_info&) = default;
 };
 
+// The share id FreeRDP's and Windows' servers announce in Demand Active (2.2.1.13.1.1 shareId; T.128 8.4.2 leaves
+// its value to the server, and both use 0x10000 + the server's channel id); the client takes it from there and
+// repeats it in every share PDU.
+inline constexpr std::uint32_t server_share_id = 0x00010000u + mcs::server_channel_id;
+static_assert(server_share_id == 0x000103EA);
+
 // Everything a server writes to carry one share data PDU over TLS/NLA (no RDP security header): TPKT, X.224
 // data, MCS Send Data Indication from `initiator` on the I/O channel, share control + data headers, body.
 struct data_pdu_route {
-  std::uint32_t share_id = 0x000103EA;  // what FreeRDP's server uses; the client takes it from Demand Active
-  std::uint16_t initiator = 1002;       // MCS user id the server speaks as; FreeRDP ignores it on receive
+  std::uint32_t share_id = server_share_id;
+  std::uint16_t initiator = mcs::server_channel_id;  // MCS user id the server speaks as; FreeRDP ignores it on receive
   std::uint16_t channel_id = mcs::global_channel_id;
   std::uint16_t pdu_source = 0;         // 2.2.5.1: MUST be 0 for Set Error Info
   bool from_server = true;              // Send Data Indication (server) or Send Data Request (client)
