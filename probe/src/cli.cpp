@@ -225,17 +225,10 @@ probe_options options_from(const scan_settings& s) {
     }
   }
   if (!s.protocols.empty()) {
-    options.protocols.clear();
-    std::stringstream list(s.protocols);
-    std::string name;
-    while (std::getline(list, name, ',')) {
-      auto p = protocol::parse_security_protocol(name);
-      if (!p)
-        throw usage_error{"--protocols: unknown protocol '" + name +
-                          "' (expected rdp, tls, credssp, credssp-ex, rdstls, rdsaad)"};
-      options.protocols.push_back(*p);
-    }
-    if (options.protocols.empty()) throw usage_error{"--protocols: empty list"};
+    std::string why;
+    auto list = protocol::parse_security_protocol_list(s.protocols, &why);
+    if (!list) throw usage_error{"--protocols: " + why};
+    options.protocols = std::move(*list);
   }
   return options;
 }

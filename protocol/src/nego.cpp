@@ -49,6 +49,39 @@ std::optional<security_protocol> parse_security_protocol(std::string_view name) 
   return std::nullopt;
 }
 
+std::optional<std::vector<security_protocol>> parse_security_protocol_list(std::string_view list, std::string* why) {
+  std::string ignored;
+  if (!why) why = &ignored;
+  std::vector<security_protocol> out;
+  // Split on commas as std::getline would: "a,,b" has an empty (unknown) name, a trailing comma adds none.
+  std::size_t start = 0;
+  while (start < list.size()) {
+    const auto comma = std::min(list.find(',', start), list.size());
+    const auto name = list.substr(start, comma - start);
+    const auto p = parse_security_protocol(name);
+    if (!p) {
+      *why = "unknown protocol '" + std::string(name) + "' (expected rdp, tls, credssp, credssp-ex, rdstls, rdsaad)";
+      return std::nullopt;
+    }
+    out.push_back(*p);
+    start = comma + 1;
+  }
+  if (out.empty()) {
+    *why = "no protocol given";
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::string format_security_protocol_list(std::span<const security_protocol> protocols) {
+  std::string out;
+  for (const auto p : protocols) {
+    if (!out.empty()) out += ',';
+    out += to_string(p);
+  }
+  return out;
+}
+
 std::optional<security_protocol> security_protocol_from_bits(std::uint32_t bits) noexcept {
   for (auto p : all_security_protocols)
     if (to_bits(p) == bits) return p;

@@ -294,16 +294,13 @@ protocol::server_security_policy parse_policy(const std::string& protocols) {
   protocol::server_security_policy policy;
   policy.supported = 0;
   policy.supports_standard_rdp = false;
-  std::stringstream list(protocols);
-  std::string name;
-  while (std::getline(list, name, ',')) {
-    auto p = protocol::parse_security_protocol(name);
-    if (!p)
-      throw std::invalid_argument("unknown protocol '" + name + "' (expected rdp, tls, credssp, credssp-ex, rdstls, rdsaad)");
-    if (*p == protocol::security_protocol::rdp) policy.supports_standard_rdp = true;
-    else policy.supported |= protocol::to_bits(*p);
+  std::string why;
+  const auto list = protocol::parse_security_protocol_list(protocols, &why);
+  if (!list) throw std::invalid_argument(why);
+  for (const auto p : *list) {
+    if (p == protocol::security_protocol::rdp) policy.supports_standard_rdp = true;
+    else policy.supported |= protocol::to_bits(p);
   }
-  if (policy.supported == 0 && !policy.supports_standard_rdp) throw std::invalid_argument("no protocol given");
   return policy;
 }
 

@@ -272,6 +272,29 @@ TEST(Nego, ProtocolNamesParseBack) {
   EXPECT_FALSE(security_protocol_from_bits(0x03));
 }
 
+TEST(Nego, ProtocolListsParseInOrderAndFormatBack) {
+  std::string why;
+  const auto list = parse_security_protocol_list("rdp,TLS,nla,credssp-ex,rdp", &why);
+  ASSERT_TRUE(list) << why;
+  EXPECT_EQ(*list, (std::vector{security_protocol::rdp, security_protocol::ssl, security_protocol::hybrid,
+                                security_protocol::hybrid_ex, security_protocol::rdp}));
+  EXPECT_EQ(format_security_protocol_list(*list), "rdp,tls,credssp,credssp-ex,rdp");
+  EXPECT_EQ(parse_security_protocol_list(format_security_protocol_list(all_security_protocols), nullptr),
+            std::vector(all_security_protocols.begin(), all_security_protocols.end()));
+  EXPECT_EQ(parse_security_protocol_list("tls,", nullptr), std::vector{security_protocol::ssl});  // as getline splits
+}
+
+TEST(Nego, ProtocolListErrorsSayWhich) {
+  std::string why;
+  EXPECT_FALSE(parse_security_protocol_list("rdp,telnet", &why));
+  EXPECT_EQ(why, "unknown protocol 'telnet' (expected rdp, tls, credssp, credssp-ex, rdstls, rdsaad)");
+  EXPECT_FALSE(parse_security_protocol_list("rdp,,tls", &why));
+  EXPECT_EQ(why, "unknown protocol '' (expected rdp, tls, credssp, credssp-ex, rdstls, rdsaad)");
+  EXPECT_FALSE(parse_security_protocol_list(" tls", &why)) << "names are not trimmed";
+  EXPECT_FALSE(parse_security_protocol_list("", &why));
+  EXPECT_EQ(why, "no protocol given");
+}
+
 TEST(Nego, DescribesBitsAndFlags) {
   EXPECT_EQ(describe_protocol_bits(0), "rdp");
   EXPECT_EQ(describe_protocol_bits(0x0B), "tls|credssp|credssp-ex");

@@ -32,6 +32,13 @@ inline constexpr std::array<security_protocol, 6> all_security_protocols = {
 std::string_view to_string(security_protocol p) noexcept;
 // Accepts the printed names and the spec's ("ssl", "hybrid", "hybrid_ex"/"hybrid-ex", "nla"), any case.
 std::optional<security_protocol> parse_security_protocol(std::string_view name) noexcept;
+// A comma-separated list of names as parse_security_protocol accepts them ("rdp,tls,credssp"), in the order given,
+// duplicates kept. nullopt for an empty list or a name it does not know, with `why` saying which:
+// "unknown protocol 'telnet' (expected rdp, tls, credssp, credssp-ex, rdstls, rdsaad)" or "no protocol given".
+// rdpsim's profiles and rdpprobe's --protocols both read their lists with it.
+std::optional<std::vector<security_protocol>> parse_security_protocol_list(std::string_view list, std::string* why);
+// The list back as text: to_string of each, joined with commas ("rdp,tls"); parse_security_protocol_list reads it.
+std::string format_security_protocol_list(std::span<const security_protocol> protocols);
 // A known protocol value, or nullopt for an unknown bit pattern (e.g. a server selecting 0x20).
 std::optional<security_protocol> security_protocol_from_bits(std::uint32_t bits) noexcept;
 // "tls|credssp" style rendering of a requestedProtocols bit set; "rdp" for 0; unknown bits as hex.
