@@ -5,6 +5,7 @@
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/net/send.hpp"
 #include "rdp/probe/standard_security.hpp"
 #include "rdp/protocol/share.hpp"
 #include "rdp/protocol/x224.hpp"
@@ -158,8 +159,7 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
   } else {
     // Tell a Standard RDP Security server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
     const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
-    co_await net::with_deadline(asio::async_write(socket, asio::buffer(goodbye), net::use_tuple),
-                                net::milliseconds(500));
+    co_await net::send(socket, goodbye, net::milliseconds(500));
   }
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);

@@ -1,8 +1,8 @@
 #include "negotiation.hpp"
 
 #include "rdp/net/connect.hpp"
-#include "rdp/net/deadline.hpp"
 #include "rdp/net/read_until.hpp"
+#include "rdp/net/send.hpp"
 #include "rdp/protocol/tpkt.hpp"
 
 namespace rdp::probe::detail {
@@ -46,10 +46,7 @@ asio::awaitable<negotiation> connect_and_negotiate(tcp::socket& socket, std::vec
     n.io_error = request.error();  // only a cookie too long for a TPKT could do this; the CLI refuses those
     co_return n;
   }
-  auto [write_ec, written] = co_await net::with_deadline(
-      asio::async_write(socket, asio::buffer(*request), net::use_tuple), options.read_timeout);
-  (void)written;
-  if (write_ec) {
+  if (const auto write_ec = co_await net::send(socket, *request, options.read_timeout)) {
     n.io_error = write_ec;
     n.negotiation_ms = net::ms_since(negotiation_start);
     co_return n;

@@ -6,6 +6,7 @@
 #include "rdp/protocol/credssp.hpp"
 #include "rdp/protocol/ntlm.hpp"
 #include "rdp/net/read_until.hpp"
+#include "rdp/net/send.hpp"
 #include "rdp/protocol/x224.hpp"
 
 #include "negotiation.hpp"
@@ -149,10 +150,7 @@ asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> end
   hello.nego_tokens.push_back(std::move(*negotiate));
   const auto wire = protocol::credssp::encode(hello);
   const auto credssp_start = net::clock::now();
-  auto [ts_ec, ts_written] =
-      co_await net::with_deadline(asio::async_write(tls, asio::buffer(wire), net::use_tuple), options->read_timeout);
-  (void)ts_written;
-  if (ts_ec) {
+  if (const auto ts_ec = co_await net::send(tls, wire, options->read_timeout)) {
     result.error = "sending the CredSSP TSRequest: " + describe(ts_ec);
     co_return result;
   }

@@ -1,13 +1,13 @@
 #include "rdp/probe/standard_security.hpp"
 
-#include "rdp/net/deadline.hpp"
+#include "rdp/net/engine.hpp"
 #include "rdp/net/errors.hpp"
-#include "rdp/net/frame_reader.hpp"
+#include "rdp/net/send.hpp"
+#include "rdp/protocol/client_sequence.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/gcc.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/share.hpp"
-#include "rdp/protocol/tpkt.hpp"
 #include "rdp/protocol/x224.hpp"
 
 #include "negotiation.hpp"
@@ -111,99 +111,172 @@ protocol::mcs::connect_initial make_connect_initial(std::uint32_t methods, std::
 
 // What came back for one Connect-Initial.
 struct connect_answer {
+  bool sent = false;  // the Connect-Initial was encoded and its write begun
   session_result session;
   std::optional<gcc::server_data> server;  // with a Connect-Response
   std::string error;                       // Standard RDP Security's wording when it was not a Connect-Response
 };
 
-// Sends `initial` (a whole TPKT frame) and reads frames until a Connect-Response, a hang-up or `timeout` (one deadline
-// for all of them). A Set Error Info is recorded and the reading goes on: Windows follows it with a DPU and a close.
-template <class Stream>
-asio::awaitable<connect_answer> send_connect_initial(net::frame_reader<Stream>& reader, Stream& stream,
-                                                     protocol::byte_buffer initial, net::milliseconds timeout) {
+// The goodbye's write and the drain of the close after it: as long as rdpscan-style clients wait.
+constexpr net::milliseconds goodbye_timeout{500};
+
+// The client machine for one Connect-Initial exchange: `initial` sent as is (the probe's own, not the mini
+// client's), one step deadline for its write and the whole answer (`timeout`), frames of at most
+// max_connect_response_bytes, a stop at the Connect-Response and then an X.224 Disconnect Request — leaving
+// politely, as rdpscan does, rather than vanishing mid-sequence.
+protocol::client_sequence_options exchange_options(protocol::client_security security, protocol::client_start start,
+                                                   protocol::mcs::connect_initial initial, net::milliseconds timeout) {
+  protocol::client_sequence_options o;
+  o.security = security;
+  o.start = start;
+  o.connect_initial = std::move(initial);
+  o.stop_after = protocol::client_phase::mcs_connected;
+  o.goodbye = true;
+  o.deadlines.step = timeout;
+  o.deadlines.close = goodbye_timeout;
+  o.max_frame = max_connect_response_bytes;
+  return o;
+}
+
+// The machine as the engine drives it, watched for what client_result does not keep and the report needs: whether
+// the Connect-Initial's write was begun and completed (a failure before that is "an error sending it"), and when the
+// exchange ended — the `now` of the event that brought the answer, the hang-up or the deadline.
+class watched_exchange {
+ public:
+  explicit watched_exchange(protocol::client_sequence_options options) : machine_(std::move(options)) {}
+
+  protocol::sequence::action resume(const protocol::sequence::event& e) {
+    using protocol::sequence::action_kind;
+    // The machine starts after the negotiation (or TLS): its first write is the Connect-Initial, and nothing but
+    // the goodbye is written after the exchange ended.
+    if (e.kind == protocol::sequence::event_kind::written && !ended_at_) initial_written_ = true;
+    auto next = machine_.resume(e);
+    if (next.kind == action_kind::write && !ended_at_) initial_sent_ = true;
+    if (next.kind == action_kind::notify && !ended_at_ &&
+        machine_.notice() == protocol::client_sequence::notice_kind::sequence_done)
+      ended_at_ = e.now;
+    return next;
+  }
+
+  const protocol::client_result& result() const noexcept { return machine_.result(); }
+  bool initial_sent() const noexcept { return initial_sent_; }
+  bool initial_written() const noexcept { return initial_written_; }
+  std::optional<protocol::sequence::instant> ended_at() const noexcept { return ended_at_; }
+
+ private:
+  protocol::client_sequence machine_;
+  bool initial_sent_ = false;
+  bool initial_written_ = false;
+  std::optional<protocol::sequence::instant> ended_at_;
+};
+
+// Framing errors of protocol::tpkt: the stream is no longer framed. Any other protocol error is a whole frame that
+// did not decode as what was awaited.
+bool is_framing_error(const error_code& ec) {
+  return ec == protocol::errc::bad_tpkt_version || ec == protocol::errc::bad_frame_length ||
+         ec == protocol::errc::frame_too_large;
+}
+
+// The report's words for how the machine's exchange ended (`timeout`: its step deadline). A Set Error Info before
+// the end is recorded and named first: Windows follows one with a DPU and a close (2.2.5.1).
+connect_answer answer_of(const watched_exchange& exchange, net::milliseconds timeout) {
   connect_answer out;
   auto& s = out.session;
-  const auto start = net::clock::now();
-  const auto deadline = start + timeout;
-  auto [write_ec, written] =
-      co_await net::with_deadline(asio::async_write(stream, asio::buffer(initial), net::use_tuple), timeout);
-  (void)written;
-  if (write_ec) {
-    s.outcome = write_ec == net::errc::timed_out ? session_outcome::error : hang_up_of(write_ec);
-    s.detail = "an error sending it: " + describe(write_ec);
-    out.error = "sending the Connect-Initial: " + describe(write_ec);
-    s.mcs_ms = net::ms_since(start);
-    co_return out;
+  const auto& r = exchange.result();
+  out.sent = exchange.initial_sent();
+  if (!out.sent) {
+    s.outcome = session_outcome::error;
+    s.detail = "cannot encode the Connect-Initial: " + r.error.message();
+    out.error = s.detail;
+    return out;
   }
+  if (r.started_at && exchange.ended_at())
+    s.mcs_ms = std::chrono::duration<double, std::milli>(*exchange.ended_at() - *r.started_at).count();
+
   std::string before;  // "Set Error Info …, then " once one came
-  for (;;) {
-    auto next = co_await reader.next(deadline - net::clock::now());
-    const auto ec = next ? error_code{} : next.error();
-    if (ec) {
-      s.outcome = hang_up_of(ec);
-      const auto waited = std::to_string(timeout.count()) + " ms";
-      if (s.outcome == session_outcome::no_answer) {
-        if (s.error_info) s.outcome = session_outcome::set_error_info;
-        s.detail = s.error_info ? before + "nothing more within " + waited : "no answer within " + waited;
-      } else if (s.outcome == session_outcome::reset) {
-        s.detail = before + "a TCP reset";
-      } else if (s.outcome == session_outcome::closed) {
-        s.detail = before + "a close (the server closed the connection)";
-      } else {
-        s.detail = before + "an unreadable answer: " + describe(ec);
-      }
-      out.error = "waiting for the Connect-Response: " + before + describe(ec);
-      break;
-    }
-    const auto& frame = *next;
-    auto response = protocol::mcs::decode_connect_response(frame);
-    if (response) {
-      s.outcome = session_outcome::connect_response;
-      out.server = std::move(response->value.user_data.server);
-      std::string version = "no server core data";
-      if (const auto& core = out.server->core) {
-        s.rdp_version = core->version;
-        s.rdp_version_name = version_name(core->version);
-        s.client_requested_protocols = core->client_requested_protocols;
-        s.early_capability_flags = core->early_capability_flags;
-        version = s.rdp_version_name + ", " + hex32(core->version);
-      }
-      s.detail = before + "an MCS Connect-Response (" + version + ")";
-      break;
-    }
-    auto event = protocol::share::inspect_server_frame(frame);
-    using protocol::share::server_event_kind;
-    if (event && event->kind == server_event_kind::set_error_info) {
-      s.error_info = event->error_info;
-      if (const auto* entry = protocol::find_error_info(event->error_info)) {
-        s.error_info_name = entry->name;
-        s.error_info_meaning = entry->meaning;
-        s.error_info_session_fate = protocol::to_string(entry->fate);
-      } else {
-        s.error_info_meaning = protocol::describe_error_info(event->error_info);
-      }
-      before = "Set Error Info " + describe_error_info(event->error_info) + ", then ";
-      continue;
-    }
-    if (event && event->kind == server_event_kind::disconnect_provider_ultimatum) {
-      s.outcome = session_outcome::disconnect_provider_ultimatum;
-      s.disconnect_reason = static_cast<std::uint8_t>(event->reason);
-      s.disconnect_reason_name = protocol::mcs::to_string(event->reason);
-    } else if (event && event->kind == server_event_kind::x224_disconnect_request) {
-      s.outcome = session_outcome::x224_disconnect_request;
+  if (r.error_info) {
+    s.error_info = r.error_info;
+    if (const auto* entry = protocol::find_error_info(*r.error_info)) {
+      s.error_info_name = entry->name;
+      s.error_info_meaning = entry->meaning;
+      s.error_info_session_fate = protocol::to_string(entry->fate);
     } else {
-      s.outcome = session_outcome::error;
-      s.detail = before + "a malformed Connect-Response: " + response.error().message();
-      out.error = "malformed Connect-Response: " + response.error().message();
-      break;
+      s.error_info_meaning = protocol::describe_error_info(*r.error_info);
     }
-    const auto hung_up = disconnect_in(frame);
+    before = "Set Error Info " + describe_error_info(*r.error_info) + ", then ";
+  }
+
+  // The machine keeps the server data of any Connect-Response that decoded, rt-successful or not.
+  if (r.server) {
+    s.outcome = session_outcome::connect_response;
+    out.server = r.server;
+    std::string version = "no server core data";
+    if (const auto& core = out.server->core) {
+      s.rdp_version = core->version;
+      s.rdp_version_name = version_name(core->version);
+      s.client_requested_protocols = core->client_requested_protocols;
+      s.early_capability_flags = core->early_capability_flags;
+      version = s.rdp_version_name + ", " + hex32(core->version);
+    }
+    s.detail = before + "an MCS Connect-Response (" + version + ")";
+    return out;
+  }
+  // A disconnect in RDP terms ends the exchange at once: it is the one the machine recorded.
+  if (r.disconnect_reason || r.x224_disconnect) {
+    std::string hung_up = "X.224 Disconnect Request";
+    if (r.disconnect_reason) {
+      s.outcome = session_outcome::disconnect_provider_ultimatum;
+      s.disconnect_reason = static_cast<std::uint8_t>(*r.disconnect_reason);
+      s.disconnect_reason_name = protocol::mcs::to_string(*r.disconnect_reason);
+      hung_up = "MCS Disconnect Provider Ultimatum (" + s.disconnect_reason_name + ")";
+    } else {
+      s.outcome = session_outcome::x224_disconnect_request;
+    }
     s.detail = before + hung_up;
     out.error = "server sent " + before + hung_up + " instead of a Connect-Response";
-    break;
+    return out;
   }
-  s.mcs_ms = net::ms_since(start);
-  co_return out;
+
+  // Our deadline (the machine's step deadline passed), or what the stream or the framing said.
+  const auto ec = r.error == boost::system::errc::timed_out && !r.server_closed
+                      ? net::make_error_code(net::errc::timed_out)
+                      : r.error;
+  if (!exchange.initial_written()) {
+    s.outcome = ec == net::errc::timed_out ? session_outcome::error : hang_up_of(ec);
+    s.detail = "an error sending it: " + describe(ec);
+    out.error = "sending the Connect-Initial: " + describe(ec);
+    return out;
+  }
+  if (ec.category() == protocol::protocol_category() && !is_framing_error(ec)) {
+    s.outcome = session_outcome::error;
+    s.detail = before + "a malformed Connect-Response: " + ec.message();
+    out.error = "malformed Connect-Response: " + ec.message();
+    return out;
+  }
+  s.outcome = hang_up_of(ec);
+  const auto waited = std::to_string(timeout.count()) + " ms";
+  if (s.outcome == session_outcome::no_answer) {
+    if (s.error_info) s.outcome = session_outcome::set_error_info;
+    s.detail = s.error_info ? before + "nothing more within " + waited : "no answer within " + waited;
+  } else if (s.outcome == session_outcome::reset) {
+    s.detail = before + "a TCP reset";
+  } else if (s.outcome == session_outcome::closed) {
+    s.detail = before + "a close (the server closed the connection)";
+  } else {
+    s.detail = before + "an unreadable answer: " + describe(ec);
+  }
+  out.error = "waiting for the Connect-Response: " + before + describe(ec);
+  return out;
+}
+
+// Runs one Connect-Initial exchange on `engine` (a connection past the negotiation, or past TLS) and says what came
+// back. The machine closes the connection when it is done.
+asio::awaitable<connect_answer> send_connect_initial(net::sequence_engine& engine,
+                                                     protocol::client_sequence_options options) {
+  const auto timeout = net::milliseconds(options.deadlines.step);
+  watched_exchange exchange(std::move(options));
+  co_await engine.run(exchange);
+  co_return answer_of(exchange, timeout);
 }
 
 struct exchange_result {
@@ -219,7 +292,8 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
   exchange_result out;
   tcp::socket socket(co_await asio::this_coro::executor);
   // X.224 CR without RDP_NEG_REQ: the client asks for Standard RDP Security the only way a pre-negotiation client
-  // can (2.2.1.1), as nmap's cipher pass and FreeRDP's /sec:rdp do.
+  // can (2.2.1.1), as nmap's cipher pass and FreeRDP's /sec:rdp do. The negotiation stays the probe's own (it
+  // classifies what answers); the machine takes over after the Connection Confirm.
   auto n = co_await detail::connect_and_negotiate(socket, endpoints, std::nullopt, *options, max_connect_response_bytes);
   if (n.connect_error) {
     out.error = "TCP connect: " + describe(n.connect_error);
@@ -237,9 +311,6 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
     co_return out;
   }
   const auto& confirm = n.confirm;
-  error_code ignored;
-  // Nothing may follow the CC before the Connect-Initial, so the reader starts empty.
-  net::frame_reader<tcp::socket> reader(socket, {max_connect_response_bytes, false});
   if (const auto* failure = std::get_if<protocol::neg_failure>(&confirm->negotiation)) {
     out.error = "server refused Standard RDP Security: RDP_NEG_FAILURE " +
                 protocol::describe_neg_failure(failure->failure_code);
@@ -248,30 +319,33 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
     out.error = "server selected " + protocol::describe_protocol_bits(rsp->selected_protocol) +
                 " although the request had no RDP_NEG_REQ";
   }
-
-  if (out.error.empty()) {
-    auto initial = protocol::mcs::encode(make_connect_initial(methods));
-    if (!initial) {
-      out.error = "cannot encode the Connect-Initial: " + initial.error().message();
-      co_return out;
-    }
-    auto answer = co_await send_connect_initial(reader, socket, std::move(*initial), options->read_timeout);
-    answer.session.over = "rdp";
-    out.session = std::move(answer.session);
-    if (answer.server) {
-      out.mcs_ms = out.session->mcs_ms;
-      out.server = std::move(answer.server);
-    } else {
-      out.error = std::move(answer.error);
-    }
+  if (!out.error.empty()) {
+    // Tell the server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
+    const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
+    co_await net::send(socket, goodbye, goodbye_timeout);
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    co_return out;
   }
 
-  // Tell the server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
-  const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
-  co_await net::with_deadline(asio::async_write(socket, asio::buffer(goodbye), net::use_tuple),
-                              net::milliseconds(500));
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
-  socket.close(ignored);
+  // Nothing may follow the CC before the Connect-Initial, so the machine starts with an empty stream.
+  net::sequence_engine engine(socket, net::engine_options{});
+  auto answer = co_await send_connect_initial(
+      engine, exchange_options(protocol::client_security::standard, protocol::client_start::after_x224,
+                               make_connect_initial(methods), options->read_timeout));
+  if (!answer.sent) {
+    out.error = std::move(answer.error);
+    co_return out;
+  }
+  answer.session.over = "rdp";
+  out.session = std::move(answer.session);
+  if (answer.server) {
+    out.mcs_ms = out.session->mcs_ms;
+    out.server = std::move(answer.server);
+  } else {
+    out.error = std::move(answer.error);
+  }
   co_return out;
 }
 
@@ -329,24 +403,14 @@ asio::awaitable<standard_security_result> probe_standard_security(std::vector<tc
 
 asio::awaitable<session_result> check_session_over_tls(asio::ssl::stream<tcp::socket&>& tls,
                                                        std::uint32_t selected_protocol, net::milliseconds timeout) {
-  session_result result;
-  result.over = "tls";
   // With TLS the server ignores the client's methods and answers level and method 0 (2.2.1.4.3): none are offered.
-  auto initial = protocol::mcs::encode(make_connect_initial(gcc::encryption_method::none, selected_protocol));
-  if (!initial) {
-    result.outcome = session_outcome::error;
-    result.detail = "cannot encode the Connect-Initial: " + initial.error().message();
-    co_return result;
-  }
-  net::frame_reader<asio::ssl::stream<tcp::socket&>> reader(tls, {max_connect_response_bytes, false});
-  auto answer = co_await send_connect_initial(reader, tls, std::move(*initial), timeout);
-  result = std::move(answer.session);
+  // The TLS handshake was the probe's own (it reads the TLS facts): the machine starts after it.
+  net::sequence_engine engine(tls, net::engine_options{});
+  auto answer = co_await send_connect_initial(
+      engine, exchange_options(protocol::client_security::tls, protocol::client_start::after_tls,
+                               make_connect_initial(gcc::encryption_method::none, selected_protocol), timeout));
+  auto result = std::move(answer.session);
   result.over = "tls";
-  if (!tears_down(result.outcome) && result.outcome != session_outcome::error) {
-    // Leaving politely, as after Standard RDP Security's exchange.
-    const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
-    co_await net::with_deadline(asio::async_write(tls, asio::buffer(goodbye), net::use_tuple), net::milliseconds(500));
-  }
   co_return result;
 }
 

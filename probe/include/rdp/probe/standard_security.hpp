@@ -47,10 +47,13 @@ inline constexpr std::size_t max_connect_response_bytes = 16 * 1024;
 
 // Five exchanges, each on a new TCP connection to the first of `endpoints` that accepts (options->connect_timeout):
 // the first offers every method; then 40-bit, 56-bit, 128-bit and FIPS one at a time (nmap's order). Each sends the
-// CR (cookie from options), reads the CC (options->read_timeout), sends the Connect-Initial (serverSelectedProtocol
-// 0, earlyCapabilityFlags RNS_UD_CS_SUPPORT_ERRINFO_PDU), reads the Connect-Response (options->read_timeout, at most
-// max_connect_response_bytes), then sends an X.224 Disconnect Request and closes. When the first exchange fails the
-// others are not tried. Never throws for what the network or the server does; `error` says where it stopped.
+// CR (cookie from options) and reads the CC (options->read_timeout) itself; then protocol::client_sequence, started
+// after the X.224 exchange on net::sequence_engine, sends the Connect-Initial (serverSelectedProtocol 0,
+// earlyCapabilityFlags RNS_UD_CS_SUPPORT_ERRINFO_PDU) and reads the Connect-Response (one deadline of
+// options->read_timeout for both, frames of at most max_connect_response_bytes). After a Connect-Response (or a
+// refused negotiation) it sends an X.224 Disconnect Request; it closes gracefully in any case. When the first
+// exchange fails the others are not tried. Never throws for what the network or the server does; `error` says where
+// it stopped.
 net::asio::awaitable<standard_security_result> probe_standard_security(std::vector<net::tcp::endpoint> endpoints,
                                                                        std::shared_ptr<const probe_options> options);
 
@@ -59,8 +62,10 @@ net::asio::awaitable<standard_security_result> probe_standard_security(std::vect
 // serverSelectedProtocol = `selected_protocol` and earlyCapabilityFlags RNS_UD_CS_SUPPORT_ERRINFO_PDU (so the server
 // may say why with a Set Error Info), client security data with no methods, as nmap's SSL variant — and reads what
 // comes back within `timeout` (one deadline, frames of at most max_connect_response_bytes): a Connect-Response, or a
-// Set Error Info / Disconnect Provider Ultimatum / X.224 Disconnect Request / reset / close. Then, unless the server
-// hung up, it sends an X.224 Disconnect Request. Never throws for what the network or the server does.
+// Set Error Info / Disconnect Provider Ultimatum / X.224 Disconnect Request / reset / close. The exchange is
+// protocol::client_sequence started after TLS on net::sequence_engine over `tls`: after a Connect-Response it sends an
+// X.224 Disconnect Request, and it closes the connection in every case. Never throws for what the network or the
+// server does.
 net::asio::awaitable<session_result> check_session_over_tls(net::asio::ssl::stream<net::tcp::socket&>& tls,
                                                             std::uint32_t selected_protocol, net::milliseconds timeout);
 
