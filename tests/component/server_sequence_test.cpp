@@ -1,5 +1,5 @@
 // The server connection state machine (protocol/server_sequence.hpp) driven as a script on made-up time: the client's
-// side is built with protocol/'s encoders, sending what tests/support/mini_client.cpp sends (MS-RDPBCGR 1.3.1.1), and
+// side is built with protocol/'s encoders, sending what the product client (client/src/session.cpp) sends (MS-RDPBCGR 1.3.1.1), and
 // every server write is decoded and checked. Then a fail matrix: an I/O error, a timeout and a truncated frame
 // injected at every step, each of which must end in a close and done with the right result.
 #include "script.hpp"

@@ -1,11 +1,11 @@
 // The disconnected-session limit (Group Policy "Set time limit for disconnected sessions", MaxDisconnectionTime) on
-// an in-process rdpsim with mini clients (tests/support/mini_client.hpp): a session left Disc for the limit is logged
+// an in-process rdpsim with lean clients (the product client, client/include/rdp/client/session.hpp): a session left Disc for the limit is logged
 // off — gone from the table, so its user's next logon is a new session — while one resumed before the limit stays
 // and counts afresh when it is Disc again; a change through the control interface (`rdpsim ctl` as a process)
 // applies to sessions already Disc; and a pending limit never keeps the server from stopping. Waits poll the
 // session table with a bound; how long a session has been Disc is read from the server's own idle_ms.
 #include "control_in_sim.hpp"
-#include "mini_client.hpp"
+#include "rdp/client/session.hpp"
 #include "run_command.hpp"
 #include "sim_thread.hpp"
 
@@ -37,15 +37,15 @@ sim::server_config sim_config(std::optional<std::chrono::seconds> disconnected_l
 
 // One mini session to the end: with `hold`, until the server ends it (or the hold deadline); without, the client
 // closes as soon as the session is active and the server keeps the session, Disc.
-test::mini_session_result run_client(std::uint16_t port, std::string user, bool hold) {
-  test::mini_session_options options;
+client::session_result run_client(std::uint16_t port, std::string user, bool hold) {
+  client::session_options options;
   options.port = port;
   options.user = std::move(user);
   options.hold = hold;
   options.deadlines.step = 5000ms;
   options.deadlines.hold = 15000ms;
-  auto context = test::make_mini_client_context();
-  return test::run_mini_session_blocking(context, std::move(options));
+  auto context = client::make_client_context();
+  return client::run_session_blocking(context, std::move(options));
 }
 
 // Polls (bounded, 10 s) until session `id` satisfies `done` (called with nullopt once it is gone); the last row seen.
@@ -164,7 +164,7 @@ TEST(DisconnectedLimit, PolicyChangesThroughTheControlInterfaceApplyToSessionsAl
   // Set while alice has been Disc for longer: it counts from her disconnection, so she is gone when ctl returns.
   r = control.ctl("policy disconnected-limit 1");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("disconnected-limit  1 s\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("disconnected-limit  1s\n"), std::string::npos) << r.output;
   r = control.ctl("query session");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.find("alice"), std::string::npos) << r.output;

@@ -4,7 +4,7 @@
 // run and must succeed. Then every flood connection must have been closed by the server (the pre-logon deadline, or
 // at once for garbage), each limit hit counted, and the process's fd count back where it was before the flood. All
 // of it runs in this process (the simulator on its own thread), so the fd count covers both sides.
-#include "mini_client.hpp"
+#include "rdp/client/session.hpp"
 #include "sim_thread.hpp"
 
 #include "rdp/net/deadline.hpp"
@@ -62,8 +62,8 @@ bool wait_until(Predicate done, std::chrono::milliseconds limit) {
 // so this kind was held for ever.
 enum class flood_kind { trickle, half_open, half_closed, garbage, trickle_held };
 
-// The mini client's Connect-Initial for Standard RDP Security (serverSelectedProtocol 0).
-protocol::byte_buffer connect_initial() { return *protocol::mcs::encode(test::make_connect_initial(0, false, u"rdp-flood")); }
+// The lean client's Connect-Initial for Standard RDP Security (serverSelectedProtocol 0).
+protocol::byte_buffer connect_initial() { return *protocol::mcs::encode(protocol::make_client_connect_initial(0, false, u"rdp-flood")); }
 
 // Sends `bytes` and reads one TPKT frame back; false if either fails.
 asio::awaitable<bool> send_and_read_frame(tcp::socket& socket, const protocol::byte_buffer& bytes) {
@@ -173,14 +173,14 @@ TEST(Flood, ProbeAndLogonSucceedDuringAFloodAndEveryDescriptorComesBack) {
   const tcp::endpoint server(asio::ip::make_address("127.0.0.1"), sim.port());
 
   // A warm-up logon and probe, so that what they allocate once (trust store, TLS state) is in the baseline.
-  auto context = test::make_mini_client_context();
+  auto context = client::make_client_context();
   auto logon = [&] {
-    test::mini_session_options o;
+    client::session_options o;
     o.port = sim.port();
     o.user = "alice";
     o.hold = false;
     o.deadlines.step = 10000ms;
-    return test::run_mini_session_blocking(context, o);
+    return client::run_session_blocking(context, o);
   };
   auto probe = [&] {
     return probe::probe_all({{"127.0.0.1:" + std::to_string(sim.port()), {"127.0.0.1", sim.port()}}}, {}, 1).at(0);

@@ -1,9 +1,9 @@
 // Issue 4's load acceptance: `rdpsim serve`, run as its own process, holds 2,000 concurrent idle sessions (mini
-// clients from tests/support/mini_client.hpp, all on one io_context in this process), the control interface shows
+// clients from the product client, client/include/rdp/client/session.hpp, all on one io_context in this process), the control interface shows
 // them Active and logs each one off, every client sees ERRINFO_RPC_INITIATED_LOGOFF and the Disconnect Provider
 // Ultimatum, and rdpsim is left with exactly the file descriptors it started with, an empty session table and no
 // memory growth. The figures (RSS per session, fd counts, times) are printed for the issue's note.
-#include "mini_client.hpp"
+#include "rdp/client/session.hpp"
 
 #include "rdp/sim/control.hpp"
 
@@ -202,7 +202,7 @@ bool wait_until(F done, std::chrono::milliseconds limit) {
   }
 }
 
-// ---- 2,000 mini clients on one io_context ---------------------------------------------------------------------------
+// ---- 2,000 lean clients on one io_context ---------------------------------------------------------------------------
 
 // Starts every session, at most `handshakes_in_flight` connection sequences at a time: each session whose sequence
 // ends starts the next one. All of them then hold their sessions at once. Everything but the atomics is touched only
@@ -220,26 +220,26 @@ class client_fleet {
   }
 
   std::atomic<std::size_t> sequences_done{0}, active{0}, finished{0};
-  const std::vector<test::mini_session_result>& results() const { return results_; }
+  const std::vector<client::session_result>& results() const { return results_; }
 
  private:
   void launch() {
     while (in_flight_ < handshakes_in_flight && next_ < session_count) {
       const std::size_t i = next_++;
       ++in_flight_;
-      test::mini_session_options options;
+      client::session_options options;
       options.port = port_;
       options.user = prefix_ + std::to_string(i);  // distinct users: single-session policy would merge the same user
       options.deadlines.step = 20000ms;
       options.deadlines.hold = 100000ms;
-      auto on_sequence = [this](const test::mini_session_result& r) {
+      auto on_sequence = [this](const client::session_result& r) {
         --in_flight_;
         if (r.active()) ++active;
         ++sequences_done;
         launch();
       };
-      asio::co_spawn(io_, test::run_mini_session(context_, std::move(options), on_sequence),
-                     [this, i](std::exception_ptr, test::mini_session_result r) {
+      asio::co_spawn(io_, client::run_session(context_, std::move(options), on_sequence),
+                     [this, i](std::exception_ptr, client::session_result r) {
                        results_[i] = std::move(r);
                        ++finished;
                      });
@@ -249,7 +249,7 @@ class client_fleet {
   net::ssl::context& context_;
   std::uint16_t port_;
   std::string prefix_;
-  std::vector<test::mini_session_result> results_;
+  std::vector<client::session_result> results_;
   std::size_t next_ = 0, in_flight_ = 0;
   asio::io_context io_{1};
   std::thread thread_;
@@ -276,7 +276,7 @@ void run_cycle(net::ssl::context& context, const rdpsim_process& sim, const std:
     std::size_t shown = 0;
     for (const auto& r : fleet.results())
       if (!r.active() && !r.failure.empty() && shown++ < 5)
-        ADD_FAILURE() << "stopped after " << test::to_string(r.reached) << ": " << r.failure;
+        ADD_FAILURE() << "stopped after " << protocol::to_string(r.reached) << ": " << r.failure;
     FAIL() << fleet.active << " of " << session_count << " sessions reached active";
   }
   out.connect_s = seconds_since(start);
@@ -381,7 +381,7 @@ TEST(Load, TwoThousandIdleSessionsHeldThenLoggedOffLeaveNoFdsOrMemoryBehind) {
             << " -> " << limit.rlim_cur << ", rdpsim 1024 -> " << sim_soft << " (hard " << sim_hard << ")\n"
             << "load: baseline rss " << rss_baseline << " KiB, fds " << fds_baseline << std::endl;
 
-  auto context = test::make_mini_client_context();
+  auto context = client::make_client_context();
   const auto wall = steady::now();
   // RDP_LOAD_CYCLES=N runs more cycles, to watch the peak converge (at least 2: the assertion compares two).
   const char* cycles_env = std::getenv("RDP_LOAD_CYCLES");

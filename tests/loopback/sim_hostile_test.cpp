@@ -1,10 +1,10 @@
-// rdpsim against hostile clients (issue 12), in process, with mini clients (tests/support/mini_client.hpp) and raw
+// rdpsim against hostile clients (issue 12), in process, with lean clients (the product client, client/include/rdp/client/session.hpp) and raw
 // sockets: a session whose auto-reconnect cookie was never issued cannot be taken over with a guessed cookie; the
 // pre-logon deadline is one deadline for the whole connection, whatever a client trickles; the connection and
 // session-table limits hold and are counted; an accept loop that fails says so and accepts again; and the user
 // names a client sends are valid UTF-8 in `query session --json` and escaped in its table.
 #include "control_in_sim.hpp"
-#include "mini_client.hpp"
+#include "rdp/client/session.hpp"
 #include "run_command.hpp"
 #include "sim_thread.hpp"
 
@@ -46,8 +46,8 @@ sim::server_config sim_config() {
   return config;
 }
 
-test::mini_session_options options_for(std::uint16_t port, std::string user) {
-  test::mini_session_options o;
+client::session_options options_for(std::uint16_t port, std::string user) {
+  client::session_options o;
   o.port = port;
   o.user = std::move(user);
   o.deadlines.step = 5000ms;
@@ -59,37 +59,37 @@ test::mini_session_options options_for(std::uint16_t port, std::string user) {
 // for it (bounded) instead of for time to pass.
 class client_thread {
  public:
-  using predicate = std::function<bool(const test::mini_session_result&)>;
-  explicit client_thread(test::mini_session_options options, predicate when = {})
-      : context_(test::make_mini_client_context()) {
+  using predicate = std::function<bool(const client::session_result&)>;
+  explicit client_thread(client::session_options options, predicate when = {})
+      : context_(client::make_client_context()) {
     sequence_done_ = sequence_.get_future();
     held_done_ = held_.get_future();
     if (when) {
-      options.on_hold_frame = [this, when](const test::mini_session_result& r) {
+      options.on_hold_frame = [this, when](const client::session_result& r) {
         if (!held_set_ && when(r)) {
           held_set_ = true;
           held_.set_value(r);
         }
       };
     }
-    auto on_done = [this](const test::mini_session_result& r) { sequence_.set_value(r); };
-    final_ = asio::co_spawn(io_, test::run_mini_session(context_, std::move(options), on_done), asio::use_future);
+    auto on_done = [this](const client::session_result& r) { sequence_.set_value(r); };
+    final_ = asio::co_spawn(io_, client::run_session(context_, std::move(options), on_done), asio::use_future);
     thread_ = std::thread([this] { io_.run(); });
   }
   ~client_thread() {
     io_.stop();
     thread_.join();
   }
-  std::optional<test::mini_session_result> sequence(std::chrono::milliseconds limit = 10s) {
+  std::optional<client::session_result> sequence(std::chrono::milliseconds limit = 10s) {
     if (sequence_done_.wait_for(limit) != std::future_status::ready) return std::nullopt;
     return sequence_done_.get();
   }
   // What the client had recorded when the predicate first held, or nullopt if it did not within `limit`.
-  std::optional<test::mini_session_result> held(std::chrono::milliseconds limit = 10s) {
+  std::optional<client::session_result> held(std::chrono::milliseconds limit = 10s) {
     if (held_done_.wait_for(limit) != std::future_status::ready) return std::nullopt;
     return held_done_.get();
   }
-  std::optional<test::mini_session_result> final(std::chrono::milliseconds limit = 20s) {
+  std::optional<client::session_result> final(std::chrono::milliseconds limit = 20s) {
     if (final_.wait_for(limit) != std::future_status::ready) return std::nullopt;
     return final_.get();
   }
@@ -97,22 +97,22 @@ class client_thread {
  private:
   net::ssl::context context_;
   asio::io_context io_{1};
-  std::promise<test::mini_session_result> sequence_, held_;
-  std::future<test::mini_session_result> sequence_done_, held_done_;
+  std::promise<client::session_result> sequence_, held_;
+  std::future<client::session_result> sequence_done_, held_done_;
   bool held_set_ = false;
-  std::future<test::mini_session_result> final_;
+  std::future<client::session_result> final_;
   std::thread thread_;
 };
 
 // A session to its active state and then closed by the client: the server keeps it, Disc.
-test::mini_session_result run_and_leave(std::uint16_t port, std::string user) {
+client::session_result run_and_leave(std::uint16_t port, std::string user) {
   auto options = options_for(port, std::move(user));
   options.hold = false;
-  auto context = test::make_mini_client_context();
-  return test::run_mini_session_blocking(context, std::move(options));
+  auto context = client::make_client_context();
+  return client::run_session_blocking(context, std::move(options));
 }
 
-bool got_logon(const test::mini_session_result& r) { return r.logon_session_id.has_value(); }
+bool got_logon(const client::session_result& r) { return r.logon_session_id.has_value(); }
 
 // ---- Item 2: a cookie that was never issued resumes nothing ------------------------------------------------------
 
@@ -133,8 +133,8 @@ void expect_no_takeover(sim::stale_cookie_answer answer) {
   const auto owner_id = *owner_logon->logon_session_id;
 
   auto attacker_options = options_for(sim.port(), "mallory");
-  attacker_options.auto_reconnect_cookie = test::make_arc_client_cookie({owner_id, {}});  // zero ArcRandomBits
-  client_thread attacker(attacker_options, [](const test::mini_session_result& r) {
+  attacker_options.auto_reconnect_cookie = client::make_arc_client_cookie({owner_id, {}});  // zero ArcRandomBits
+  client_thread attacker(attacker_options, [](const client::session_result& r) {
     return r.auto_reconnect_status && r.logon_session_id;
   });
   const auto attacker_sequence = attacker.sequence();
@@ -177,7 +177,7 @@ TEST(CookieTakeover, NeverIssuedCookieIsRefusedAndTheOwnerStays) { expect_no_tak
 // The other side of the fix: a cookie the server did issue still resumes its session after a network drop.
 TEST(CookieTakeover, AnIssuedCookieStillResumesItsSession) {
   test::sim_thread sim(sim_config());
-  client_thread first(options_for(sim.port(), "alice"), [](const test::mini_session_result& r) {
+  client_thread first(options_for(sim.port(), "alice"), [](const client::session_result& r) {
     return r.cookie.has_value();
   });
   const auto first_logon = first.held();
@@ -187,7 +187,7 @@ TEST(CookieTakeover, AnIssuedCookieStillResumesItsSession) {
   ASSERT_TRUE(first.final());
 
   auto again = options_for(sim.port(), "alice");
-  again.auto_reconnect_cookie = test::make_arc_client_cookie(*first_logon->cookie);
+  again.auto_reconnect_cookie = client::make_arc_client_cookie(*first_logon->cookie);
   client_thread second(again, got_logon);
   const auto second_logon = second.held();
   ASSERT_TRUE(second_logon);
@@ -289,8 +289,8 @@ protocol::byte_buffer connection_request(std::uint32_t protocols) {
   return *protocol::x224::encode(request);
 }
 
-// The mini client's Connect-Initial for Standard RDP Security (serverSelectedProtocol 0).
-protocol::byte_buffer connect_initial() { return *protocol::mcs::encode(test::make_connect_initial(0, false, u"rdp-hostile")); }
+// The lean client's Connect-Initial for Standard RDP Security (serverSelectedProtocol 0).
+protocol::byte_buffer connect_initial() { return *protocol::mcs::encode(protocol::make_client_connect_initial(0, false, u"rdp-hostile")); }
 
 // hold() bounded only each read: a probe's connection (here Standard RDP Security after the MCS exchange, which the
 // simulator holds) trickling a byte every 50 ms was held forever. Now the pre-logon deadline closes it.
@@ -321,7 +321,7 @@ TEST(PrelogonDeadline, ATricklingConnectionSequenceIsClosed) {
   client_thread client(options);
   const auto result = client.final(30s);
   ASSERT_TRUE(result);
-  EXPECT_EQ(result->reached, test::mini_phase::mcs_connected);
+  EXPECT_EQ(result->reached, protocol::client_phase::mcs_connected);
   EXPECT_TRUE(result->server_closed) << result->failure;
   EXPECT_EQ(sim.counters().prelogon_timeouts, 1u);
 }
@@ -429,8 +429,8 @@ TEST(WireText, ClientInfoUserNamesAreValidUtf8InJsonAndEscapedInTheTable) {
   lone_surrogate.hold = false;
   lone_surrogate.user_utf16le = std::vector<std::uint8_t>{'b', 0, 0x00, 0xD8, 'c', 0};  // "b", U+D800 alone, "c"
   {
-    auto context = test::make_mini_client_context();
-    ASSERT_TRUE(test::run_mini_session_blocking(context, lone_surrogate).active());
+    auto context = client::make_client_context();
+    ASSERT_TRUE(client::run_session_blocking(context, lone_surrogate).active());
   }
 
   const auto as_json = control.ctl("--json query session");

@@ -7,7 +7,7 @@
 // the session: heartbeats (2.2.16.1), Set Error Info (2.2.5.1), Save Session Info (2.2.10.1), Auto-Reconnect Status
 // (2.2.4.1), the MCS Disconnect Provider Ultimatum (2.2.2.3) and the X.224 Disconnect Request.
 //
-// It is the mini client of tests/support/mini_client.cpp and the probe's Connect-Initial exchange
+// It is the product client's sequence (client/include/rdp/client/session.hpp) and the probe's Connect-Initial exchange
 // (probe/src/standard_security.cpp) in one: it can start with the X.224 Connection Request or right after TLS, over
 // TLS or Standard RDP Security, and stop at the phase its caller needs, optionally saying goodbye with an X.224
 // Disconnect Request. It frames its own input, chooses every deadline (one absolute instant per step, repeated while

@@ -1,7 +1,7 @@
-// The test-support RDP client (tests/support/mini_client.hpp) against an in-process rdpsim: it reaches the active
+// The product's lean RDP client (client/include/rdp/client/session.hpp) against an in-process rdpsim: it reaches the active
 // session, sees an admin logoff as Set Error Info ERRINFO_RPC_INITIATED_LOGOFF then the Disconnect Provider
 // Ultimatum, and sees a refused logon the same way. The load test builds on it.
-#include "mini_client.hpp"
+#include "rdp/client/session.hpp"
 #include "sim_thread.hpp"
 
 #include "rdp/net/errors.hpp"
@@ -25,8 +25,8 @@ sim::server_config sim_config() {
   return config;
 }
 
-test::mini_session_options options_for(std::uint16_t port, std::string user, std::string password) {
-  test::mini_session_options o;
+client::session_options options_for(std::uint16_t port, std::string user, std::string password) {
+  client::session_options o;
   o.port = port;
   o.user = std::move(user);
   o.password = std::move(password);
@@ -38,10 +38,10 @@ test::mini_session_options options_for(std::uint16_t port, std::string user, std
 // One mini session on its own thread; the test reads when its sequence is done and its final result.
 class client_thread {
  public:
-  explicit client_thread(test::mini_session_options options) : context_(test::make_mini_client_context()) {
+  explicit client_thread(client::session_options options) : context_(client::make_client_context()) {
     sequence_done_ = sequence_.get_future();
-    auto on_done = [this](const test::mini_session_result& r) { sequence_.set_value(r); };
-    final_ = asio::co_spawn(io_, test::run_mini_session(context_, std::move(options), on_done), asio::use_future);
+    auto on_done = [this](const client::session_result& r) { sequence_.set_value(r); };
+    final_ = asio::co_spawn(io_, client::run_session(context_, std::move(options), on_done), asio::use_future);
     thread_ = std::thread([this] { io_.run(); });
   }
   ~client_thread() {
@@ -49,11 +49,11 @@ class client_thread {
     thread_.join();
   }
   // nullopt when the sequence did not end within `limit`.
-  std::optional<test::mini_session_result> sequence(std::chrono::milliseconds limit) {
+  std::optional<client::session_result> sequence(std::chrono::milliseconds limit) {
     if (sequence_done_.wait_for(limit) != std::future_status::ready) return std::nullopt;
     return sequence_done_.get();
   }
-  std::optional<test::mini_session_result> final(std::chrono::milliseconds limit) {
+  std::optional<client::session_result> final(std::chrono::milliseconds limit) {
     if (final_.wait_for(limit) != std::future_status::ready) return std::nullopt;
     return final_.get();
   }
@@ -61,9 +61,9 @@ class client_thread {
  private:
   net::ssl::context context_;
   asio::io_context io_{1};
-  std::promise<test::mini_session_result> sequence_;
-  std::future<test::mini_session_result> sequence_done_;
-  std::future<test::mini_session_result> final_;
+  std::promise<client::session_result> sequence_;
+  std::future<client::session_result> sequence_done_;
+  std::future<client::session_result> final_;
   std::thread thread_;
 };
 
@@ -73,7 +73,7 @@ TEST(MiniClient, ReachesActiveAndSeesAdminLogoffAsErrorInfoAndUltimatum) {
 
   const auto sequence = client.sequence(10s);
   ASSERT_TRUE(sequence) << "the connection sequence did not end within 10 s";
-  ASSERT_TRUE(sequence->active()) << "stopped after " << test::to_string(sequence->reached) << ": "
+  ASSERT_TRUE(sequence->active()) << "stopped after " << protocol::to_string(sequence->reached) << ": "
                                   << sequence->failure;
   ASSERT_TRUE(sequence->session_id);
   EXPECT_EQ(sequence->user_id, 1004) << "1003 + 1 + no static channels, as rdpsim numbers user ids";
@@ -113,7 +113,7 @@ TEST(MiniClient, WrongPasswordIsRefusedWithErrorInfoBeforeLicensing) {
   const auto sequence = client.sequence(10s);
   ASSERT_TRUE(sequence);
   EXPECT_FALSE(sequence->active());
-  EXPECT_EQ(sequence->reached, test::mini_phase::joined) << "the Client Info is where credentials are checked";
+  EXPECT_EQ(sequence->reached, protocol::client_phase::joined) << "the Client Info is where credentials are checked";
   ASSERT_TRUE(sequence->error_info) << sequence->failure;
   EXPECT_EQ(*sequence->error_info, 0x00000009u) << "ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES";
   ASSERT_TRUE(sequence->disconnect_reason);
@@ -174,7 +174,8 @@ TEST(MiniClient, HeartbeatsOnlyWhenConfiguredAndAnnounced) {
   const auto c = idle.final(10s);
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->heartbeats.empty());
-  EXPECT_EQ(c->error, net::make_error_code(net::errc::timed_out)) << "the hold ran out: nothing was sent";
+  EXPECT_EQ(c->error, boost::system::errc::make_error_code(boost::system::errc::timed_out))
+      << "the hold ran out: nothing was sent";
 }
 
 }  // namespace
