@@ -251,6 +251,13 @@ boost::system::result<std::vector<expanded_target>> expand_target_file(std::stri
   return none_is_an_error(std::move(out), why);
 }
 
+std::string format_duration(std::chrono::milliseconds d) {
+  const auto ms = d.count();
+  if (ms != 0 && ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
 boost::system::result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why) {
   auto fail = [&]() -> boost::system::result<std::chrono::milliseconds> {
     if (why) *why = "duration '" + shown(text) + "' is not like 500ms, 3s, 1.5s or 2m";

@@ -29,8 +29,7 @@ std::string lower_first(std::string text) {
 
 std::string describe(const error_code& ec, net::milliseconds timeout) {
   if (ec == net::errc::timed_out) {
-    const auto ms = timeout.count();
-    return "no answer within " + (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms");
+    return "no answer within " + net::format_duration(timeout);
   }
   return lower_first(ec.message());
 }

@@ -149,7 +149,7 @@ json build_request(const ctl_options& o) {
 
 std::string seconds_text(const json& j) {
   if (j.is_null()) return "none";
-  return std::to_string(j.get<std::int64_t>()) + " s";
+  return net::format_duration(std::chrono::seconds(j.get<std::int64_t>()));
 }
 
 void print_policy(const json& p) {
@@ -174,7 +174,8 @@ void print_result(const ctl_options& o, const json& response) {
   } else if (verb == "reset") {
     std::cout << "reset session " << w[2] << ": ok\n";
   } else if (verb == "restart-service") {
-    std::cout << "restart-service: ok, listener down for " << response.value("down_seconds", 0) << " s\n";
+    std::cout << "restart-service: ok, listener down for "
+              << net::format_duration(std::chrono::seconds(response.value("down_seconds", 0))) << "\n";
   } else {
     print_policy(response.at("policy"));
   }

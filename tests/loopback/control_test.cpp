@@ -950,7 +950,7 @@ TEST(ControlCli, ActionsCallThrough) {
   EXPECT_EQ(r.status, 0) << r.output;
   r = rdp::test::run_command(ctl(h, "restart-service --down 2m"));
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(r.output, "restart-service: ok, listener down for 120 s\n");
+  EXPECT_EQ(r.output, "restart-service: ok, listener down for 2m\n");
   EXPECT_EQ(h.admin.calls(), (std::vector<std::string>{"logoff 2", "reset 3", "disconnect 2", "restart 120"}));
 }
 
@@ -968,9 +968,9 @@ TEST(ControlCli, PolicySetAndShow) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, "single-session      off\n"
                       "max-sessions        3\n"
-                      "idle-limit          900 s\n"
+                      "idle-limit          15m\n"
                       "logon-timeout       none\n"
-                      "disconnected-limit  3600 s\n");
+                      "disconnected-limit  60m\n");
   r = rdp::test::run_command(ctl(h, "policy max-sessions none"));
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_FALSE(h.admin.current_policy().max_sessions);

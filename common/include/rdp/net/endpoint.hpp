@@ -47,5 +47,8 @@ boost::system::result<std::vector<expanded_target>> expand_target_file(std::stri
 
 // A positive duration; errc::bad_target with `why` naming the problem otherwise.
 boost::system::result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why = nullptr);
+// A duration as the tools print it, in the largest unit that holds it exactly: "15m", "90s", "500ms" (and "0ms").
+// What parse_duration reads back to the same value, for anything from 1ms to 24h.
+std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace rdp::net
