@@ -1,5 +1,6 @@
 #include "rdp/probe/login_check.hpp"
 
+#include "rdp/net/json.hpp"
 #include "rdp/protocol/bytes.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/text.hpp"
@@ -72,8 +73,8 @@ json logon_json(const login_result& r) {
   if (r.error_info != protocol::errinfo::none) {
     const auto* entry = protocol::find_error_info(r.error_info);
     error_info = json{{"code", hex32(r.error_info)},
-                      {"name", r.error_info_name.empty() ? json(nullptr) : json(r.error_info_name)},
-                      {"text", r.error_info_text.empty() ? json(nullptr) : json(r.error_info_text)},
+                      {"name", net::text_or_null(r.error_info_name)},
+                      {"text", net::text_or_null(r.error_info_text)},
                       {"session_fate", entry ? json(protocol::to_string(entry->fate)) : json(nullptr)},
                       {"from_ultimatum", r.error_info_from_ultimatum}};
   }
@@ -86,25 +87,25 @@ json logon_json(const login_result& r) {
   return json{
       {"reached_active", r.reached_active},
       {"ended_by_server", r.ended_by_server},
-      {"furthest_state", r.furthest_state.empty() ? json(nullptr) : json(r.furthest_state)},
+      {"furthest_state", net::text_or_null(r.furthest_state)},
       {"furthest_state_exact", r.furthest_state_exact},
       {"timed_out", r.timed_out},
       {"cancelled", r.cancelled},
-      {"setup_error", r.setup_error.empty() ? json(nullptr) : json(r.setup_error)},
+      {"setup_error", net::text_or_null(r.setup_error)},
       {"last_error", r.last_error != 0 ? json{{"code", hex32(r.last_error)},
                                               {"name", r.last_error_name},
                                               {"text", r.last_error_text}}
                                        : json(nullptr)},
       {"error_info", std::move(error_info)},
-      {"disconnect_reason_code", r.disconnect_ultimatum ? json(*r.disconnect_ultimatum) : json(nullptr)},
+      {"disconnect_reason_code", net::value_or_null(r.disconnect_ultimatum)},
       {"logon_error", std::move(logon_error)},
-      {"session_id", r.session_id ? json(*r.session_id) : json(nullptr)},
+      {"session_id", net::value_or_null(r.session_id)},
       // Whether a cookie came and which logon it names; its ArcRandomBits would let anyone resume the session.
       {"cookie_issued", r.cookie.has_value()},
       {"cookie_logon_id", r.cookie ? json(r.cookie->logon_id) : json(nullptr)},
-      {"certificate_flags", r.certificate_flags ? json(hex32(*r.certificate_flags)) : json(nullptr)},
-      {"certificate_sha256", r.certificate_sha256.empty() ? json(nullptr) : json(r.certificate_sha256)},
-      {"certificate_refused", r.certificate_refused.empty() ? json(nullptr) : json(r.certificate_refused)},
+      {"certificate_flags", net::hex32_or_null(r.certificate_flags)},
+      {"certificate_sha256", net::text_or_null(r.certificate_sha256)},
+      {"certificate_refused", net::text_or_null(r.certificate_refused)},
       {"freerdp_errors", r.freerdp_errors},
       {"timings_ms", {{"connect", r.connect_time.count()}, {"active", r.active_time.count()}}}};
 }
@@ -216,7 +217,7 @@ nlohmann::json to_json(const login_check_result& r) {
                      {"logon", r.reconnection ? logon_json(*r.reconnection) : json(nullptr)}};
   }
   return json{{"user", r.user},
-              {"domain", r.domain.empty() ? json(nullptr) : json(r.domain)},
+              {"domain", net::text_or_null(r.domain)},
               {"security", to_string(r.security)},
               {"healthy", r.healthy},
               {"interrupted", r.interrupted},

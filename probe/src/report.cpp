@@ -1,5 +1,6 @@
 #include "rdp/probe/report.hpp"
 
+#include "rdp/net/json.hpp"
 #include "rdp/probe/login_check.hpp"
 #include "rdp/probe/ntlm_info.hpp"
 #include "rdp/probe/standard_security.hpp"
@@ -43,12 +44,9 @@ json certificate_json(const net::certificate_facts& c) {
 // escaped, so that a certificate name cannot move the cursor, retitle the window or fake a line of the report.
 std::string term(std::string_view s) { return protocol::escape_for_terminal(s); }
 
-json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
-template <class T>
-json value_or_null(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
-}
+using net::hex32_or_null;
+using net::text_or_null;
+using net::value_or_null;
 
 std::string fmt_ms(const std::optional<double>& v) {
   if (!v) return "-";
@@ -104,19 +102,19 @@ nlohmann::json to_json(const session_result& s) {
               {"outcome", to_string(s.outcome)},
               {"torn_down", tears_down(s.outcome)},
               {"detail", s.detail},
-              {"error_info", s.error_info ? json(hex32(*s.error_info)) : json(nullptr)},
+              {"error_info", hex32_or_null(s.error_info)},
               {"error_info_name", text_or_null(s.error_info_name)},
               {"error_info_meaning", text_or_null(s.error_info_meaning)},
               {"error_info_session_fate", text_or_null(s.error_info_session_fate)},
               {"disconnect_reason", text_or_null(s.disconnect_reason_name)},
               {"disconnect_reason_code", value_or_null(s.disconnect_reason)},
-              {"rdp_version", s.rdp_version ? json(hex32(*s.rdp_version)) : json(nullptr)},
+              {"rdp_version", hex32_or_null(s.rdp_version)},
               {"rdp_version_name", text_or_null(s.rdp_version_name)},
               {"client_requested_protocols",
                s.client_requested_protocols ? json(protocol::describe_protocol_bits(*s.client_requested_protocols))
                                             : json(nullptr)},
               {"early_capability_flags",
-               s.early_capability_flags ? json(hex32(*s.early_capability_flags)) : json(nullptr)},
+               hex32_or_null(s.early_capability_flags)},
               {"timings_ms", {{"mcs", ms(s.mcs_ms)}}}};
 }
 

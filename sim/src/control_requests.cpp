@@ -2,6 +2,8 @@
 // server (control.cpp) only moves lines; tests/fuzz/control_fuzz.cpp feeds this file directly.
 #include "rdp/sim/control_requests.hpp"
 
+#include "rdp/net/json.hpp"
+
 #include <cstdint>
 #include <exception>
 #include <limits>
@@ -137,7 +139,7 @@ json run_command(session_admin& admin, const json& request) {
 void to_json(json& j, const session_policy& p) {
   auto seconds_or_null = [](const std::optional<std::chrono::seconds>& s) { return s ? json(s->count()) : json(); };
   j = json{{"single_session", p.single_session},
-           {"max_sessions", p.max_sessions ? json(*p.max_sessions) : json()},
+           {"max_sessions", net::value_or_null(p.max_sessions)},
            {"idle_limit_seconds", seconds_or_null(p.idle_limit)},
            {"logon_timeout_seconds", seconds_or_null(p.logon_timeout)},
            {"disconnected_limit_seconds", seconds_or_null(p.disconnected_limit)}};
