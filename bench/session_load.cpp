@@ -2,6 +2,7 @@
 // measured in the same run.
 //
 //   build/ci/bench/session_load [--sessions 10000] [--logons 2000] [--in-flight 200] [--key rsa|ecdsa]
+//                               [--rdpsim PATH]   (another build of rdpsim: a before/after comparison in one run)
 //
 // `rdpsim serve` runs as its own process (its RSS is read from /proc); the clients are the product's lean client
 // (rdp::client), all on one io_context in this process. Phase 1 holds --sessions idle TLS sessions at once and reads
@@ -47,6 +48,7 @@ struct settings {
   std::size_t logons = 2000;
   std::size_t in_flight = 200;
   std::string key = "rsa";
+  std::string rdpsim = RDPSIM_BIN;  // --rdpsim PATH: another build of rdpsim, for a before/after comparison
 };
 
 long status_kib(pid_t pid, const std::string& field) {
@@ -75,10 +77,10 @@ double cpu_seconds(pid_t pid) {
 class rdpsim_process {
  public:
   ~rdpsim_process() { stop(); }
-  bool start(const fs::path& profile, std::string* why) {
+  bool start(const std::string& binary, const fs::path& profile, std::string* why) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return *why = "pipe2 failed", false;
-    std::vector<std::string> args = {RDPSIM_BIN, "serve", "--profile", profile.string(), "--listen", "127.0.0.1:0",
+    std::vector<std::string> args = {binary, "serve", "--profile", profile.string(), "--listen", "127.0.0.1:0",
                                      "--no-control"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -213,7 +215,7 @@ int run(const settings& s) {
 
   rdpsim_process sim;
   std::string why;
-  if (!sim.start(profile, &why)) {
+  if (!sim.start(s.rdpsim, profile, &why)) {
     std::cerr << "session_load: " << why << "\n";
     return 1;
   }
@@ -285,9 +287,10 @@ int main(int argc, char** argv) {
     else if (flag == "--logons") s.logons = std::stoul(value);
     else if (flag == "--in-flight") s.in_flight = std::max<std::size_t>(1, std::stoul(value));
     else if (flag == "--key" && (value == "rsa" || value == "ecdsa")) s.key = value;
+    else if (flag == "--rdpsim") s.rdpsim = value;
     else {
       std::cerr << "session_load: unknown option " << flag << " " << value
-                << " (--sessions N, --logons N, --in-flight N, --key rsa|ecdsa)\n";
+                << " (--sessions N, --logons N, --in-flight N, --key rsa|ecdsa, --rdpsim PATH)\n";
       return 2;
     }
   }
