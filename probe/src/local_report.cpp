@@ -2,6 +2,7 @@
 // that cannot be seen) and the renderings, JSON and a netstat-like table (local_report.hpp).
 #include "rdp/probe/local_report.hpp"
 
+#include "rdp/net/json.hpp"
 #include "rdp/probe/wire_json.hpp"
 #include "rdp/protocol/text.hpp"
 
@@ -157,12 +158,14 @@ nlohmann::json to_json(const local_report& r) {
         {"user", l.user},
         {"inode", l.socket.inode},
         {"owners", std::move(owners)},
-        {"probed", l.probed.empty() ? json(nullptr) : json(l.probed)},
-        {"verdict", l.result ? json(to_string(*l.result)) : json(nullptr)},
-        {"rdp_server", l.result ? json(is_rdp_server(*l.result)) : json(nullptr)},
+        {"probed", net::text_or_null(l.probed)},
+        {"verdict", net::map_or_null(l.result, [](verdict v) { return to_string(v); })},
+        {"rdp_server", net::map_or_null(l.result, is_rdp_server)},
+        // Evidence belongs to a verdict: null without one; with one, the evidence as it is, even empty.
         {"evidence", l.result ? json(l.evidence) : json(nullptr)},
-        {"listener", l.listener ? json{{"kind", protocol::to_string(l.listener->kind)}, {"detail", l.listener->detail}}
-                                : json(nullptr)}});
+        {"listener", net::map_or_null(l.listener, [](const protocol::classification& c) {
+           return json{{"kind", protocol::to_string(c.kind)}, {"detail", c.detail}};
+         })}});
   }
   json report{{"schema_version", local_report_schema_version},
               {"port", r.port},

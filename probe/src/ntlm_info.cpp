@@ -3,6 +3,7 @@
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/net/json.hpp"
 #include "rdp/protocol/credssp.hpp"
 #include "rdp/protocol/ntlm.hpp"
 #include "rdp/net/read_until.hpp"
@@ -14,7 +15,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 
 namespace rdp::probe {
@@ -201,25 +201,22 @@ asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> end
 
 nlohmann::json to_json(const ntlm_info_result& r) {
   using nlohmann::json;
-  auto text = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
-  auto optional = [](const auto& v) { return v ? json(*v) : json(nullptr); };
-  auto rounded = [](const std::optional<double>& v) {
-    return v ? json(std::round(*v * 1000.0) / 1000.0) : json(nullptr);
-  };
-  const json code = r.error_code ? json(protocol::hex32(*r.error_code)) : json(nullptr);
+  using net::rounded_or_null;
+  using net::text_or_null;
+  using net::value_or_null;
   return json{{"attempted", r.attempted},
-              {"netbios_computer", text(r.netbios_computer)},
-              {"netbios_domain", text(r.netbios_domain)},
-              {"dns_computer", text(r.dns_computer)},
-              {"dns_domain", text(r.dns_domain)},
-              {"dns_tree", text(r.dns_tree)},
-              {"product_version", optional(r.product_version)},
-              {"server_time", optional(r.server_time)},
-              {"clock_skew_seconds", rounded(r.clock_skew_seconds)},
-              {"credssp_version", optional(r.credssp_version)},
-              {"error_code", code},
-              {"error", text(r.error)},
-              {"timings_ms", {{"credssp", rounded(r.credssp_ms)}}}};
+              {"netbios_computer", text_or_null(r.netbios_computer)},
+              {"netbios_domain", text_or_null(r.netbios_domain)},
+              {"dns_computer", text_or_null(r.dns_computer)},
+              {"dns_domain", text_or_null(r.dns_domain)},
+              {"dns_tree", text_or_null(r.dns_tree)},
+              {"product_version", value_or_null(r.product_version)},
+              {"server_time", value_or_null(r.server_time)},
+              {"clock_skew_seconds", rounded_or_null(r.clock_skew_seconds)},
+              {"credssp_version", value_or_null(r.credssp_version)},
+              {"error_code", net::hex32_or_null(r.error_code)},
+              {"error", text_or_null(r.error)},
+              {"timings_ms", {{"credssp", rounded_or_null(r.credssp_ms)}}}};
 }
 
 }  // namespace rdp::probe

@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <ostream>
 
@@ -21,10 +20,8 @@ using protocol::hex32;
 
 using nlohmann::json;
 
-json ms(const std::optional<double>& v) {
-  if (!v) return nullptr;
-  return std::round(*v * 1000.0) / 1000.0;  // microsecond resolution is all a report needs
-}
+// A timing in milliseconds, to the microsecond (net::rounded_or_null); short, because every timings_ms member uses it.
+constexpr auto ms = &net::rounded_or_null;
 
 json certificate_json(const net::certificate_facts& c) {
   return json{{"subject", c.subject},

@@ -2,6 +2,7 @@
 
 #include "rdp/net/engine.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/net/json.hpp"
 #include "rdp/net/send.hpp"
 #include "rdp/protocol/client_sequence.hpp"
 #include "rdp/protocol/errinfo.hpp"
@@ -15,8 +16,6 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
-#include <cmath>
-#include <cstdio>
 
 namespace rdp::probe {
 namespace {
@@ -349,10 +348,6 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
   co_return out;
 }
 
-nlohmann::json optional_json(const std::optional<std::uint32_t>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
 }  // namespace
 
 asio::awaitable<standard_security_result> probe_standard_security(std::vector<tcp::endpoint> endpoints,
@@ -419,20 +414,19 @@ nlohmann::json to_json(const standard_security_result& r) {
   json methods = json::array();
   for (const auto& m : r.methods)
     methods.push_back(json{{"method", m.method}, {"name", m.name}, {"accepted", m.accepted}, {"detail", m.detail}});
-  auto text = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
   return json{
       {"attempted", r.attempted},
-      {"encryption_level", optional_json(r.encryption_level)},
-      {"encryption_level_name", text(r.encryption_level_name)},
-      {"selected_method", optional_json(r.selected_method)},
-      {"selected_method_name", r.selected_method ? json(method_name(*r.selected_method)) : json(nullptr)},
+      {"encryption_level", net::value_or_null(r.encryption_level)},
+      {"encryption_level_name", net::text_or_null(r.encryption_level_name)},
+      {"selected_method", net::value_or_null(r.selected_method)},
+      {"selected_method_name", net::map_or_null(r.selected_method, method_name)},
       {"methods", methods},
-      {"rdp_version", r.rdp_version ? json(hex32(*r.rdp_version)) : json(nullptr)},
-      {"rdp_version_name", text(r.rdp_version_name)},
-      {"early_capability_flags", r.early_capability_flags ? json(hex32(*r.early_capability_flags)) : json(nullptr)},
+      {"rdp_version", net::hex32_or_null(r.rdp_version)},
+      {"rdp_version_name", net::text_or_null(r.rdp_version_name)},
+      {"early_capability_flags", net::hex32_or_null(r.early_capability_flags)},
       {"server_certificate_present", r.server_certificate_present},
-      {"error", text(r.error)},
-      {"timings_ms", {{"mcs", r.mcs_ms ? json(std::round(*r.mcs_ms * 1000.0) / 1000.0) : json(nullptr)}}},
+      {"error", net::text_or_null(r.error)},
+      {"timings_ms", {{"mcs", net::rounded_or_null(r.mcs_ms)}}},
   };
 }
 

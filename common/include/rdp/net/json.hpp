@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,12 @@ nlohmann::json map_or_null(const std::optional<T>& v, F&& f) {
 // null for nullopt, "0x00000007" otherwise.
 inline nlohmann::json hex32_or_null(const std::optional<std::uint32_t>& v) {
   return v ? nlohmann::json(protocol::hex32(*v)) : nlohmann::json(nullptr);
+}
+
+// null for nullopt, the value rounded to three decimals otherwise: a microsecond of a timing in milliseconds, a
+// millisecond of a clock skew in seconds — all a report needs, and the digits after that are only noise.
+inline nlohmann::json rounded_or_null(const std::optional<double>& v) {
+  return v ? nlohmann::json(std::round(*v * 1000.0) / 1000.0) : nlohmann::json(nullptr);
 }
 
 }  // namespace rdp::net
