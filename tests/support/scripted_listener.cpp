@@ -2,6 +2,7 @@
 
 #include "rdp/net/spawn.hpp"
 #include "rdp/net/deadline.hpp"
+#include "rdp/net/send.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/share.hpp"
 #include "rdp/protocol/x224.hpp"
@@ -27,13 +28,13 @@ asio::awaitable<void> pause(std::chrono::milliseconds d) {
   co_await t.async_wait(net::use_tuple);
 }
 
+// Every scripted write is a few bytes to a client on loopback, so a deadline only ends a script whose client stopped
+// reading. A script ignores a failed write: what it plays next fails too, and the client under test reports it.
+constexpr auto send_timeout = std::chrono::seconds(5);
+
 asio::awaitable<void> read_request(tcp::socket& s) {
   std::array<char, 512> buf{};
   co_await net::with_deadline(s.async_read_some(asio::buffer(buf), net::use_tuple), std::chrono::seconds(5));
-}
-
-asio::awaitable<void> write(tcp::socket& s, std::string_view data) {
-  co_await net::with_deadline(asio::async_write(s, asio::buffer(data), net::use_tuple), std::chrono::seconds(5));
 }
 
 // One whole TPKT frame (2 s bound); empty on any error.
@@ -50,11 +51,6 @@ asio::awaitable<protocol::byte_buffer> read_frame(Stream& s) {
       asio::async_read(s, asio::buffer(frame.data() + 4, length - 4), net::use_tuple), std::chrono::seconds(2));
   if (ec2) co_return protocol::byte_buffer{};
   co_return frame;
-}
-
-template <class Stream>
-asio::awaitable<void> send(Stream& s, const protocol::byte_buffer& bytes) {
-  co_await net::with_deadline(asio::async_write(s, asio::buffer(bytes), net::use_tuple), std::chrono::seconds(2));
 }
 
 // Reads until the client hangs up (at most 5 s), so what was sent is not destroyed by a reset over unread data.
@@ -88,7 +84,7 @@ asio::awaitable<void> play_tls(std::shared_ptr<tcp::socket> s, listener_behaviou
   } else {
     cc.negotiation = protocol::neg_failure{ssl_required};
   }
-  co_await send(*s, protocol::x224::encode(cc));
+  co_await net::send(*s, protocol::x224::encode(cc), send_timeout);
   if (!(requested & ssl)) {
     co_await drain(*s);
     co_return;
@@ -113,19 +109,19 @@ asio::awaitable<void> play_tls(std::shared_ptr<tcp::socket> s, listener_behaviou
                                                     protocol::gcc::early_capability::support_errinfo_pdu};
       server.security = protocol::gcc::server_security_data{};
       server.network = protocol::gcc::server_network_data{};
-      co_await send(tls, protocol::mcs::encode(response).value());
+      co_await net::send(tls, protocol::mcs::encode(response).value(), send_timeout);
       co_await drain(tls);
       break;
     }
     case listener_behaviour::tls_then_dpu:
-      co_await send(tls, dpu_frame(protocol::mcs::disconnect_reason::provider_initiated));
+      co_await net::send(tls, dpu_frame(protocol::mcs::disconnect_reason::provider_initiated), send_timeout);
       co_await drain(tls);
       break;
     case listener_behaviour::tls_then_error_info: {
       const auto error_info = protocol::share::encode_set_error_info(
           protocol::share::set_error_info{protocol::errinfo::server_denied_connection});
-      co_await send(tls, error_info);
-      co_await send(tls, dpu_frame(protocol::mcs::disconnect_reason::user_requested));
+      co_await net::send(tls, error_info, send_timeout);
+      co_await net::send(tls, dpu_frame(protocol::mcs::disconnect_reason::user_requested), send_timeout);
       co_await drain(tls);
       break;
     }
@@ -142,12 +138,13 @@ asio::awaitable<void> play(std::shared_ptr<tcp::socket> s, listener_behaviour b)
   switch (b) {
     case listener_behaviour::http_400:
       co_await read_request(*s);
-      co_await write(*s, "HTTP/1.1 400 Bad Request\r\nServer: scripted-http/1.0\r\nConnection: close\r\n\r\n");
+      co_await net::send(*s, "HTTP/1.1 400 Bad Request\r\nServer: scripted-http/1.0\r\nConnection: close\r\n\r\n",
+                         send_timeout);
       break;
     case listener_behaviour::ssh_banner:
-      co_await write(*s, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+      co_await net::send(*s, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n", send_timeout);
       co_await read_request(*s);
-      co_await write(*s, "Invalid SSH identification string.\r\n");
+      co_await net::send(*s, "Invalid SSH identification string.\r\n", send_timeout);
       break;
     case listener_behaviour::silent:
       co_await read_request(*s);
@@ -164,14 +161,14 @@ asio::awaitable<void> play(std::shared_ptr<tcp::socket> s, listener_behaviour b)
       co_await read_request(*s);
       const std::string cc("\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x01\x08\x00\x01\x00\x00\x00", 19);
       for (char c : cc) {
-        co_await write(*s, std::string_view(&c, 1));
+        co_await net::send(*s, std::string_view(&c, 1), send_timeout);
         co_await pause(std::chrono::seconds(1));
       }
       break;
     }
     case listener_behaviour::huge_tpkt:
       co_await read_request(*s);
-      co_await write(*s, std::string_view("\x03\x00\xff\xff\x02\xf0\x80", 7));
+      co_await net::send(*s, std::string_view("\x03\x00\xff\xff\x02\xf0\x80", 7), send_timeout);
       co_await pause(std::chrono::seconds(30));
       break;
     case listener_behaviour::endless: {
@@ -180,8 +177,8 @@ asio::awaitable<void> play(std::shared_ptr<tcp::socket> s, listener_behaviour b)
       block[0] = '\x03';
       const auto until = net::clock::now() + std::chrono::seconds(30);
       for (int i = 0; i < 1024 && net::clock::now() < until; ++i) {
-        auto [ec, n] = co_await asio::async_write(*s, asio::buffer(block), net::use_tuple);
-        if (ec) break;
+        // Bounded by what is left of the 30 s: a client that stops reading must not hold the script past it.
+        if (co_await net::send(*s, block, until - net::clock::now())) break;
       }
       break;
     }
