@@ -13,6 +13,7 @@
 //
 // Sends traffic only to 127.0.0.1. Not a test: it prints figures and exits 0, or 1 when a phase could not run.
 #include "rdp/client/session.hpp"
+#include "rdpsim_process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -72,64 +73,6 @@ double cpu_seconds(pid_t pid) {
     if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
-
-// `rdpsim serve` on a free loopback port with a profile written for this run.
-class rdpsim_process {
- public:
-  ~rdpsim_process() { stop(); }
-  bool start(const std::string& binary, const fs::path& profile, std::string* why) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return *why = "pipe2 failed", false;
-    std::vector<std::string> args = {binary, "serve", "--profile", profile.string(), "--listen", "127.0.0.1:0",
-                                     "--no-control"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out_ = fds[0];
-    if (pid_ < 0) return *why = "fork failed", false;
-    const std::regex listening(R"(rdpsim: listening on 127\.0\.0\.1:(\d+),)");
-    std::string text;
-    const auto deadline = steady::now() + 30s;
-    while (!port_ && steady::now() < deadline) {
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[512];
-      const auto n = ::read(out_, buf, sizeof buf);
-      if (n <= 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-      std::smatch m;
-      if (std::regex_search(text, m, listening)) port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
-    }
-    if (!port_) *why = "rdpsim did not print its port within 30 s: " + text;
-    return port_ != 0;
-  }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 500 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(10ms);
-    if (::waitpid(pid_, &status, WNOHANG) == 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
-    if (out_ >= 0) ::close(out_);
-  }
-  pid_t pid() const { return pid_; }
-  std::uint16_t port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // Runs `total` sessions with at most `in_flight` connection sequences at once; calls `done` for each result.
 struct launcher {
@@ -213,9 +156,10 @@ int run(const settings& s) {
   const double signs = openssl_signs_per_second(s.key);
   std::cout << " " << signs << " signs/s on one core\n";
 
-  rdpsim_process sim;
+  test::rdpsim_process sim;
   std::string why;
-  if (!sim.start(s.rdpsim, profile, &why)) {
+  if (!sim.start(s.rdpsim, {"--profile", profile.string(), "--listen", "127.0.0.1:0", "--no-control"},
+                 /*with_control=*/false, &why)) {
     std::cerr << "session_load: " << why << "\n";
     return 1;
   }
@@ -225,7 +169,7 @@ int run(const settings& s) {
   {  // Phase 1: memory per idle session.
     asio::io_context io(1);
     launcher l(io, context, s.sessions, s.in_flight);
-    l.options.port = sim.port();
+    l.options.port = sim.rdp_port();
     l.options.deadlines.step = 60s;
     l.options.deadlines.hold = 600s;
     std::this_thread::sleep_for(200ms);
@@ -251,7 +195,7 @@ int run(const settings& s) {
   {  // Phase 2: full logons per second.
     asio::io_context io(1);
     launcher l(io, context, s.logons, s.in_flight);
-    l.options.port = sim.port();
+    l.options.port = sim.rdp_port();
     l.options.hold = false;
     l.options.deadlines.step = 60s;
     const double sim_cpu = cpu_seconds(sim.pid()), self_cpu = cpu_seconds(0);

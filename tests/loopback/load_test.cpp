@@ -4,6 +4,7 @@
 // Ultimatum, and rdpsim is left with exactly the file descriptors it started with, an empty session table and no
 // memory growth. The figures (RSS per session, fd counts, times) are printed for the issue's note.
 #include "rdp/client/session.hpp"
+#include "rdpsim_process.hpp"
 
 #include "rdp/sim/control.hpp"
 
@@ -45,91 +46,6 @@ constexpr std::size_t handshakes_in_flight = 200;  // the bound on concurrent co
 constexpr std::uint32_t errinfo_rpc_initiated_logoff = 0x00000002;
 
 double seconds_since(steady::time_point start) { return std::chrono::duration<double>(steady::now() - start).count(); }
-
-// ---- rdpsim as a child process --------------------------------------------------------------------------------------
-
-class rdpsim_process {
- public:
-  ~rdpsim_process() { stop(); }
-
-  // Starts `rdpsim serve` on free loopback ports and reads the two ports from its first stdout lines. The child's soft
-  // open-files limit is set to 1024 (the usual default) so that the test sees rdpsim raise it itself.
-  void start(const fs::path& token_file, std::string* why) {
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-      *why = "pipe2 failed";
-      return;
-    }
-    const std::string bin = RDPSIM_BIN, token = token_file.string();
-    std::vector<std::string> args = {bin,         "serve", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
-                                     "--control-token-file", token};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    rlimit child_limit{};
-    ::getrlimit(RLIMIT_NOFILE, &child_limit);
-    child_limit.rlim_cur = std::min<rlim_t>(1024, child_limit.rlim_max);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      // Only async-signal-safe calls between fork and exec.
-      ::setrlimit(RLIMIT_NOFILE, &child_limit);
-      ::dup2(pipe_fds[1], STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the copy
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(pipe_fds[1]);
-    out_ = pipe_fds[0];
-    if (pid_ < 0) {
-      *why = "fork failed";
-      return;
-    }
-    const std::regex listening(R"(rdpsim: listening on 127\.0\.0\.1:(\d+),)");
-    const std::regex control(R"(rdpsim: control on 127\.0\.0\.1:(\d+), token in )");
-    std::string text;
-    const auto deadline = steady::now() + 20s;  // generating the RSA key takes a moment
-    while (!(rdp_port_ && control_port_) && steady::now() < deadline) {
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[512];
-      const auto n = ::read(out_, buf, sizeof buf);
-      if (n <= 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
-      std::smatch m;
-      if (std::regex_search(text, m, listening)) rdp_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
-      if (std::regex_search(text, m, control)) control_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
-    }
-    if (!(rdp_port_ && control_port_)) *why = "rdpsim did not print its ports within 20 s; it printed: " + text;
-  }
-
-  // SIGTERM and reap; the exit status (or -1 when it had to be killed or did not exit normally).
-  int stop() {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    const auto deadline = steady::now() + 10s;
-    pid_t reaped = 0;
-    while ((reaped = ::waitpid(pid_, &status, WNOHANG)) == 0 && steady::now() < deadline)
-      std::this_thread::sleep_for(10ms);
-    if (reaped == 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-      status = -1;
-    }
-    pid_ = -1;
-    if (out_ >= 0) ::close(out_);
-    out_ = -1;
-    return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  pid_t pid() const { return pid_; }
-  std::uint16_t rdp_port() const { return rdp_port_; }
-  std::uint16_t control_port() const { return control_port_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;  // kept open (rdpsim prints nothing more) so that a late write cannot SIGPIPE it
-  std::uint16_t rdp_port_ = 0, control_port_ = 0;
-};
 
 // ---- /proc ----------------------------------------------------------------------------------------------------------
 
@@ -264,7 +180,7 @@ struct cycle_figures {
 };
 
 // One cycle: 2,000 sessions up and held, checked, counted, logged off, checked, counted.
-void run_cycle(net::ssl::context& context, const rdpsim_process& sim, const std::string& token,
+void run_cycle(net::ssl::context& context, const test::rdpsim_process& sim, const std::string& token,
                std::size_t fds_baseline, std::size_t cycle, cycle_figures& out) {
   const net::host_port control{"127.0.0.1", sim.control_port()};
   auto start = steady::now();
@@ -350,9 +266,12 @@ TEST(Load, TwoThousandIdleSessionsHeldThenLoggedOffLeaveNoFdsOrMemoryBehind) {
   } cleanup{dir};
   const auto token_file = dir / "token";
 
-  rdpsim_process sim;
+  test::rdpsim_process sim;
   std::string why;
-  sim.start(token_file, &why);
+  // The child's soft open-files limit is 1024 (the usual default), so that the test sees rdpsim raise it itself.
+  sim.start(RDPSIM_BIN,
+            {"--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--control-token-file", token_file.string()},
+            /*with_control=*/true, &why, /*child_open_files=*/1024, 20s);
   ASSERT_TRUE(why.empty()) << why;
   // rdpsim raised its own soft limit (sim/src/main.cpp): started with 1024, it must now have the hard limit.
   const auto [sim_soft, sim_hard] = open_files_limits(sim.pid());

@@ -220,3 +220,36 @@ TEST_F(Engine, StartTlsRunsTheHandshakeAndLaterBytesGoThroughTls) {
 
 }  // namespace
 }  // namespace rdp::net
+
+namespace rdp::net {
+namespace {
+
+asio::awaitable<void> handshake_then_reset(tcp::socket& s, ssl::context& context) {
+  ssl::stream<tcp::socket&> tls(s, context);
+  auto [ec] = co_await tls.async_handshake(ssl::stream_base::server, use_tuple);
+  if (!ec) close_with_reset(s);
+}
+
+// OpenSSL writes to the socket itself under lean TLS; a peer that has gone must end the write with an error (EPIPE or
+// a reset), never with SIGPIPE, which would end the whole process.
+TEST_F(Engine, AWriteThroughTlsToAPeerThatHasGoneIsAnErrorNotASignal) {
+  auto server_context = make_server_context(make_self_signed(key_kind::ecdsa, "127.0.0.1"));
+  auto client_context = make_client_context();
+  greeter g;
+  g.tls = true;
+  g.greeting.assign(8 * 1024 * 1024, 'x');  // more than the socket buffers hold: the write must meet the reset
+  engine_options options;
+  options.tls_context = &client_context;
+  sequence_engine engine(ours, options);
+  bool finished = false;
+  asio::co_spawn(io, run_machine(engine, g, finished), asio::detached);
+  asio::co_spawn(io, handshake_then_reset(theirs, server_context), asio::detached);
+  run();
+  EXPECT_TRUE(finished);
+  ASSERT_GE(g.heard.size(), 3u);
+  EXPECT_EQ(g.heard[1], seq::event_kind::tls_done);
+  EXPECT_EQ(g.heard[2], seq::event_kind::io_error) << "the write failed rather than completing";
+}
+
+}  // namespace
+}  // namespace rdp::net

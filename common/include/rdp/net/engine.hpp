@@ -9,6 +9,7 @@
 // runs for each notify action (without suspending) before the machine is resumed with notified.
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/drain.hpp"
+#include "rdp/net/lean_tls.hpp"
 #include "rdp/protocol/sequence.hpp"
 
 #include <array>
@@ -66,7 +67,7 @@ class sequence_engine {
   sequence_engine& operator=(const sequence_engine&) = delete;
 
   // The TLS session once a start_tls completed (or the one given), else null.
-  SSL* tls_handle() noexcept { return tls_ ? tls_->native_handle() : nullptr; }
+  SSL* tls_handle() noexcept { return lean_ ? lean_->native_handle() : tls_ ? tls_->native_handle() : nullptr; }
   tcp::socket& socket() noexcept { return socket_; }
 
   // Runs `machine` from its start event to done. Never throws for anything the peer does.
@@ -110,19 +111,24 @@ class sequence_engine {
     const auto left = act.deadline - clock::now();
     if (left <= clock::duration::zero()) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
     const auto buffer = asio::buffer(act.bytes.data(), act.bytes.size());
-    auto [ec, n] = tls_ ? co_await with_deadline(asio::async_write(*tls_, buffer, use_tuple), left)
-                        : co_await with_deadline(asio::async_write(socket_, buffer, use_tuple), left);
-    (void)n;
+    error_code ec;
+    if (lean_) {
+      ec = co_await with_deadline(lean_->write(act.bytes), left);
+    } else {
+      auto [write_ec, n] = tls_ ? co_await with_deadline(asio::async_write(*tls_, buffer, use_tuple), left)
+                                : co_await with_deadline(asio::async_write(socket_, buffer, use_tuple), left);
+      (void)n;
+      ec = write_ec;
+    }
     if (ec) co_return failure(ec);
     co_return protocol::sequence::happened(event_kind::written, clock::now());
   }
 
-  template <class Stream>
-  asio::awaitable<std::variant<std::tuple<error_code, std::size_t>, std::tuple<error_code>, std::tuple<error_code>>>
-  read_or_wake(Stream& stream, asio::steady_timer& deadline, asio::steady_timer& wake) {
-    using namespace asio::experimental::awaitable_operators;
-    co_return co_await (stream.async_read_some(asio::buffer(chunk_), use_tuple) || deadline.async_wait(use_tuple) ||
-                        wake.async_wait(use_tuple));
+  // One read of whatever stream carries the bytes now: lean TLS, an adopted asio TLS stream, or the socket.
+  asio::awaitable<std::tuple<error_code, std::size_t>> read_chunk() {
+    if (lean_) co_return co_await lean_->read_some(chunk_);
+    if (tls_) co_return co_await tls_->async_read_some(asio::buffer(chunk_), use_tuple);
+    co_return co_await socket_.async_read_some(asio::buffer(chunk_), use_tuple);
   }
 
   asio::awaitable<event> read(const action& act) {
@@ -132,9 +138,9 @@ class sequence_engine {
     asio::steady_timer deadline(socket_.get_executor(), act.deadline);
     std::size_t got = 0;
     error_code ec;
+    using namespace asio::experimental::awaitable_operators;
     if (wake) {
-      auto result = tls_ ? co_await read_or_wake(*tls_, deadline, wake->timer())
-                         : co_await read_or_wake(socket_, deadline, wake->timer());
+      auto result = co_await (read_chunk() || deadline.async_wait(use_tuple) || wake->timer().async_wait(use_tuple));
       if (result.index() == 1) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
       if (result.index() == 2) {
         wake->timer().expires_at(clock::time_point::max());
@@ -143,11 +149,7 @@ class sequence_engine {
       }
       std::tie(ec, got) = std::get<0>(result);
     } else {
-      using namespace asio::experimental::awaitable_operators;
-      auto result = tls_ ? co_await (tls_->async_read_some(asio::buffer(chunk_), use_tuple) ||
-                                     deadline.async_wait(use_tuple))
-                         : co_await (socket_.async_read_some(asio::buffer(chunk_), use_tuple) ||
-                                     deadline.async_wait(use_tuple));
+      auto result = co_await (read_chunk() || deadline.async_wait(use_tuple));
       if (result.index() == 1) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
       std::tie(ec, got) = std::get<0>(result);
     }
@@ -160,14 +162,12 @@ class sequence_engine {
 
   asio::awaitable<event> handshake(const action& act) {
     if (!options_.tls_context) co_return protocol::sequence::failed(clock::now(), make_error_code(asio::error::no_protocol_option));
-    if (!tls_) {
-      owned_tls_.emplace(socket_, *options_.tls_context);
-      tls_ = &*owned_tls_;
-    }
-    if (options_.before_handshake) options_.before_handshake(tls_->native_handle());
+    if (tls_ || lean_) co_return protocol::sequence::failed(clock::now(), make_error_code(asio::error::already_started));
+    lean_.emplace(socket_, *options_.tls_context);
+    if (options_.before_handshake) options_.before_handshake(lean_->native_handle());
     const auto left = act.deadline - clock::now();
     if (left <= clock::duration::zero()) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
-    const auto ec = co_await with_deadline(tls_->async_handshake(options_.role, use_tuple), left);
+    const auto ec = co_await with_deadline(lean_->handshake(options_.role), left);
     if (ec) co_return failure(ec);
     co_return protocol::sequence::happened(event_kind::tls_done, clock::now());
   }
@@ -189,8 +189,8 @@ class sequence_engine {
 
   tcp::socket& socket_;
   engine_options options_;
-  tls_stream* tls_ = nullptr;
-  std::optional<tls_stream> owned_tls_;
+  tls_stream* tls_ = nullptr;     // an established asio TLS stream given to the constructor
+  std::optional<lean_tls> lean_;  // the TLS this engine started (start_tls)
   std::array<std::uint8_t, 4096> chunk_{};
 };
 
