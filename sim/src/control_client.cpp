@@ -4,6 +4,7 @@
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/net/send.hpp"
 #include "rdp/net/spawn.hpp"
 #include "rdp/sim/control_requests.hpp"
 
@@ -71,10 +72,7 @@ asio::awaitable<void> call_control_coro(net::host_port where, std::string line, 
     fail(connect_ec, "cannot reach ");
     co_return;
   }
-  auto [write_ec, written] =
-      co_await net::with_deadline(asio::async_write(socket, asio::buffer(line), net::use_tuple), timeout);
-  (void)written;
-  if (write_ec) {
+  if (const auto write_ec = co_await net::send(socket, line, timeout)) {
     fail(write_ec, "cannot send to ");
     co_return;
   }

@@ -2,10 +2,10 @@
 // (control_server.hpp). Each request line is handed to handle_control_line (control_requests.cpp).
 #include "rdp/sim/control_server.hpp"
 
-#include "drain.hpp"
-
 #include "rdp/net/deadline.hpp"
+#include "rdp/net/drain.hpp"
 #include "rdp/net/errors.hpp"
+#include "rdp/net/send.hpp"
 #include "rdp/net/spawn.hpp"
 #include "rdp/sim/control_requests.hpp"
 #include "rdp/sim/control_token.hpp"
@@ -102,9 +102,7 @@ asio::awaitable<void> serve_control(state_ptr st, std::shared_ptr<tcp::socket> s
       if (outcome.authenticated) authenticated = true;
     }
     const auto out = to_response_line(outcome.response);
-    auto [write_ec, written] =
-        co_await net::with_deadline(asio::async_write(*socket, asio::buffer(out), net::use_tuple), config.read_timeout);
-    (void)written;
+    const auto write_ec = co_await net::send(*socket, out, config.read_timeout);
     if (write_ec || st->stopped) co_return;
     if (outcome.close) {
       answered_error = true;
@@ -115,7 +113,7 @@ asio::awaitable<void> serve_control(state_ptr st, std::shared_ptr<tcp::socket> s
   // Half-closed and drained — 1 MiB and 1 s in all, not per read — so that the response is not destroyed by a reset
   // that unread input (the rest of an oversized line, pipelined requests) would cause, and a trickling client cannot
   // keep the slot.
-  if (answered_error && !st->stopped) co_await half_close_and_drain(*socket, drain_timeout, drain_limit);
+  if (answered_error && !st->stopped) co_await net::half_close_and_drain(*socket, drain_timeout, drain_limit);
 }
 
 // One more connection than allowed: told why and closed at once. A non-blocking write of one short line into a

@@ -1,8 +1,10 @@
-// probe_ntlm_info against rdpsim's CredSSP responder and against hostile CredSSP peers, over real loopback sockets.
-// The acceptor is the test's own (X.224 CR → CC → TLS → script), so the responder is tested before server.cpp
-// calls it.
+// probe_ntlm_info against rdpsim's CHALLENGE and against hostile CredSSP peers, over real loopback sockets. The
+// acceptor is the test's own (X.224 CR → CC → TLS → script); its `answer` is built from the pure pieces rdpsim's
+// server state machine sends (protocol::make_challenge, responder_credssp_version), and AgainstRdpsimItself runs
+// the probe against the real server.
 #include "rdp/net/spawn.hpp"
 #include "rdp/net/deadline.hpp"
+#include "rdp/net/read_until.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/ntlm_info.hpp"
 #include "rdp/protocol/credssp.hpp"
@@ -25,7 +27,7 @@ namespace asio = net::asio;
 using net::tcp;
 
 enum class script {
-  answer,              // answer_ntlm_negotiate
+  answer,              // rdpsim's answer to a NEGOTIATE (answer_negotiate)
   select_tls,          // the CC selects TLS only
   refuse,              // the CC is RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER... for a request that had HYBRID
   garbage,             // after TLS: an HTTP error line instead of a TSRequest
@@ -80,6 +82,29 @@ protocol::byte_buffer challenge_answer(const sim::ntlm_identity& who, std::size_
   return protocol::credssp::encode(answer);
 }
 
+// What rdpsim's server machine answers a TSRequest carrying an NTLM NEGOTIATE with: a TSRequest carrying the
+// CHALLENGE for `who` (MS-CSSP 3.1.5 step 1). True once it is sent.
+template <class Stream>
+asio::awaitable<bool> answer_negotiate(Stream& stream, sim::ntlm_identity who) {
+  protocol::byte_buffer received;
+  std::optional<protocol::credssp::ts_request> request;
+  const auto ec = co_await net::read_until(stream, received, 64 * 1024, net::milliseconds(3000),
+                                           [&](const protocol::byte_buffer& b) {
+                                             auto decoded = protocol::credssp::decode_ts_request(b);
+                                             if (decoded) request = std::move(decoded->value);
+                                             return decoded || !protocol::is_need_more(decoded.error());
+                                           });
+  if (ec || !request || request->nego_tokens.empty()) co_return false;
+  const auto negotiate = protocol::ntlm::decode_negotiate(request->nego_tokens.front());
+  if (!negotiate) co_return false;
+  const auto challenge = sim::make_challenge(who, negotiate->flags,
+                                             protocol::ntlm::to_filetime(std::chrono::system_clock::now()), {});
+  protocol::credssp::ts_request answer;
+  answer.version = sim::responder_credssp_version;
+  answer.nego_tokens.push_back(*protocol::ntlm::encode(challenge));
+  co_return co_await send(stream, protocol::credssp::encode(answer));
+}
+
 // One connection: read the CR, answer with a CC for `selected` (or a failure), TLS, then the script.
 asio::awaitable<void> serve_one(std::shared_ptr<tcp::acceptor> acceptor, script what, sim::ntlm_identity who,
                                 std::shared_ptr<server_outcome> outcome) {
@@ -119,7 +144,7 @@ asio::awaitable<void> serve_one(std::shared_ptr<tcp::acceptor> acceptor, script 
 
   switch (what) {
     case script::answer:
-      outcome->responder_answered = (co_await sim::answer_ntlm_negotiate(tls, who, net::milliseconds(3000))).has_value();
+      outcome->responder_answered = co_await answer_negotiate(tls, who);
       break;
     case script::garbage: {
       const std::string http = "HTTP/1.1 400 Bad Request\r\n\r\n";
@@ -311,7 +336,7 @@ probe::ntlm_info_result probe_port(std::uint16_t port) {
 }
 
 TEST(NtlmInfo, AgainstRdpsimItself) {
-  // rdpsim's server calls the responder after TLS when it selected CredSSP or CredSSP-EX.
+  // rdpsim's server answers the NEGOTIATE after TLS when it selected CredSSP or CredSSP-EX.
   for (const char* policy : {"credssp", "credssp-ex", "tls,credssp"}) {
     sim::server_config config;
     config.policy = sim::parse_policy(policy);

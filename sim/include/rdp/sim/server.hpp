@@ -1,8 +1,9 @@
 #pragma once
 // rdpsim's RDP listener: answers X.224 negotiation as its policy says, performs the TLS upgrade for TLS-based
 // protocols, then runs the connection sequence to an active session (TLS security) with a session table that an
-// administrator acts on (sessions.hpp). One io_context, one coroutine per connection, a deadline on every step
-// before the session is active; an active session is left alone for as long as its policy allows.
+// administrator acts on (sessions.hpp). Each connection is one protocol::server_sequence (the state machine decides
+// every byte and every deadline) run by net::sequence_engine on one io_context; the server only answers the machine's
+// notices from its session table and counters. An active session is left alone for as long as its policy allows.
 #include "rdp/net/asio.hpp"
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/tls.hpp"

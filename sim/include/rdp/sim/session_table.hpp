@@ -2,11 +2,12 @@
 // rdpsim's session table as a pure module: which session a logon lands in, what becomes of a session when its
 // connection ends, how each ending looks on the wire, and when Disc sessions expire. No Asio and no clock: the
 // caller passes the time in (`now`), names connections by their number (rdp-tcp#N) and carries out what the table
-// decides — ending a replaced connection, arming the expiry timer. session_host.cpp is that caller; the unit tests
-// (tests/unit_sim) drive it with made-up times and deterministic random bits.
+// decides — ending a replaced connection, arming the expiry timer. connection_owner.cpp and server_admin.cpp are that
+// caller; the unit tests (tests/unit_sim) drive it with made-up times and deterministic random bits.
 #include "rdp/protocol/activation.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/mcs.hpp"
+#include "rdp/protocol/server_sequence.hpp"
 #include "rdp/sim/sessions.hpp"
 
 #include <array>
@@ -35,20 +36,12 @@ enum class termination {
   network_drop,         // TCP RST, no PDU; session kept (Disc): the network lost the flow, not the server
 };
 
-enum class close_style {
-  graceful,  // half-close after the PDUs, then a bounded drain
-  reset,     // SO_LINGER 0: the peer sees RST
-  abrupt,    // close at once, no PDU: what a crashed service leaves
-};
-
-// What goes on the wire when a connection ends: Set Error Info (2.2.5.1.1) when set and the client supports it,
-// the MCS Disconnect Provider Ultimatum (T.125 11.14) when set, then the close.
-struct teardown {
-  std::optional<std::uint32_t> error_info;
-  std::optional<protocol::mcs::disconnect_reason> dpu;
-  close_style close = close_style::graceful;
-  friend bool operator==(const teardown&, const teardown&) = default;
-};
+// What goes on the wire when a connection ends — Set Error Info (2.2.5.1.1) when set and the client supports it, the
+// MCS Disconnect Provider Ultimatum (T.125 11.14) when set, then a graceful close, a reset or an abrupt close — is the
+// server state machine's own vocabulary (protocol/server_sequence.hpp), so a teardown the table decides is handed to
+// the machine as it is (server_sequence::request_end).
+using teardown = protocol::teardown;
+using close_style = protocol::sequence::close_style;
 
 // How `t` looks on the wire; termination::none has nothing to send (the client is gone).
 teardown teardown_for(termination t) noexcept;
