@@ -325,6 +325,9 @@ seq::action client_sequence::read_action() {
     wakeable = true;
   }
   waiting_ = waiting::read;
+  // A frame that came after the hold's or the next input's instant: that instant has passed, so act on it now rather
+  // than ask for a read whose deadline is already behind us (on_timeout reads again only with a later deadline).
+  if (wakeable && deadline <= now_) return on_timeout();
   pending_ = seq::read(deadline, wakeable);
   return pending_;
 }
