@@ -8,12 +8,14 @@
 #include "sim_thread.hpp"
 
 #include "rdp/net/deadline.hpp"
-#include "rdp/net/frame_reader.hpp"
+#include "rdp/net/read_until.hpp"
+#include "rdp/net/send.hpp"
 #include "rdp/net/spawn.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/scanner.hpp"
 #include "rdp/protocol/gcc.hpp"
 #include "rdp/protocol/mcs.hpp"
+#include "rdp/protocol/tpkt.hpp"
 #include "rdp/protocol/x224.hpp"
 
 #include <gtest/gtest.h>
@@ -67,12 +69,15 @@ protocol::byte_buffer connect_initial() { return *protocol::mcs::encode(protocol
 
 // Sends `bytes` and reads one TPKT frame back; false if either fails.
 asio::awaitable<bool> send_and_read_frame(tcp::socket& socket, const protocol::byte_buffer& bytes) {
-  auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(bytes), net::use_tuple);
-  (void)written;
-  if (write_ec) co_return false;
-  net::frame_reader<tcp::socket> reader(socket, protocol::tpkt::framing_options{});
-  auto frame = co_await reader.next(30s);
-  co_return frame.has_value();
+  if (co_await net::send(socket, bytes, 30s)) co_return false;
+  protocol::byte_buffer received;
+  // One whole TPKT frame, or bytes that are not one (which ends the read too, as a failure).
+  const auto whole_frame = [](const protocol::byte_buffer& b) {
+    auto header = protocol::tpkt::peek_frame(b);
+    return header ? b.size() >= header->length : !protocol::is_need_more(header.error());
+  };
+  const auto ec = co_await net::read_until(socket, received, protocol::tpkt::max_length, 30s, whole_frame);
+  co_return !ec && protocol::tpkt::peek_frame(received).has_value();
 }
 
 struct flood_state {
