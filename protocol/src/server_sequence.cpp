@@ -317,6 +317,7 @@ action server_sequence::proceed(instant now) {
     case step::enter_active:
       // Fast-path input only once the connection is established (1.3.1.1, 2.2.8.1.2): any frame counts as input.
       frames_.set_options(tpkt::framing_options{options_.max_frame, true});
+      release_idle_framing();
       next_heartbeat_ = now;  // the first one at once, as rdpsim does
       return active(now);
     case step::heartbeat_written: return active(now);
@@ -671,7 +672,14 @@ action server_sequence::on_active_bytes(const seq::event& e) {
     }
   }
   if (input) last_input_ = e.now;
+  release_idle_framing();
   return active(e.now);
+}
+
+// Thousands of sessions sit idle at once: one whose frames have all been read keeps no framing buffer (the decoder
+// would otherwise keep the capacity of the largest burst it ever saw). Only then: a partial frame's bytes stay.
+void server_sequence::release_idle_framing() {
+  if (frames_.buffered() == 0) frames_ = tpkt::frame_decoder(tpkt::framing_options{options_.max_frame, true});
 }
 
 // ---- Names ----------------------------------------------------------------------------------------------------------

@@ -9,10 +9,7 @@
 #include "rdp/net/listen.hpp"
 #include "rdp/net/spawn.hpp"
 
-#include <openssl/ssl.h>
-
 #include <iostream>
-#include <sstream>
 #include <stdexcept>
 
 namespace rdp::sim {
@@ -127,9 +124,6 @@ server::server(asio::any_io_executor executor, server_config config)
     if (st.config.identity.certificate_pem.empty())
       throw std::runtime_error("rdpsim: TLS-based protocols are enabled but no certificate was given or generated");
     st.tls_context.emplace(net::make_server_context(st.config.identity));
-    // OpenSSL frees a connection's read and write buffers (~34 KiB together) whenever they are empty, which an idle
-    // session's are: thousands of sessions sit idle at once (issue 13's memory figure).
-    SSL_CTX_set_mode(st.tls_context->native_handle(), SSL_MODE_RELEASE_BUFFERS);
   }
   error_code ec;
   const auto address = asio::ip::make_address(st.config.listen.host, ec);

@@ -204,6 +204,7 @@ class server_sequence {
   sequence::action on_ts_request(sequence::instant now);
   sequence::action active(sequence::instant now);
   sequence::action on_active_bytes(const sequence::event& e);
+  void release_idle_framing();
 
   sequence::action send(std::vector<byte_buffer> frames, step then, sequence::instant now);
   sequence::action next_write(sequence::instant now);
