@@ -97,26 +97,28 @@ lean_tls::next lean_tls::classify(int result, error_code& ec) {
   }
 }
 
+// After an SSL_* call that did not complete (classified at once, before anything can touch errno or OpenSSL's error
+// queue): the error to stop with, or nothing to call again — at once, or once the socket is ready when OpenSSL asked
+// to wait for it.
+asio::awaitable<std::optional<error_code>> lean_tls::settle(next n, error_code ec) {
+  if (n == next::failed) co_return ec;
+  if (n == next::done) co_return std::nullopt;
+  auto [wait_ec] = co_await socket_.async_wait(n == next::wait_read ? tcp::socket::wait_read : tcp::socket::wait_write,
+                                               use_tuple);
+  if (wait_ec) co_return wait_ec;
+  co_return std::nullopt;
+}
+
 asio::awaitable<std::tuple<error_code>> lean_tls::handshake(ssl::stream_base::handshake_type role) {
   for (;;) {
     ERR_clear_error();
     errno = 0;
     const int r = role == ssl::stream_base::server ? SSL_accept(ssl_) : SSL_connect(ssl_);
+    if (r == 1) co_return std::tuple{error_code{}};
     error_code ec;
-    switch (r == 1 ? next::done : classify(r, ec)) {
-      case next::done: co_return std::tuple{error_code{}};
-      case next::failed: co_return std::tuple{ec};
-      case next::wait_read: {
-        auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
-        if (wait_ec) co_return std::tuple{wait_ec};
-        break;
-      }
-      case next::wait_write: {
-        auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);
-        if (wait_ec) co_return std::tuple{wait_ec};
-        break;
-      }
-    }
+    const auto n = classify(r, ec);
+    const auto stop = co_await settle(n, ec);
+    if (stop) co_return std::tuple{*stop};
   }
 }
 
@@ -128,20 +130,9 @@ asio::awaitable<std::tuple<error_code, std::size_t>> lean_tls::read_some(std::sp
     const int r = SSL_read(ssl_, into.data(), want);
     if (r > 0) co_return std::tuple{error_code{}, static_cast<std::size_t>(r)};
     error_code ec;
-    switch (classify(r, ec)) {
-      case next::done: break;  // nothing read and no error: ask again
-      case next::failed: co_return std::tuple{ec, std::size_t{0}};
-      case next::wait_read: {
-        auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
-        if (wait_ec) co_return std::tuple{wait_ec, std::size_t{0}};
-        break;
-      }
-      case next::wait_write: {
-        auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);
-        if (wait_ec) co_return std::tuple{wait_ec, std::size_t{0}};
-        break;
-      }
-    }
+    const auto n = classify(r, ec);
+    const auto stop = co_await settle(n, ec);
+    if (stop) co_return std::tuple{*stop, std::size_t{0}};
   }
 }
 
@@ -157,20 +148,9 @@ asio::awaitable<std::tuple<error_code>> lean_tls::write(std::span<const std::uin
       continue;
     }
     error_code ec;
-    switch (classify(r, ec)) {
-      case next::done: break;
-      case next::failed: co_return std::tuple{ec};
-      case next::wait_read: {
-        auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
-        if (wait_ec) co_return std::tuple{wait_ec};
-        break;
-      }
-      case next::wait_write: {
-        auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);
-        if (wait_ec) co_return std::tuple{wait_ec};
-        break;
-      }
-    }
+    const auto n = classify(r, ec);
+    const auto stop = co_await settle(n, ec);
+    if (stop) co_return std::tuple{*stop};
   }
   co_return std::tuple{error_code{}};
 }

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <optional>
 #include <tuple>
 
 namespace rdp::net {
@@ -39,6 +40,7 @@ class lean_tls {
   // What an SSL_* call's result means: done, wait for the socket (read or write), or an error.
   enum class next { done, wait_read, wait_write, failed };
   next classify(int result, error_code& ec);
+  asio::awaitable<std::optional<error_code>> settle(next n, error_code ec);
 
   tcp::socket& socket_;
   SSL* ssl_ = nullptr;
