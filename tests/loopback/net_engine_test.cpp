@@ -3,6 +3,7 @@
 // right event. The machine here is a tiny scripted one, so these tests are about the engine alone.
 #include "rdp/net/engine.hpp"
 #include "rdp/net/listen.hpp"
+#include "rdp/net/spawn.hpp"
 #include "rdp/net/tls.hpp"
 
 #include <gtest/gtest.h>
@@ -105,8 +106,8 @@ TEST_F(Engine, WritesReadsInPiecesAndClosesGracefullyWithAFin) {
   bool finished = false;
   std::string seen;
   error_code end;
-  asio::co_spawn(io, run_machine(engine, g, finished), asio::detached);
-  asio::co_spawn(io, read_all(theirs, seen, end), asio::detached);
+  spawn(io.get_executor(), run_machine(engine, g, finished), "engine_test");
+  spawn(io.get_executor(), read_all(theirs, seen, end), "engine_test");
   // The graceful close drains until the peer hangs up: close the peer's side once it has seen the FIN.
   run();
   EXPECT_TRUE(finished);
@@ -126,8 +127,8 @@ TEST_F(Engine, AResetCloseReachesThePeerAsARst) {
   bool finished = false;
   std::string seen;
   error_code end;
-  asio::co_spawn(io, run_machine(engine, g, finished), asio::detached);
-  asio::co_spawn(io, read_all(theirs, seen, end), asio::detached);
+  spawn(io.get_executor(), run_machine(engine, g, finished), "engine_test");
+  spawn(io.get_executor(), read_all(theirs, seen, end), "engine_test");
   run();
   EXPECT_TRUE(finished);
   EXPECT_EQ(end, asio::error::connection_reset) << end.message();
@@ -139,11 +140,11 @@ TEST_F(Engine, AReadPastItsDeadlineIsTimedOut) {
   g.until = "never";
   sequence_engine engine(ours, {});
   bool finished = false;
-  asio::co_spawn(io, run_machine(engine, g, finished), asio::detached);
+  spawn(io.get_executor(), run_machine(engine, g, finished), "engine_test");
   // The peer's answer never holds what the machine waits for.
   std::string seen;
   error_code end;
-  asio::co_spawn(io, read_all(theirs, seen, end), asio::detached);
+  spawn(io.get_executor(), read_all(theirs, seen, end), "engine_test");
   run();
   EXPECT_TRUE(finished);
   ASSERT_GE(g.heard.size(), 3u);
@@ -166,13 +167,13 @@ TEST_F(Engine, AWakeEndsAWakeableReadAndOneSentBeforeTheReadIsNotLost) {
     sequence_engine engine(a, options);
     bool finished = false;
     if (before) wake.wake();
-    asio::co_spawn(io, run_machine(engine, g, finished), asio::detached);
+    spawn(io.get_executor(), run_machine(engine, g, finished), "engine_test");
     asio::steady_timer later(io, milliseconds(50));
     if (!before) later.async_wait([&](const error_code&) { wake.wake(); });
     // The peer hangs up once the machine closes, so the graceful close ends at once.
     std::string seen;
     error_code end;
-    asio::co_spawn(io, read_all(b, seen, end), asio::detached);
+    spawn(io.get_executor(), read_all(b, seen, end), "engine_test");
     io.restart();
     run();
     EXPECT_TRUE(finished);
@@ -206,8 +207,8 @@ TEST_F(Engine, StartTlsRunsTheHandshakeAndLaterBytesGoThroughTls) {
   sequence_engine engine(ours, options);
   bool finished = false;
   std::string seen;
-  asio::co_spawn(io, run_machine(engine, g, finished), asio::detached);
-  asio::co_spawn(io, serve_tls(theirs, server_context, seen), asio::detached);
+  spawn(io.get_executor(), run_machine(engine, g, finished), "engine_test");
+  spawn(io.get_executor(), serve_tls(theirs, server_context, seen), "engine_test");
   run();
   EXPECT_TRUE(finished);
   EXPECT_TRUE(prepared);
@@ -242,8 +243,8 @@ TEST_F(Engine, AWriteThroughTlsToAPeerThatHasGoneIsAnErrorNotASignal) {
   options.tls_context = &client_context;
   sequence_engine engine(ours, options);
   bool finished = false;
-  asio::co_spawn(io, run_machine(engine, g, finished), asio::detached);
-  asio::co_spawn(io, handshake_then_reset(theirs, server_context), asio::detached);
+  spawn(io.get_executor(), run_machine(engine, g, finished), "engine_test");
+  spawn(io.get_executor(), handshake_then_reset(theirs, server_context), "engine_test");
   run();
   EXPECT_TRUE(finished);
   ASSERT_GE(g.heard.size(), 3u);
