@@ -1,0 +1,216 @@
+#pragma once
+// A scenario file (scenarios/*.yaml, docs/scenarios.md): one cause of a dropped Remote Desktop session, replayed end
+// to end on loopback — the server (an rdpsim profile), the path (direct, or through the fault proxy with its
+// faults), the clients, a timeline of steps at times or on events, and the outcome each side must observe.
+//
+// This header is the schema as types; scenario_parse.cpp reads YAML into it and refuses anything it does not
+// define with "file:line:column: key: what is wrong" (scenario_error), before anything is run. Every duration here
+// is in *scenario time*, as written in the file; the runner (runner.hpp) multiplies by its time scale.
+#include "rdp/proxy/faults.hpp"
+#include "rdp/sim/profile.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace rdp::scenarios {
+
+using duration = std::chrono::milliseconds;
+
+// Where something was written, for the runner's own messages ("scenario.yaml:12:5"). line/column are 1-based;
+// 0 when not known.
+struct source_position {
+  std::string file;
+  int line = 0, column = 0;
+};
+std::string to_string(const source_position& where);
+
+// A scenario that cannot be run. what() is "file:line:column: key.path: what is wrong" (like sim::profile_error).
+class scenario_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ---- The server ------------------------------------------------------------------------------------------------
+
+struct server_spec {
+  // `profile: PATH` (relative to the scenario file) or an inline mapping with the profile keys (docs/profiles.md).
+  // The runner always listens on 127.0.0.1 port 0 and drives the session table directly (no control interface):
+  // `listen` and `control` of the profile are ignored, and said so in the timeline.
+  sim::profile profile;
+  std::string profile_source;  // the path given, or "inline"
+};
+
+// ---- The path --------------------------------------------------------------------------------------------------
+
+// The proxy's faults (proxy/faults.hpp), as written in the file: in scenario time, with where they were written.
+struct fault_spec {
+  proxy::fault_change change;
+  source_position where;
+};
+
+struct path_spec {
+  bool through_proxy = false;  // `path: direct` or `path: {proxy: {...}}`
+  fault_spec proxy;            // faults in force from the start
+  source_position where;
+};
+
+// ---- The clients -----------------------------------------------------------------------------------------------
+
+enum class client_kind {
+  lean,      // the product's own client (rdp::client): one coroutine, records every teardown PDU with its instant
+  freerdp,   // the FreeRDP 2.11 client library (rdp::probe::run_login): what real users run
+  rdpprobe,  // rdpprobe's scan of the path (no logon): its verdict is the outcome
+};
+
+struct client_spec {
+  std::string name;  // unique in the scenario; steps and expectations refer to it
+  client_kind kind = client_kind::lean;
+  std::string user = "user", domain, password = "password";
+  bool announce_heartbeat = false;       // lean: RNS_UD_CS_SUPPORT_HEARTBEAT_PDU
+  bool announce_auto_reconnect = true;   // lean: AUTORECONNECT_SUPPORTED
+  // lean: once active, an input PDU every `busy` (a user working); nullopt: idle until a `busy` step.
+  std::optional<duration> busy;
+  // lean: once active, with nothing from the server for this long the client gives up: how a client notices a
+  // silent drop (MS-RDPBCGR 2.2.16.1: after count2 missed heartbeats it reconnects). nullopt: it never does.
+  std::optional<duration> silence_limit;
+  // How long a logon may hold the session at most (scenario time); the scenario's `timeout` bounds it anyway.
+  std::optional<duration> hold;
+  std::string security = "tls";  // freerdp: any | tls | nla | rdp (probe::login_security)
+  source_position where;
+};
+
+// ---- The timeline ----------------------------------------------------------------------------------------------
+
+// When a step runs: at a time from the start, or when an event has happened (then `after` later). Events are
+// "CLIENT.active", "CLIENT.cookie" (Save Session Info with a cookie), "CLIENT.ended", "server.logged_on",
+// "server.active", "server.session_info_sent", "server.ended", "proxy.tls_established", "proxy.idle_expired",
+// "step.N.done" (N counts steps from 1) — docs/scenarios.md lists them. An event that never happens fails the
+// scenario at its timeout, naming the step that waited.
+struct trigger {
+  std::optional<duration> at;
+  std::string on;  // empty with `at`
+  duration after{0};
+};
+
+struct logon_step {       // `logon: CLIENT`, or `reconnect: CLIENT` (present the cookie of its last logon)
+  std::string client;
+  bool reconnect = false;
+};
+struct leave_step {       // `leave: CLIENT`: the client disconnects (DPU rn-user-requested, as FreeRDP does)
+  std::string client;
+};
+struct busy_step {        // `busy: {client: C, every: 1s}` — or `every: null` to go idle again
+  std::string client;
+  std::optional<duration> every;
+};
+enum class admin_kind { logoff, reset, disconnect, restart_service, drop_connection };
+struct admin_step {       // `admin: logoff` with `session: CLIENT` (that client's session); restart with `down: 5s`
+  admin_kind kind = admin_kind::logoff;
+  std::string session_of;  // empty for restart_service
+  duration down{0};
+};
+struct policy_step {      // `policy: {single_session: false, max_sessions: 1, idle_limit: 60s, ...}`: what it names
+  std::optional<bool> single_session;
+  std::optional<std::optional<std::uint32_t>> max_sessions;  // outer: given; inner nullopt: `null`, unlimited
+  std::optional<std::optional<duration>> idle_limit, active_limit, disconnected_limit;
+};
+struct fault_step {       // `fault: {...}` with optional `client: C` (only that client's connection; default all)
+  fault_spec fault;
+  std::string client;
+};
+struct probe_step {       // `probe: CLIENT` runs an rdpprobe client's scan of the path
+  std::string client;
+};
+enum class occupant_kind { http, ssh, banner, silent };
+struct occupy_port_step { // `occupy_port: http`: the service is stopped and another program takes its port
+  occupant_kind by = occupant_kind::http;
+};
+
+using step_action = std::variant<logon_step, leave_step, busy_step, admin_step, policy_step, fault_step, probe_step,
+                                 occupy_port_step>;
+
+struct step {
+  trigger when;
+  step_action action;
+  std::string label;  // optional `label:`; the timeline shows it
+  source_position where;
+};
+
+// ---- The expected outcome --------------------------------------------------------------------------------------
+
+struct time_window {  // `within: 25s..40s` (scenario time from the start); either end may be open: `..40s`, `25s..`
+  std::optional<duration> from, to;
+};
+
+// How the client's connection ended, as it saw it.
+enum class close_kind {
+  fin,      // the server closed (FIN / TLS close), after or without PDUs
+  reset,    // ECONNRESET
+  silence,  // nothing came: the client's silence_limit ended it (a silent drop detected by a deadline)
+  client,   // the client left itself (a leave step, or its hold ended)
+  none,     // still open when the scenario ended
+};
+enum class reconnect_outcome {
+  honoured,     // the server resumed the session the cookie named (same session id)
+  new_session,  // it logged on afresh (another session): the desktop is gone
+  refused,      // the connection was ended instead (errorInfo or close)
+};
+
+struct client_expectation {
+  std::string client;
+  std::optional<int> attempt;  // 1-based logon attempt of that client; default: its last
+  std::optional<bool> active;  // the attempt reached the active state
+  std::optional<std::uint32_t> error_info;  // by name (ERRINFO_… or the short form, e.g. RPC_INITIATED_LOGOFF) or number
+  std::optional<std::uint32_t> dpu_reason;  // T.125 reason number or name (rn-user-requested, rn-provider-initiated…)
+  std::optional<close_kind> closed;
+  std::optional<reconnect_outcome> reconnect;
+  std::optional<std::string> verdict;       // rdpprobe clients: the target's verdict word (docs/verdicts.md)
+  std::optional<time_window> within;        // when the attempt ended (for rdpprobe: when the scan finished)
+  source_position where;
+};
+struct server_expectation {
+  std::map<std::string, std::uint64_t> counters;  // server_counters members by name, each exactly
+  std::optional<std::size_t> sessions;            // rows in `query session` other than the listener, at the end
+  source_position where;
+};
+struct proxy_expectation {
+  std::optional<std::uint64_t> idle_expiries;  // flows the proxy forgot
+  std::optional<std::uint64_t> resets_sent;    // resets it made, counting each side
+  std::optional<std::uint64_t> connections;    // accepted
+  source_position where;
+};
+using expectation = std::variant<client_expectation, server_expectation, proxy_expectation>;
+
+// ---- The whole ---------------------------------------------------------------------------------------------------
+
+struct scenario {
+  std::string name;     // `scenario:`; unique in a run
+  std::string summary;  // one line for the report
+  std::string cause;    // which cause of the drop it replays (docs/scenarios.md lists the library's)
+  server_spec server;
+  path_spec path;
+  std::vector<client_spec> clients;
+  std::vector<step> steps;
+  std::vector<expectation> expect;  // at least one
+  duration timeout{std::chrono::minutes(5)};  // scenario time; the run is FAIL if it has not settled by then
+  source_position where;  // the file
+};
+
+// Parses scenario text. `source` names it in errors; profile paths are relative to `base_dir`. Unknown keys, wrong
+// types, a missing expectation, a step naming a client that does not exist, an event no one can send: all
+// scenario_error, the only exception it throws whatever the text holds (tests/fuzz/scenario_fuzz.cpp).
+scenario parse_scenario(const std::string& text, const std::string& source, const std::string& base_dir = ".",
+                        sim::certificate_handling certificates = sim::certificate_handling::load_or_generate);
+scenario load_scenario(const std::string& path);
+
+// `rdpsim run` arguments: files, and directories searched (recursively, sorted) for *.yaml. A path that does not
+// exist or a directory without scenarios is a scenario_error.
+std::vector<std::string> find_scenario_files(const std::vector<std::string>& paths);
+
+}  // namespace rdp::scenarios
