@@ -81,7 +81,7 @@ struct launcher {
   client::session_options options;
   std::size_t total, in_flight;
   std::size_t started = 0, sequences_done = 0, active = 0, finished = 0;
-  std::vector<std::shared_ptr<client::session_stop>> stops;
+  std::vector<std::shared_ptr<client::session_control>> stops;
   std::vector<std::string> failures;
   double tls_ms = 0, rest_ms = 0;  // sums over the active ones: TCP connect to TLS done, TLS done to active
 
@@ -94,8 +94,8 @@ struct launcher {
     auto o = options;
     o.user = "bench" + std::to_string(started);
     if (o.hold) {
-      o.stop = std::make_shared<client::session_stop>();
-      stops.push_back(o.stop);
+      o.control = std::make_shared<client::session_control>();
+      stops.push_back(o.control);
     }
     ++started;
     asio::co_spawn(io, client::run_session(context, std::move(o), [this](const client::session_result& r) {
@@ -188,7 +188,7 @@ int run(const settings& s) {
               << static_cast<double>(self_held - self_before) / n << " KiB per idle TLS session (client side)\n";
     for (const auto& f : l.failures) std::cout << "  failure: " << f << "\n";
     if (l.active != s.sessions) status = 1;
-    for (auto& stop : l.stops) stop->request();
+    for (auto& stop : l.stops) stop->request_stop();
     const auto stop_start = steady::now();
     while (l.finished < l.started && steady::now() - stop_start < 120s) io.run_for(100ms);
   }

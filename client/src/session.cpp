@@ -19,28 +19,40 @@ namespace ssl = net::ssl;
 using net::error_code;
 using net::tcp;
 
-void session_stop::request() {
-  requested_ = true;
+void session_control::request_stop() {
+  stop_requested_ = true;
   if (stop_) stop_();
 }
 
-// Ties a session_stop to the running machine for as long as the session runs, and unties it after, however the
-// session ends: a stop requested later finds nothing to wake.
+void session_control::set_busy(std::optional<net::milliseconds> every) {
+  busy_requested_ = every;
+  if (busy_) busy_(every);
+}
+
+// Ties a session_control to the running machine for as long as the session runs, and unties it after, however the
+// session ends: a request made later finds nothing to wake.
 struct session_runner {
-  std::shared_ptr<session_stop> stop;
-  session_runner(std::shared_ptr<session_stop> s, protocol::client_sequence& machine, net::wake_signal& wake)
-      : stop(std::move(s)) {
-    if (!stop) return;
-    stop->stop_ = [&machine, &wake] {
+  std::shared_ptr<session_control> control;
+  session_runner(std::shared_ptr<session_control> c, protocol::client_sequence& machine, net::wake_signal& wake)
+      : control(std::move(c)) {
+    if (!control) return;
+    control->stop_ = [&machine, &wake] {
       machine.request_close();
       wake.wake();
     };
-    if (stop->requested_) stop->stop_();
+    control->busy_ = [&machine, &wake](std::optional<net::milliseconds> every) {
+      machine.set_busy(every);
+      wake.wake();
+    };
+    if (control->busy_requested_) machine.set_busy(*control->busy_requested_);
+    if (control->stop_requested_) control->stop_();
   }
   session_runner(const session_runner&) = delete;
   session_runner& operator=(const session_runner&) = delete;
   ~session_runner() {
-    if (stop) stop->stop_ = nullptr;
+    if (!control) return;
+    control->stop_ = nullptr;
+    control->busy_ = nullptr;
   }
 };
 
@@ -61,6 +73,7 @@ protocol::client_sequence_options machine_options(const session_options& o) {
   m.announce_auto_reconnect = o.announce_auto_reconnect;
   m.hold = o.hold;
   m.busy = o.busy;
+  m.silence_limit = o.silence_limit;
   m.trickle_after_mcs = o.trickle_after_mcs;
   m.deadlines.step = o.deadlines.step;
   m.deadlines.hold = o.deadlines.hold;
@@ -105,7 +118,7 @@ asio::awaitable<session_result> run(ssl::context& context, session_options optio
   engine_options.role = ssl::stream_base::client;
   engine_options.wake = &wake;
   net::sequence_engine engine(socket, std::move(engine_options));
-  const session_runner runner(options.stop, machine, wake);
+  const session_runner runner(options.control, machine, wake);
   co_await engine.run(machine, [&](protocol::client_sequence& m) {
     using notice = protocol::client_sequence::notice_kind;
     if (m.notice() == notice::sequence_done && on_sequence_done) {

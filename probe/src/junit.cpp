@@ -8,29 +8,9 @@
 #include <fstream>
 
 namespace rdp::probe {
-namespace {
 
-// Character data or an attribute value: only characters XML 1.0 allows (protocol::to_xml_chars: valid UTF-8, no
-// C0 controls but tab, LF, CR), then the markup characters as entities. The raw bytes of wire text are in the JSON
+// Character data and attribute values go through protocol::escape_xml; the raw bytes of wire text are in the JSON
 // of <system-out>, as "<name>_hex" members (docs/json-schema.md).
-std::string xml_escape(std::string_view raw) {
-  const std::string s = protocol::to_xml_chars(raw);
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string to_junit(const std::vector<std::string>& target_names, const std::vector<std::optional<target_report>>& reports) {
   // A finding about a target is a failure; a probe that failed itself (internal-error) is an error, as JUnit tells a
@@ -53,15 +33,15 @@ std::string to_junit(const std::vector<std::string>& target_names, const std::ve
     const auto& r = reports[i];
     char time[32];
     std::snprintf(time, sizeof time, "%.3f", r ? r->total_ms / 1000.0 : 0.0);
-    out += "  <testcase classname=\"rdpprobe.scan\" name=\"" + xml_escape(target_names[i]) + "\" time=\"" + time + "\">\n";
+    out += "  <testcase classname=\"rdpprobe.scan\" name=\"" + protocol::escape_xml(target_names[i]) + "\" time=\"" + time + "\">\n";
     if (!r) {
       out += "    <skipped message=\"not finished: the run was interrupted\"/>\n";
     } else {
       if (r->result == verdict::internal_error)
-        out += "    <error type=\"internal-error\" message=\"" + xml_escape(r->evidence) + "\"/>\n";
+        out += "    <error type=\"internal-error\" message=\"" + protocol::escape_xml(r->evidence) + "\"/>\n";
       else if (r->result != verdict::rdp)
-        out += "    <failure type=\"" + std::string(to_string(r->result)) + "\" message=\"" + xml_escape(r->evidence) + "\"/>\n";
-      out += "    <system-out>" + xml_escape(to_json(*r).dump()) + "</system-out>\n";
+        out += "    <failure type=\"" + std::string(to_string(r->result)) + "\" message=\"" + protocol::escape_xml(r->evidence) + "\"/>\n";
+      out += "    <system-out>" + protocol::escape_xml(to_json(*r).dump()) + "</system-out>\n";
     }
     out += "  </testcase>\n";
   }

@@ -108,6 +108,7 @@ const char* to_string(teardown_kind k) noexcept {
     case teardown_kind::reset: return "reset";
     case teardown_kind::closed: return "closed";
     case teardown_kind::timeout: return "timeout";
+    case teardown_kind::silence: return "silence";
   }
   return "?";
 }
@@ -319,6 +320,7 @@ seq::action client_sequence::read_action() {
   bool wakeable = false;
   if (step_ == step::hold) {
     deadline = options_.busy ? std::min(hold_until_, next_input_) : hold_until_;
+    if (options_.silence_limit) deadline = std::min(deadline, silent_until_);
     wakeable = true;
   } else if (step_ == step::trickle) {
     deadline = std::min(hold_until_, trickle_next_);
@@ -425,7 +427,13 @@ seq::action client_sequence::enter_hold() {
   step_ = step::hold;
   hold_until_ = now_ + options_.deadlines.hold;
   if (options_.busy) next_input_ = now_ + *options_.busy;
+  if (options_.silence_limit) silent_until_ = now_ + *options_.silence_limit;
   return pump();
+}
+
+void client_sequence::set_busy(std::optional<seq::duration> every) noexcept {
+  options_.busy = every;
+  if (every) next_input_ = now_ + *every;
 }
 
 seq::action client_sequence::leave_on_request() {
@@ -487,6 +495,7 @@ share::server_event_kind client_sequence::note_teardown(bytes_view frame) {
 
 std::optional<seq::action> client_sequence::on_frame(const tpkt::frame_decoder::frame& f) {
   if (step_ == step::hold) {
+    if (options_.silence_limit) silent_until_ = now_ + *options_.silence_limit;
     if (f.kind == tpkt::frame_kind::slow_path) note_hold_frame(f.bytes);
     notice_ = notice_kind::hold_frame;
     after_notify_ = after_notify::go_on;
@@ -660,6 +669,14 @@ seq::action client_sequence::on_timeout() {
     if (now_ >= hold_until_) {
       record(teardown_kind::timeout, 0);
       result_.error = timed_out();
+      return close(seq::close_style::graceful, now_ + options_.deadlines.close);
+    }
+    if (options_.silence_limit && now_ >= silent_until_) {
+      // The client gives up on a connection that stopped talking; it does not know whether anyone hears its close.
+      record(teardown_kind::silence, 0);
+      result_.error = timed_out();
+      result_.failure = "holding the session: nothing from the server for " +
+                        std::to_string(options_.silence_limit->count()) + " ms";
       return close(seq::close_style::graceful, now_ + options_.deadlines.close);
     }
     if (options_.busy && now_ >= next_input_) {

@@ -101,6 +101,23 @@ std::string to_valid_utf8(std::string_view raw) {
   return out;
 }
 
+std::string escape_xml(std::string_view raw) {
+  const std::string s = to_xml_chars(raw);
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string to_xml_chars(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());

@@ -49,6 +49,20 @@ struct connection_owner {
   server::state& st;
   connection_record& conn;
 
+  void tell(session_event::kind what, std::optional<std::uint32_t> session_id = std::nullopt,
+            std::uint32_t error_info = 0, std::string detail = {}) const {
+    if (!st.config.on_session_event) return;
+    session_event e;
+    e.what = what;
+    e.connection = conn.number;
+    e.client_address = conn.client_address;
+    e.session_id = session_id;
+    e.user = conn.user;
+    e.error_info = error_info;
+    e.detail = std::move(detail);
+    st.config.on_session_event(e);
+  }
+
   void operator()(protocol::server_sequence& machine) const {
     switch (machine.notice()) {
       case server_notice::negotiated: ++st.counters.negotiated; break;
@@ -59,7 +73,10 @@ struct connection_owner {
       case server_notice::ntlm_challenge_sent: ++st.counters.ntlm_challenges; break;
       case server_notice::logon_decision_needed: machine.decide_logon(choose_session(*machine.result().client_info)); break;
       case server_notice::activated: activated(machine); break;
-      case server_notice::logged_on: st.table.mark_active(conn.number); break;
+      case server_notice::logged_on:
+        st.table.mark_active(conn.number);
+        tell(session_event::kind::session_info_sent, conn.session_id);
+        break;
       case server_notice::ended: ended(machine.result()); break;
       case server_notice::none: break;
     }
@@ -73,7 +90,13 @@ struct connection_owner {
     if (out.replaced) {
       if (const auto it = st.live.find(*out.replaced); it != st.live.end()) it->second->request(termination::replaced);
     }
-    if (out.denied) return protocol::logon_decision::deny(*out.denied);
+    conn.user = info.user;
+    if (out.denied) {
+      tell(session_event::kind::logon_denied, std::nullopt, *out.denied);
+      return protocol::logon_decision::deny(*out.denied);
+    }
+    conn.session_id = out.session_id;
+    tell(session_event::kind::logon_accepted, out.session_id, 0, out.stale_cookie ? "stale cookie" : "");
     return protocol::logon_decision::accept(out.session_id, out.stale_cookie);
   }
 
@@ -87,6 +110,7 @@ struct connection_owner {
     conn.logon_watchdog.cancel();
     if (const auto* session = st.table.renew_cookie(conn.number, machine.result().client.auto_reconnect))
       machine.set_session_info({session->id, session->user, session->domain, session->arc_random});
+    tell(session_event::kind::active, conn.session_id);
   }
 
   void ended(const protocol::server_result& r) const {
@@ -99,6 +123,7 @@ struct connection_owner {
     // Settled before the teardown goes on the wire, so the table is right by the time the client sees the end. A
     // session that became Disc may have moved the next expiry.
     if (st.table.settle(conn.number, termination_of(r.ended, conn.pending), net::clock::now())) expire_disconnected(st);
+    tell(session_event::kind::ended, conn.session_id, 0, protocol::to_string(r.ended));
   }
 };
 

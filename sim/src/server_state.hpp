@@ -38,6 +38,8 @@ struct connection_record {
   asio::steady_timer logon_watchdog;
   bool tls_completed = false;
   bool activated = false;
+  std::string user;                         // the Client Info's, once the logon was decided (session_event)
+  std::optional<std::uint32_t> session_id;  // the session the logon landed in
 
   connection_record(net::tcp::socket s, protocol::server_sequence_options options)
       : socket(std::move(s)),

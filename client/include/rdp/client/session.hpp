@@ -31,15 +31,19 @@ struct session_deadlines {
 
 struct session_result;
 
-// Lets an owner end a held session from elsewhere on the session's executor: the client then sends a Disconnect
-// Provider Ultimatum (rn-user-requested) and closes gracefully, as FreeRDP does on disconnect.
-class session_stop {
+// Lets an owner act on a held session from elsewhere on the session's executor: end it (the client then sends a
+// Disconnect Provider Ultimatum, rn-user-requested, and closes gracefully, as FreeRDP does on disconnect), or change
+// how busy the user is. Requests made before the session runs are kept for it.
+class session_control {
  public:
-  void request();  // call on the session's executor
+  void request_stop();                                     // call on the session's executor
+  void set_busy(std::optional<net::milliseconds> every);   // input every `every` from now on; nullopt: idle
  private:
   friend struct session_runner;
   std::function<void()> stop_;
-  bool requested_ = false;
+  std::function<void(std::optional<net::milliseconds>)> busy_;
+  bool stop_requested_ = false;
+  std::optional<std::optional<net::milliseconds>> busy_requested_;
 };
 
 struct session_options {
@@ -52,6 +56,9 @@ struct session_options {
   bool hold = true;
   // Once active, send an input PDU every `busy` (a session kept busy at a chosen rate); nullopt: truly idle.
   std::optional<net::milliseconds> busy;
+  // Once active, give up after this long without a frame from the server (teardown_kind::silence): a client noticing
+  // a silent drop. nullopt: wait for deadlines.hold.
+  std::optional<net::milliseconds> silence_limit;
   // Announce RNS_UD_CS_SUPPORT_HEARTBEAT_PDU: a server with heartbeats configured then sends them (2.2.16.1).
   bool announce_heartbeat = false;
   // Announce AUTORECONNECT_SUPPORTED in Confirm Active's general capability set (2.2.7.1.1): a server then issues an
@@ -70,8 +77,8 @@ struct session_options {
   // Called on the session's executor after every frame the server sent while the session was held, with what has
   // been recorded so far: a test waits for a Save Session Info or an Auto-Reconnect Status with it, not a timer.
   std::function<void(const session_result&)> on_hold_frame;
-  // When given, session_stop::request() ends the hold.
-  std::shared_ptr<session_stop> stop;
+  // When given, the owner's handle on the held session (session_control).
+  std::shared_ptr<session_control> control;
 };
 
 // What the machine recorded (protocol::client_result: the phase reached, the failure, the teardown evidence with its

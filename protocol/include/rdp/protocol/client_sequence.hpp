@@ -106,6 +106,10 @@ struct client_sequence_options {
   // (12 bytes, like a mouse move) and moves nothing: mstsc sends one on every focus change, so servers take it at
   // any time — FreeRDP's server hands it to its SynchronizeEvent callback.
   std::optional<sequence::duration> busy;
+  // Once active and holding: with no frame from the server for this long, give up (teardown_kind::silence) — how a
+  // client notices a connection that went silent under it, a flow a firewall forgot (MS-RDPBCGR 2.2.16.1: after
+  // count2 missed heartbeats a client reconnects). nullopt: wait until the hold ends.
+  std::optional<sequence::duration> silence_limit;
   // After the MCS Connect-Response, instead of going on: send Erect Domain Requests one byte per write with this
   // pause between bytes — a client trickling its connection sequence — until a write or read fails (the server
   // closed: result.server_closed) or deadlines.hold has passed.
@@ -132,6 +136,7 @@ enum class teardown_kind {
   reset,                  // the stream failed with ECONNRESET
   closed,                 // the stream ended or failed otherwise (eof, TLS truncation, broken pipe, …)
   timeout,                // our deadline passed first
+  silence,                // nothing came from the server for silence_limit while the session was held
 };
 const char* to_string(teardown_kind k) noexcept;
 
@@ -190,6 +195,9 @@ class client_sequence {
   // sends an MCS Disconnect Provider Ultimatum (rn-user-requested, as FreeRDP's client does on disconnect) and closes
   // gracefully. While trickling it closes gracefully. During the sequence it is honoured once the sequence is over.
   void request_close() noexcept { close_requested_ = true; }
+  // Owner input: from now on send input every `every` while holding (nullopt: be idle). The driver must wake the
+  // machine's read (a wakeable read in the hold) so that the new rate takes effect before the old deadline.
+  void set_busy(std::optional<sequence::duration> every) noexcept;
 
  private:
   enum class step {
@@ -252,6 +260,7 @@ class client_sequence {
   sequence::instant deadline_{};       // the current step's
   sequence::instant hold_until_{};     // hold or trickle end
   sequence::instant next_input_{};     // busy
+  sequence::instant silent_until_{};   // silence_limit: the hold gives up then unless a frame comes
   sequence::instant trickle_next_{};   // the next trickled byte
   std::size_t trickle_at_ = 0;
   int frames_in_step_ = 0;

@@ -19,6 +19,9 @@ std::string to_valid_utf8(std::string_view raw);
 // a reference (C0 controls but tab, LF and CR; U+FFFE, U+FFFF) replaced by U+FFFD. Markup escaping (&, <, ", …) is
 // the writer's job.
 std::string to_xml_chars(std::string_view raw);
+// Character data or an attribute value ready to write: to_xml_chars, then & < > " ' as entities. For JUnit reports
+// and SVG.
+std::string escape_xml(std::string_view raw);
 
 // Text a terminal shows as text and never executes: printable valid UTF-8 is kept; C0 controls, DEL, C1 controls
 // (U+0080..U+009F, which some terminals obey as CSI/OSC) and bytes that are not UTF-8 become \xNN, and a backslash

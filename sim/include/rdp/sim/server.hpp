@@ -19,9 +19,31 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rdp::sim {
+
+// What happened to a connection's session, for an owner that follows the server from outside (the scenario runner
+// ties faults and timeline steps to them). Called on the server's executor, never re-entrantly; it must not throw.
+struct session_event {
+  enum class kind {
+    logon_accepted,     // the session table chose a session for the Client Info's user
+    logon_denied,       // it refused the logon (`error_info` says why)
+    active,             // the connection sequence reached the active state
+    session_info_sent,  // Save Session Info (the session id and, to a client that supports it, a fresh cookie) sent
+    ended,              // the connection ended; `detail` says how (the machine's reason)
+  };
+  kind what = kind::ended;
+  std::uint64_t connection = 0;  // rdp-tcp#N
+  std::string client_address;    // "127.0.0.1:51234": the peer as the server saw it
+  std::optional<std::uint32_t> session_id;
+  std::string user;
+  std::uint32_t error_info = 0;  // logon_denied
+  std::string detail;
+};
+std::string_view to_string(session_event::kind k) noexcept;  // "logon-accepted", "active", …
 
 struct server_config {
   net::host_port listen{"127.0.0.1", 13389};  // port 0 picks a free one
@@ -52,6 +74,8 @@ struct server_config {
   std::size_t max_connections = 4096;       // open at once; one more is closed at accept
   std::size_t max_session_table = 4096;     // sessions in the table, whatever the policy's max_sessions says; a
                                             // logon that needs a new one is refused (ERRINFO_SERVER_DENIED_CONNECTION)
+  // Every session_event, when set (the scenario runner's timeline).
+  std::function<void(const session_event&)> on_session_event;
   // For tests: runs for every accepted connection before it is served. What it throws ends the accept loop as a
   // bug would (the loop says so on stderr and starts again).
   std::function<void()> after_accept;
@@ -76,6 +100,10 @@ struct server_counters {
   std::uint64_t session_table_full = 0;      // logons refused: max_session_table sessions in the table
   std::uint64_t accept_loop_restarts = 0;    // the accept loop ended unexpectedly (a bug) and was started again
 };
+
+// Every counter with its member's name ("accepted", "stale_cookies", …), in declaration order: scenario expectations
+// and reports name counters by these words.
+std::vector<std::pair<std::string_view, std::uint64_t>> named_counters(const server_counters& c);
 
 class server {
  public:
