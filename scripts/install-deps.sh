@@ -17,6 +17,7 @@ build_packages=(
 peer_packages=(
   xrdp openssl nmap
   freerdp2-x11 xvfb xauth   # xfreerdp needs an X display even to start: run under xvfb-run (docs/freerdp.md 1.6)
+  tshark                    # reads the pcaps the suite writes (docs/pcap.md)
 )
 
 missing=()
@@ -40,4 +41,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   $SUDO chmod +x /usr/sbin/policy-rc.d
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
+# wireshark-common asks (priority high) whether non-root users may capture: answered "no" here, so that the install
+# never waits for a terminal whatever the debconf frontend; the suite only reads pcaps, it never captures.
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | $SUDO debconf-set-selections
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
