@@ -1,0 +1,759 @@
+// The fault proxy (fault_proxy.hpp): an accept loop, and per connection two pumps (client to server, server to
+// client) and an idle watch. Everything runs on one executor, so the connection's state needs no lock.
+//
+// Forwarding is one buffer per direction: read, look (only until the phase tracker is done), wait for the timing
+// faults, write. No splice(2) yet (docs/proxy.md says what it would take).
+#include "rdp/proxy/fault_proxy.hpp"
+
+#include "rdp/net/connect.hpp"
+#include "rdp/net/deadline.hpp"
+#include "rdp/net/drain.hpp"
+#include "rdp/net/errors.hpp"
+#include "rdp/net/listen.hpp"
+#include "rdp/net/send.hpp"
+#include "rdp/net/spawn.hpp"
+#include "rdp/protocol/nego.hpp"
+#include "rdp/protocol/stream_phase.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <stdexcept>
+
+namespace rdp::proxy {
+
+namespace asio = net::asio;
+using net::clock;
+using net::error_code;
+using net::tcp;
+namespace sp = protocol::stream_phase;
+
+// ---- Words ------------------------------------------------------------------------------------------------------
+
+std::string_view to_string(event_kind k) noexcept {
+  switch (k) {
+    case event_kind::accepted: return "accepted";
+    case event_kind::upstream_connected: return "upstream-connected";
+    case event_kind::upstream_failed: return "upstream-failed";
+    case event_kind::refused: return "refused";
+    case event_kind::phase: return "phase";
+    case event_kind::fault_applied: return "fault-applied";
+    case event_kind::idle_expired: return "idle-expired";
+    case event_kind::closed: return "closed";
+    case event_kind::listener_down: return "listener-down";
+    case event_kind::listener_up: return "listener-up";
+  }
+  return "?";
+}
+
+std::string_view to_string(closer c) noexcept {
+  switch (c) {
+    case closer::client: return "client";
+    case closer::server: return "server";
+    case closer::proxy: return "proxy";
+  }
+  return "?";
+}
+
+std::string_view to_string(close_how h) noexcept {
+  switch (h) {
+    case close_how::fin: return "fin";
+    case close_how::rst: return "rst";
+    case close_how::deadline: return "deadline";
+    case close_how::error: return "error";
+  }
+  return "?";
+}
+
+std::string to_json_line(const proxy_event& e) {
+  using json = nlohmann::json;
+  auto word_or_null = [](const auto& v) { return v ? json(std::string(to_string(*v))) : json(nullptr); };
+  json j{{"connection", e.connection ? json(e.connection) : json(nullptr)},
+         {"at_us", e.at_us},
+         {"event", std::string(to_string(e.kind))},
+         {"phase", word_or_null(e.reached)},
+         {"who", word_or_null(e.who)},
+         {"how", word_or_null(e.how)},
+         {"toward", word_or_null(e.toward)},
+         {"bytes_from_client", e.bytes_from_client},
+         {"bytes_from_server", e.bytes_from_server},
+         {"detail", e.detail.empty() ? json(nullptr) : json(e.detail)}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+// ---- State ------------------------------------------------------------------------------------------------------
+
+namespace {
+
+enum class way { to_server = 0, to_client = 1 };  // the direction of a pump: from the client, from the server
+
+// "userspace" honesty (issue 14): the proxy's kernel has ACKed whatever it read, so the sender sees no loss.
+constexpr std::string_view drop_note =
+    "drop (userspace: the proxy's kernel still ACKs; no retransmissions as with a real firewall)";
+constexpr int listener_reopen_tries = 25;
+constexpr net::milliseconds listener_reopen_pause{200};
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+capture::ipv4_endpoint to_capture(const tcp::endpoint& ep) {
+  capture::ipv4_endpoint out;
+  if (ep.address().is_v4()) out.address = ep.address().to_v4().to_bytes();
+  out.port = ep.port();
+  return out;
+}
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+struct connection {
+  connection_id id;
+  tcp::socket client, server;
+  fault_change faults;
+  sp::tracker tracker;
+  std::vector<phase> reached;
+  clock::time_point last_activity = clock::now();
+  clock::time_point idle_from_at = clock::now();
+  asio::steady_timer idle_timer, reset_timer;
+  std::array<asio::steady_timer, 2> pace_timers;
+  std::array<clock::time_point, 2> pace_free{};  // token bucket: when the bandwidth allows the next byte, per way
+  bool forgotten = false;
+  bool finished = false;
+  bool client_closed = false, server_closed = false;  // by the proxy
+  bool fin_to_client = false;                         // the proxy shut the client socket's sending side
+  int pumps = 0;  // still running; when both have ended, so has the connection
+  std::uint64_t from_client = 0, from_server = 0;
+  std::uint16_t upstream_port = 0;
+  std::string client_text;
+  capture::tcp_flow flow;
+  std::size_t recorded = 0;
+  bool recording = false;
+
+  connection(connection_id i, tcp::socket c, const asio::any_io_executor& ex)
+      : id(i), client(std::move(c)), server(ex), idle_timer(ex), reset_timer(ex), pace_timers{{asio::steady_timer(ex), asio::steady_timer(ex)}} {}
+
+  bool has_reached(phase p) const { return std::find(reached.begin(), reached.end(), p) != reached.end(); }
+};
+using connection_ptr = std::shared_ptr<connection>;
+
+struct fault_proxy::state {
+  asio::any_io_executor executor;
+  proxy_config config;
+  tcp::acceptor acceptor;
+  tcp::endpoint bound;
+  fault_change faults;
+  std::map<connection_id, connection_ptr> live;
+  std::vector<capture::tcp_flow> flows;
+  proxy_counters counters;
+  connection_id next_id = 1;
+  bool started = false, stopped = false, listening = false;
+  asio::steady_timer listener_timer;
+  std::mt19937_64 random{std::random_device{}()};
+
+  state(asio::any_io_executor ex, proxy_config c)
+      : executor(ex), config(std::move(c)), acceptor(ex), listener_timer(ex) {}
+
+  void emit(proxy_event e) {
+    if (stopped || !config.on_event) return;
+    e.at_us = now_us();
+    config.on_event(e);
+  }
+  void emit(const connection& c, event_kind kind, std::string detail = {}) {
+    proxy_event e;
+    e.connection = c.id;
+    e.kind = kind;
+    e.bytes_from_client = c.from_client;
+    e.bytes_from_server = c.from_server;
+    e.detail = std::move(detail);
+    emit(std::move(e));
+  }
+  void emit_closed(const connection& c, closer who, close_how how, std::optional<closer> toward, std::string detail) {
+    proxy_event e;
+    e.connection = c.id;
+    e.kind = event_kind::closed;
+    e.who = who;
+    e.how = how;
+    e.toward = toward;
+    e.bytes_from_client = c.from_client;
+    e.bytes_from_server = c.from_server;
+    e.detail = std::move(detail);
+    emit(std::move(e));
+  }
+};
+
+namespace {
+
+using state_ptr = std::shared_ptr<fault_proxy::state>;
+
+// ---- Recording the client-facing socket --------------------------------------------------------------------------
+
+void record(connection& c, const state_ptr& st, capture::direction from, capture::flow_event_kind kind,
+            protocol::bytes_view bytes = {}) {
+  if (!c.recording) return;
+  if (c.recorded + bytes.size() > st->config.max_record_bytes) {
+    c.recording = false;
+    st->emit(c, event_kind::fault_applied,
+             "recording stopped: more than " + std::to_string(st->config.max_record_bytes) + " bytes");
+    return;
+  }
+  c.recorded += bytes.size();
+  capture::flow_event e;
+  e.at = std::chrono::system_clock::now();
+  e.from = from;
+  e.kind = kind;
+  e.bytes.assign(bytes.begin(), bytes.end());
+  c.flow.events.push_back(std::move(e));
+}
+
+// ---- Ending sides -----------------------------------------------------------------------------------------------
+
+// The proxy resets one side (SO_LINGER 0): what a firewall's RST looks like to that side.
+void reset_side(const state_ptr& st, connection& c, closer side, std::string why) {
+  const bool client = side == closer::client;
+  if (client ? c.client_closed : c.server_closed) return;
+  (client ? c.client_closed : c.server_closed) = true;
+  net::close_with_reset(client ? c.client : c.server);
+  if (client) {
+    ++st->counters.resets_to_client;
+    record(c, st, capture::direction::from_server, capture::flow_event_kind::reset);
+  } else {
+    ++st->counters.resets_to_server;
+  }
+  st->emit_closed(c, closer::proxy, close_how::rst, side, std::move(why));
+}
+
+void reset_both(const state_ptr& st, connection& c, const std::string& why) {
+  reset_side(st, c, closer::client, why);
+  reset_side(st, c, closer::server, why);
+}
+
+void finish(const state_ptr& st, const connection_ptr& c) {
+  if (c->finished) return;
+  c->finished = true;
+  error_code ignored;
+  c->idle_timer.cancel();
+  c->reset_timer.cancel();
+  for (auto& t : c->pace_timers) t.cancel();
+  if (!c->client_closed) {
+    c->client_closed = true;
+    if (!c->fin_to_client) record(*c, st, capture::direction::from_server, capture::flow_event_kind::fin);
+    c->client.shutdown(tcp::socket::shutdown_both, ignored);
+    c->client.close(ignored);
+  }
+  if (!c->server_closed) {
+    c->server_closed = true;
+    c->server.shutdown(tcp::socket::shutdown_both, ignored);
+    c->server.close(ignored);
+  }
+  if (st->config.record) st->flows.push_back(std::move(c->flow));
+  st->live.erase(c->id);
+  st->counters.open = st->live.size();
+}
+
+void pump_done(const state_ptr& st, const connection_ptr& c) {
+  if (--c->pumps == 0) finish(st, c);
+}
+
+// ---- Phases and faults ------------------------------------------------------------------------------------------
+
+void schedule_phase_reset(const state_ptr& st, const connection_ptr& c) {
+  const auto after = c->faults.reset_after.value_or(duration{0});
+  c->reset_timer.expires_after(after);
+  const auto at = *c->faults.reset_at_phase;
+  c->reset_timer.async_wait([st, weak = std::weak_ptr(c), at, after](const error_code& ec) {
+    auto conn = weak.lock();
+    if (ec || !conn || conn->finished) return;
+    reset_both(st, *conn,
+               "reset " + (after.count() ? net::format_duration(after) : std::string("0ms")) + " after " +
+                   std::string(to_string(at)));
+  });
+}
+
+void reach(const state_ptr& st, const connection_ptr& c, phase p, std::string detail = {}) {
+  if (c->has_reached(p)) return;
+  c->reached.push_back(p);
+  proxy_event e;
+  e.connection = c->id;
+  e.kind = event_kind::phase;
+  e.reached = p;
+  e.bytes_from_client = c->from_client;
+  e.bytes_from_server = c->from_server;
+  e.detail = std::move(detail);
+  st->emit(std::move(e));
+  if (c->faults.idle_from == p) {
+    c->idle_from_at = clock::now();
+    c->idle_timer.cancel();  // the idle watch looks again
+  }
+  if (c->faults.reset_at_phase == p) schedule_phase_reset(st, c);
+}
+
+void apply_to(const state_ptr& st, const connection_ptr& c, const fault_change& change) {
+  if (c->finished) return;
+  merge(c->faults, change);
+  st->emit(*c, event_kind::fault_applied, describe(change));
+  if (change.reset_now) {
+    reset_both(st, *c, "reset now");
+    return;
+  }
+  // A phase reset named after its phase was reached is counted from now.
+  if (change.reset_at_phase && c->has_reached(*change.reset_at_phase)) schedule_phase_reset(st, c);
+  if (change.idle_timeout || change.idle_from) {
+    if (change.idle_from && c->has_reached(*change.idle_from)) c->idle_from_at = clock::now();
+    c->idle_timer.cancel();
+  }
+}
+
+void on_stream_events(const state_ptr& st, const connection_ptr& c, const std::vector<sp::phase_event>& events) {
+  for (const auto& e : events) {
+    std::string detail;
+    if (e.protocols)
+      detail = std::string(e.what == sp::milestone::x224_request ? "requested " : "selected ") +
+               protocol::describe_protocol_bits(*e.protocols);
+    switch (e.what) {
+      case sp::milestone::x224_request: reach(st, c, phase::x224_request, detail); break;
+      case sp::milestone::x224_confirm: reach(st, c, phase::x224_confirm, detail); break;
+      case sp::milestone::tls_client_hello: reach(st, c, phase::tls_client_hello); break;
+      case sp::milestone::tls_server_hello: break;  // no fault is tied to it; tls_established follows
+      case sp::milestone::tls_established: reach(st, c, phase::tls_established); break;
+      case sp::milestone::first_app_data: reach(st, c, phase::first_app_data); break;
+      case sp::milestone::not_rdp:
+      case sp::milestone::lost:
+        st->emit(*c, event_kind::phase,
+                 std::string(sp::to_string(e.what)) + ": " + std::string(e.detail) + "; forwarding without looking");
+        break;
+    }
+  }
+}
+
+// The flow was forgotten after the idle timeout.
+void expire(const state_ptr& st, const connection_ptr& c, duration after) {
+  c->forgotten = true;
+  ++st->counters.idle_expiries;
+  const auto mode = c->faults.on_idle.value_or(idle_expiry::drop);
+  const std::string head = "flow forgotten after " + net::format_duration(after) + " idle: ";
+  switch (mode) {
+    case idle_expiry::drop:
+      st->emit(*c, event_kind::idle_expired, head + "everything later is dropped both ways; " + std::string(drop_note));
+      break;
+    case idle_expiry::reset_sender:
+      st->emit(*c, event_kind::idle_expired,
+               head + "the next segment from either side is answered with a reset to its sender; the other side "
+                      "hears nothing");
+      break;
+    case idle_expiry::reset_both:
+      st->emit(*c, event_kind::idle_expired, head + "both sides are reset now (reset-both)");
+      reset_both(st, *c, "idle expiry (reset-both)");
+      break;
+  }
+}
+
+asio::awaitable<void> idle_watch(state_ptr st, connection_ptr c) {
+  // Each turn waits on the timer (moved by fault changes and phases, which cancel it) or expires the flow, after
+  // which it only waits: bounded by the connection's life.
+  while (!c->finished && !st->stopped) {
+    const auto& timeout = c->faults.idle_timeout;
+    const phase from = c->faults.idle_from.value_or(phase::connected);
+    const bool armed = timeout && *timeout && **timeout > duration{0} && !c->forgotten && c->has_reached(from);
+    if (armed) {
+      const auto due = std::max(c->last_activity, c->idle_from_at) + **timeout;
+      if (clock::now() >= due) {
+        expire(st, c, **timeout);
+        continue;
+      }
+      c->idle_timer.expires_at(due);
+    } else {
+      c->idle_timer.expires_at(clock::time_point::max());
+    }
+    co_await c->idle_timer.async_wait(net::use_tuple);
+  }
+}
+
+// ---- Forwarding -------------------------------------------------------------------------------------------------
+
+asio::awaitable<bool> pause_until(connection& c, way w, clock::time_point when) {
+  if (when <= clock::now()) co_return !c.finished;
+  auto& timer = c.pace_timers[static_cast<std::size_t>(w)];
+  timer.expires_at(when);
+  co_await timer.async_wait(net::use_tuple);
+  co_return !c.finished;
+}
+
+closer side_of_source(way w) { return w == way::to_server ? closer::client : closer::server; }
+closer side_of_sink(way w) { return w == way::to_server ? closer::server : closer::client; }
+
+close_how how_of(const error_code& ec) {
+  if (ec == asio::error::eof) return close_how::fin;
+  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe) return close_how::rst;
+  if (ec == net::errc::timed_out) return close_how::deadline;
+  return close_how::error;
+}
+
+// Writes `data` toward the sink with the timing faults in force: latency and jitter per chunk (one pump per way
+// waits in order, so chunks keep their order), the bandwidth as a token bucket, slices with a pause between.
+asio::awaitable<error_code> forward(state_ptr st, connection_ptr c, way w, protocol::bytes_view data) {
+  auto& sink = w == way::to_server ? c->server : c->client;
+  const auto& f = c->faults;
+  const auto latency = f.latency.value_or(duration{0});
+  const auto jitter = f.jitter.value_or(duration{0});
+  if (latency.count() > 0 || jitter.count() > 0) {
+    auto extra = duration{0};
+    if (jitter.count() > 0)
+      extra = duration{std::uniform_int_distribution<std::int64_t>(0, jitter.count())(st->random)};
+    if (!co_await pause_until(*c, w, clock::now() + latency + extra)) co_return asio::error::operation_aborted;
+  }
+  const std::size_t slice = f.slice.value_or(0) > 0 ? *f.slice : data.size();
+  for (std::size_t at = 0; at < data.size(); at += slice) {
+    const auto piece = data.subspan(at, std::min(slice, data.size() - at));
+    if (at > 0 && f.slice_delay && f.slice_delay->count() > 0)
+      if (!co_await pause_until(*c, w, clock::now() + *f.slice_delay)) co_return asio::error::operation_aborted;
+    const auto bandwidth = c->faults.bandwidth.value_or(0);
+    if (bandwidth > 0) {
+      auto& free_at = c->pace_free[static_cast<std::size_t>(w)];
+      const auto start = std::max(free_at, clock::now());
+      if (!co_await pause_until(*c, w, start)) co_return asio::error::operation_aborted;
+      free_at = start + std::chrono::duration_cast<clock::duration>(
+                            std::chrono::duration<double>(static_cast<double>(piece.size()) /
+                                                          static_cast<double>(bandwidth)));
+    }
+    // Recorded as it is handed to the socket: after the write completes, the peer may already have answered.
+    if (w == way::to_client) record(*c, st, capture::direction::from_server, capture::flow_event_kind::data, piece);
+    if (auto ec = co_await net::send(sink, piece, st->config.write_timeout)) co_return ec;
+    if (w == way::to_client) {
+      c->from_server += piece.size();
+      st->counters.bytes_from_server += piece.size();
+    } else {
+      c->from_client += piece.size();
+      st->counters.bytes_from_client += piece.size();
+    }
+  }
+  co_return error_code{};
+}
+
+// The source side ended its stream (FIN or RST) or failed.
+void source_ended(const state_ptr& st, const connection_ptr& c, way w, const error_code& ec) {
+  const closer source = side_of_source(w), sink = side_of_sink(w);
+  const auto how = how_of(ec);
+  const bool from_client = source == closer::client;
+  if (from_client)
+    record(*c, st, capture::direction::from_client,
+           how == close_how::fin ? capture::flow_event_kind::fin : capture::flow_event_kind::reset);
+  st->emit_closed(*c, source, how, std::nullopt, how == close_how::error ? ec.message() : std::string{});
+  if (from_client)
+    c->client_closed = c->client_closed || how != close_how::fin;
+  else
+    c->server_closed = c->server_closed || how != close_how::fin;
+  if (c->forgotten) {
+    // A firewall that forgot the flow answers a FIN like any segment (reset-sender) or drops it.
+    if (c->faults.on_idle == idle_expiry::reset_sender && how == close_how::fin)
+      reset_side(st, *c, source, "idle expiry: the flow is forgotten (FIN answered with a reset)");
+    return;
+  }
+  if (c->faults.blackhole.value_or(false)) return;  // nothing is forwarded, a FIN neither
+  if (how == close_how::fin) {
+    error_code ignored;
+    auto& other = sink == closer::client ? c->client : c->server;
+    other.shutdown(tcp::socket::shutdown_send, ignored);
+    if (sink == closer::client) {
+      c->fin_to_client = true;
+      record(*c, st, capture::direction::from_server, capture::flow_event_kind::fin);
+    }
+  } else {
+    reset_side(st, *c, sink, std::string("relaying the ") + (from_client ? "client's" : "server's") + " reset");
+  }
+}
+
+asio::awaitable<void> pump(state_ptr st, connection_ptr c, way w) {
+  auto& source = w == way::to_server ? c->client : c->server;
+  std::vector<std::uint8_t> buffer(st->config.buffer_size);
+  std::vector<sp::phase_event> events;
+  // Ends when the source ends or the connection does; each turn reads once.
+  for (;;) {
+    auto [ec, n] = co_await source.async_read_some(asio::buffer(buffer), net::use_tuple);
+    const bool closed_by_us = w == way::to_server ? c->client_closed : c->server_closed;
+    if (c->finished || st->stopped || (ec && closed_by_us)) break;
+    if (ec) {
+      source_ended(st, c, w, ec);
+      break;
+    }
+    const protocol::bytes_view data(buffer.data(), n);
+    if (w == way::to_server) record(*c, st, capture::direction::from_client, capture::flow_event_kind::data, data);
+    if (c->forgotten) {
+      if (c->faults.on_idle == idle_expiry::reset_sender) {
+        reset_side(st, *c, side_of_source(w), "idle expiry: the flow is forgotten (segment answered with a reset)");
+        break;
+      }
+      st->counters.bytes_dropped += n;
+      continue;
+    }
+    c->last_activity = clock::now();
+    if (!c->tracker.done()) {
+      events.clear();
+      c->tracker.feed(w == way::to_server ? sp::direction::from_client : sp::direction::from_server, data, events);
+      on_stream_events(st, c, events);
+      if (c->finished) break;
+    }
+    if (c->faults.blackhole.value_or(false)) {
+      st->counters.bytes_dropped += n;
+      continue;
+    }
+    const auto write_ec = co_await forward(st, c, w, data);
+    if (c->finished || st->stopped) break;
+    if (write_ec) {
+      const bool sink_closed_by_us = w == way::to_server ? c->server_closed : c->client_closed;
+      if (sink_closed_by_us) break;
+      const auto how = how_of(write_ec);
+      st->emit_closed(*c, side_of_sink(w), how, std::nullopt, "while writing: " + write_ec.message());
+      (w == way::to_server ? c->server_closed : c->client_closed) = true;
+      reset_side(st, *c, side_of_source(w), "the other side failed");
+      break;
+    }
+  }
+  pump_done(st, c);
+}
+
+// ---- Connections ------------------------------------------------------------------------------------------------
+
+asio::awaitable<void> run_connection(state_ptr st, connection_ptr c) {
+  const auto& upstream = st->config.upstream;
+  tcp::resolver resolver(st->executor);
+  auto [rec, results] = co_await net::with_deadline(
+      resolver.async_resolve(upstream.host, std::to_string(upstream.port), net::use_tuple), st->config.connect_timeout);
+  error_code ec = rec;
+  if (!ec && !c->finished) {
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+    auto [cec, reached] = co_await net::connect_first(c->server, std::move(endpoints), st->config.connect_timeout);
+    (void)reached;
+    ec = cec;
+  }
+  if (c->finished || st->stopped) co_return;
+  if (ec) {
+    ++st->counters.upstream_failures;
+    st->emit(*c, event_kind::upstream_failed, upstream.text() + ": " + ec.message());
+    c->server_closed = true;
+    reset_side(st, *c, closer::client, "no upstream connection");
+    finish(st, c);
+    co_return;
+  }
+  error_code ignored;
+  // Slices must be real segments: no Nagle on either socket.
+  c->client.set_option(tcp::no_delay(true), ignored);
+  c->server.set_option(tcp::no_delay(true), ignored);
+  c->upstream_port = c->server.local_endpoint(ignored).port();
+  c->last_activity = clock::now();
+  st->emit(*c, event_kind::upstream_connected,
+           upstream.text() + " from " + endpoint_text(c->server.local_endpoint(ignored)));
+  reach(st, c, phase::connected);
+  c->pumps = 2;
+  net::spawn(st->executor, pump(st, c, way::to_server), "rdpsim proxy: connection " + std::to_string(c->id));
+  net::spawn(st->executor, pump(st, c, way::to_client), "rdpsim proxy: connection " + std::to_string(c->id));
+  net::spawn(st->executor, idle_watch(st, c), "rdpsim proxy: idle watch " + std::to_string(c->id));
+}
+
+void refuse(const state_ptr& st, tcp::socket socket, const std::string& why) {
+  ++st->counters.refused;
+  ++st->counters.resets_to_client;
+  error_code ignored;
+  proxy_event e;
+  e.kind = event_kind::refused;
+  e.detail = endpoint_text(socket.remote_endpoint(ignored)) + ": " + why;
+  net::close_with_reset(socket);
+  st->emit(std::move(e));
+}
+
+asio::awaitable<void> accept_loop(state_ptr st) {
+  // Ends when the listener closes (stop, or listener_down: reopening starts a new loop).
+  while (st->listening && !st->stopped) {
+    tcp::socket socket(st->executor);
+    auto [ec] = co_await st->acceptor.async_accept(socket, net::use_tuple);
+    if (st->stopped || !st->listening || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      asio::steady_timer pause(st->executor, std::chrono::milliseconds(100));  // out of descriptors: no spin
+      co_await pause.async_wait(net::use_tuple);
+      continue;
+    }
+    if (st->faults.refuse_new.value_or(false)) {
+      refuse(st, std::move(socket), "refuse-new");
+      continue;
+    }
+    if (st->live.size() >= st->config.max_connections) {
+      refuse(st, std::move(socket), "more than " + std::to_string(st->config.max_connections) + " connections");
+      continue;
+    }
+    ++st->counters.accepted;
+    auto c = std::make_shared<connection>(st->next_id++, std::move(socket), st->executor);
+    c->faults = st->faults;
+    c->faults.reset_now = false;
+    error_code ignored;
+    const auto remote = c->client.remote_endpoint(ignored);
+    c->client_text = endpoint_text(remote);
+    c->recording = st->config.record;
+    c->flow.client = to_capture(remote);
+    c->flow.server = to_capture(c->client.local_endpoint(ignored));
+    c->flow.opened = std::chrono::system_clock::now();
+    st->live.emplace(c->id, c);
+    st->counters.open = st->live.size();
+    st->emit(*c, event_kind::accepted, c->client_text);
+    net::spawn(st->executor, run_connection(st, c), "rdpsim proxy: connection " + std::to_string(c->id));
+  }
+}
+
+void start_listening(const state_ptr& st) {
+  st->listening = true;
+  net::spawn(st->executor, accept_loop(st), "rdpsim proxy: accept loop");
+}
+
+void reopen_listener(const state_ptr& st, int tries_left) {
+  if (st->stopped) return;
+  try {
+    st->acceptor = net::open_listener(st->executor, st->bound, "rdpsim proxy");
+  } catch (const std::exception& e) {
+    proxy_event ev;
+    ev.kind = event_kind::listener_up;
+    ev.detail = std::string("reopening failed: ") + e.what() +
+                (tries_left > 0 ? "; trying again" : "; giving up: the proxy stays down");
+    st->emit(std::move(ev));
+    if (tries_left <= 0) return;
+    st->listener_timer.expires_after(listener_reopen_pause);
+    st->listener_timer.async_wait([st, tries_left](const error_code& ec) {
+      if (!ec) reopen_listener(st, tries_left - 1);
+    });
+    return;
+  }
+  proxy_event ev;
+  ev.kind = event_kind::listener_up;
+  ev.detail = endpoint_text(st->bound);
+  st->emit(std::move(ev));
+  start_listening(st);
+}
+
+void take_listener_down(const state_ptr& st, duration how_long) {
+  error_code ignored;
+  st->listening = false;
+  st->acceptor.close(ignored);
+  proxy_event ev;
+  ev.kind = event_kind::listener_down;
+  ev.detail = "for " + net::format_duration(how_long) + ": new connections are refused by the kernel";
+  st->emit(std::move(ev));
+  st->listener_timer.expires_after(how_long);
+  st->listener_timer.async_wait([st](const error_code& ec) {
+    if (!ec && st->started) reopen_listener(st, listener_reopen_tries);
+  });
+}
+
+}  // namespace
+
+// ---- fault_proxy ------------------------------------------------------------------------------------------------
+
+fault_proxy::fault_proxy(asio::any_io_executor executor, proxy_config config)
+    : state_(std::make_shared<state>(std::move(executor), std::move(config))) {
+  auto& st = *state_;
+  if (st.config.buffer_size == 0) throw std::invalid_argument("proxy: buffer_size must be at least 1");
+  if (st.config.max_connections == 0) throw std::invalid_argument("proxy: max_connections must be at least 1");
+  if (st.config.upstream.host.empty()) throw std::invalid_argument("proxy: no upstream given");
+  error_code ec;
+  const auto address = asio::ip::make_address(st.config.listen.host == "localhost" ? "127.0.0.1" : st.config.listen.host, ec);
+  if (ec)
+    throw std::invalid_argument("proxy: listen address '" + st.config.listen.host + "' is not an IP address");
+  st.acceptor = net::open_listener(st.executor, tcp::endpoint(address, st.config.listen.port), "rdpsim proxy");
+  st.bound = st.acceptor.local_endpoint();
+  merge(st.faults, st.config.initial);
+}
+
+fault_proxy::~fault_proxy() { stop(); }
+
+tcp::endpoint fault_proxy::local_endpoint() const { return state_->bound; }
+
+void fault_proxy::start() {
+  auto& st = state_;
+  if (st->started || st->stopped) return;
+  st->started = true;
+  if (st->config.initial.listener_down && st->config.initial.listener_down->count() > 0) {
+    take_listener_down(st, *st->config.initial.listener_down);
+    return;
+  }
+  start_listening(st);
+}
+
+void fault_proxy::stop() {
+  auto st = state_;
+  if (st->stopped) return;
+  error_code ignored;
+  st->listening = false;
+  st->acceptor.close(ignored);
+  st->listener_timer.cancel();
+  // finish() erases from `live`: walk a copy.
+  const auto live = st->live;
+  for (const auto& [id, c] : live) finish(st, c);
+  st->stopped = true;
+}
+
+void fault_proxy::apply(const fault_change& change) {
+  auto st = state_;
+  if (st->stopped) return;
+  merge(st->faults, change);
+  proxy_event e;
+  e.kind = event_kind::fault_applied;
+  e.detail = "all connections: " + describe(change);
+  st->emit(std::move(e));
+  if (change.listener_down && change.listener_down->count() > 0 && st->started) take_listener_down(st, *change.listener_down);
+  fault_change per_connection = change;
+  per_connection.listener_down.reset();
+  per_connection.refuse_new.reset();
+  const auto live = st->live;
+  for (const auto& [id, c] : live) apply_to(st, c, per_connection);
+}
+
+bool fault_proxy::apply(connection_id id, const fault_change& change) {
+  auto it = state_->live.find(id);
+  if (it == state_->live.end() || state_->stopped) return false;
+  fault_change per_connection = change;
+  per_connection.listener_down.reset();  // the listener is everyone's: apply(change) takes it down
+  per_connection.refuse_new.reset();
+  apply_to(state_, it->second, per_connection);
+  return true;
+}
+
+bool fault_proxy::tell_phase(connection_id id, phase reached) {
+  auto it = state_->live.find(id);
+  if (it == state_->live.end() || state_->stopped) return false;
+  reach(state_, it->second, reached, "told from outside");
+  return true;
+}
+
+std::optional<connection_id> fault_proxy::connection_by_upstream_port(std::uint16_t port) const {
+  for (const auto& [id, c] : state_->live)
+    if (c->upstream_port == port && port != 0) return id;
+  return std::nullopt;
+}
+
+proxy_counters fault_proxy::counters() const { return state_->counters; }
+
+std::vector<connection_info> fault_proxy::connections() const {
+  std::vector<connection_info> out;
+  for (const auto& [id, c] : state_->live) {
+    connection_info info;
+    info.id = id;
+    info.client = c->client_text;
+    info.upstream_port = c->upstream_port;
+    info.reached = c->reached;
+    info.forgotten = c->forgotten;
+    info.bytes_from_client = c->from_client;
+    info.bytes_from_server = c->from_server;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+const fault_change& fault_proxy::faults() const noexcept { return state_->faults; }
+
+std::vector<capture::tcp_flow> fault_proxy::take_flows() { return std::exchange(state_->flows, {}); }
+
+}  // namespace rdp::proxy

@@ -1,0 +1,462 @@
+// The fault proxy (proxy/fault_proxy.hpp) on loopback with real peers: plain sockets for the byte-level faults
+// (what each side observes: data, silence, FIN or RST), and rdpsim with the product client for the phases.
+#include "rdp/proxy/fault_proxy.hpp"
+
+#include "rdp/client/session.hpp"
+#include "rdp/net/tls.hpp"
+#include "sim_thread.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+using namespace rdp;
+namespace asio = net::asio;
+using net::tcp;
+using namespace std::chrono_literals;
+
+// The proxy on its own thread; members are called on it through call().
+class proxy_thread {
+ public:
+  explicit proxy_thread(proxy::proxy_config config) : work_(asio::make_work_guard(io_)) {
+    config.on_event = [this](const proxy::proxy_event& e) {
+      std::lock_guard lock(mutex_);
+      events_.push_back(e);
+    };
+    proxy_ = std::make_unique<proxy::fault_proxy>(io_.get_executor(), std::move(config));
+    proxy_->start();
+    port_ = proxy_->local_endpoint().port();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~proxy_thread() {
+    asio::post(io_, [this] {
+      proxy_->stop();
+      work_.reset();
+    });
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+  template <class F>
+  auto call(F f) -> std::invoke_result_t<F, proxy::fault_proxy&> {
+    std::packaged_task<std::invoke_result_t<F, proxy::fault_proxy&>()> task([&] { return f(*proxy_); });
+    auto done = task.get_future();
+    asio::post(io_, [&] { task(); });
+    return done.get();
+  }
+  proxy::proxy_counters counters() {
+    return call([](proxy::fault_proxy& p) { return p.counters(); });
+  }
+  std::vector<proxy::proxy_event> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  // The first event of `kind` matching `pred`, waiting up to `limit` for it.
+  template <class Pred>
+  std::optional<proxy::proxy_event> wait_event(proxy::event_kind kind, Pred pred, std::chrono::milliseconds limit = 3s) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      for (const auto& e : events())
+        if (e.kind == kind && pred(e)) return e;
+      std::this_thread::sleep_for(5ms);
+    }
+    return std::nullopt;
+  }
+  std::optional<proxy::proxy_event> wait_event(proxy::event_kind kind) {
+    return wait_event(kind, [](const proxy::proxy_event&) { return true; });
+  }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::unique_ptr<proxy::fault_proxy> proxy_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::vector<proxy::proxy_event> events_;
+};
+
+// What a side observes when it waits for bytes.
+enum class seen { data, fin, reset, silence };
+struct observation {
+  seen what = seen::silence;
+  std::string bytes;
+};
+
+observation wait_read(tcp::socket& s, std::chrono::milliseconds limit, std::size_t want = 1) {
+  observation out;
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (out.bytes.size() < want) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{s.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[65536];
+    net::error_code ec;
+    const auto n = s.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::eof) return {seen::fin, out.bytes};
+    if (ec) return {seen::reset, out.bytes};
+    out.bytes.append(buf, n);
+  }
+  out.what = out.bytes.empty() ? seen::silence : seen::data;
+  return out;
+}
+
+// A client connected through the proxy and the upstream's accepted socket.
+struct pair_through_proxy {
+  asio::io_context io;
+  tcp::acceptor upstream{io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};
+  tcp::socket client{io}, server{io};
+};
+
+proxy::proxy_config config_to(std::uint16_t upstream_port, proxy::fault_change faults = {}) {
+  proxy::proxy_config c;
+  c.upstream = {"127.0.0.1", upstream_port};
+  c.initial = faults;
+  c.record = true;
+  return c;
+}
+
+void connect_pair(pair_through_proxy& p, std::uint16_t proxy_port) {
+  p.client.connect(tcp::endpoint(asio::ip::address_v4::loopback(), proxy_port));
+  p.upstream.accept(p.server);
+}
+
+void send(tcp::socket& s, std::string_view text) { asio::write(s, asio::buffer(text)); }
+
+proxy::fault_change idle(std::chrono::milliseconds after, proxy::idle_expiry mode) {
+  proxy::fault_change f;
+  f.idle_timeout = std::optional<proxy::duration>(after);
+  f.on_idle = mode;
+  return f;
+}
+
+TEST(FaultProxy, PassesBytesBothWaysAndForwardsFin) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port()));
+  connect_pair(p, proxy.port());
+  send(p.client, "hello");
+  EXPECT_EQ(wait_read(p.server, 2s, 5).bytes, "hello");
+  send(p.server, "world!");
+  EXPECT_EQ(wait_read(p.client, 2s, 6).bytes, "world!");
+  p.client.shutdown(tcp::socket::shutdown_send);
+  EXPECT_EQ(wait_read(p.server, 2s).what, seen::fin);
+  const auto closed = proxy.wait_event(proxy::event_kind::closed);
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->who, proxy::closer::client);
+  EXPECT_EQ(closed->how, proxy::close_how::fin);
+  const auto c = proxy.counters();
+  EXPECT_EQ(c.accepted, 1u);
+  EXPECT_EQ(c.bytes_from_client, 5u);
+  EXPECT_EQ(c.bytes_from_server, 6u);
+  // The runner's mapping: rdpsim sees the proxy's upstream socket as its peer.
+  const auto peer_port = p.server.remote_endpoint().port();
+  EXPECT_EQ(proxy.call([&](proxy::fault_proxy& f) { return f.connection_by_upstream_port(peer_port); }),
+            std::optional<proxy::connection_id>(1));
+  // A non-RDP first byte is said once and the bytes still flow.
+  EXPECT_TRUE(proxy.wait_event(proxy::event_kind::phase,
+                               [](const proxy::proxy_event& e) { return e.detail.find("not-rdp") == 0; }));
+}
+
+TEST(FaultProxy, IdleDropIsSilenceBothWaysWithSocketsOpen) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), idle(100ms, proxy::idle_expiry::drop)));
+  connect_pair(p, proxy.port());
+  send(p.client, "a");
+  EXPECT_EQ(wait_read(p.server, 2s).bytes, "a");
+  const auto expired = proxy.wait_event(proxy::event_kind::idle_expired);
+  ASSERT_TRUE(expired);
+  EXPECT_NE(expired->detail.find("userspace: the proxy's kernel still ACKs"), std::string::npos) << expired->detail;
+  send(p.client, "lost");
+  send(p.server, "lost too");
+  EXPECT_EQ(wait_read(p.server, 300ms).what, seen::silence);
+  EXPECT_EQ(wait_read(p.client, 300ms).what, seen::silence);
+  const auto c = proxy.counters();
+  EXPECT_EQ(c.idle_expiries, 1u);
+  EXPECT_EQ(c.resets_to_client + c.resets_to_server, 0u);
+  EXPECT_EQ(c.bytes_dropped, 12u);
+}
+
+TEST(FaultProxy, IdleResetAnswersTheSenderOnlyAndLeavesTheOtherSideSilent) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), idle(100ms, proxy::idle_expiry::reset_sender)));
+  connect_pair(p, proxy.port());
+  ASSERT_TRUE(proxy.wait_event(proxy::event_kind::idle_expired));
+  send(p.client, "late");
+  EXPECT_EQ(wait_read(p.client, 2s).what, seen::reset);
+  EXPECT_EQ(wait_read(p.server, 300ms).what, seen::silence) << "the server learns only when it sends";
+  EXPECT_EQ(proxy.counters().resets_to_client, 1u);
+  EXPECT_EQ(proxy.counters().resets_to_server, 0u);
+  send(p.server, "later");
+  EXPECT_EQ(wait_read(p.server, 2s).what, seen::reset);
+  EXPECT_EQ(proxy.counters().resets_to_server, 1u);
+}
+
+TEST(FaultProxy, IdleResetBothResetsBothAtExpiry) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), idle(100ms, proxy::idle_expiry::reset_both)));
+  connect_pair(p, proxy.port());
+  EXPECT_EQ(wait_read(p.client, 2s).what, seen::reset);
+  EXPECT_EQ(wait_read(p.server, 2s).what, seen::reset);
+  const auto c = proxy.counters();
+  EXPECT_EQ(c.resets_to_client, 1u);
+  EXPECT_EQ(c.resets_to_server, 1u);
+}
+
+TEST(FaultProxy, TrafficKeepsTheIdleTimeoutFromFiring) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), idle(300ms, proxy::idle_expiry::reset_both)));
+  connect_pair(p, proxy.port());
+  for (int i = 0; i < 8; ++i) {  // 8 × 100 ms, more than twice the timeout, never 300 ms quiet
+    send(p.client, "k");
+    ASSERT_EQ(wait_read(p.server, 2s).bytes, "k");
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(proxy.counters().idle_expiries, 0u);
+}
+
+TEST(FaultProxy, ResetNowResetsBothSides) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port()));
+  connect_pair(p, proxy.port());
+  send(p.client, "x");
+  ASSERT_EQ(wait_read(p.server, 2s).bytes, "x");
+  proxy::fault_change now;
+  now.reset_now = true;
+  EXPECT_TRUE(proxy.call([&](proxy::fault_proxy& f) { return f.apply(1, now); }));
+  EXPECT_EQ(wait_read(p.client, 2s).what, seen::reset);
+  EXPECT_EQ(wait_read(p.server, 2s).what, seen::reset);
+  EXPECT_FALSE(proxy.call([&](proxy::fault_proxy& f) { return f.apply(99, now); })) << "no connection 99";
+}
+
+TEST(FaultProxy, BlackholeStopsForwardingAndKeepsSocketsUntilLifted) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port()));
+  connect_pair(p, proxy.port());
+  proxy::fault_change hole;
+  hole.blackhole = true;
+  proxy.call([&](proxy::fault_proxy& f) {
+    f.apply(hole);
+    return 0;
+  });
+  send(p.client, "into the hole");
+  EXPECT_EQ(wait_read(p.server, 300ms).what, seen::silence);
+  EXPECT_EQ(wait_read(p.client, 50ms).what, seen::silence);
+  hole.blackhole = false;
+  proxy.call([&](proxy::fault_proxy& f) {
+    f.apply(hole);
+    return 0;
+  });
+  send(p.client, "back");
+  EXPECT_EQ(wait_read(p.server, 2s, 4).bytes, "back");
+}
+
+TEST(FaultProxy, LatencyDelaysEachChunk) {
+  pair_through_proxy p;
+  proxy::fault_change slow;
+  slow.latency = 150ms;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), slow));
+  connect_pair(p, proxy.port());
+  const auto start = std::chrono::steady_clock::now();
+  send(p.client, "ping");
+  ASSERT_EQ(wait_read(p.server, 3s, 4).bytes, "ping");
+  send(p.server, "pong");
+  ASSERT_EQ(wait_read(p.client, 3s, 4).bytes, "pong");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms) << "150 ms each way";
+}
+
+TEST(FaultProxy, BandwidthLimitPacesTheBytes) {
+  pair_through_proxy p;
+  proxy::fault_change narrow;
+  narrow.bandwidth = 20000;  // bytes per second
+  narrow.slice = 1000;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), narrow));
+  connect_pair(p, proxy.port());
+  const auto start = std::chrono::steady_clock::now();
+  send(p.client, std::string(10000, 'b'));
+  ASSERT_EQ(wait_read(p.server, 5s, 10000).bytes.size(), 10000u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 400ms) << "10 kB at 20 kB/s";
+}
+
+TEST(FaultProxy, SlicesArriveAsSeparateSegments) {
+  pair_through_proxy p;
+  proxy::fault_change sliced;
+  sliced.slice = 10;
+  sliced.slice_delay = 30ms;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), sliced));
+  connect_pair(p, proxy.port());
+  send(p.client, std::string(50, 's'));
+  // The first read gets what has arrived: with 30 ms between 10-byte slices, that is not all 50.
+  const auto first = wait_read(p.server, 2s, 1);
+  EXPECT_LT(first.bytes.size(), 50u);
+  const auto rest = wait_read(p.server, 2s, 50 - first.bytes.size());
+  EXPECT_EQ(first.bytes.size() + rest.bytes.size(), 50u);
+}
+
+TEST(FaultProxy, ListenerDownRefusesThenComesBack) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port()));
+  proxy::fault_change down;
+  down.listener_down = 400ms;
+  proxy.call([&](proxy::fault_proxy& f) {
+    f.apply(down);
+    return 0;
+  });
+  tcp::socket early(p.io);
+  net::error_code ec;
+  early.connect(tcp::endpoint(asio::ip::address_v4::loopback(), proxy.port()), ec);
+  EXPECT_EQ(ec, asio::error::connection_refused) << ec.message();
+  ASSERT_TRUE(proxy.wait_event(proxy::event_kind::listener_up, [](const proxy::proxy_event&) { return true; }, 3s));
+  connect_pair(p, proxy.port());
+  send(p.client, "up");
+  EXPECT_EQ(wait_read(p.server, 2s, 2).bytes, "up");
+}
+
+TEST(FaultProxy, RefuseNewResetsAtAccept) {
+  pair_through_proxy p;
+  proxy::fault_change refuse;
+  refuse.refuse_new = true;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), refuse));
+  p.client.connect(tcp::endpoint(asio::ip::address_v4::loopback(), proxy.port()));
+  EXPECT_EQ(wait_read(p.client, 2s).what, seen::reset);
+  EXPECT_EQ(proxy.counters().refused, 1u);
+  EXPECT_EQ(proxy.counters().accepted, 0u);
+}
+
+TEST(FaultProxy, UpstreamDownResetsTheClient) {
+  std::uint16_t dead_port = 0;
+  {
+    asio::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    dead_port = a.local_endpoint().port();
+  }
+  proxy_thread proxy(config_to(dead_port));
+  asio::io_context io;
+  tcp::socket client(io);
+  client.connect(tcp::endpoint(asio::ip::address_v4::loopback(), proxy.port()));
+  EXPECT_EQ(wait_read(client, 3s).what, seen::reset);
+  EXPECT_TRUE(proxy.wait_event(proxy::event_kind::upstream_failed));
+  EXPECT_EQ(proxy.counters().upstream_failures, 1u);
+}
+
+TEST(FaultProxy, RecordsTheClientSideFlow) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port()));
+  connect_pair(p, proxy.port());
+  send(p.client, "abc");
+  ASSERT_EQ(wait_read(p.server, 2s, 3).bytes, "abc");
+  send(p.server, "de");
+  ASSERT_EQ(wait_read(p.client, 2s, 2).bytes, "de");
+  p.client.shutdown(tcp::socket::shutdown_send);
+  ASSERT_EQ(wait_read(p.server, 2s).what, seen::fin);
+  p.server.shutdown(tcp::socket::shutdown_send);
+  ASSERT_EQ(wait_read(p.client, 2s).what, seen::fin);
+  std::vector<capture::tcp_flow> flows;
+  for (int i = 0; i < 200 && flows.empty(); ++i) {
+    auto more = proxy.call([](proxy::fault_proxy& f) { return f.take_flows(); });
+    flows.insert(flows.end(), more.begin(), more.end());
+    if (flows.empty()) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(flows.size(), 1u);
+  const auto& events = flows[0].events;
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].from, capture::direction::from_client);
+  EXPECT_EQ(std::string(events[0].bytes.begin(), events[0].bytes.end()), "abc");
+  EXPECT_EQ(events[1].from, capture::direction::from_server);
+  EXPECT_EQ(std::string(events[1].bytes.begin(), events[1].bytes.end()), "de");
+  EXPECT_EQ(events[2].kind, capture::flow_event_kind::fin);
+  EXPECT_EQ(events[2].from, capture::direction::from_client);
+  EXPECT_EQ(events[3].kind, capture::flow_event_kind::fin);
+  EXPECT_EQ(events[3].from, capture::direction::from_server);
+  EXPECT_EQ(flows[0].client.port, p.client.local_endpoint().port());
+  EXPECT_EQ(flows[0].server.port, proxy.port());
+}
+
+TEST(FaultProxy, EventsAreJsonLines) {
+  proxy::proxy_event e;
+  e.connection = 7;
+  e.at_us = 1234;
+  e.kind = proxy::event_kind::closed;
+  e.who = proxy::closer::proxy;
+  e.how = proxy::close_how::rst;
+  e.toward = proxy::closer::client;
+  e.detail = "reset now";
+  EXPECT_EQ(proxy::to_json_line(e),
+            "{\"at_us\":1234,\"bytes_from_client\":0,\"bytes_from_server\":0,\"connection\":7,\"detail\":\"reset "
+            "now\",\"event\":\"closed\",\"how\":\"rst\",\"phase\":null,\"toward\":\"client\",\"who\":\"proxy\"}\n");
+}
+
+// ---- With rdpsim and the product client -------------------------------------------------------------------------
+
+sim::server_config sim_config() {
+  sim::server_config config;
+  config.identity = net::make_self_signed(net::key_kind::ecdsa, "rdpsim-proxy-test");
+  return config;
+}
+
+client::session_options through(std::uint16_t port) {
+  client::session_options o;
+  o.port = port;
+  o.deadlines.step = 5000ms;
+  o.deadlines.hold = 5000ms;
+  return o;
+}
+
+TEST(FaultProxyRdp, FollowsThePhasesOfARealSession) {
+  test::sim_thread sim(sim_config());
+  proxy_thread proxy(config_to(sim.port()));
+  auto context = client::make_client_context();
+  auto options = through(proxy.port());
+  options.hold = false;
+  const auto result = client::run_session_blocking(context, options);
+  ASSERT_TRUE(result.active()) << result.failure;
+  for (auto p : {proxy::phase::connected, proxy::phase::x224_request, proxy::phase::x224_confirm,
+                 proxy::phase::tls_client_hello, proxy::phase::tls_established, proxy::phase::first_app_data})
+    EXPECT_TRUE(proxy.wait_event(proxy::event_kind::phase,
+                                 [p](const proxy::proxy_event& e) { return e.reached == p; }))
+        << proxy::to_string(p);
+}
+
+TEST(FaultProxyRdp, ResetAfterTlsEstablishedEndsTheSessionWithAReset) {
+  test::sim_thread sim(sim_config());
+  proxy::fault_change at_phase;
+  at_phase.reset_at_phase = proxy::phase::tls_established;
+  at_phase.reset_after = 200ms;
+  proxy_thread proxy(config_to(sim.port(), at_phase));
+  auto context = client::make_client_context();
+  const auto result = client::run_session_blocking(context, through(proxy.port()));
+  EXPECT_TRUE(result.server_closed) << result.error.message();
+  EXPECT_EQ(result.error, asio::error::connection_reset) << result.error.message();
+  EXPECT_FALSE(result.error_info) << "a reset, not a server's goodbye";
+  const auto c = proxy.counters();
+  EXPECT_EQ(c.resets_to_client, 1u);
+  EXPECT_EQ(c.resets_to_server, 1u);
+}
+
+TEST(FaultProxyRdp, AResetToldAtActiveFiresThen) {
+  test::sim_thread sim(sim_config());
+  proxy::fault_change at_active;
+  at_active.reset_at_phase = proxy::phase::active;
+  proxy_thread proxy(config_to(sim.port(), at_active));
+  auto context = client::make_client_context();
+  auto options = through(proxy.port());
+  std::thread runner([&] {
+    client::run_session_blocking(context, options);
+  });
+  // The runner's part: the session is active (here: the proxy's connection has seen first application data and the
+  // client its Font Map; tell it as rdpsim's event would).
+  ASSERT_TRUE(proxy.wait_event(proxy::event_kind::phase, [](const proxy::proxy_event& e) {
+    return e.reached == proxy::phase::first_app_data;
+  }));
+  EXPECT_EQ(proxy.counters().resets_to_client, 0u) << "nothing fires before it is told";
+  EXPECT_TRUE(proxy.call([](proxy::fault_proxy& f) { return f.tell_phase(1, proxy::phase::active); }));
+  runner.join();
+  EXPECT_EQ(proxy.counters().resets_to_client, 1u);
+}
+
+}  // namespace
