@@ -1,4 +1,5 @@
 #include "rdp/sim/profile.hpp"
+#include "rdp/sim/profile_yaml.hpp"
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/tls.hpp"
@@ -15,7 +16,7 @@ namespace rdp::sim {
 namespace {
 
 // "source:line:col: path: message" — where a user has to look, and what is wrong there.
-[[noreturn]] void fail(const std::string& source, const YAML::Node& at, const std::string& path, const std::string& why) {
+[[noreturn]] void fail_at(const std::string& source, const YAML::Node& at, const std::string& path, const std::string& why) {
   std::ostringstream out;
   out << source;
   const auto mark = at.Mark();
@@ -26,30 +27,37 @@ namespace {
 
 class reader {
  public:
-  reader(std::string source, std::string base_dir) : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+  // `prefix` is where the profile sits in a larger document ("server.profile" in a scenario file): every key path
+  // in an error starts with it.
+  reader(std::string source, std::string base_dir, std::string prefix = {})
+      : source_(std::move(source)), base_dir_(std::move(base_dir)), prefix_(std::move(prefix)) {}
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& path, const std::string& why) const {
+    fail_at(source_, at, path.empty() ? prefix_ : join(prefix_, path), why);
+  }
 
   void only_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
-    if (!map.IsMap()) fail(source_, map, path, "expected a mapping of keys to values");
+    if (!map.IsMap()) fail(map, path, "expected a mapping of keys to values");
     const std::set<std::string> known(allowed.begin(), allowed.end());
     for (const auto& item : map) {
       const auto key = item.first.as<std::string>();
       if (!known.count(key)) {
         std::string list;
         for (const auto* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
-        fail(source_, item.first, join(path, key), "unknown key (known here: " + list + ")");
+        fail(item.first, join(path, key), "unknown key (known here: " + list + ")");
       }
     }
   }
 
   std::string text(const YAML::Node& node, const std::string& path) {
-    if (!node.IsScalar()) fail(source_, node, path, "expected a single value");
+    if (!node.IsScalar()) fail(node, path, "expected a single value");
     return node.as<std::string>();
   }
 
   bool flag(const YAML::Node& node, const std::string& path) {
     bool value = false;
     if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value))
-      fail(source_, node, path, "expected true or false, not '" + scalar_of(node) + "'");
+      fail(node, path, "expected true or false, not '" + scalar_of(node) + "'");
     return value;
   }
 
@@ -58,7 +66,7 @@ class reader {
     const auto raw = scalar_of(node);
     if (!node.IsScalar() || raw.empty() || raw[0] == '-' || !YAML::convert<std::uint64_t>::decode(node, value) ||
         value < min || value > max)
-      fail(source_, node, path,
+      fail(node, path,
            "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", not '" + raw + "'");
     return value;
   }
@@ -85,12 +93,13 @@ class reader {
 
   std::string source_;
   std::string base_dir_;
+  std::string prefix_;
 };
 
 net::host_port listen_address(reader& r, const YAML::Node& node, const std::string& path, std::uint16_t default_port) {
   std::string why;
   auto where = net::parse_host_port(r.text(node, path), default_port, &why, net::port_zero::allow);
-  if (!where) fail(r.source(), node, path, why);
+  if (!where) r.fail(node, path, why);
   return *where;
 }
 
@@ -98,29 +107,29 @@ void read_tls(reader& r, const YAML::Node& tls, server_config& config, const std
               certificate_handling certificates) {
   r.only_keys(tls, "tls", {"certificate", "key", "generate", "common_name"});
   const bool has_cert = static_cast<bool>(tls["certificate"]), has_key = static_cast<bool>(tls["key"]);
-  if (has_cert != has_key) fail(r.source(), tls, "tls", "certificate and key go together");
+  if (has_cert != has_key) r.fail(tls, "tls", "certificate and key go together");
   const bool check_only = certificates == certificate_handling::check_only;
   if (has_cert) {
-    if (tls["generate"]) fail(r.source(), tls["generate"], "tls.generate", "either a certificate and key, or generate");
+    if (tls["generate"]) r.fail(tls["generate"], "tls.generate", "either a certificate and key, or generate");
     const auto certificate = r.path_of(tls["certificate"], "tls.certificate");
     const auto key = r.path_of(tls["key"], "tls.key");
     if (check_only) return;
     try {
       config.identity = net::load_identity(certificate, key);
     } catch (const std::exception& e) {
-      fail(r.source(), tls["certificate"], "tls.certificate", e.what());
+      r.fail(tls["certificate"], "tls.certificate", e.what());
     }
     return;
   }
   std::string kind = "rsa", common_name = name.empty() ? "rdpsim" : name;
   if (tls["generate"]) kind = r.text(tls["generate"], "tls.generate");
   if (tls["common_name"]) common_name = r.text(tls["common_name"], "tls.common_name");
-  if (kind != "rsa" && kind != "ecdsa") fail(r.source(), tls["generate"], "tls.generate", "expected rsa or ecdsa, not '" + kind + "'");
+  if (kind != "rsa" && kind != "ecdsa") r.fail(tls["generate"], "tls.generate", "expected rsa or ecdsa, not '" + kind + "'");
   if (check_only) return;
   try {
     config.identity = net::make_self_signed(kind == "rsa" ? net::key_kind::rsa : net::key_kind::ecdsa, common_name);
   } catch (const std::exception& e) {  // OpenSSL refusing the name (too long for a CN, …)
-    fail(r.source(), tls["common_name"] ? tls["common_name"] : tls, "tls.common_name", e.what());
+    r.fail(tls["common_name"] ? tls["common_name"] : tls, "tls.common_name", e.what());
   }
 }
 
@@ -139,7 +148,7 @@ void read_ntlm(reader& r, const YAML::Node& ntlm, ntlm_identity& id) {
     std::istringstream in(text);
     if (!(in >> major >> dot1 >> minor >> dot2 >> build) || dot1 != '.' || dot2 != '.' || !in.eof() || major > 255 ||
         minor > 255 || build > 65535)
-      fail(r.source(), ntlm["version"], "ntlm.version", "expected major.minor.build such as 10.0.20348, not '" + text + "'");
+      r.fail(ntlm["version"], "ntlm.version", "expected major.minor.build such as 10.0.20348, not '" + text + "'");
     id.major = static_cast<std::uint8_t>(major);
     id.minor = static_cast<std::uint8_t>(minor);
     id.build = static_cast<std::uint16_t>(build);
@@ -147,17 +156,17 @@ void read_ntlm(reader& r, const YAML::Node& ntlm, ntlm_identity& id) {
 }
 
 void read_users(reader& r, const YAML::Node& users, std::vector<user_account>& out) {
-  if (!users.IsSequence()) fail(r.source(), users, "users", "expected a list of {user, password, domain}");
+  if (!users.IsSequence()) r.fail(users, "users", "expected a list of {user, password, domain}");
   for (std::size_t i = 0; i < users.size(); ++i) {
     const auto path = "users[" + std::to_string(i) + "]";
     const auto& u = users[i];
     r.only_keys(u, path, {"user", "password", "domain"});
-    if (!u["user"] || !u["password"]) fail(r.source(), u, path, "user and password are required");
+    if (!u["user"] || !u["password"]) r.fail(u, path, "user and password are required");
     user_account account;
     account.user = r.text(u["user"], path + ".user");
     account.password = r.text(u["password"], path + ".password");
     if (u["domain"]) account.domain = r.text(u["domain"], path + ".domain");
-    if (account.user.empty()) fail(r.source(), u["user"], path + ".user", "must not be empty");
+    if (account.user.empty()) r.fail(u["user"], path + ".user", "must not be empty");
     out.push_back(std::move(account));
   }
 }
@@ -185,7 +194,7 @@ void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy
                                             1, static_cast<std::uint64_t>(max_disconnected_limit.count()));
     policy.disconnected_limit = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
   }
-  if (auto problem = validate(policy); !problem.empty()) fail(r.source(), sessions, "sessions", problem);
+  if (auto problem = validate(policy); !problem.empty()) r.fail(sessions, "sessions", problem);
 }
 
 }  // namespace
@@ -201,7 +210,12 @@ profile parse_profile(const std::string& text, const std::string& source, const 
     throw profile_error(out.str());
   }
   if (root.IsNull()) throw profile_error(source + ": the profile is empty");
-  reader r(source, base_dir);
+  return parse_profile_node(root, source, base_dir, certificates);
+}
+
+profile parse_profile_node(const YAML::Node& root, const std::string& source, const std::string& base_dir,
+                           certificate_handling certificates, const std::string& path_prefix) {
+  reader r(source, base_dir, path_prefix);
   profile p;
   try {
     r.only_keys(root, "", {"name", "listen", "protocols", "tls", "ntlm", "users", "sessions", "heartbeat_seconds",
@@ -223,7 +237,7 @@ profile parse_profile(const std::string& text, const std::string& source, const 
       try {
         config.policy = parse_policy(list);
       } catch (const std::invalid_argument& e) {
-        fail(source, node, "protocols", e.what());
+        r.fail(node, "protocols", e.what());
       }
     }
     if (root["ntlm"]) read_ntlm(r, root["ntlm"], config.ntlm);
@@ -238,7 +252,7 @@ profile parse_profile(const std::string& text, const std::string& source, const 
       const auto answer = r.text(root["stale_cookie"], "stale_cookie");
       if (answer == "fresh-logon") config.stale_cookie = stale_cookie_answer::fresh_logon;
       else if (answer == "refuse") config.stale_cookie = stale_cookie_answer::refuse;
-      else fail(source, root["stale_cookie"], "stale_cookie", "expected fresh-logon or refuse, not '" + answer + "'");
+      else r.fail(root["stale_cookie"], "stale_cookie", "expected fresh-logon or refuse, not '" + answer + "'");
     }
     if (root["stale_cookie_error"])
       config.stale_cookie_error =
@@ -269,7 +283,7 @@ profile parse_profile(const std::string& text, const std::string& source, const 
     // Last: a TLS identity is only needed (and only generated) when a TLS-based protocol is offered.
     if (config.policy.supported != 0)
       read_tls(r, root["tls"] ? root["tls"] : YAML::Node(YAML::NodeType::Map), config, p.name, certificates);
-    else if (root["tls"]) fail(source, root["tls"], "tls", "no TLS-based protocol is offered (protocols)");
+    else if (root["tls"]) r.fail(root["tls"], "tls", "no TLS-based protocol is offered (protocols)");
   } catch (const YAML::Exception& e) {
     // A conversion yaml-cpp itself refused (e.g. a mapping where a value was expected).
     std::ostringstream out;

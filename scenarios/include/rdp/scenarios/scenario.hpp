@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -201,6 +203,19 @@ struct scenario {
   duration timeout{std::chrono::minutes(5)};  // scenario time; the run is FAIL if it has not settled by then
   source_position where;  // the file
 };
+
+// The file's words for the schema's enums ("lean", "restart", "drop-connection", "new-session", …), for the
+// runner's timeline and reports.
+std::string_view to_string(client_kind k) noexcept;
+std::string_view to_string(admin_kind k) noexcept;
+std::string_view to_string(occupant_kind k) noexcept;
+std::string_view to_string(close_kind k) noexcept;
+std::string_view to_string(reconnect_outcome o) noexcept;
+
+// The server_counters members an expectation may name (server_expectation::counters), and one of them by name —
+// nullopt for a name that is not a counter. One table, so the parser and the runner cannot disagree.
+std::span<const std::string_view> server_counter_names() noexcept;
+std::optional<std::uint64_t> server_counter(const sim::server_counters& counters, std::string_view name) noexcept;
 
 // Parses scenario text. `source` names it in errors; profile paths are relative to `base_dir`. Unknown keys, wrong
 // types, a missing expectation, a step naming a client that does not exist, an event no one can send: all

@@ -1,0 +1,1072 @@
+// Reads a scenario file (docs/scenarios.md) into the types of scenario.hpp, and refuses — before anything runs —
+// whatever those types do not define: "file:line:column: key.path: what is wrong". List items are numbered from 1
+// in key paths (timeline[3]), as `on: step.3.done` counts them. Pure parsing: no sockets, no clock; the only files
+// read are a `server.profile:` path and what load_scenario is given (tests/fuzz/scenario_fuzz.cpp compiles this
+// file with the profile parser and nothing else).
+#include "rdp/scenarios/scenario.hpp"
+
+#include "rdp/net/endpoint.hpp"
+#include "rdp/protocol/errinfo.hpp"
+#include "rdp/protocol/mcs.hpp"
+#include "rdp/sim/profile_yaml.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace rdp::scenarios {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Files larger than this are neither scenarios nor profiles (and a path to /dev/zero must not hang the parser).
+constexpr std::uintmax_t max_file_bytes = 1 << 20;
+constexpr duration longest{std::chrono::hours(24)};
+
+// ---- Words of the file ---------------------------------------------------------------------------------------
+
+template <class T, std::size_t N>
+using word_table = std::array<std::pair<T, std::string_view>, N>;
+
+constexpr word_table<client_kind, 3> client_kind_words{{
+    {client_kind::lean, "lean"}, {client_kind::freerdp, "freerdp"}, {client_kind::rdpprobe, "rdpprobe"}}};
+constexpr word_table<admin_kind, 5> admin_kind_words{{{admin_kind::logoff, "logoff"},
+                                                     {admin_kind::reset, "reset"},
+                                                     {admin_kind::disconnect, "disconnect"},
+                                                     {admin_kind::restart_service, "restart"},
+                                                     {admin_kind::drop_connection, "drop-connection"}}};
+constexpr word_table<occupant_kind, 4> occupant_words{{{occupant_kind::http, "http"},
+                                                      {occupant_kind::ssh, "ssh"},
+                                                      {occupant_kind::banner, "banner"},
+                                                      {occupant_kind::silent, "silent"}}};
+constexpr word_table<close_kind, 5> close_words{{{close_kind::fin, "fin"},
+                                                {close_kind::reset, "reset"},
+                                                {close_kind::silence, "silence"},
+                                                {close_kind::client, "client"},
+                                                {close_kind::none, "none"}}};
+constexpr word_table<reconnect_outcome, 3> reconnect_words{{{reconnect_outcome::honoured, "honoured"},
+                                                           {reconnect_outcome::new_session, "new-session"},
+                                                           {reconnect_outcome::refused, "refused"}}};
+
+// rdpprobe's verdict words (docs/verdicts.md). Kept here because this parser links nothing of the probe;
+// tests/unit_scenarios checks them against probe::to_string(verdict).
+constexpr std::array<std::string_view, 13> verdict_words{
+    "rdp",           "not-rdp",    "refused",      "timeout",          "reset",
+    "closed",        "negotiation-failed", "tls-failed", "session-error", "dns-failed",
+    "login-failed",  "reconnect-failed",   "internal-error"};
+
+constexpr std::array<std::string_view, 4> security_words{"any", "tls", "nla", "rdp"};
+
+// sim::server_counters by member name: `expect: {server: {counters: {NAME: N}}}`.
+using counter_member = std::uint64_t sim::server_counters::*;
+constexpr std::array<std::pair<std::string_view, counter_member>, 16> counter_members{{
+    {"accepted", &sim::server_counters::accepted},
+    {"negotiated", &sim::server_counters::negotiated},
+    {"refused", &sim::server_counters::refused},
+    {"tls_completed", &sim::server_counters::tls_completed},
+    {"ntlm_challenges", &sim::server_counters::ntlm_challenges},
+    {"bad_requests", &sim::server_counters::bad_requests},
+    {"activated", &sim::server_counters::activated},
+    {"reconnected", &sim::server_counters::reconnected},
+    {"stale_cookies", &sim::server_counters::stale_cookies},
+    {"disconnected_expired", &sim::server_counters::disconnected_expired},
+    {"logon_failures", &sim::server_counters::logon_failures},
+    {"sequence_failures", &sim::server_counters::sequence_failures},
+    {"connections_over_limit", &sim::server_counters::connections_over_limit},
+    {"prelogon_timeouts", &sim::server_counters::prelogon_timeouts},
+    {"session_table_full", &sim::server_counters::session_table_full},
+    {"accept_loop_restarts", &sim::server_counters::accept_loop_restarts},
+}};
+// A counter added to server_counters must be added above (and to docs/scenarios.md), or scenarios cannot name it.
+static_assert(sizeof(sim::server_counters) == counter_members.size() * sizeof(std::uint64_t),
+              "sim::server_counters changed: update counter_members in scenarios/src/scenario_parse.cpp");
+
+constexpr std::array<std::string_view, 16> counter_names_array = [] {
+  std::array<std::string_view, 16> names{};
+  for (std::size_t i = 0; i < counter_members.size(); ++i) names[i] = counter_members[i].first;
+  return names;
+}();
+
+template <class T, std::size_t N>
+std::string_view word_of(const word_table<T, N>& table, T value) noexcept {
+  for (const auto& [v, word] : table)
+    if (v == value) return word;
+  return "?";
+}
+
+template <class T, std::size_t N>
+std::optional<T> value_of(const word_table<T, N>& table, std::string_view word) noexcept {
+  for (const auto& [v, w] : table)
+    if (w == word) return v;
+  return std::nullopt;
+}
+
+template <class T, std::size_t N>
+std::string list_words(const word_table<T, N>& table) {
+  std::string list;
+  for (const auto& entry : table) list += (list.empty() ? "" : ", ") + std::string(entry.second);
+  return list;
+}
+
+template <std::size_t N>
+std::string list_words(const std::array<std::string_view, N>& words) {
+  std::string list;
+  for (const auto& w : words) list += (list.empty() ? "" : ", ") + std::string(w);
+  return list;
+}
+
+std::string phase_list() {
+  std::string list;
+  for (int i = 0; i <= static_cast<int>(proxy::phase::session_info_sent); ++i)
+    list += (list.empty() ? "" : ", ") + std::string(proxy::to_string(static_cast<proxy::phase>(i)));
+  return list;
+}
+
+// ---- Numbers and durations -----------------------------------------------------------------------------------
+
+// A whole number in decimal or 0x-hex, nothing around it.
+std::optional<std::uint64_t> parse_whole(std::string_view text) {
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    text.remove_prefix(2);
+    base = 16;
+  }
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// "30s", "500ms", "15m", "2h", "1.5s", compounds such as "4m30s", and "0" (with any unit) where zero means
+// something. One part at a time goes to net::parse_duration (the tools' own reading); hours and zero are read
+// here because parse_duration takes neither.
+std::optional<duration> parse_scenario_duration(std::string_view text, bool zero_allowed) {
+  if (text.empty() || text.size() > 64) return std::nullopt;
+  duration total{0};
+  bool any_nonzero = false;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t number_start = i;
+    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+    const std::size_t unit_start = i;
+    while (i < text.size() && text[i] >= 'a' && text[i] <= 'z') ++i;
+    if (unit_start == number_start) return std::nullopt;  // no number, or a character that is neither
+    const auto number = text.substr(number_start, unit_start - number_start);
+    const auto unit = text.substr(unit_start, i - unit_start);
+    // Only a lone number goes without a unit (seconds, as net::parse_duration reads it): "4m30" is not guessed at.
+    if (unit.empty() && (i != text.size() || number_start != 0)) return std::nullopt;
+    double value = 0;
+    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc{} || end != number.data() + number.size() || !(value >= 0)) return std::nullopt;
+    if (unit != "" && unit != "ms" && unit != "s" && unit != "m" && unit != "h") return std::nullopt;
+    if (value == 0) continue;
+    any_nonzero = true;
+    if (unit == "h") {
+      if (value > 24) return std::nullopt;
+      total += duration(static_cast<std::int64_t>(value * 3600000.0));
+      continue;
+    }
+    const auto part = net::parse_duration(text.substr(number_start, i - number_start));
+    if (!part) return std::nullopt;
+    total += *part;
+  }
+  if (!any_nonzero) {
+    if (zero_allowed) return duration{0};
+    return std::nullopt;
+  }
+  if (total > longest || total.count() < 1) return std::nullopt;
+  return total;
+}
+
+// Bytes per second: a number, or "64KiB/s", "1MB/s", "500kB/s" (k/K/M/G powers of 1000, Ki/Mi/Gi of 1024).
+std::optional<std::uint64_t> parse_bandwidth(std::string_view text) {
+  if (auto whole = parse_whole(text)) return whole;
+  constexpr std::string_view per_second = "/s";
+  if (text.size() <= per_second.size() || text.substr(text.size() - per_second.size()) != per_second)
+    return std::nullopt;
+  text.remove_suffix(per_second.size());
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const auto number = parse_whole(text.substr(0, digits));
+  if (!number) return std::nullopt;
+  const auto unit = text.substr(digits);
+  constexpr std::array<std::pair<std::string_view, std::uint64_t>, 9> units{{{"B", 1},
+                                                                              {"kB", 1000},
+                                                                              {"KB", 1000},
+                                                                              {"MB", 1000000},
+                                                                              {"GB", 1000000000},
+                                                                              {"KiB", 1024},
+                                                                              {"MiB", 1024 * 1024},
+                                                                              {"GiB", 1024 * 1024 * 1024},
+                                                                              {"", 1}}};
+  for (const auto& [name, scale] : units) {
+    if (name != unit) continue;
+    if (*number > std::numeric_limits<std::uint64_t>::max() / scale) return std::nullopt;
+    return *number * scale;
+  }
+  return std::nullopt;
+}
+
+std::string show_duration(duration d) { return d.count() == 0 ? "0s" : net::format_duration(d); }
+
+// ---- The reader ----------------------------------------------------------------------------------------------
+
+std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+std::string item(const std::string& path, std::size_t index0) { return path + "[" + std::to_string(index0 + 1) + "]"; }
+
+// What the file holds there, for "expected X, found Y": a value in quotes (cut short, unprintable bytes as '?'),
+// or the kind of node.
+std::string found(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "nothing (null)";
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  std::string text = node.Scalar();
+  const bool cut = text.size() > 60;
+  if (cut) text.resize(60);
+  for (auto& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return "'" + text + (cut ? "…'" : "'");
+}
+
+class reader {
+ public:
+  explicit reader(std::string source) : source_(std::move(source)) {}
+
+  const std::string& source() const { return source_; }
+
+  source_position position(const YAML::Node& node) const {
+    source_position where{source_, 0, 0};
+    const auto mark = node.Mark();
+    if (mark.line >= 0) {
+      where.line = mark.line + 1;
+      where.column = mark.column + 1;
+    }
+    return where;
+  }
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& path, const std::string& why) const {
+    throw scenario_error(to_string(position(at)) + ": " + (path.empty() ? "" : path + ": ") + why);
+  }
+
+  // A mapping whose keys are all in `allowed`, none twice. Returns it for chaining.
+  const YAML::Node& keys(const YAML::Node& map, const std::string& path, std::initializer_list<std::string_view> allowed,
+                         const std::string& what = "a mapping") const {
+    if (!map.IsMap()) fail(map, path, "expected " + what + ", found " + found(map));
+    std::set<std::string> seen;
+    for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) fail(entry.first, path, "expected a key name, found " + found(entry.first));
+      const auto& key = entry.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string list;
+        for (const auto k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
+        fail(entry.first, join(path, key), "unknown key (known here: " + list + ")");
+      }
+      if (!seen.insert(key).second) fail(entry.first, join(path, key), "given twice");
+    }
+    return map;
+  }
+
+  const YAML::Node& list(const YAML::Node& node, const std::string& path, const std::string& of) const {
+    if (!node.IsSequence()) fail(node, path, "expected a list of " + of + ", found " + found(node));
+    if (node.size() == 0) fail(node, path, "the list is empty: at least one " + of + " is needed");
+    return node;
+  }
+
+  std::string text(const YAML::Node& node, const std::string& path, const std::string& what = "a text value") const {
+    if (!node.IsScalar()) fail(node, path, "expected " + what + ", found " + found(node));
+    if (node.Scalar().empty()) fail(node, path, "expected " + what + ", found an empty value");
+    return node.Scalar();
+  }
+
+  bool flag(const YAML::Node& node, const std::string& path) const {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value))
+      fail(node, path, "expected true or false, found " + found(node));
+    return value;
+  }
+
+  std::uint64_t whole(const YAML::Node& node, const std::string& path, std::uint64_t min, std::uint64_t max) const {
+    const auto value = node.IsScalar() ? parse_whole(node.Scalar()) : std::nullopt;
+    if (!value || *value < min || *value > max)
+      fail(node, path,
+           "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", found " +
+               found(node));
+    return *value;
+  }
+
+  duration time(const YAML::Node& node, const std::string& path, bool zero_allowed) const {
+    const auto value = node.IsScalar() ? parse_scenario_duration(node.Scalar(), zero_allowed) : std::nullopt;
+    if (!value)
+      fail(node, path,
+           std::string("expected a duration such as 500ms, 30s, 4m30s or 2h (") + (zero_allowed ? "0 to" : "1ms to") +
+               " 24h), found " + found(node));
+    return *value;
+  }
+
+  // A limit that `null` (or `none`) switches off.
+  std::optional<duration> time_or_off(const YAML::Node& node, const std::string& path) const {
+    if (is_off(node)) return std::nullopt;
+    return time(node, path, false);
+  }
+
+  static bool is_off(const YAML::Node& node) { return node.IsNull() || (node.IsScalar() && node.Scalar() == "none"); }
+
+  template <class T, std::size_t N>
+  T word(const YAML::Node& node, const std::string& path, const word_table<T, N>& table) const {
+    const auto value = node.IsScalar() ? value_of(table, node.Scalar()) : std::nullopt;
+    if (!value) fail(node, path, "expected one of " + list_words(table) + ", found " + found(node));
+    return *value;
+  }
+
+  proxy::phase phase(const YAML::Node& node, const std::string& path) const {
+    const auto value = node.IsScalar() ? proxy::phase_from_word(node.Scalar()) : std::nullopt;
+    if (!value) fail(node, path, "expected a phase (" + phase_list() + "), found " + found(node));
+    return *value;
+  }
+
+ private:
+  std::string source_;
+};
+
+// ---- The parser ----------------------------------------------------------------------------------------------
+
+struct client_facts {
+  const client_spec* spec = nullptr;
+  std::size_t logons = 0;      // logon and reconnect steps: the attempts an expectation may name
+  std::size_t reconnects = 0;  // reconnect steps
+  std::size_t probes = 0;      // probe steps (an rdpprobe client's attempts)
+  bool has_logon = false;      // a `logon:` step (a reconnect needs a cookie from one)
+};
+
+class parser {
+ public:
+  parser(std::string source, std::string base_dir, sim::certificate_handling certificates)
+      : r_(std::move(source)), base_dir_(std::move(base_dir)), certificates_(certificates) {}
+
+  scenario run(const YAML::Node& root) {
+    r_.keys(root, "", {"scenario", "summary", "cause", "timeout", "server", "path", "clients", "timeline", "expect"},
+            "a mapping of the scenario's keys");
+    scenario s;
+    s.where = r_.position(root);
+    s.where.line = 0;  // the scenario as a whole is the file
+    s.where.column = 0;
+    required(root, "scenario", "", "the scenario's name");
+    s.name = r_.text(root["scenario"], "scenario", "a name");
+    if (s.name.size() > 100 || !std::all_of(s.name.begin(), s.name.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                 c == '.';
+        }))
+      r_.fail(root["scenario"], "scenario",
+              "a name is up to 100 letters, digits, '-', '_' and '.' (it names the scenario's pcap and report "
+              "files), found " + found(root["scenario"]));
+    if (root["summary"]) s.summary = r_.text(root["summary"], "summary");
+    if (root["cause"]) s.cause = r_.text(root["cause"], "cause");
+    if (root["timeout"]) s.timeout = r_.time(root["timeout"], "timeout", false);
+    timeout_ = s.timeout;
+
+    s.server = read_server(root["server"] ? root["server"] : YAML::Node(YAML::NodeType::Map), root);
+    s.path = root["path"] ? read_path(root["path"]) : path_spec{false, {}, r_.position(root)};
+    through_proxy_ = s.path.through_proxy;
+
+    required(root, "clients", "", "the clients (at least one)");
+    read_clients(root["clients"], s.clients);
+    required(root, "timeline", "", "the timeline (at least one step)");
+    read_timeline(root["timeline"], s.steps);
+    required(root, "expect", "",
+             "the expected outcome (at least one expectation): a scenario without one cannot fail");
+    read_expectations(root["expect"], s.expect);
+    return s;
+  }
+
+ private:
+  void required(const YAML::Node& map, const std::string& key, const std::string& path, const std::string& what) {
+    if (!map[key]) r_.fail(map, join(path, key), "missing: " + what);
+  }
+
+  // ---- server ----
+  server_spec read_server(const YAML::Node& node, const YAML::Node& root) {
+    r_.keys(node, "server", {"profile"});
+    server_spec spec;
+    const auto profile = node["profile"];
+    if (!profile || profile.IsMap()) {
+      // Inline (or absent: rdpsim's defaults), parsed in this document so errors carry its line:column.
+      const auto& mapping = profile ? profile : YAML::Node(YAML::NodeType::Map);
+      const auto& at = profile ? profile : (node.Mark().line >= 0 ? node : root);
+      try {
+        spec.profile = sim::parse_profile_node(mapping, r_.source(), base_dir_, certificates_, "server.profile");
+      } catch (const sim::profile_error& e) {
+        if (profile) throw scenario_error(e.what());
+        r_.fail(at, "server", std::string("rdpsim's default profile: ") + e.what());
+      }
+      spec.profile_source = "inline";
+      return spec;
+    }
+    const auto given = r_.text(profile, "server.profile", "a profile file's path or an inline mapping of its keys");
+    const fs::path path = fs::path(given).is_absolute() ? fs::path(given) : fs::path(base_dir_) / given;
+    std::string text;
+    if (auto why = read_small_file(path, text); !why.empty())
+      r_.fail(profile, "server.profile", "cannot read the profile '" + path.string() + "': " + why);
+    try {
+      const auto dir = path.parent_path();
+      spec.profile = sim::parse_profile(text, path.string(), dir.empty() ? "." : dir.string(), certificates_);
+    } catch (const sim::profile_error& e) {
+      r_.fail(profile, "server.profile", std::string("in the profile: ") + e.what());
+    }
+    spec.profile_source = given;
+    return spec;
+  }
+
+  // ---- path ----
+  path_spec read_path(const YAML::Node& node) {
+    path_spec spec;
+    spec.where = r_.position(node);
+    if (node.IsScalar()) {
+      if (node.Scalar() == "direct") return spec;
+      if (node.Scalar() == "proxy") {
+        spec.through_proxy = true;
+        spec.proxy.where = spec.where;
+        return spec;
+      }
+    }
+    if (!node.IsMap())
+      r_.fail(node, "path", "expected direct, proxy or {proxy: {faults...}}, found " + found(node));
+    r_.keys(node, "path", {"proxy"});
+    if (!node["proxy"]) r_.fail(node, "path", "missing: proxy (or write `path: direct`)");
+    spec.through_proxy = true;
+    const auto faults = node["proxy"];
+    if (faults.IsNull()) {
+      spec.proxy.where = r_.position(faults);
+      return spec;
+    }
+    spec.proxy = read_fault(faults, "path.proxy", true);
+    return spec;
+  }
+
+  fault_spec read_fault(const YAML::Node& node, const std::string& path, bool at_start) {
+    r_.keys(node, path,
+            {"idle_timeout", "on_idle", "idle_from", "latency", "jitter", "bandwidth", "slice", "slice_delay",
+             "reset_now", "reset_at", "reset_after", "blackhole", "listener_down", "refuse_new"},
+            "a mapping of fault keys");
+    fault_spec spec;
+    spec.where = r_.position(node);
+    auto& change = spec.change;
+    if (const auto n = node["idle_timeout"]) change.idle_timeout = r_.time_or_off(n, join(path, "idle_timeout"));
+    if (const auto n = node["on_idle"]) {
+      const auto value = n.IsScalar() ? proxy::idle_expiry_from_word(n.Scalar()) : std::nullopt;
+      if (!value) r_.fail(n, join(path, "on_idle"), "expected drop, reset or reset-both, found " + found(n));
+      change.on_idle = *value;
+    }
+    if (const auto n = node["idle_from"]) change.idle_from = r_.phase(n, join(path, "idle_from"));
+    if (const auto n = node["latency"]) change.latency = r_.time(n, join(path, "latency"), true);
+    if (const auto n = node["jitter"]) change.jitter = r_.time(n, join(path, "jitter"), true);
+    if (const auto n = node["bandwidth"]) {
+      const auto value = n.IsScalar() ? parse_bandwidth(n.Scalar()) : std::nullopt;
+      if (!value)
+        r_.fail(n, join(path, "bandwidth"),
+                "expected bytes per second (0 = unlimited), as a number or like 64KiB/s or 1MB/s, found " + found(n));
+      change.bandwidth = *value;
+    }
+    if (const auto n = node["slice"]) change.slice = static_cast<std::size_t>(r_.whole(n, join(path, "slice"), 0, 1 << 24));
+    if (const auto n = node["slice_delay"]) change.slice_delay = r_.time(n, join(path, "slice_delay"), true);
+    if (const auto n = node["reset_now"]) {
+      change.reset_now = r_.flag(n, join(path, "reset_now"));
+      if (change.reset_now && at_start)
+        r_.fail(n, join(path, "reset_now"),
+                "there is no connection to reset at the start; a `fault:` step in the timeline resets at its time");
+    }
+    if (const auto n = node["reset_at"]) change.reset_at_phase = r_.phase(n, join(path, "reset_at"));
+    if (const auto n = node["reset_after"]) {
+      change.reset_after = r_.time(n, join(path, "reset_after"), true);
+      if (!change.reset_at_phase)
+        r_.fail(n, join(path, "reset_after"), "goes with reset_at (the phase it counts from)");
+    }
+    if (const auto n = node["blackhole"]) change.blackhole = r_.flag(n, join(path, "blackhole"));
+    if (const auto n = node["listener_down"]) change.listener_down = r_.time(n, join(path, "listener_down"), false);
+    if (const auto n = node["refuse_new"]) change.refuse_new = r_.flag(n, join(path, "refuse_new"));
+    if (!at_start && node.size() == 0) r_.fail(node, path, "names no fault to change");
+    return spec;
+  }
+
+  // ---- clients ----
+  void read_clients(const YAML::Node& node, std::vector<client_spec>& out) {
+    r_.list(node, "clients", "clients ({name, kind, ...})");
+    out.reserve(node.size());  // client_facts keeps pointers into it
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const auto c = node[i];
+      const auto path = item("clients", i);
+      r_.keys(c, path,
+              {"name", "kind", "user", "password", "domain", "heartbeat", "auto_reconnect", "busy", "silence_limit",
+               "hold", "security"});
+      client_spec spec;
+      spec.where = r_.position(c);
+      required(c, "name", path, "the client's name (steps and expectations refer to it)");
+      spec.name = r_.text(c["name"], join(path, "name"), "a name");
+      if (spec.name == "server" || spec.name == "proxy" || spec.name == "step" ||
+          !std::all_of(spec.name.begin(), spec.name.end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                   ch == '_';
+          }) ||
+          spec.name.size() > 64)
+        r_.fail(c["name"], join(path, "name"),
+                "a client's name is up to 64 letters, digits, '-' and '_', and not server, proxy or step (events "
+                "are written NAME.active), found " + found(c["name"]));
+      if (clients_.count(spec.name)) r_.fail(c["name"], join(path, "name"), "another client is already named " + spec.name);
+      if (c["kind"]) spec.kind = r_.word(c["kind"], join(path, "kind"), client_kind_words);
+      const auto kind = std::string(word_of(client_kind_words, spec.kind));
+      // Keys that belong to other kinds of client: say whose they are rather than "unknown".
+      const auto only_for = [&](const char* key, bool allowed, const std::string& whose) {
+        if (c[key] && !allowed)
+          r_.fail(c[key], join(path, key), std::string("is for ") + whose + " clients; " + spec.name + " is " + kind);
+      };
+      const bool logs_on = spec.kind != client_kind::rdpprobe;
+      only_for("user", logs_on, "lean and freerdp");
+      only_for("password", logs_on, "lean and freerdp");
+      only_for("domain", logs_on, "lean and freerdp");
+      only_for("hold", logs_on, "lean and freerdp");
+      only_for("heartbeat", spec.kind == client_kind::lean, "lean");
+      only_for("auto_reconnect", spec.kind == client_kind::lean, "lean");
+      only_for("busy", spec.kind == client_kind::lean, "lean");
+      only_for("silence_limit", spec.kind == client_kind::lean, "lean");
+      only_for("security", spec.kind == client_kind::freerdp, "freerdp");
+      if (c["user"]) spec.user = r_.text(c["user"], join(path, "user"), "a user name");
+      if (c["password"]) {
+        if (!c["password"].IsScalar())
+          r_.fail(c["password"], join(path, "password"), "expected a text value, found " + found(c["password"]));
+        spec.password = c["password"].Scalar();
+      }
+      if (c["domain"]) {
+        if (!c["domain"].IsScalar() || c["domain"].IsNull())
+          r_.fail(c["domain"], join(path, "domain"), "expected a text value, found " + found(c["domain"]));
+        spec.domain = c["domain"].Scalar();
+      }
+      if (c["heartbeat"]) spec.announce_heartbeat = r_.flag(c["heartbeat"], join(path, "heartbeat"));
+      if (c["auto_reconnect"]) spec.announce_auto_reconnect = r_.flag(c["auto_reconnect"], join(path, "auto_reconnect"));
+      if (c["busy"]) spec.busy = r_.time_or_off(c["busy"], join(path, "busy"));
+      if (c["silence_limit"]) spec.silence_limit = r_.time_or_off(c["silence_limit"], join(path, "silence_limit"));
+      if (c["hold"]) spec.hold = r_.time_or_off(c["hold"], join(path, "hold"));
+      if (c["security"]) {
+        const auto& n = c["security"];
+        if (!n.IsScalar() || std::find(security_words.begin(), security_words.end(), n.Scalar()) == security_words.end())
+          r_.fail(n, join(path, "security"), "expected one of " + list_words(security_words) + ", found " + found(n));
+        spec.security = n.Scalar();
+      }
+      out.push_back(std::move(spec));
+      clients_[out.back().name].spec = &out.back();
+    }
+  }
+
+  // The client a step or expectation names; `kinds` are the kinds that may be named there.
+  client_facts& client_named(const YAML::Node& node, const std::string& path,
+                             std::initializer_list<client_kind> kinds, const std::string& why_kinds) {
+    const auto name = r_.text(node, path, "a client's name");
+    const auto found_client = clients_.find(name);
+    if (found_client == clients_.end()) {
+      std::string known;
+      for (const auto& [n, facts] : clients_) known += (known.empty() ? "" : ", ") + n;
+      r_.fail(node, path, "no client is named '" + name + "' (clients: " + known + ")");
+    }
+    const auto kind = found_client->second.spec->kind;
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
+      r_.fail(node, path, name + " is a " + std::string(word_of(client_kind_words, kind)) + " client; " + why_kinds);
+    return found_client->second;
+  }
+
+  // ---- timeline ----
+  void read_timeline(const YAML::Node& node, std::vector<step>& out) {
+    r_.list(node, "timeline", "steps");
+    std::vector<YAML::Node> on_nodes(node.size());
+    for (std::size_t i = 0; i < node.size(); ++i) out.push_back(read_step(node[i], item("timeline", i), on_nodes[i]));
+    // Events are checked once every step is known: `step.N.done` may name a later step.
+    std::vector<std::optional<std::size_t>> waits_for(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i].when.on.empty()) continue;
+      waits_for[i] = check_event(on_nodes[i], join(item("timeline", i), "on"), i, out.size());
+    }
+    // A reconnect presents the cookie of an earlier logon of the same client: there must be one.
+    for (const auto& [value, value_path] : reconnect_nodes_) {
+      const auto& facts = clients_.at(value.Scalar());
+      if (!facts.has_logon)
+        r_.fail(value, value_path, value.Scalar() + " has no logon: step whose cookie it could present");
+    }
+    // A ring of steps waiting for each other would wait until the timeout: refuse it now.
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      std::string ring = std::to_string(i + 1);
+      auto at = waits_for[i];
+      for (std::size_t hops = 0; at && hops < out.size(); ++hops) {
+        ring += " → " + std::to_string(*at + 1);
+        if (*at == i)
+          r_.fail(on_nodes[i], join(item("timeline", i), "on"),
+                  "steps wait for each other in a circle (" + ring + "): none of them would ever run");
+        at = waits_for[*at];
+      }
+    }
+  }
+
+  step read_step(const YAML::Node& node, const std::string& path, YAML::Node& on_node) {
+    static constexpr std::array<std::string_view, 9> actions = {
+        "logon", "reconnect", "leave", "busy", "admin", "policy", "fault", "probe", "occupy_port"};
+    r_.keys(node, path,
+            {"at", "on", "after", "label", "logon", "reconnect", "leave", "busy", "admin", "policy", "fault", "probe",
+             "occupy_port", "client", "session", "down"},
+            "a step: a mapping with at: or on:, and one action");
+    step s;
+    s.where = r_.position(node);
+    // When.
+    if (node["at"] && node["on"]) r_.fail(node["on"], join(path, "on"), "a step has at: or on:, not both");
+    if (!node["at"] && !node["on"])
+      r_.fail(node, path, "missing: at: TIME (from the start) or on: EVENT (when it runs)");
+    if (const auto n = node["at"]) {
+      s.when.at = r_.time(n, join(path, "at"), true);
+      if (node["after"]) r_.fail(node["after"], join(path, "after"), "goes with on: (at: is already a time)");
+      if (*s.when.at >= timeout_)
+        r_.fail(n, join(path, "at"),
+                "at " + show_duration(*s.when.at) + " is not before the scenario's timeout (" + show_duration(timeout_) +
+                    ")");
+    }
+    if (const auto n = node["on"]) {
+      s.when.on = r_.text(n, join(path, "on"), "an event such as alice.active or step.1.done");
+      on_node = n;
+    }
+    if (const auto n = node["after"]) {
+      s.when.after = r_.time(n, join(path, "after"), true);
+      if (s.when.after >= timeout_)
+        r_.fail(n, join(path, "after"),
+                show_duration(s.when.after) + " is not shorter than the scenario's timeout (" + show_duration(timeout_) +
+                    ")");
+    }
+    if (const auto n = node["label"]) s.label = r_.text(n, join(path, "label"));
+    // What: exactly one action.
+    std::string action;
+    for (const auto a : actions) {
+      if (!node[std::string(a)]) continue;
+      if (!action.empty())
+        r_.fail(node[std::string(a)], join(path, std::string(a)),
+                "a step does one thing: it already has " + action + " (make another step)");
+      action = a;
+    }
+    if (action.empty()) {
+      std::string list;
+      for (const auto a : actions) list += (list.empty() ? "" : ", ") + std::string(a);
+      r_.fail(node, path, "missing: what the step does (one of " + list + ")");
+    }
+    const auto extra = [&](const char* key, bool allowed, const std::string& with) {
+      if (node[key] && !allowed) r_.fail(node[key], join(path, key), "goes with " + with + ", not with " + action);
+    };
+    extra("client", action == "fault", "fault: (the client whose connection it applies to)");
+    extra("session", action == "admin", "admin: (the client whose session it acts on)");
+    extra("down", action == "admin", "admin: restart (how long the listener stays down)");
+    const auto& value = node[action];
+    const auto value_path = join(path, action);
+    const std::initializer_list<client_kind> logging_on = {client_kind::lean, client_kind::freerdp};
+    if (action == "logon" || action == "reconnect") {
+      const bool reconnect = action == "reconnect";
+      auto& facts = client_named(value, value_path, logging_on,
+                                 reconnect ? "only lean and freerdp clients reconnect with a cookie"
+                                           : "only lean and freerdp clients log on (rdpprobe clients run probe:)");
+      ++facts.logons;
+      if (reconnect) ++facts.reconnects;
+      else facts.has_logon = true;
+      if (reconnect) reconnect_nodes_.emplace_back(value, value_path);
+      s.action = logon_step{facts.spec->name, reconnect};
+    } else if (action == "leave") {
+      auto& facts = client_named(value, value_path, logging_on, "only lean and freerdp clients hold a session to leave");
+      s.action = leave_step{facts.spec->name};
+    } else if (action == "busy") {
+      r_.keys(value, value_path, {"client", "every"});
+      required(value, "client", value_path, "the client to keep busy");
+      required(value, "every", value_path, "how often it sends input (null: idle again)");
+      auto& facts = client_named(value["client"], join(value_path, "client"), {client_kind::lean},
+                                 "only the lean client sends input on a schedule");
+      s.action = busy_step{facts.spec->name, r_.time_or_off(value["every"], join(value_path, "every"))};
+    } else if (action == "admin") {
+      admin_step a;
+      a.kind = r_.word(value, value_path, admin_kind_words);
+      const bool restart = a.kind == admin_kind::restart_service;
+      if (node["down"] && !restart)
+        r_.fail(node["down"], join(path, "down"), "goes with admin: restart, not with admin: " + value.Scalar());
+      if (restart) {
+        if (node["session"]) r_.fail(node["session"], join(path, "session"), "a restart ends every session; it names none");
+        if (const auto n = node["down"]) a.down = r_.time(n, join(path, "down"), true);
+      } else {
+        if (!node["session"])
+          r_.fail(node, join(path, "session"), "missing: the client whose session admin: " + value.Scalar() + " acts on");
+        a.session_of = client_named(node["session"], join(path, "session"), logging_on,
+                                    "only lean and freerdp clients have a session")
+                           .spec->name;
+      }
+      s.action = a;
+    } else if (action == "policy") {
+      s.action = read_policy(value, value_path);
+    } else if (action == "fault") {
+      if (!through_proxy_)
+        r_.fail(value, value_path, "the path is direct: there is no proxy to fault (path: {proxy: {...}})");
+      fault_step f;
+      f.fault = read_fault(value, value_path, false);
+      if (const auto n = node["client"])
+        f.client = client_named(n, join(path, "client"),
+                                {client_kind::lean, client_kind::freerdp, client_kind::rdpprobe}, "")
+                       .spec->name;
+      s.action = f;
+    } else if (action == "probe") {
+      auto& facts = client_named(value, value_path, {client_kind::rdpprobe}, "only rdpprobe clients probe");
+      ++facts.probes;
+      s.action = probe_step{facts.spec->name};
+    } else {
+      s.action = occupy_port_step{r_.word(value, value_path, occupant_words)};
+    }
+    return s;
+  }
+
+  policy_step read_policy(const YAML::Node& node, const std::string& path) {
+    r_.keys(node, path, {"single_session", "max_sessions", "idle_limit", "active_limit", "disconnected_limit"},
+            "a mapping of session policy keys");
+    if (node.size() == 0) r_.fail(node, path, "names nothing to change");
+    policy_step p;
+    if (const auto n = node["single_session"]) p.single_session = r_.flag(n, join(path, "single_session"));
+    if (const auto n = node["max_sessions"]) {
+      p.max_sessions = reader::is_off(n) ? std::optional<std::uint32_t>()
+                                         : std::optional(static_cast<std::uint32_t>(
+                                               r_.whole(n, join(path, "max_sessions"), 1, sim::max_max_sessions)));
+    }
+    if (const auto n = node["idle_limit"]) p.idle_limit = r_.time_or_off(n, join(path, "idle_limit"));
+    if (const auto n = node["active_limit"]) p.active_limit = r_.time_or_off(n, join(path, "active_limit"));
+    if (const auto n = node["disconnected_limit"])
+      p.disconnected_limit = r_.time_or_off(n, join(path, "disconnected_limit"));
+    return p;
+  }
+
+  // The forms of scenario.hpp's trigger; returns the step index for step.N.done.
+  std::optional<std::size_t> check_event(const YAML::Node& node, const std::string& path, std::size_t self,
+                                         std::size_t steps) {
+    const std::string event = node.Scalar();
+    const auto dot = event.find('.');
+    const auto head = event.substr(0, dot);
+    const auto tail = dot == std::string::npos ? std::string() : event.substr(dot + 1);
+    const std::string forms =
+        "CLIENT.active, CLIENT.cookie, CLIENT.ended, server.logged_on, server.active, server.session_info_sent, "
+        "server.ended, proxy.tls_established, proxy.idle_expired or step.N.done";
+    if (head == "server") {
+      if (tail == "logged_on" || tail == "active" || tail == "session_info_sent" || tail == "ended") return std::nullopt;
+      r_.fail(node, path, "the server's events are server.logged_on, server.active, server.session_info_sent and "
+                          "server.ended, not '" + event + "'");
+    }
+    if (head == "proxy") {
+      if (tail != "tls_established" && tail != "idle_expired")
+        r_.fail(node, path, "the proxy's events are proxy.tls_established and proxy.idle_expired, not '" + event + "'");
+      if (!through_proxy_) r_.fail(node, path, "the path is direct: no proxy sends " + event);
+      return std::nullopt;
+    }
+    if (head == "step") {
+      const auto second = tail.find('.');
+      const auto number = parse_whole(tail.substr(0, second));
+      if (second == std::string::npos || tail.substr(second + 1) != "done" || !number || tail[0] == '0')
+        r_.fail(node, path, "expected step.N.done (N counts the timeline's steps from 1), found '" + event + "'");
+      if (*number < 1 || *number > steps)
+        r_.fail(node, path,
+                "there is no step " + tail.substr(0, second) + ": the timeline has " + std::to_string(steps) + " steps");
+      if (*number - 1 == self) r_.fail(node, path, "a step cannot wait for itself");
+      return static_cast<std::size_t>(*number - 1);
+    }
+    const auto c = clients_.find(head);
+    if (c == clients_.end() || dot == std::string::npos) {
+      if (dot != std::string::npos && c == clients_.end() && !head.empty())
+        r_.fail(node, path, "no client is named '" + head + "' (in '" + event + "')");
+      r_.fail(node, path, "expected an event (" + forms + "), found '" + event + "'");
+    }
+    const bool logs_on = c->second.spec->kind != client_kind::rdpprobe;
+    if (tail == "ended" || (logs_on && (tail == "active" || tail == "cookie"))) return std::nullopt;
+    r_.fail(node, path,
+            std::string("the events of ") + (logs_on ? "a lean or freerdp client are " : "an rdpprobe client are ") +
+                (logs_on ? head + ".active, " + head + ".cookie and " + head + ".ended" : head + ".ended") +
+                ", not '" + event + "'");
+  }
+
+  // ---- expectations ----
+  void read_expectations(const YAML::Node& node, std::vector<expectation>& out) {
+    r_.list(node, "expect", "expectations ({client: ...}, {server: ...} or {proxy: ...})");
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const auto e = node[i];
+      const auto path = item("expect", i);
+      if (!e.IsMap()) r_.fail(e, path, "expected a mapping ({client: ...}, {server: ...} or {proxy: ...}), found " + found(e));
+      const int sides = (e["client"] ? 1 : 0) + (e["server"] ? 1 : 0) + (e["proxy"] ? 1 : 0);
+      if (sides == 0) r_.fail(e, path, "missing: whose outcome it is (client:, server: or proxy:)");
+      if (sides > 1) r_.fail(e, path, "one expectation is about one side: client:, server: or proxy:, not several");
+      if (e["client"]) out.push_back(read_client_expectation(e, path));
+      else if (e["server"]) out.push_back(read_server_expectation(e, path));
+      else out.push_back(read_proxy_expectation(e, path));
+    }
+  }
+
+  client_expectation read_client_expectation(const YAML::Node& e, const std::string& path) {
+    r_.keys(e, path,
+            {"client", "attempt", "active", "error_info", "dpu_reason", "closed", "reconnect", "verdict", "within"});
+    client_expectation x;
+    x.where = r_.position(e);
+    auto& facts = client_named(e["client"], join(path, "client"),
+                               {client_kind::lean, client_kind::freerdp, client_kind::rdpprobe}, "");
+    const auto& spec = *facts.spec;
+    x.client = spec.name;
+    const bool probe = spec.kind == client_kind::rdpprobe;
+    const auto kind = std::string(word_of(client_kind_words, spec.kind));
+    for (const char* key : {"active", "error_info", "dpu_reason", "closed", "reconnect"})
+      if (e[key] && probe)
+        r_.fail(e[key], join(path, key), "is what a logon saw; " + spec.name + " is an rdpprobe client (it has a verdict:)");
+    if (e["verdict"] && !probe)
+      r_.fail(e["verdict"], join(path, "verdict"), "is rdpprobe's; " + spec.name + " is a " + kind + " client");
+    if (e.size() == (e["attempt"] ? 2u : 1u))
+      r_.fail(e, path, "expects nothing of " + spec.name + " (add active:, closed:, within: ...)");
+    const auto attempts = probe ? facts.probes : facts.logons;
+    if (attempts == 0)
+      r_.fail(e["client"], join(path, "client"),
+              "the timeline never " + std::string(probe ? "runs probe: " : "logs on ") + spec.name +
+                  ": there is no outcome to expect");
+    if (const auto n = e["attempt"]) {
+      x.attempt = static_cast<int>(r_.whole(n, join(path, "attempt"), 1, 1000000));
+      if (static_cast<std::size_t>(*x.attempt) > attempts)
+        r_.fail(n, join(path, "attempt"),
+                "the timeline gives " + spec.name + " " + std::to_string(attempts) +
+                    (probe ? (attempts == 1 ? " probe" : " probes") : (attempts == 1 ? " logon" : " logons")) +
+                    ", not " + std::to_string(*x.attempt));
+    }
+    if (const auto n = e["active"]) x.active = r_.flag(n, join(path, "active"));
+    if (const auto n = e["error_info"]) x.error_info = error_info(n, join(path, "error_info"));
+    if (const auto n = e["dpu_reason"]) x.dpu_reason = dpu_reason(n, join(path, "dpu_reason"));
+    if (const auto n = e["closed"]) {
+      x.closed = r_.word(n, join(path, "closed"), close_words);
+      if (*x.closed == close_kind::silence && !spec.silence_limit)
+        r_.fail(n, join(path, "closed"),
+                spec.name + " has no silence_limit: a client only notices a silent drop by that deadline");
+    }
+    if (const auto n = e["reconnect"]) {
+      x.reconnect = r_.word(n, join(path, "reconnect"), reconnect_words);
+      if (facts.reconnects == 0)
+        r_.fail(n, join(path, "reconnect"), "the timeline has no reconnect: " + spec.name + " step");
+    }
+    if (const auto n = e["verdict"]) {
+      if (!n.IsScalar() || std::find(verdict_words.begin(), verdict_words.end(), n.Scalar()) == verdict_words.end())
+        r_.fail(n, join(path, "verdict"), "expected a verdict (" + list_words(verdict_words) + "), found " + found(n));
+      x.verdict = n.Scalar();
+    }
+    if (const auto n = e["within"]) x.within = window(n, join(path, "within"));
+    return x;
+  }
+
+  std::uint32_t error_info(const YAML::Node& node, const std::string& path) {
+    if (node.IsScalar() && !node.Scalar().empty()) {
+      const auto& text = node.Scalar();
+      if (text[0] >= '0' && text[0] <= '9') {
+        if (const auto number = parse_whole(text); number && *number <= 0xFFFFFFFFu)
+          return static_cast<std::uint32_t>(*number);
+      } else {
+        if (const auto* entry = protocol::find_error_info_by_name(text)) return entry->code;
+        if (const auto* entry = protocol::find_error_info_by_name("ERRINFO_" + text)) return entry->code;
+      }
+    }
+    r_.fail(node, path,
+            "expected an errorInfo name of MS-RDPBCGR 2.2.5.1.1 (ERRINFO_RPC_INITIATED_LOGOFF or RPC_INITIATED_LOGOFF) "
+            "or a number (0x2, 2), found " + found(node));
+  }
+
+  std::uint32_t dpu_reason(const YAML::Node& node, const std::string& path) {
+    std::string names;
+    for (std::uint8_t v = 0; v <= 4; ++v) {
+      const auto name = protocol::mcs::to_string(static_cast<protocol::mcs::disconnect_reason>(v));
+      if (node.IsScalar() && node.Scalar() == name) return v;
+      names += (names.empty() ? "" : ", ") + std::string(name);
+    }
+    if (node.IsScalar())
+      if (const auto number = parse_whole(node.Scalar()); number && *number <= 4) return static_cast<std::uint32_t>(*number);
+    r_.fail(node, path, "expected a T.125 reason (" + names + ") or its number 0-4, found " + found(node));
+  }
+
+  time_window window(const YAML::Node& node, const std::string& path) {
+    const std::string form = "a window such as 25s..40s, ..40s or 25s..";
+    if (!node.IsScalar()) r_.fail(node, path, "expected " + form + ", found " + found(node));
+    const auto& text = node.Scalar();
+    const auto dots = text.find("..");
+    if (dots == std::string::npos)
+      r_.fail(node, path, "expected " + form + ", found " + found(node));
+    time_window w;
+    const auto from = text.substr(0, dots), to = text.substr(dots + 2);
+    if (from.empty() && to.empty()) r_.fail(node, path, "a window open at both ends says nothing; leave within: out");
+    if (!from.empty()) {
+      w.from = parse_scenario_duration(from, true);
+      if (!w.from) r_.fail(node, path, "'" + from + "' is not a duration such as 500ms, 30s, 4m30s or 2h");
+      if (*w.from >= timeout_)
+        r_.fail(node, path,
+                "the window starts at " + show_duration(*w.from) + ", not before the scenario's timeout (" +
+                    show_duration(timeout_) + ")");
+    }
+    if (!to.empty()) {
+      w.to = parse_scenario_duration(to, true);
+      if (!w.to) r_.fail(node, path, "'" + to + "' is not a duration such as 500ms, 30s, 4m30s or 2h");
+    }
+    if (w.from && w.to && *w.from > *w.to)
+      r_.fail(node, path,
+              "the window ends before it starts (" + show_duration(*w.from) + " > " + show_duration(*w.to) + ")");
+    return w;
+  }
+
+  server_expectation read_server_expectation(const YAML::Node& e, const std::string& path) {
+    r_.keys(e, path, {"server"});
+    const auto node = e["server"];
+    const auto spath = join(path, "server");
+    r_.keys(node, spath, {"counters", "sessions"}, "a mapping (counters:, sessions:)");
+    if (node.size() == 0) r_.fail(node, spath, "expects nothing of the server (add counters: or sessions:)");
+    server_expectation x;
+    x.where = r_.position(e);
+    if (const auto counters = node["counters"]) {
+      const auto cpath = join(spath, "counters");
+      if (!counters.IsMap()) r_.fail(counters, cpath, "expected a mapping of counter names to numbers, found " + found(counters));
+      if (counters.size() == 0) r_.fail(counters, cpath, "names no counter");
+      for (const auto& entry : counters) {
+        if (!entry.first.IsScalar()) r_.fail(entry.first, cpath, "expected a counter name, found " + found(entry.first));
+        const auto& name = entry.first.Scalar();
+        if (std::find(counter_names_array.begin(), counter_names_array.end(), name) == counter_names_array.end())
+          r_.fail(entry.first, join(cpath, name), "unknown counter (rdpsim counts " + list_words(counter_names_array) + ")");
+        if (x.counters.count(name)) r_.fail(entry.first, join(cpath, name), "given twice");
+        x.counters[name] = r_.whole(entry.second, join(cpath, name), 0, std::numeric_limits<std::uint32_t>::max());
+      }
+    }
+    if (const auto n = node["sessions"]) x.sessions = static_cast<std::size_t>(r_.whole(n, join(spath, "sessions"), 0, 1000000));
+    return x;
+  }
+
+  proxy_expectation read_proxy_expectation(const YAML::Node& e, const std::string& path) {
+    r_.keys(e, path, {"proxy"});
+    const auto node = e["proxy"];
+    const auto ppath = join(path, "proxy");
+    if (!through_proxy_) r_.fail(node, ppath, "the path is direct: there is no proxy to observe");
+    r_.keys(node, ppath, {"idle_expiries", "resets_sent", "connections"}, "a mapping (idle_expiries:, resets_sent:, connections:)");
+    if (node.size() == 0) r_.fail(node, ppath, "expects nothing of the proxy");
+    proxy_expectation x;
+    x.where = r_.position(e);
+    constexpr std::uint64_t most = std::numeric_limits<std::uint32_t>::max();
+    if (const auto n = node["idle_expiries"]) x.idle_expiries = r_.whole(n, join(ppath, "idle_expiries"), 0, most);
+    if (const auto n = node["resets_sent"]) x.resets_sent = r_.whole(n, join(ppath, "resets_sent"), 0, most);
+    if (const auto n = node["connections"]) x.connections = r_.whole(n, join(ppath, "connections"), 0, most);
+    return x;
+  }
+
+  static std::string read_small_file(const fs::path& path, std::string& text) {
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    if (ec || !fs::exists(status)) return "no such file";
+    if (!fs::is_regular_file(status)) return "not a regular file";
+    const auto size = fs::file_size(path, ec);
+    if (ec) return ec.message();
+    if (size > max_file_bytes) return "larger than " + std::to_string(max_file_bytes) + " bytes";
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return "cannot open it";
+    std::ostringstream content;
+    content << in.rdbuf();
+    text = content.str();
+    return {};
+  }
+
+  reader r_;
+  std::string base_dir_;
+  sim::certificate_handling certificates_;
+  duration timeout_{std::chrono::minutes(5)};
+  bool through_proxy_ = false;
+  std::map<std::string, client_facts> clients_;
+  std::vector<std::pair<YAML::Node, std::string>> reconnect_nodes_;  // each reconnect: step's value and its path
+};
+
+}  // namespace
+
+std::string to_string(const source_position& where) {
+  if (where.line <= 0) return where.file;
+  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+}
+
+std::string_view to_string(client_kind k) noexcept { return word_of(client_kind_words, k); }
+std::string_view to_string(admin_kind k) noexcept { return word_of(admin_kind_words, k); }
+std::string_view to_string(occupant_kind k) noexcept { return word_of(occupant_words, k); }
+std::string_view to_string(close_kind k) noexcept { return word_of(close_words, k); }
+std::string_view to_string(reconnect_outcome o) noexcept { return word_of(reconnect_words, o); }
+
+std::span<const std::string_view> server_counter_names() noexcept { return counter_names_array; }
+
+std::optional<std::uint64_t> server_counter(const sim::server_counters& counters, std::string_view name) noexcept {
+  for (const auto& [n, member] : counter_members)
+    if (n == name) return counters.*member;
+  return std::nullopt;
+}
+
+scenario parse_scenario(const std::string& text, const std::string& source, const std::string& base_dir,
+                        sim::certificate_handling certificates) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    const source_position where{source, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.line >= 0 ? e.mark.column + 1 : 0};
+    throw scenario_error(to_string(where) + ": not valid YAML: " + e.msg);
+  }
+  if (root.IsNull()) throw scenario_error(source + ": the scenario file is empty");
+  parser p(source, base_dir, certificates);
+  try {
+    return p.run(root);
+  } catch (const YAML::Exception& e) {
+    // A conversion yaml-cpp itself refused: still a place in the file.
+    const source_position where{source, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.line >= 0 ? e.mark.column + 1 : 0};
+    throw scenario_error(to_string(where) + ": " + e.msg);
+  } catch (const sim::profile_error& e) {
+    throw scenario_error(e.what());
+  }
+}
+
+scenario load_scenario(const std::string& path) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) throw scenario_error(path + ": no such file");
+  if (!fs::is_regular_file(status)) throw scenario_error(path + ": not a regular file");
+  const auto size = fs::file_size(path, ec);
+  if (ec || size > max_file_bytes)
+    throw scenario_error(path + ": " + (ec ? ec.message() : "larger than " + std::to_string(max_file_bytes) + " bytes"));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw scenario_error(path + ": cannot read the scenario file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  const auto base = fs::path(path).parent_path();
+  return parse_scenario(text.str(), path, base.empty() ? "." : base.string());
+}
+
+std::vector<std::string> find_scenario_files(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const auto& given : paths) {
+    std::error_code ec;
+    const auto status = fs::status(given, ec);
+    if (ec || !fs::exists(status)) throw scenario_error(given + ": no such file or directory");
+    if (fs::is_regular_file(status)) {
+      files.push_back(given);
+      continue;
+    }
+    if (!fs::is_directory(status)) throw scenario_error(given + ": not a file or a directory");
+    std::vector<std::string> found_here;
+    // Bounded by the tree itself: directory symlinks are not followed, so there is no cycle to walk round.
+    fs::recursive_directory_iterator it(given, fs::directory_options::skip_permission_denied, ec), end;
+    if (ec) throw scenario_error(given + ": " + ec.message());
+    for (; it != end; it.increment(ec)) {
+      if (ec) throw scenario_error(given + ": " + ec.message());
+      std::error_code file_ec;
+      if (it->path().extension() == ".yaml" && it->is_regular_file(file_ec)) found_here.push_back(it->path().string());
+    }
+    if (ec) throw scenario_error(given + ": " + ec.message());
+    if (found_here.empty()) throw scenario_error(given + ": no scenario files (*.yaml) in this directory");
+    std::sort(found_here.begin(), found_here.end());
+    files.insert(files.end(), found_here.begin(), found_here.end());
+  }
+  return files;
+}
+
+}  // namespace rdp::scenarios
