@@ -1,5 +1,6 @@
 // rdpsim's control server: the loopback listener, the connections' budgets and the drain after an error
-// (control_server.hpp). Each request line is handed to handle_control_line (control_requests.cpp).
+// (control_server.hpp). Each request line is handed to the handler: handle_control_line (control_requests.cpp) for
+// rdpsim, another one for the fault proxy.
 #include "rdp/sim/control_server.hpp"
 
 #include "rdp/net/deadline.hpp"
@@ -23,14 +24,14 @@ using net::tcp;
 
 struct control_server::state {
   control_config config;
-  session_admin& admin;
+  control_handler handler;
   tcp::acceptor acceptor;
   std::set<std::shared_ptr<tcp::socket>> live;  // so stop() can end every connection
   bool stopped = false;
   bool token_file_written = false;
 
-  state(asio::any_io_executor executor, session_admin& a, control_config c)
-      : config(std::move(c)), admin(a), acceptor(std::move(executor)) {}
+  state(asio::any_io_executor executor, control_handler h, control_config c)
+      : config(std::move(c)), handler(std::move(h)), acceptor(std::move(executor)) {}
 };
 
 namespace {
@@ -97,7 +98,7 @@ asio::awaitable<void> serve_control(state_ptr st, std::shared_ptr<tcp::socket> s
         buffer.erase(0, n);
         continue;  // a blank line: ignored, and the deadline stays where it is
       }
-      outcome = handle_control_line(st->admin, config.token, line);
+      outcome = st->handler(config.token, line);
       buffer.erase(0, n);
       if (outcome.authenticated) authenticated = true;
     }
@@ -187,7 +188,13 @@ asio::ip::address loopback_address(const net::host_port& listen) {
 }  // namespace
 
 control_server::control_server(asio::any_io_executor executor, session_admin& admin, control_config config)
-    : state_(std::make_shared<state>(std::move(executor), admin, std::move(config))) {
+    : control_server(
+          std::move(executor),
+          [&admin](std::string_view token, std::string_view line) { return handle_control_line(admin, token, line); },
+          std::move(config)) {}
+
+control_server::control_server(asio::any_io_executor executor, control_handler handler, control_config config)
+    : state_(std::make_shared<state>(std::move(executor), std::move(handler), std::move(config))) {
   auto& st = *state_;
   const tcp::endpoint endpoint(loopback_address(st.config.listen), st.config.listen.port);
   if (st.config.max_connections == 0) throw std::invalid_argument("control: max_connections must be at least 1");

@@ -1,9 +1,11 @@
 #pragma once
 // rdpsim's control server: the loopback listener, one coroutine per connection with its byte and time budgets, the
 // bound on connections at once, and the drain after an error. What a request line does is control_requests.hpp
-// (handle_control_line); this only moves lines (docs/control.md).
+// (handle_control_line); this only moves lines (docs/control.md). The same server serves any other request handler
+// (the fault proxy's, docs/proxy.md) with the same token, loopback-only listener and budgets.
 #include "rdp/net/asio.hpp"
 #include "rdp/net/endpoint.hpp"
+#include "rdp/sim/control_requests.hpp"
 #include "rdp/sim/sessions.hpp"
 
 #include <cstddef>
@@ -11,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace rdp::sim {
 
@@ -33,12 +36,18 @@ struct control_config {
   std::function<void()> after_accept;
 };
 
+// One request line to its response, given the server's token (which the handler checks, as handle_control_line
+// does). Called on the server's executor; must not throw.
+using control_handler = std::function<control_outcome(std::string_view token, std::string_view line)>;
+
 class control_server {
  public:
   // Binds the listener and writes the token file. Throws std::invalid_argument when `config.listen` is not a
   // loopback address (127.0.0.0/8, ::1 or "localhost") and std::runtime_error when it cannot listen.
   // `admin` must outlive the server; it is only called from `executor`.
   control_server(net::asio::any_io_executor executor, session_admin& admin, control_config config);
+  // The same for another set of commands: each line goes to `handler` instead of handle_control_line.
+  control_server(net::asio::any_io_executor executor, control_handler handler, control_config config);
   ~control_server();  // closes everything, like stop(); call on the executor's thread or after it stopped
   control_server(const control_server&) = delete;
   control_server& operator=(const control_server&) = delete;

@@ -1,0 +1,31 @@
+#pragma once
+// The fault proxy's control commands (docs/proxy.md): one JSON request line to its response, like rdpsim's control
+// interface (docs/control.md) and served by the same loopback server (rdp/sim/control_server.hpp, given this as its
+// handler by `rdpsim proxy`). Requests: {"token":…,"cmd":"faults","connection":N|null,"set":{…}},
+// {"token":…,"cmd":"connections"}, {"token":…,"cmd":"counters"}, {"token":…,"cmd":"phase","connection":N,
+// "phase":"active"}.
+#include "rdp/proxy/fault_proxy.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace rdp::proxy {
+
+struct proxy_control_outcome {
+  nlohmann::json response;
+  bool close = false;          // end the connection after the response (bad token, malformed JSON)
+  bool authenticated = false;  // the line carried the right token
+};
+// Never throws. Call on the proxy's executor.
+proxy_control_outcome handle_proxy_control_line(fault_proxy& proxy, std::string_view token,
+                                                std::string_view line) noexcept;
+
+// A fault change from its JSON ("set" above): {"idle_timeout_ms":N|null,"on_idle":"drop"|"reset"|"reset-both",
+// "idle_from":PHASE,"latency_ms":N,"jitter_ms":N,"bandwidth":N,"slice":N,"slice_delay_ms":N,"reset_now":true,
+// "reset_at":PHASE,"reset_after_ms":N,"blackhole":bool,"listener_down_ms":N,"refuse_new":bool}. Every member is
+// optional; false with `why` naming the member and what is wrong for anything else.
+bool fault_change_from_json(const nlohmann::json& j, fault_change& out, std::string* why);
+
+}  // namespace rdp::proxy

@@ -1,0 +1,196 @@
+// `rdpsim proxy` (proxy_cli.hpp): flags to a proxy_config, the event log as JSON lines, the control interface with
+// the proxy's commands (rdp/proxy/proxy_control.hpp) on rdpsim's control server.
+#include "proxy_cli.hpp"
+
+#include "rdp/net/endpoint.hpp"
+#include "rdp/proxy/fault_proxy.hpp"
+#include "rdp/proxy/proxy_control.hpp"
+#include "rdp/sim/control_server.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+namespace rdp::sim {
+namespace {
+
+namespace asio = net::asio;
+
+constexpr int exit_ok = 0;
+constexpr int exit_usage = 2;
+constexpr std::uint16_t default_proxy_control_port = 13391;  // rdpsim's own is 13390: both can run side by side
+
+struct proxy_options {
+  std::string listen = "127.0.0.1:0";
+  std::string upstream;
+  std::string idle_timeout, on_idle, idle_from, latency, jitter, bandwidth, slice, slice_delay, reset_at,
+      reset_after, connect_timeout = "5s";
+  std::string events_file;
+  std::string control = "127.0.0.1:" + std::to_string(default_proxy_control_port);
+  std::string control_token_file;
+  bool no_control = false;
+};
+
+struct usage_error : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
+  std::string why;
+  auto d = net::parse_duration(text, &why);
+  if (!d) throw usage_error(flag + ": " + why);
+  return *d;
+}
+
+std::uint64_t number_flag(const std::string& flag, const std::string& text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value == 0)
+    throw usage_error(flag + ": '" + text + "' is not a positive whole number");
+  return value;
+}
+
+proxy::phase phase_flag(const std::string& flag, const std::string& text) {
+  if (auto p = proxy::phase_from_word(text)) return *p;
+  throw usage_error(flag + ": unknown phase '" + text +
+                    "' (connected, x224-request, x224-confirm, tls-client-hello, tls-established, first-app-data, "
+                    "logged-on, active, session-info-sent)");
+}
+
+proxy::proxy_config config_from(const proxy_options& o) {
+  proxy::proxy_config config;
+  std::string why;
+  auto listen = net::parse_host_port(o.listen, 0, &why, net::port_zero::allow);
+  if (!listen) throw usage_error("--listen: " + why);
+  config.listen = *listen;
+  if (o.upstream.empty()) throw usage_error("--upstream HOST:PORT is required");
+  auto upstream = net::parse_host_port(o.upstream, net::default_rdp_port, &why);
+  if (!upstream) throw usage_error("--upstream: " + why);
+  config.upstream = *upstream;
+  config.connect_timeout = duration_flag("--connect-timeout", o.connect_timeout);
+  auto& f = config.initial;
+  if (!o.idle_timeout.empty()) f.idle_timeout = std::optional<proxy::duration>(duration_flag("--idle-timeout", o.idle_timeout));
+  if (!o.on_idle.empty()) {
+    f.on_idle = proxy::idle_expiry_from_word(o.on_idle);
+    if (!f.on_idle) throw usage_error("--on-idle: '" + o.on_idle + "' is not drop, reset or reset-both");
+    if (!f.idle_timeout) throw usage_error("--on-idle needs --idle-timeout");
+  }
+  if (!o.idle_from.empty()) f.idle_from = phase_flag("--idle-from", o.idle_from);
+  if (!o.latency.empty()) f.latency = duration_flag("--latency", o.latency);
+  if (!o.jitter.empty()) f.jitter = duration_flag("--jitter", o.jitter);
+  if (!o.bandwidth.empty()) f.bandwidth = number_flag("--bandwidth", o.bandwidth);
+  if (!o.slice.empty()) f.slice = static_cast<std::size_t>(number_flag("--slice", o.slice));
+  if (!o.slice_delay.empty()) {
+    f.slice_delay = duration_flag("--slice-delay", o.slice_delay);
+    if (!f.slice) throw usage_error("--slice-delay needs --slice");
+  }
+  if (!o.reset_at.empty()) f.reset_at_phase = phase_flag("--reset-at", o.reset_at);
+  if (!o.reset_after.empty()) {
+    f.reset_after = duration_flag("--reset-after", o.reset_after);
+    if (!f.reset_at_phase) throw usage_error("--reset-after needs --reset-at PHASE");
+  }
+  return config;
+}
+
+int run_proxy(const proxy_options& o) {
+  proxy::proxy_config config;
+  std::optional<control_config> control;
+  std::unique_ptr<std::ofstream> events;
+  try {
+    config = config_from(o);
+    if (!o.no_control) {
+      control = control_config{};
+      std::string why;
+      auto where = net::parse_host_port(o.control, default_proxy_control_port, &why, net::port_zero::allow);
+      if (!where) throw usage_error("--control: " + why);
+      control->listen = *where;
+      control->token_file = o.control_token_file;
+    }
+    if (!o.events_file.empty()) {
+      events = std::make_unique<std::ofstream>(o.events_file, std::ios::app);
+      if (!*events) throw usage_error("--events: cannot write " + o.events_file);
+    }
+  } catch (const usage_error& e) {
+    std::cerr << "rdpsim proxy: " << e.what() << "\n";
+    return exit_usage;
+  }
+  if (events)
+    config.on_event = [out = events.get()](const proxy::proxy_event& e) {
+      // Flushed per line, so that an interrupted run keeps every event it saw.
+      *out << proxy::to_json_line(e) << std::flush;
+    };
+  asio::io_context io(1);
+  std::unique_ptr<proxy::fault_proxy> relay;
+  std::unique_ptr<control_server> ctl;
+  try {
+    relay = std::make_unique<proxy::fault_proxy>(io.get_executor(), config);
+    if (control)
+      ctl = std::make_unique<control_server>(
+          io.get_executor(),
+          [&relay](std::string_view token, std::string_view line) {
+            auto out = proxy::handle_proxy_control_line(*relay, token, line);
+            return control_outcome{std::move(out.response), out.close, out.authenticated};
+          },
+          *control);
+  } catch (const std::exception& e) {
+    std::cerr << "rdpsim proxy: " << e.what() << "\n";
+    return exit_usage;
+  }
+  relay->start();
+  if (ctl) ctl->start();
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const net::error_code&, int) {
+    if (ctl) ctl->stop();
+    relay->stop();
+    io.stop();
+  });
+  const auto ep = relay->local_endpoint();
+  std::cout << "rdpsim proxy: listening on " << net::host_port{ep.address().to_string(), ep.port()}.text()
+            << ", upstream " << config.upstream.text() << ", faults " << proxy::describe(config.initial);
+  if (ctl) {
+    const auto cep = ctl->local_endpoint();
+    std::cout << ", control on " << net::host_port{cep.address().to_string(), cep.port()}.text();
+    if (!control->token_file.empty()) std::cout << " (token in " << control->token_file << ")";
+    else std::cout << " (token " << ctl->token() << ")";
+  }
+  std::cout << "\n" << std::flush;
+  io.run();
+  return exit_ok;
+}
+
+}  // namespace
+
+void add_proxy_command(CLI::App& app) {
+  auto o = std::make_shared<proxy_options>();
+  auto* cmd = app.add_subcommand("proxy", "Relay TCP to an RDP server, injecting faults (idle timeout, resets, "
+                                          "blackhole, latency, bandwidth, slicing, listener down)");
+  cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0: any free one)")->capture_default_str();
+  cmd->add_option("--upstream", o->upstream, "HOST:PORT of the RDP server")->required();
+  cmd->add_option("--connect-timeout", o->connect_timeout, "to the upstream")->capture_default_str();
+  cmd->add_option("--idle-timeout", o->idle_timeout, "forget a flow after this long with no data either way");
+  cmd->add_option("--on-idle", o->on_idle, "then: drop (silence), reset (the next sender), reset-both");
+  cmd->add_option("--idle-from", o->idle_from, "count idle time from this phase on (default connected)");
+  cmd->add_option("--latency", o->latency, "added to every chunk, each way");
+  cmd->add_option("--jitter", o->jitter, "random extra delay up to this, each chunk");
+  cmd->add_option("--bandwidth", o->bandwidth, "bytes per second, each way");
+  cmd->add_option("--slice", o->slice, "forward in writes of at most this many bytes");
+  cmd->add_option("--slice-delay", o->slice_delay, "pause between slices");
+  cmd->add_option("--reset-at", o->reset_at, "reset both sides at this phase (tls-established, active, …)");
+  cmd->add_option("--reset-after", o->reset_after, "… this long after it");
+  cmd->add_option("--events", o->events_file, "append the event log here, one JSON object per line");
+  cmd->add_option("--control", o->control, "HOST:PORT of the control interface (loopback only)")->capture_default_str();
+  cmd->add_option("--control-token-file", o->control_token_file, "write the control token here");
+  cmd->add_flag("--no-control", o->no_control, "no control interface");
+  cmd->callback([o] {
+    const int status = run_proxy(*o);
+    std::cout.flush();
+    std::exit(status);
+  });
+}
+
+}  // namespace rdp::sim
