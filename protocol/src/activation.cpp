@@ -204,6 +204,10 @@ boost::system::result<byte_buffer> encode(const client_info& info, const share::
     } else {
       w.u16le(0);
     }
+    // reserved1, reserved2, cbDynamicDSTTimeZoneKeyName 0 (no key name) and dynamicDaylightTimeDisabled 0. Optional
+    // for the spec, but Wireshark 4.0 reads them as required and calls a Client Info without them malformed
+    // (docs/pcap.md); mstsc sends them.
+    for (int i = 0; i < 4; ++i) w.u16le(0);
   }
   if (body.size() > max_mcs_user_data) return out_of_range();
   return share::encode_send_data(body, route);

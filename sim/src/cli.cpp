@@ -11,6 +11,7 @@
 #include "rdp/sim/server.hpp"
 #include "ctl_cli.hpp"
 #include "proxy_cli.hpp"
+#include "run_cli.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -230,6 +231,7 @@ int run_cli(int argc, char** argv) {
   demo->add_flag("--json", json_output, "print the probe report as JSON");
   add_ctl_command(app);  // `rdpsim ctl …` runs and exits inside its own callback (ctl_cli.hpp)
   add_proxy_command(app);  // `rdpsim proxy …` likewise (proxy_cli.hpp)
+  add_run_command(app);  // `rdpsim run …` likewise (run_cli.hpp)
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

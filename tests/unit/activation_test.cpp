@@ -151,9 +151,10 @@ TEST(ClientInfo, RejectsMalformed) {
   too_long[4 + 10] = 0x02;  // cbUserName 0x20A > 512
   too_long[4 + 11] = 0x02;
   EXPECT_EQ(activation::decode_client_info(too_long).error(), make_error_code(errc::bad_share_header));
-  // A cookie whose cbAutoReconnectCookie is not 28.
+  // A cookie whose cbAutoReconnectCookie is not 28 (before it: the cookie's 28 bytes, then reserved1, reserved2,
+  // cbDynamicDSTTimeZoneKeyName and dynamicDaylightTimeDisabled, 2 bytes each).
   auto bad_cookie = user_data;
-  bad_cookie[bad_cookie.size() - 30] = 27;
+  bad_cookie[bad_cookie.size() - 30 - 8] = 27;
   EXPECT_EQ(activation::decode_client_info(bad_cookie).error(), make_error_code(errc::bad_share_header));
 }
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One shipped scenario end to end (ctest runs one per file of scenarios/): `rdpsim run` at time scale 0.05 must PASS
+# and write its reports and pcap; then tshark must read the pcap with no malformed packet — as it opens the file
+# (TPKT, X.224 on port 3389), decoded as TLS, and decrypted with the key file beside it (T.125 and RDP inside TLS) —
+# and must find those protocols in it (docs/pcap.md). Without tshark: exit 77 (ctest: skipped), or a failure under
+# CI=true, where every peer is installed.
+set -euo pipefail
+rdpsim=$1 scenario=$2 out=$3 tshark=${4:-}
+name=$(basename "$scenario" .yaml)
+rm -rf "$out/$name" && mkdir -p "$out/$name"
+dir="$out/$name"
+status=0
+"$rdpsim" run "$scenario" --time-scale 0.05 --pcap "$dir" --junit "$dir/junit.xml" --json "$dir/result.json" \
+  --report "$dir/report" >"$dir/run.txt" 2>&1 || status=$?
+cat "$dir/run.txt"
+[ "$status" -eq 0 ] || { echo "scenario_test: rdpsim run exited $status"; exit 1; }
+for f in junit.xml result.json report/index.html; do
+  [ -s "$dir/$f" ] || { echo "scenario_test: $dir/$f was not written"; exit 1; }
+done
+grep -q '"result": "pass"' "$dir/result.json" || { echo "scenario_test: the JSON report does not say pass"; exit 1; }
+pcap=$(ls "$dir"/*.pcap 2>/dev/null | head -1)
+[ -n "$pcap" ] || { echo "scenario_test: no pcap was written"; exit 1; }
+if [ -z "$tshark" ] || [ ! -x "$tshark" ]; then
+  if [ "${CI:-}" = "true" ]; then echo "scenario_test: tshark is missing under CI=true"; exit 1; fi
+  echo "scenario_test: tshark not found: the pcap was not checked (skipped)"
+  exit 77
+fi
+keys="${pcap%.pcap}.keys"
+check() {  # $1: what, then tshark options
+  local what=$1; shift
+  local malformed
+  malformed=$("$tshark" -r "$pcap" "$@" -Y _ws.malformed -T fields -e frame.number 2>/dev/null | tr '\n' ' ')
+  if [ -n "$malformed" ]; then echo "scenario_test: $what: malformed frames $malformed in $pcap"; exit 1; fi
+  "$tshark" -r "$pcap" "$@" -T fields -e frame.protocols 2>/dev/null | tr ':' '\n' | sort -u
+}
+plain=$(check "as opened" )
+grep -qx tpkt <<<"$plain" || { echo "scenario_test: no TPKT in $pcap"; exit 1; }
+grep -qx cotp <<<"$plain" || { echo "scenario_test: no X.224 (COTP) in $pcap"; exit 1; }
+as_tls=$(check "decoded as TLS" -d tcp.port==3389,tls)
+if grep -q "selected tls\|TLS" "$dir/run.txt"; then
+  grep -qx tls <<<"$as_tls" || { echo "scenario_test: no TLS in $pcap"; exit 1; }
+fi
+if [ -s "$keys" ]; then
+  decrypted=$(check "decrypted" -d tcp.port==3389,tls -o "tls.keylog_file:$keys")
+  grep -qx t125 <<<"$decrypted" || { echo "scenario_test: no T.125 in the decrypted $pcap"; exit 1; }
+fi
+echo "scenario_test: $name passed; $pcap read by tshark with no malformed packet"
