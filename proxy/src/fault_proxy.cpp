@@ -2,7 +2,8 @@
 // client) and an idle watch. Everything runs on one executor, so the connection's state needs no lock.
 //
 // Forwarding is one buffer per direction: read, look (only until the phase tracker is done), wait for the timing
-// faults, write. No splice(2) yet (docs/proxy.md says what it would take).
+// faults, write. Once there is nothing to look at, no timing fault and no recording, a direction moves its bytes
+// with splice(2) through a pipe instead, socket to socket without a copy through user space.
 #include "rdp/proxy/fault_proxy.hpp"
 
 #include "rdp/net/connect.hpp"
@@ -16,6 +17,9 @@
 #include "rdp/protocol/stream_phase.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -469,12 +473,109 @@ void source_ended(const state_ptr& st, const connection_ptr& c, way w, const err
   }
 }
 
+// Whether a direction may move its bytes without looking at them: nothing left to follow, nothing to record, and no
+// fault that needs the bytes in hand (timing, drop, blackhole). Checked again before every chunk.
+bool may_splice(const connection& c) {
+  const auto& f = c.faults;
+  return c.tracker.done() && !c.recording && !c.forgotten && !f.blackhole.value_or(false) &&
+         f.latency.value_or(duration{0}).count() == 0 && f.jitter.value_or(duration{0}).count() == 0 &&
+         f.bandwidth.value_or(0) == 0 && f.slice.value_or(0) == 0;
+}
+
+struct pipe_fds {
+  int read = -1, write = -1;
+  pipe_fds() {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+      read = fds[0];
+      write = fds[1];
+    }
+  }
+  ~pipe_fds() {
+    if (read >= 0) ::close(read);
+    if (write >= 0) ::close(write);
+  }
+  pipe_fds(const pipe_fds&) = delete;
+  pipe_fds& operator=(const pipe_fds&) = delete;
+};
+
+struct splice_end {
+  bool source = false;  // the source ended (ec: eof for a FIN) rather than the sink failing
+  error_code ec;        // empty: no longer eligible, the buffered loop goes on
+};
+
+constexpr std::size_t splice_chunk = 64 * 1024;
+
+asio::awaitable<splice_end> splice_pump(state_ptr st, connection_ptr c, way w) {
+  auto& source = w == way::to_server ? c->client : c->server;
+  auto& sink = w == way::to_server ? c->server : c->client;
+  const pipe_fds pipe;
+  if (pipe.read < 0) co_return splice_end{};  // no pipe (out of descriptors): the buffered loop does the work
+  error_code ignored;
+  source.non_blocking(true, ignored);
+  sink.non_blocking(true, ignored);
+  // Each turn waits for the source once and moves what it has; ends when a fault or the connection's end needs the
+  // bytes in hand again. The pipe is empty at the top of every turn.
+  while (may_splice(*c) && !c->finished) {
+    auto [wec] = co_await source.async_wait(tcp::socket::wait_read, net::use_tuple);
+    if (c->finished || st->stopped) co_return splice_end{true, asio::error::operation_aborted};
+    if (wec) co_return splice_end{true, wec};
+    if (!may_splice(*c)) break;
+    const auto in = ::splice(source.native_handle(), nullptr, pipe.write, nullptr, splice_chunk,
+                             SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (in == 0) co_return splice_end{true, asio::error::eof};
+    if (in < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      co_return splice_end{true, error_code(errno, boost::system::system_category())};
+    }
+    c->last_activity = clock::now();
+    auto left = static_cast<std::size_t>(in);
+    const auto deadline = clock::now() + st->config.write_timeout;
+    while (left > 0) {
+      const auto out = ::splice(pipe.read, nullptr, sink.native_handle(), nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (out > 0) {
+        left -= static_cast<std::size_t>(out);
+        continue;
+      }
+      if (out < 0 && errno != EAGAIN && errno != EINTR)
+        co_return splice_end{false, error_code(errno, boost::system::system_category())};
+      const auto wait = deadline - clock::now();
+      if (wait <= clock::duration::zero()) co_return splice_end{false, net::errc::timed_out};
+      auto ec = co_await net::with_deadline(sink.async_wait(tcp::socket::wait_write, net::use_tuple), wait);
+      if (c->finished || st->stopped) co_return splice_end{false, asio::error::operation_aborted};
+      if (ec) co_return splice_end{false, ec};
+    }
+    const auto n = static_cast<std::uint64_t>(in);
+    (w == way::to_server ? c->from_client : c->from_server) += n;
+    (w == way::to_server ? st->counters.bytes_from_client : st->counters.bytes_from_server) += n;
+    st->counters.bytes_spliced += n;
+  }
+  co_return splice_end{};
+}
+
 asio::awaitable<void> pump(state_ptr st, connection_ptr c, way w) {
   auto& source = w == way::to_server ? c->client : c->server;
   std::vector<std::uint8_t> buffer(st->config.buffer_size);
   std::vector<sp::phase_event> events;
-  // Ends when the source ends or the connection does; each turn reads once.
+  // Ends when the source ends or the connection does; each turn reads once (or splices until that must stop).
   for (;;) {
+    if (may_splice(*c)) {
+      const auto end = co_await splice_pump(st, c, w);
+      if (c->finished || st->stopped) break;
+      if (end.ec) {
+        const bool closed_by_us = end.source ? (w == way::to_server ? c->client_closed : c->server_closed)
+                                             : (w == way::to_server ? c->server_closed : c->client_closed);
+        if (closed_by_us) break;
+        if (end.source) {
+          source_ended(st, c, w, end.ec);
+        } else {
+          st->emit_closed(*c, side_of_sink(w), how_of(end.ec), std::nullopt, "while writing: " + end.ec.message());
+          (w == way::to_server ? c->server_closed : c->client_closed) = true;
+          reset_side(st, *c, side_of_source(w), "the other side failed");
+        }
+        break;
+      }
+    }
     auto [ec, n] = co_await source.async_read_some(asio::buffer(buffer), net::use_tuple);
     const bool closed_by_us = w == way::to_server ? c->client_closed : c->server_closed;
     if (c->finished || st->stopped || (ec && closed_by_us)) break;

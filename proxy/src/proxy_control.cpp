@@ -72,7 +72,8 @@ json counters_json(const proxy_counters& c) {
               {"upstream_failures", c.upstream_failures}, {"idle_expiries", c.idle_expiries},
               {"resets_to_client", c.resets_to_client},   {"resets_to_server", c.resets_to_server},
               {"bytes_from_client", c.bytes_from_client}, {"bytes_from_server", c.bytes_from_server},
-              {"bytes_dropped", c.bytes_dropped},         {"open", c.open}};
+              {"bytes_dropped", c.bytes_dropped},         {"bytes_spliced", c.bytes_spliced},
+              {"open", c.open}};
 }
 
 std::optional<connection_id> read_connection(const json& request, std::string* why) {

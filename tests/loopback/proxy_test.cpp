@@ -377,6 +377,43 @@ TEST(FaultProxy, RecordsTheClientSideFlow) {
   EXPECT_EQ(flows[0].server.port, proxy.port());
 }
 
+TEST(FaultProxy, PassThroughSplicesWhenNothingNeedsTheBytes) {
+  pair_through_proxy p;
+  auto config = config_to(p.upstream.local_endpoint().port());
+  config.record = false;  // recording needs the bytes in hand
+  proxy_thread proxy(config);
+  connect_pair(p, proxy.port());
+  std::string up(1 << 20, '\0'), down(300000, '\0');
+  for (std::size_t i = 0; i < up.size(); ++i) up[i] = static_cast<char>('a' + i % 23);
+  for (std::size_t i = 0; i < down.size(); ++i) down[i] = static_cast<char>('A' + i % 19);
+  std::thread writer([&] { asio::write(p.client, asio::buffer(up)); });
+  EXPECT_EQ(wait_read(p.server, 10s, up.size()).bytes, up);
+  writer.join();
+  asio::write(p.server, asio::buffer(down));
+  EXPECT_EQ(wait_read(p.client, 10s, down.size()).bytes, down);
+  auto c = proxy.counters();
+  EXPECT_EQ(c.bytes_from_client, up.size());
+  EXPECT_EQ(c.bytes_from_server, down.size());
+  EXPECT_GT(c.bytes_spliced, up.size() / 2) << "the bulk moved by splice(2), after the first read";
+  // A fault that needs the bytes takes over from the splice at once.
+  proxy::fault_change hole;
+  hole.blackhole = true;
+  proxy.call([&](proxy::fault_proxy& f) {
+    f.apply(hole);
+    return 0;
+  });
+  send(p.client, "swallowed");
+  EXPECT_EQ(wait_read(p.server, 300ms).what, seen::silence);
+  // And the end of a spliced stream is passed on as a FIN.
+  hole.blackhole = false;
+  proxy.call([&](proxy::fault_proxy& f) {
+    f.apply(hole);
+    return 0;
+  });
+  p.server.shutdown(tcp::socket::shutdown_send);
+  EXPECT_EQ(wait_read(p.client, 2s).what, seen::fin);
+}
+
 TEST(FaultProxy, EventsAreJsonLines) {
   proxy::proxy_event e;
   e.connection = 7;

@@ -80,6 +80,7 @@ struct proxy_counters {
   std::uint64_t bytes_from_client = 0;   // forwarded
   std::uint64_t bytes_from_server = 0;
   std::uint64_t bytes_dropped = 0;       // read and not forwarded (drop, blackhole)
+  std::uint64_t bytes_spliced = 0;       // of the forwarded bytes, those moved by splice(2) without a copy
   std::uint64_t open = 0;                // connections now
 };
 
