@@ -1,9 +1,11 @@
 // The fault proxy (proxy/fault_proxy.hpp) on loopback with real peers: plain sockets for the byte-level faults
 // (what each side observes: data, silence, FIN or RST), and rdpsim with the product client for the phases.
 #include "rdp/proxy/fault_proxy.hpp"
+#include "rdp/proxy/proxy_control.hpp"
 
 #include "rdp/client/session.hpp"
 #include "rdp/net/tls.hpp"
+#include "run_command.hpp"
 #include "sim_thread.hpp"
 
 #include <gtest/gtest.h>
@@ -426,6 +428,76 @@ TEST(FaultProxy, EventsAreJsonLines) {
   EXPECT_EQ(proxy::to_json_line(e),
             "{\"at_us\":1234,\"bytes_from_client\":0,\"bytes_from_server\":0,\"connection\":7,\"detail\":\"reset "
             "now\",\"event\":\"closed\",\"how\":\"rst\",\"phase\":null,\"toward\":\"client\",\"who\":\"proxy\"}\n");
+}
+
+// ---- The control commands and the command line ------------------------------------------------------------------
+
+TEST(FaultProxyControl, AppliesFaultsListsConnectionsAndRefusesWhatIsWrong) {
+  pair_through_proxy p;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port()));
+  connect_pair(p, proxy.port());
+  const std::string token(64, 'f');
+  auto ask = [&](const std::string& line) {
+    return proxy.call([&](proxy::fault_proxy& f) { return proxy::handle_proxy_control_line(f, token, line); });
+  };
+  const auto bad_token = ask(R"({"token":"nope","cmd":"counters"})");
+  EXPECT_FALSE(bad_token.authenticated);
+  EXPECT_TRUE(bad_token.close);
+  EXPECT_EQ(bad_token.response["error"], "bad token");
+  const auto malformed = ask("{not json");
+  EXPECT_TRUE(malformed.close);
+  EXPECT_FALSE(malformed.response["ok"].get<bool>());
+
+  const std::string t = R"("token":")" + token + R"(")";
+  for (int i = 0; i < 100 && proxy.counters().open == 0; ++i) std::this_thread::sleep_for(10ms);
+  const auto list = ask("{" + t + R"(,"cmd":"connections"})");
+  ASSERT_TRUE(list.response["ok"].get<bool>()) << list.response.dump();
+  ASSERT_EQ(list.response["connections"].size(), 1u);
+  EXPECT_EQ(list.response["connections"][0]["upstream_port"].get<std::uint16_t>(), p.server.remote_endpoint().port());
+
+  const auto unknown = ask("{" + t + R"(,"cmd":"faults","set":{"latency_ms":"fast"}})");
+  EXPECT_FALSE(unknown.response["ok"].get<bool>());
+  EXPECT_NE(unknown.response["error"].get<std::string>().find("latency_ms"), std::string::npos);
+  EXPECT_FALSE(unknown.close) << "a refused command keeps an authenticated connection";
+  const auto none = ask("{" + t + R"(,"cmd":"faults","connection":42,"set":{"reset_now":true}})");
+  EXPECT_EQ(none.response["error"], "no live connection 42");
+
+  const auto reset = ask("{" + t + R"(,"cmd":"faults","connection":1,"set":{"reset_now":true}})");
+  EXPECT_TRUE(reset.response["ok"].get<bool>()) << reset.response.dump();
+  EXPECT_EQ(wait_read(p.client, 2s).what, seen::reset);
+  EXPECT_EQ(wait_read(p.server, 2s).what, seen::reset);
+}
+
+TEST(FaultProxyControl, FaultChangeFromJsonReadsEveryMember) {
+  proxy::fault_change f;
+  std::string why;
+  ASSERT_TRUE(proxy::fault_change_from_json(
+      nlohmann::json::parse(R"({"idle_timeout_ms":30000,"on_idle":"reset-both","idle_from":"active","latency_ms":5,
+        "jitter_ms":2,"bandwidth":1000,"slice":10,"slice_delay_ms":3,"reset_at":"tls-established",
+        "reset_after_ms":200,"blackhole":false,"listener_down_ms":100,"refuse_new":true,"reset_now":true})"),
+      f, &why))
+      << why;
+  EXPECT_EQ(proxy::describe(f),
+            "idle-timeout 30s, on-idle reset-both, idle-from active, latency 5ms, jitter 2ms, bandwidth 1000 B/s, "
+            "slice 10 B, slice-delay 3ms, reset now, reset at tls-established, reset after 200ms, no blackhole, "
+            "listener down 100ms, refuse new");
+  ASSERT_TRUE(proxy::fault_change_from_json(nlohmann::json::parse(R"({"idle_timeout_ms":null})"), f, &why));
+  EXPECT_EQ(proxy::describe(f), "no idle-timeout");
+  EXPECT_FALSE(proxy::fault_change_from_json(nlohmann::json::parse(R"({"reset_at":"lunch"})"), f, &why));
+  EXPECT_NE(why.find("reset_at"), std::string::npos);
+  EXPECT_FALSE(proxy::fault_change_from_json(nlohmann::json::parse(R"({"latency_ms":-1})"), f, &why));
+  EXPECT_FALSE(proxy::fault_change_from_json(nlohmann::json::parse("[]"), f, &why));
+}
+
+TEST(FaultProxyCli, BadFlagsAreNamedWithExitTwo) {
+  for (const std::string flags : {"--upstream 127.0.0.1:1 --latency 5q", "--upstream 127.0.0.1:1 --reset-after 1s",
+                                  "--upstream 127.0.0.1:1 --on-idle sometimes --idle-timeout 1s",
+                                  "--upstream 127.0.0.1:1 --reset-at lunch", "--upstream nowhere:99999",
+                                  "--upstream 127.0.0.1:1 --control 10.0.0.1:5"}) {
+    const auto r = test::run_command(std::string(RDPSIM_BIN) + " proxy " + flags + " 2>&1");
+    EXPECT_EQ(r.status, 2) << flags << ": " << r.output;
+    EXPECT_NE(r.output.find("rdpsim"), std::string::npos) << flags << ": " << r.output;
+  }
 }
 
 // ---- With rdpsim and the product client -------------------------------------------------------------------------
