@@ -222,6 +222,39 @@ TEST(FaultProxy, TrafficKeepsTheIdleTimeoutFromFiring) {
   EXPECT_EQ(proxy.counters().idle_expiries, 0u);
 }
 
+TEST(FaultProxy, IdleCountedFromAPhaseToldFromOutside) {
+  pair_through_proxy p;
+  auto once_active = idle(100ms, proxy::idle_expiry::reset_both);
+  once_active.idle_from = proxy::phase::active;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), once_active));
+  connect_pair(p, proxy.port());
+  EXPECT_EQ(wait_read(p.client, 400ms).what, seen::silence) << "not active yet: no idle timeout";
+  EXPECT_EQ(proxy.counters().idle_expiries, 0u);
+  ASSERT_TRUE(proxy.call([](proxy::fault_proxy& f) { return f.tell_phase(1, proxy::phase::active); }));
+  EXPECT_EQ(wait_read(p.client, 2s).what, seen::reset);
+  EXPECT_EQ(wait_read(p.server, 2s).what, seen::reset);
+  EXPECT_EQ(proxy.counters().idle_expiries, 1u);
+  EXPECT_FALSE(proxy.call([](proxy::fault_proxy& f) { return f.tell_phase(1, proxy::phase::active); }))
+      << "the connection is gone";
+}
+
+TEST(FaultProxy, JitterKeepsTheOrderOfChunks) {
+  pair_through_proxy p;
+  proxy::fault_change jittery;
+  jittery.latency = 5ms;
+  jittery.jitter = 30ms;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), jittery));
+  connect_pair(p, proxy.port());
+  std::string expected;
+  for (int i = 0; i < 20; ++i) {
+    const std::string chunk = std::to_string(i) + ",";
+    expected += chunk;
+    send(p.client, chunk);
+    std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_EQ(wait_read(p.server, 5s, expected.size()).bytes, expected);
+}
+
 TEST(FaultProxy, ResetNowResetsBothSides) {
   pair_through_proxy p;
   proxy_thread proxy(config_to(p.upstream.local_endpoint().port()));
