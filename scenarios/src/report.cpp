@@ -18,24 +18,44 @@ std::string seconds_text(std::chrono::microseconds at) {
   return buf;
 }
 
+// Scenario time of a real instant, as "(4m48.0s)", padded to one width.
+std::string scenario_clock(std::chrono::microseconds at, double scale) {
+  const double seconds = static_cast<double>(at.count()) / 1e6 / scale;
+  const auto minutes = static_cast<long long>(seconds / 60);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "(%lldm%04.1fs)", minutes, seconds - 60.0 * static_cast<double>(minutes));
+  char padded[40];
+  std::snprintf(padded, sizeof padded, "%12s", buf);
+  return padded;
+}
+
 std::string lane_label(const std::string& lane) {
   return lane.rfind("client:", 0) == 0 ? lane.substr(7) : lane;
 }
 
 }  // namespace
 
-std::string format_result(const scenario_result& r) {
+std::string format_result(const scenario_result& r, bool details) {
   std::ostringstream out;
   out << "scenario " << protocol::escape_for_terminal(r.name) << " (" << protocol::escape_for_terminal(r.file)
       << ", time scale " << r.time_scale << ")\n";
   if (!r.summary.empty()) out << "  " << protocol::escape_for_terminal(r.summary) << "\n";
   std::size_t width = 6;
   for (const auto& e : r.timeline) width = std::max(width, lane_label(e.lane).size());
+  std::size_t hidden = 0;
   for (const auto& e : r.timeline) {
+    if (e.detail && !details) {
+      ++hidden;
+      continue;
+    }
     const auto lane = lane_label(e.lane);
-    out << "  " << seconds_text(e.at) << "  " << lane << std::string(width - lane.size(), ' ') << "  "
+    out << "  " << seconds_text(e.at);
+    // Scaled runs also say when it was in the scenario's own time: "6.009s (5m00.4s)".
+    if (r.time_scale != 1.0) out << " " << scenario_clock(e.at, r.time_scale);
+    out << "  " << lane << std::string(width - lane.size(), ' ') << "  "
         << protocol::escape_for_terminal(e.text) << "\n";
   }
+  if (hidden) out << "  (" << hidden << " more entries of detail: --verbose, or the JSON report)\n";
   for (const auto& c : r.checks)
     out << "  " << (c.passed ? "ok   " : "FAIL ") << protocol::escape_for_terminal(c.what) << " — saw "
         << protocol::escape_for_terminal(c.why) << " (" << protocol::escape_for_terminal(to_string(c.where)) << ")\n";
@@ -89,7 +109,8 @@ std::string to_json(const std::vector<scenario_result>& results) {
     j["elapsed_ms"] = r.elapsed.count();
     j["pcap"] = r.pcap ? nlohmann::json(text(r.pcap->string())) : nlohmann::json(nullptr);
     auto& timeline = j["timeline"] = nlohmann::json::array();
-    for (const auto& e : r.timeline) timeline.push_back({{"at_us", e.at.count()}, {"lane", text(e.lane)}, {"text", text(e.text)}});
+    for (const auto& e : r.timeline)
+      timeline.push_back({{"at_us", e.at.count()}, {"lane", text(e.lane)}, {"text", text(e.text)}, {"detail", e.detail}});
     auto& checks = j["checks"] = nlohmann::json::array();
     for (const auto& c : r.checks)
       checks.push_back({{"expect", text(c.what)}, {"passed", c.passed}, {"saw", text(c.why)}, {"where", text(to_string(c.where))}});
@@ -109,7 +130,8 @@ std::string to_svg(const scenario_result& r) {
   lanes.push_back("server");
   const int lane_width = 360, row = 22, top = 50, left = 90;
   const int width = left + lane_width * static_cast<int>(lanes.size()) + 20;
-  const int height = top + row * static_cast<int>(r.timeline.size() + r.checks.size()) + 40;
+  const auto shown = std::count_if(r.timeline.begin(), r.timeline.end(), [](const timeline_entry& e) { return !e.detail; });
+  const int height = top + row * static_cast<int>(static_cast<std::size_t>(shown) + r.checks.size()) + 40;
   std::ostringstream svg;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
       << "\" font-family=\"monospace\" font-size=\"11\">\n";
@@ -124,6 +146,7 @@ std::string to_svg(const scenario_result& r) {
   }
   int y = top + 10;
   for (const auto& e : r.timeline) {
+    if (e.detail) continue;
     const auto it = std::find(lanes.begin(), lanes.end(), e.lane);
     const bool spans = it == lanes.end();
     const int x = spans ? left : left + lane_width * static_cast<int>(it - lanes.begin()) + lane_width / 2;

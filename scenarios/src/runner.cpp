@@ -171,8 +171,8 @@ class scenario_run {
   }
   microseconds now() const { return std::chrono::duration_cast<microseconds>(steady::now() - started_); }
 
-  void note(std::string lane, std::string text) {
-    out_.timeline.push_back({now(), std::move(lane), protocol::to_valid_utf8(text)});
+  void note(std::string lane, std::string text, bool detail = false) {
+    out_.timeline.push_back({now(), std::move(lane), protocol::to_valid_utf8(text), detail});
   }
   void fail_run(std::string why) {
     note("runner", "ERROR " + why);
@@ -389,7 +389,7 @@ class scenario_run {
     if (e.what == sim::session_event::kind::logon_denied) text += ", refused with " + error_info_text(e.error_info);
     if (!e.detail.empty()) text += " (" + e.detail + ")";
     if (a) text += "  [" + client_name + " #" + std::to_string(a->number) + "]";
-    note("server", text);
+    note("server", text, a == nullptr && e.what == sim::session_event::kind::ended);
     std::optional<proxy::phase> told;
     switch (e.what) {
       case sim::session_event::kind::logon_accepted:
@@ -429,7 +429,10 @@ class scenario_run {
     if (e.toward) text += " toward " + std::string(proxy::to_string(*e.toward));
     if (e.how) text += " (" + std::string(proxy::to_string(*e.how)) + ")";
     if (!e.detail.empty()) text += ": " + e.detail;
-    note("proxy", text);
+    const bool routine = e.kind == proxy::event_kind::accepted || e.kind == proxy::event_kind::upstream_connected ||
+                         e.kind == proxy::event_kind::phase ||
+                         (e.kind == proxy::event_kind::closed && e.how == proxy::close_how::fin && e.who != proxy::closer::proxy);
+    note("proxy", text, routine);
     if (e.kind == proxy::event_kind::phase && e.reached) fire("proxy." + std::string(proxy::to_string(*e.reached)));
     if (e.kind == proxy::event_kind::idle_expired) fire("proxy.idle_expired");
   }

@@ -24,6 +24,7 @@ struct run_cli_options {
   double time_scale = 1.0;
   std::string junit, json, pcap_dir, report_dir;
   int slack_ms = 400;
+  bool verbose = false;
 };
 
 std::shared_ptr<std::atomic<bool>> interrupt_flag() {
@@ -107,7 +108,7 @@ int run(const run_cli_options& o) {
   for (const auto& s : loaded) {
     if (interrupt_flag()->load()) break;
     auto result = scenarios::run_scenario(s, options);
-    std::cout << scenarios::format_result(result) << "\n" << std::flush;
+    std::cout << scenarios::format_result(result, o.verbose) << "\n" << std::flush;
     all_passed = all_passed && result.passed;
     // An interrupted scenario did not finish: its partial timeline is printed, but kept out of the reports.
     if (!result.interrupted) results.push_back(std::move(result));
@@ -136,6 +137,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--slack-ms", o->slack_ms, "real milliseconds added to both ends of every expected time window")
       ->capture_default_str()
       ->check(CLI::Range(0, 60000));
+  cmd->add_flag("--verbose", o->verbose, "also print the timeline's details (the proxy's phase trace, FIN closes, probes)");
   cmd->callback([o] { std::exit(run(*o)); });
 }
 

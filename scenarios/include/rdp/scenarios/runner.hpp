@@ -34,6 +34,9 @@ struct timeline_entry {
   std::chrono::microseconds at{0};  // real time since the scenario started
   std::string lane;                 // "client:alice", "proxy", "server", "runner"
   std::string text;
+  // A detail the timeline shows only when asked (--verbose): the proxy's phase trace, connections closed with a FIN,
+  // and server connections that belong to no client of the scenario (rdpprobe's attempts). Reports keep them all.
+  bool detail = false;
 };
 
 struct check_result {
@@ -58,8 +61,8 @@ struct scenario_result {
 // Runs one scenario. Never throws for what the scenario or the peers do: the result says FAIL and why.
 scenario_result run_scenario(const scenario& s, const run_options& options);
 
-// The timeline and the verdict as `rdpsim run` prints them.
-std::string format_result(const scenario_result& r);
+// The timeline and the verdict as `rdpsim run` prints them; `details` also shows the entries marked detail.
+std::string format_result(const scenario_result& r, bool details = false);
 // Reports over the results so far: JUnit XML (one testcase per scenario, a failure per failed check) and JSON
 // (docs/scenarios.md, "Reports"). Both valid whatever the strings hold.
 std::string to_junit(const std::vector<scenario_result>& results);
