@@ -119,7 +119,8 @@ int run(const run_cli_options& o) {
   std::cout << "rdpsim run: " << passed << " of " << loaded.size() << " scenarios passed";
   if (interrupt_flag()->load()) std::cout << " (interrupted)";
   std::cout << "\n";
-  return all_passed && reports_written && !interrupt_flag()->load() && results.size() == loaded.size() ? 0 : 1;
+  if (interrupt_flag()->load()) return 130;  // as a shell reports SIGINT; what finished is in the reports
+  return all_passed && reports_written && results.size() == loaded.size() ? 0 : 1;
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #pragma once
 // `rdpsim run FILE|DIR...`: runs scenario files end to end on loopback (scenarios/, docs/scenarios.md) and prints
-// each one's timeline and PASS or FAIL. Exit status: 0 all passed, 1 any failed (or interrupted), 2 usage or a
-// scenario file that cannot be used (then nothing is run).
+// each one's timeline and PASS or FAIL. Exit status: 0 all passed, 1 any failed, 2 usage or a scenario file that
+// cannot be used (then nothing is run), 130 interrupted (the reports keep the scenarios that finished).
 
 namespace CLI {
 class App;

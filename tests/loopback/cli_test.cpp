@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -64,23 +65,30 @@ TEST(RdpprobeCli, AnyUnhealthyTargetExitsOne) {
   EXPECT_EQ(verdicts, (std::vector<std::string>{"rdp", "refused"}));
 }
 
-TEST(RdpsimCli, DemoProbesItsOwnServer) {
+TEST(RdpsimCli, DemoJsonSaysBothStoriesPassed) {
   auto r = run_command(std::string(RDPSIM_BIN) + " demo --json");
-  EXPECT_EQ(r.status, 0) << r.output;
-  auto j = nlohmann::json::parse(r.output.substr(r.output.find("{\"")));
-  EXPECT_EQ(j.at("verdict"), "rdp");
-  EXPECT_EQ(j.at("protocols").at("credssp").at("supported"), true);
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  ASSERT_EQ(j.at("scenarios").size(), 2u);
+  for (const auto& s : j.at("scenarios")) EXPECT_EQ(s.at("result"), "pass") << s.dump(2);
 }
 
-TEST(RdpsimCli, DemoReproducesADropWithARealClient) {
-  // The README's first command: the FreeRDP client library logs on to rdpsim, the admin logs it off, and the client
-  // comes back with the deleted session's auto-reconnect cookie.
+TEST(RdpsimCli, DemoReproducesBothDropsWithWhatEachSideSaw) {
+  // The README's first command: the FreeRDP library logs on, the admin logs it off, it comes back with the deleted
+  // session's cookie; then an idle session through the proxy meets the firewall's idle timeout. rdpprobe says rdp
+  // both times: the server is healthy.
   auto r = run_command(std::string(RDPSIM_BIN) + " demo");
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("rdp-tcp#"), std::string::npos) << r.output;  // the session table while it was active
-  EXPECT_NE(r.output.find("Set Error Info 0x00000002 ERRINFO_RPC_INITIATED_LOGOFF"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("Disconnect Provider Ultimatum (reason 1)"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("counted 1 stale cookie and started a fresh logon in session 3"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("errorInfo 0x00000002 ERRINFO_RPC_INITIATED_LOGOFF; DPU reason 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("session 3 (stale cookie)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("idle-expired"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("closed by proxy toward client (rst)"), std::string::npos) << r.output;
+  std::size_t verdicts = 0;
+  for (auto at = r.output.find("verdict rdp:"); at != std::string::npos; at = r.output.find("verdict rdp:", at + 1))
+    ++verdicts;
+  EXPECT_EQ(verdicts, 2u) << r.output;
+  EXPECT_NE(r.output.find("PASS demo-stale-session"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("PASS demo-firewall-idle"), std::string::npos) << r.output;
 }
 
 TEST(RdpsimCli, UnknownProtocolIsUsageError) {
@@ -235,6 +243,119 @@ TEST(RdpprobeCli, LocalWithNothingListeningIsAFinding) {
   auto r = run_command(std::string(RDPPROBE_BIN) + " local --port " + std::to_string(rdp::test::closed_port()));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("nothing listens"), std::string::npos) << r.output;
+}
+
+}  // namespace
+
+namespace {
+
+// Scenario files for `rdpsim run`: a quick logoff story with an inline profile, in a directory of the test's own.
+constexpr const char* logoff_scenario = R"(scenario: NAME
+summary: a quick logoff
+timeout: 1m
+server:
+  profile:
+    protocols: [rdp, tls]
+    users: [{user: alice, password: pw}]
+path: direct
+clients:
+  - {name: alice, kind: lean, user: alice, password: pw}
+timeline:
+  - {at: 0s, logon: alice}
+  - {on: alice.cookie, after: 200ms, admin: logoff, session: alice}
+expect:
+  - {client: alice, active: true, error_info: EXPECTED}
+)";
+
+std::string scenario_text(const std::string& name, const std::string& expected_error = "RPC_INITIATED_LOGOFF") {
+  std::string text = logoff_scenario;
+  text.replace(text.find("NAME"), 4, name);
+  text.replace(text.find("EXPECTED"), 8, expected_error);
+  return text;
+}
+
+std::string scenario_dir(const std::string& name) {
+  const auto dir = testing::TempDir() + "/rdpsim-run-" + name + "-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+TEST(RdpsimRun, MalformedFilesAreRefusedWithTheirPositionAndNothingRuns) {
+  struct bad_file {
+    std::string what, text, position, words;
+  };
+  const std::vector<bad_file> cases = {
+      {"a typo in a key", std::string(scenario_text("typo")).replace(scenario_text("typo").find("timeline:"), 9, "timelime:"),
+       ":11:1: timelime", "unknown key"},
+      {"a wrong type", std::string(scenario_text("type")).replace(scenario_text("type").find("timeout: 1m"), 11,
+                                                                   "timeout: [1m]"),
+       ":3:10: timeout", "duration"},
+      {"no expectation", scenario_text("noexpect").substr(0, scenario_text("noexpect").find("expect:")), "", "expect"},
+  };
+  for (const auto& c : cases) {
+    const auto dir = scenario_dir("bad");
+    write(dir + "/a-good.yaml", scenario_text("good"));
+    write(dir + "/b-bad.yaml", c.text);
+    auto r = run_command(std::string(RDPSIM_BIN) + " run " + dir);
+    EXPECT_EQ(r.status, 2) << c.what << "\n" << r.output;
+    EXPECT_NE(r.output.find(dir + "/b-bad.yaml" + c.position), std::string::npos) << c.what << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.words), std::string::npos) << c.what << "\n" << r.output;
+    EXPECT_NE(r.output.find("nothing was run"), std::string::npos) << c.what << "\n" << r.output;
+    EXPECT_EQ(r.output.find("PASS"), std::string::npos) << c.what << ": the good file ran\n" << r.output;
+  }
+  auto missing = run_command(std::string(RDPSIM_BIN) + " run /nonexistent/scenarios");
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_NE(missing.output.find("/nonexistent/scenarios"), std::string::npos) << missing.output;
+  auto bad_scale = run_command(std::string(RDPSIM_BIN) + " run --time-scale 0 " + scenario_dir("scale"));
+  EXPECT_EQ(bad_scale.status, 2) << bad_scale.output;
+}
+
+TEST(RdpsimRun, PassesAndFailsAsTheExpectationSaysWithReports) {
+  const auto dir = scenario_dir("verdicts");
+  write(dir + "/pass.yaml", scenario_text("logoff-as-expected"));
+  auto ok = run_command(std::string(RDPSIM_BIN) + " run " + dir + "/pass.yaml --junit " + dir + "/ok.xml --json " +
+                        dir + "/ok.json --pcap " + dir + "/pcaps --report " + dir + "/report");
+  EXPECT_EQ(ok.status, 0) << ok.output;
+  EXPECT_NE(ok.output.find("PASS logoff-as-expected"), std::string::npos) << ok.output;
+  const auto j = nlohmann::json::parse(slurp(dir + "/ok.json"));
+  EXPECT_EQ(j.at("scenarios").at(0).at("result"), "pass");
+  EXPECT_NE(slurp(dir + "/ok.xml").find("<testcase classname=\"rdpsim.scenario\" name=\"logoff-as-expected\""),
+            std::string::npos);
+  EXPECT_TRUE(std::filesystem::file_size(dir + "/pcaps/logoff-as-expected.pcap") > 24);  // more than the header
+  EXPECT_NE(slurp(dir + "/report/index.html").find("<svg"), std::string::npos);
+
+  // The same story expecting the idle timeout's errorInfo: FAIL, exit 1, and the check says what was seen.
+  write(dir + "/fail.yaml", scenario_text("logoff-expected-idle", "IDLE_TIMEOUT"));
+  auto bad = run_command(std::string(RDPSIM_BIN) + " run " + dir + "/fail.yaml --junit " + dir + "/bad.xml");
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  EXPECT_NE(bad.output.find("FAIL logoff-expected-idle"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("saw active yes, errorInfo 0x00000002 ERRINFO_RPC_INITIATED_LOGOFF"), std::string::npos)
+      << bad.output;
+  EXPECT_NE(slurp(dir + "/bad.xml").find("<failure message=\"alice active yes errorInfo 0x00000003"), std::string::npos);
+}
+
+TEST(RdpsimRun, InterruptKeepsTheReportsAndPcapsOfFinishedScenarios) {
+  const auto dir = scenario_dir("interrupt");
+  write(dir + "/a-quick.yaml", scenario_text("quick"));
+  // A second one that would hold its session for a minute.
+  std::string slow = scenario_text("slow");
+  slow.replace(slow.find("  - {on: alice.cookie, after: 200ms, admin: logoff, session: alice}\n"),
+               std::string("  - {on: alice.cookie, after: 200ms, admin: logoff, session: alice}\n").size(),
+               "  - {on: alice.cookie, after: 50s, admin: logoff, session: alice}\n");
+  write(dir + "/b-slow.yaml", slow);
+  auto r = run_command("timeout --preserve-status -s INT 4 " + std::string(RDPSIM_BIN) + " run " + dir + " --junit " +
+                       dir + "/run.xml --json " + dir + "/run.json --pcap " + dir + "/pcaps");
+  EXPECT_EQ(r.status, 130) << r.output;
+  EXPECT_NE(r.output.find("PASS quick"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("INTERRUPTED slow"), std::string::npos) << r.output;
+  const auto j = nlohmann::json::parse(slurp(dir + "/run.json"));
+  ASSERT_EQ(j.at("scenarios").size(), 1u) << j.dump(2);
+  EXPECT_EQ(j.at("scenarios").at(0).at("scenario"), "quick");
+  EXPECT_NE(slurp(dir + "/run.xml").find("name=\"quick\""), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/pcaps/quick.pcap"));
 }
 
 }  // namespace
