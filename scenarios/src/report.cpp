@@ -129,7 +129,8 @@ std::string to_svg(const scenario_result& r) {
   lanes.push_back("proxy");
   lanes.push_back("server");
   const int lane_width = 360, row = 22, top = 50, left = 90;
-  const int width = left + lane_width * static_cast<int>(lanes.size()) + 20;
+  // Room on the right for the last lane's text.
+  const int width = left + lane_width * static_cast<int>(lanes.size()) + 420;
   const auto shown = std::count_if(r.timeline.begin(), r.timeline.end(), [](const timeline_entry& e) { return !e.detail; });
   const int height = top + row * static_cast<int>(static_cast<std::size_t>(shown) + r.checks.size()) + 40;
   std::ostringstream svg;
@@ -150,8 +151,24 @@ std::string to_svg(const scenario_result& r) {
     const auto it = std::find(lanes.begin(), lanes.end(), e.lane);
     const bool spans = it == lanes.end();
     const int x = spans ? left : left + lane_width * static_cast<int>(it - lanes.begin()) + lane_width / 2;
-    const bool bad = e.text.find("reset") != std::string::npos || e.text.find("ERROR") != std::string::npos ||
-                     e.text.find("Error Info") != std::string::npos || e.text.find("idle-expired") != std::string::npos;
+    const bool bad = e.text.find("(rst)") != std::string::npos || e.text.find("ended: reset") != std::string::npos ||
+                     e.text.find("ERROR") != std::string::npos || e.text.find("Error Info") != std::string::npos ||
+                     e.text.find("errorInfo") != std::string::npos || e.text.find("idle-expired") != std::string::npos ||
+                     e.text.find("ended: silence") != std::string::npos;
+    // What the proxy does to a side is an arrow to that side's lane (every client lane for "client").
+    if (!spans && e.lane == "proxy") {
+      for (std::size_t i = 0; i < lanes.size(); ++i) {
+        const bool to_client = e.text.find("toward client") != std::string::npos && lanes[i].rfind("client:", 0) == 0;
+        const bool to_server = e.text.find("toward server") != std::string::npos && lanes[i] == "server";
+        if (!to_client && !to_server) continue;
+        const int tx = left + lane_width * static_cast<int>(i) + lane_width / 2;
+        const int tip = tx + (tx < x ? 6 : -6);
+        svg << "<line x1=\"" << x << "\" y1=\"" << y - 4 << "\" x2=\"" << tip << "\" y2=\"" << y - 4
+            << "\" stroke=\"" << (bad ? "#c00" : "#036") << "\" stroke-width=\"1.5\"/>\n<polygon points=\"" << tx << ","
+            << y - 4 << " " << tip << "," << y - 8 << " " << tip << "," << y << "\" fill=\"" << (bad ? "#c00" : "#036")
+            << "\"/>\n";
+      }
+    }
     svg << "<text x=\"4\" y=\"" << y << "\" fill=\"#666\">" << protocol::escape_xml(seconds_text(e.at)) << "</text>\n";
     if (!spans) svg << "<circle cx=\"" << x << "\" cy=\"" << y - 4 << "\" r=\"4\" fill=\"" << (bad ? "#c00" : "#036") << "\"/>\n";
     std::string label = e.text;

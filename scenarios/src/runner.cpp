@@ -771,8 +771,7 @@ class scenario_run {
   }
 
   asio::awaitable<void> do_occupy(const occupy_port_step& step, const std::string& label) {
-    const char* words[] = {"http", "ssh", "banner", "silent"};
-    const std::string by = words[static_cast<int>(step.by)];
+    const std::string by(to_string(step.by));
     if (server_running_) {
       server_counters_ = server_->counters();
       server_->stop();
@@ -828,25 +827,6 @@ class scenario_run {
   }
 
   // ---- checks -----------------------------------------------------------------------------------------------------
-  static std::string close_word(close_kind k) {
-    switch (k) {
-      case close_kind::fin: return "fin";
-      case close_kind::reset: return "reset";
-      case close_kind::silence: return "silence";
-      case close_kind::client: return "client";
-      case close_kind::none: return "none";
-    }
-    return "?";
-  }
-  static std::string reconnect_word(reconnect_outcome r) {
-    switch (r) {
-      case reconnect_outcome::honoured: return "honoured";
-      case reconnect_outcome::new_session: return "new-session";
-      case reconnect_outcome::refused: return "refused";
-    }
-    return "?";
-  }
-
   static close_kind closed_of(const attempt& a) {
     if (a.open_at_end) return close_kind::none;
     if (a.lean) {
@@ -936,7 +916,7 @@ class scenario_run {
       if (a.freerdp && a.freerdp->disconnect_ultimatum) got = static_cast<std::uint32_t>(*a.freerdp->disconnect_ultimatum);
       expect("dpu", std::to_string(*e.dpu_reason), got ? std::to_string(*got) : "none");
     }
-    if (e.closed) expect("closed", close_word(*e.closed), close_word(closed_of(a)));
+    if (e.closed) expect("closed", std::string(to_string(*e.closed)), std::string(to_string(closed_of(a))));
     if (e.reconnect) {
       reconnect_outcome got = reconnect_outcome::refused;
       if (was_active(a)) {
@@ -945,7 +925,7 @@ class scenario_run {
                   ? reconnect_outcome::honoured
                   : reconnect_outcome::new_session;
       }
-      expect("reconnect", reconnect_word(*e.reconnect), reconnect_word(got));
+      expect("reconnect", std::string(to_string(*e.reconnect)), std::string(to_string(got)));
     }
     if (e.verdict) expect("verdict", *e.verdict, a.scan ? std::string(probe::to_string(a.scan->result)) : "none");
     if (e.within) {

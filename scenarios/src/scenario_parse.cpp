@@ -8,6 +8,7 @@
 #include "rdp/net/endpoint.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/mcs.hpp"
+#include "rdp/sim/counters.hpp"
 #include "rdp/sim/profile_yaml.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -66,29 +67,8 @@ constexpr std::array<std::string_view, 13> verdict_words{
 
 constexpr std::array<std::string_view, 4> security_words{"any", "tls", "nla", "rdp"};
 
-// sim::server_counters by member name: `expect: {server: {counters: {NAME: N}}}`.
-using counter_member = std::uint64_t sim::server_counters::*;
-constexpr std::array<std::pair<std::string_view, counter_member>, 16> counter_members{{
-    {"accepted", &sim::server_counters::accepted},
-    {"negotiated", &sim::server_counters::negotiated},
-    {"refused", &sim::server_counters::refused},
-    {"tls_completed", &sim::server_counters::tls_completed},
-    {"ntlm_challenges", &sim::server_counters::ntlm_challenges},
-    {"bad_requests", &sim::server_counters::bad_requests},
-    {"activated", &sim::server_counters::activated},
-    {"reconnected", &sim::server_counters::reconnected},
-    {"stale_cookies", &sim::server_counters::stale_cookies},
-    {"disconnected_expired", &sim::server_counters::disconnected_expired},
-    {"logon_failures", &sim::server_counters::logon_failures},
-    {"sequence_failures", &sim::server_counters::sequence_failures},
-    {"connections_over_limit", &sim::server_counters::connections_over_limit},
-    {"prelogon_timeouts", &sim::server_counters::prelogon_timeouts},
-    {"session_table_full", &sim::server_counters::session_table_full},
-    {"accept_loop_restarts", &sim::server_counters::accept_loop_restarts},
-}};
-// A counter added to server_counters must be added above (and to docs/scenarios.md), or scenarios cannot name it.
-static_assert(sizeof(sim::server_counters) == counter_members.size() * sizeof(std::uint64_t),
-              "sim::server_counters changed: update counter_members in scenarios/src/scenario_parse.cpp");
+// sim::server_counters by member name (sim/counters.hpp): `expect: {server: {counters: {NAME: N}}}`.
+constexpr const auto& counter_members = sim::server_counter_members;
 
 constexpr std::array<std::string_view, 16> counter_names_array = [] {
   std::array<std::string_view, 16> names{};
@@ -994,14 +974,6 @@ std::string_view to_string(admin_kind k) noexcept { return word_of(admin_kind_wo
 std::string_view to_string(occupant_kind k) noexcept { return word_of(occupant_words, k); }
 std::string_view to_string(close_kind k) noexcept { return word_of(close_words, k); }
 std::string_view to_string(reconnect_outcome o) noexcept { return word_of(reconnect_words, o); }
-
-std::span<const std::string_view> server_counter_names() noexcept { return counter_names_array; }
-
-std::optional<std::uint64_t> server_counter(const sim::server_counters& counters, std::string_view name) noexcept {
-  for (const auto& [n, member] : counter_members)
-    if (n == name) return counters.*member;
-  return std::nullopt;
-}
 
 scenario parse_scenario(const std::string& text, const std::string& source, const std::string& base_dir,
                         sim::certificate_handling certificates) {

@@ -160,25 +160,6 @@ const server_counters& server::counters() const noexcept {
 
 session_admin& server::admin() noexcept { return admin_of(*state_); }
 
-std::vector<std::pair<std::string_view, std::uint64_t>> named_counters(const server_counters& c) {
-  return {{"accepted", c.accepted},
-          {"negotiated", c.negotiated},
-          {"refused", c.refused},
-          {"tls_completed", c.tls_completed},
-          {"ntlm_challenges", c.ntlm_challenges},
-          {"bad_requests", c.bad_requests},
-          {"activated", c.activated},
-          {"reconnected", c.reconnected},
-          {"stale_cookies", c.stale_cookies},
-          {"disconnected_expired", c.disconnected_expired},
-          {"logon_failures", c.logon_failures},
-          {"sequence_failures", c.sequence_failures},
-          {"connections_over_limit", c.connections_over_limit},
-          {"prelogon_timeouts", c.prelogon_timeouts},
-          {"session_table_full", c.session_table_full},
-          {"accept_loop_restarts", c.accept_loop_restarts}};
-}
-
 std::string_view to_string(session_event::kind k) noexcept {
   switch (k) {
     case session_event::kind::logon_accepted: return "logon-accepted";

@@ -212,11 +212,6 @@ std::string_view to_string(occupant_kind k) noexcept;
 std::string_view to_string(close_kind k) noexcept;
 std::string_view to_string(reconnect_outcome o) noexcept;
 
-// The server_counters members an expectation may name (server_expectation::counters), and one of them by name —
-// nullopt for a name that is not a counter. One table, so the parser and the runner cannot disagree.
-std::span<const std::string_view> server_counter_names() noexcept;
-std::optional<std::uint64_t> server_counter(const sim::server_counters& counters, std::string_view name) noexcept;
-
 // Parses scenario text. `source` names it in errors; profile paths are relative to `base_dir`. Unknown keys, wrong
 // types, a missing expectation, a step naming a client that does not exist, an event no one can send: all
 // scenario_error, the only exception it throws whatever the text holds (tests/fuzz/scenario_fuzz.cpp).

@@ -9,6 +9,7 @@
 #include "rdp/net/tls.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/nego.hpp"
+#include "rdp/sim/counters.hpp"
 #include "rdp/sim/credssp_responder.hpp"
 #include "rdp/sim/session_table.hpp"
 #include "rdp/sim/sessions.hpp"
@@ -81,29 +82,6 @@ struct server_config {
   std::function<void()> after_accept;
 };
 
-struct server_counters {
-  std::uint64_t accepted = 0;
-  std::uint64_t negotiated = 0;      // answered with RDP_NEG_RSP or a legacy CC
-  std::uint64_t refused = 0;         // answered with RDP_NEG_FAILURE
-  std::uint64_t tls_completed = 0;
-  std::uint64_t ntlm_challenges = 0;  // CredSSP NEGOTIATEs answered with a CHALLENGE
-  std::uint64_t bad_requests = 0;    // not an X.224 Connection Request, or too slow
-  std::uint64_t activated = 0;       // connections that reached the active state
-  std::uint64_t reconnected = 0;     // auto-reconnect cookies honoured
-  std::uint64_t stale_cookies = 0;   // cookies for sessions that no longer exist
-  std::uint64_t disconnected_expired = 0;  // sessions logged off by the disconnected-session limit
-  std::uint64_t logon_failures = 0;
-  std::uint64_t sequence_failures = 0;  // clients that broke off or broke the connection sequence
-  // Limits hit (server_config's limits): each is also logged.
-  std::uint64_t connections_over_limit = 0;  // accepted and closed at once: max_connections were open
-  std::uint64_t prelogon_timeouts = 0;       // closed at prelogon_timeout without having logged on
-  std::uint64_t session_table_full = 0;      // logons refused: max_session_table sessions in the table
-  std::uint64_t accept_loop_restarts = 0;    // the accept loop ended unexpectedly (a bug) and was started again
-};
-
-// Every counter with its member's name ("accepted", "stale_cookies", …), in declaration order: scenario expectations
-// and reports name counters by these words.
-std::vector<std::pair<std::string_view, std::uint64_t>> named_counters(const server_counters& c);
 
 class server {
  public:
