@@ -8,21 +8,7 @@ namespace {
 
 using json = nlohmann::json;
 
-json failure(std::string why) { return json{{"ok", false}, {"error", std::move(why)}}; }
-
-// The token's contents are compared in constant time (its length, 64 hex digits, is no secret) — as rdpsim's
-// control_requests.cpp does; that copy is private to rdp_sim, which rdp_proxy does not link.
-bool token_matches(const json& request, std::string_view expected) {
-  const auto it = request.find("token");
-  if (it == request.end() || !it->is_string()) return false;
-  const auto& given = it->get_ref<const std::string&>();
-  if (given.size() != expected.size() || expected.empty()) return false;
-  volatile unsigned char differ = 0;
-  for (std::size_t i = 0; i < given.size(); ++i)
-    differ = static_cast<unsigned char>(differ | (static_cast<unsigned char>(given[i]) ^
-                                                  static_cast<unsigned char>(expected[i])));
-  return differ == 0;
-}
+json failure(std::string why) { return net::control_failure(std::move(why)); }
 
 bool read_ms(const json& v, const char* name, duration& out, std::string* why) {
   if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 86'400'000u) {
@@ -189,28 +175,8 @@ bool fault_change_from_json(const json& j, fault_change& out, std::string* why) 
   return true;
 }
 
-proxy_control_outcome handle_proxy_control_line(fault_proxy& proxy, std::string_view token,
-                                                std::string_view line) noexcept {
-  proxy_control_outcome outcome;
-  try {
-    json request;
-    try {
-      request = json::parse(line);
-    } catch (const json::exception& e) {
-      return {failure(std::string("malformed JSON: ") + e.what()), true, false};
-    }
-    if (!request.is_object()) return {failure("a request is one JSON object per line"), true, false};
-    if (!token_matches(request, token)) return {failure("bad token"), true, false};
-    outcome.authenticated = true;
-    outcome.response = run_command(proxy, request);
-    return outcome;
-  } catch (const std::exception& e) {
-    outcome.response = failure(std::string("internal error: ") + e.what());
-  } catch (...) {
-    outcome.response = failure("internal error");
-  }
-  outcome.close = true;
-  return outcome;
+net::control_outcome handle_proxy_control_line(fault_proxy& proxy, std::string_view token, std::string_view line) noexcept {
+  return net::handle_control_request(token, line, [&proxy](const json& request) { return run_command(proxy, request); });
 }
 
 }  // namespace rdp::proxy

@@ -2,6 +2,7 @@
 // server (control.cpp) only moves lines; tests/fuzz/control_fuzz.cpp feeds this file directly.
 #include "rdp/sim/control_requests.hpp"
 
+#include "rdp/net/control_line.hpp"
 #include "rdp/net/json.hpp"
 
 #include <cstdint>
@@ -20,27 +21,12 @@ constexpr std::chrono::seconds default_restart_down{5};
 constexpr std::uint64_t max_down_seconds = 24 * 60 * 60;
 constexpr std::string_view command_list = "query-session, logoff, reset, disconnect, restart-service, policy";
 
-json failure(std::string why) { return json{{"ok", false}, {"error", std::move(why)}}; }
+json failure(std::string why) { return net::control_failure(std::move(why)); }
+std::string value_text(const json& j) { return net::json_value_text(j); }
 
 json from_admin(const admin_result& r) {
   if (r.ok) return json{{"ok", true}};
   return failure(r.error.empty() ? "refused" : r.error);
-}
-
-// nlohmann's messages start with "[json.exception.parse_error.101] "; the rest names line, column and the problem.
-std::string parse_error_text(const char* what) {
-  std::string_view text(what);
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find("] ");
-    if (close != std::string_view::npos) text.remove_prefix(close + 2);
-  }
-  return std::string(text);
-}
-
-// What a client sent where something else was expected: a number as written ("-1", "1.5"), else its JSON type.
-std::string value_text(const json& j) {
-  if (j.is_number()) return j.dump();
-  return j.type_name();
 }
 
 // A whole number from `lowest` to `highest`; nullopt with `why` naming `name` otherwise.
@@ -64,21 +50,6 @@ std::optional<std::uint64_t> whole_number(const json& j, std::string_view name, 
   return std::nullopt;
 }
 
-// Compares in time that depends on the length only (what CRYPTO_memcmp does; written out so that this file needs no
-// OpenSSL). The volatile accumulator keeps the compiler from ending the loop at the first difference.
-bool same_bytes(std::string_view a, std::string_view b) noexcept {
-  volatile unsigned char differ = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) differ = static_cast<unsigned char>(differ | (a[i] ^ b[i]));
-  return differ == 0;
-}
-
-bool token_matches(const json& request, std::string_view expected) {
-  const auto it = request.find("token");
-  if (it == request.end() || !it->is_string()) return false;
-  const auto& given = it->get_ref<const std::string&>();
-  // The length of a token is no secret (always 64 hex digits); its contents are compared in constant time.
-  return given.size() == expected.size() && !expected.empty() && same_bytes(given, expected);
-}
 
 json run_command(session_admin& admin, const json& request) {
   static const std::set<std::string, std::less<>> known{"token", "command", "id", "down_seconds", "policy"};
@@ -199,31 +170,7 @@ bool apply_policy_json(const json& j, session_policy& p, std::string* why) {
 // ---- Request handling -------------------------------------------------------------------------------------------
 
 control_outcome handle_control_line(session_admin& admin, std::string_view token, std::string_view line) noexcept {
-  control_outcome outcome;
-  try {
-    json request;
-    try {
-      request = json::parse(line);
-    } catch (const json::exception& e) {
-      // parse_error, but also out_of_range for a number nlohmann cannot hold ("1e999"): any exception while
-      // parsing is a request that cannot be read.
-      return {failure("malformed JSON: " + parse_error_text(e.what())), true, false};
-    }
-    if (!request.is_object())
-      return {failure("a request is one JSON object per line, not " + value_text(request)), true, false};
-    if (!token_matches(request, token)) return {failure("bad token"), true, false};
-    outcome.authenticated = true;
-    outcome.response = run_command(admin, request);
-    return outcome;
-  } catch (const std::exception& e) {
-    // A bug here or in an admin implementation must not take the simulator down with it, nor leave the connection
-    // in a state nobody checked: it is answered and closed.
-    outcome.response = failure(std::string("internal error: ") + e.what());
-  } catch (...) {
-    outcome.response = failure("internal error");
-  }
-  outcome.close = true;
-  return outcome;
+  return net::handle_control_request(token, line, [&admin](const json& request) { return run_command(admin, request); });
 }
 
 std::string to_response_line(const json& response) {

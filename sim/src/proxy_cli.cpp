@@ -133,8 +133,7 @@ int run_proxy(const proxy_options& o) {
       ctl = std::make_unique<control_server>(
           io.get_executor(),
           [&relay](std::string_view token, std::string_view line) {
-            auto out = proxy::handle_proxy_control_line(*relay, token, line);
-            return control_outcome{std::move(out.response), out.close, out.authenticated};
+            return proxy::handle_proxy_control_line(*relay, token, line);
           },
           *control);
   } catch (const std::exception& e) {

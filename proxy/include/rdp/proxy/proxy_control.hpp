@@ -4,6 +4,7 @@
 // handler by `rdpsim proxy`). Requests: {"token":…,"cmd":"faults","connection":N|null,"set":{…}},
 // {"token":…,"cmd":"connections"}, {"token":…,"cmd":"counters"}, {"token":…,"cmd":"phase","connection":N,
 // "phase":"active"}.
+#include "rdp/net/control_line.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
 
 #include <nlohmann/json.hpp>
@@ -13,14 +14,8 @@
 
 namespace rdp::proxy {
 
-struct proxy_control_outcome {
-  nlohmann::json response;
-  bool close = false;          // end the connection after the response (bad token, malformed JSON)
-  bool authenticated = false;  // the line carried the right token
-};
-// Never throws. Call on the proxy's executor.
-proxy_control_outcome handle_proxy_control_line(fault_proxy& proxy, std::string_view token,
-                                                std::string_view line) noexcept;
+// net::handle_control_request with the proxy's commands. Never throws. Call on the proxy's executor.
+net::control_outcome handle_proxy_control_line(fault_proxy& proxy, std::string_view token, std::string_view line) noexcept;
 
 // A fault change from its JSON ("set" above): {"idle_timeout_ms":N|null,"on_idle":"drop"|"reset"|"reset-both",
 // "idle_from":PHASE,"latency_ms":N,"jitter_ms":N,"bandwidth":N,"slice":N,"slice_delay_ms":N,"reset_now":true,

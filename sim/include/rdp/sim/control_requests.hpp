@@ -3,6 +3,7 @@
 // the administrator's tables (docs/control.md). No Asio and no OpenSSL here, so a fuzz target or any other transport
 // compiles it with nlohmann alone (sim/src/control_requests.cpp, sim/src/sessions.cpp; sessions.cpp adds
 // protocol/text for wire text). control.hpp is the loopback server and client around it.
+#include "rdp/net/control_line.hpp"
 #include "rdp/sim/sessions.hpp"
 
 #include <nlohmann/json.hpp>
@@ -56,12 +57,9 @@ bool apply_policy_json(const nlohmann::json& j, session_policy& p, std::string* 
 
 // ---- One request line ------------------------------------------------------------------------------------------
 
-// One request line → its response. Pure apart from the calls into `admin`: the server only moves lines.
-struct control_outcome {
-  nlohmann::json response;
-  bool close = false;          // the connection must end after the response (bad token, malformed JSON, a failure)
-  bool authenticated = false;  // the line carried the right token (whatever the command then did)
-};
+// One request line → its response (net::handle_control_request with rdpsim's commands). Pure apart from the calls
+// into `admin`: the server only moves lines.
+using control_outcome = net::control_outcome;
 // Never throws: whatever nlohmann or `admin` throws becomes an {"ok":false} response (a parse failure or a failure
 // before authentication also sets `close`).
 control_outcome handle_control_line(session_admin& admin, std::string_view token, std::string_view line) noexcept;
