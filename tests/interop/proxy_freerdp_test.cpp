@@ -3,6 +3,7 @@
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/login.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
+#include "proxy_thread.hpp"
 #include "sim_thread.hpp"
 
 #include <gtest/gtest.h>
@@ -17,37 +18,8 @@ using namespace rdp;
 using namespace std::chrono_literals;
 namespace asio = net::asio;
 
-// The proxy on its own thread; members called through call().
-class proxy_thread {
- public:
-  explicit proxy_thread(proxy::proxy_config config) : work_(asio::make_work_guard(io_)) {
-    proxy_ = std::make_unique<proxy::fault_proxy>(io_.get_executor(), std::move(config));
-    proxy_->start();
-    port_ = proxy_->local_endpoint().port();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~proxy_thread() {
-    asio::post(io_, [this] {
-      proxy_->stop();
-      work_.reset();
-    });
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-  proxy::proxy_counters counters() {
-    std::promise<proxy::proxy_counters> done;
-    auto f = done.get_future();
-    asio::post(io_, [&] { done.set_value(proxy_->counters()); });
-    return f.get();
-  }
+using rdp::test::proxy_thread;
 
- private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::unique_ptr<proxy::fault_proxy> proxy_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
-};
 
 sim::server_config sim_config() {
   sim::server_config config;

@@ -1,5 +1,6 @@
 // The fault proxy (proxy/fault_proxy.hpp) on loopback with real peers: plain sockets for the byte-level faults
 // (what each side observes: data, silence, FIN or RST), and rdpsim with the product client for the phases.
+#include "proxy_thread.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
 #include "rdp/proxy/proxy_control.hpp"
 
@@ -23,65 +24,8 @@ namespace asio = net::asio;
 using net::tcp;
 using namespace std::chrono_literals;
 
-// The proxy on its own thread; members are called on it through call().
-class proxy_thread {
- public:
-  explicit proxy_thread(proxy::proxy_config config) : work_(asio::make_work_guard(io_)) {
-    config.on_event = [this](const proxy::proxy_event& e) {
-      std::lock_guard lock(mutex_);
-      events_.push_back(e);
-    };
-    proxy_ = std::make_unique<proxy::fault_proxy>(io_.get_executor(), std::move(config));
-    proxy_->start();
-    port_ = proxy_->local_endpoint().port();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~proxy_thread() {
-    asio::post(io_, [this] {
-      proxy_->stop();
-      work_.reset();
-    });
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-  template <class F>
-  auto call(F f) -> std::invoke_result_t<F, proxy::fault_proxy&> {
-    std::packaged_task<std::invoke_result_t<F, proxy::fault_proxy&>()> task([&] { return f(*proxy_); });
-    auto done = task.get_future();
-    asio::post(io_, [&] { task(); });
-    return done.get();
-  }
-  proxy::proxy_counters counters() {
-    return call([](proxy::fault_proxy& p) { return p.counters(); });
-  }
-  std::vector<proxy::proxy_event> events() {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-  // The first event of `kind` matching `pred`, waiting up to `limit` for it.
-  template <class Pred>
-  std::optional<proxy::proxy_event> wait_event(proxy::event_kind kind, Pred pred, std::chrono::milliseconds limit = 3s) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      for (const auto& e : events())
-        if (e.kind == kind && pred(e)) return e;
-      std::this_thread::sleep_for(5ms);
-    }
-    return std::nullopt;
-  }
-  std::optional<proxy::proxy_event> wait_event(proxy::event_kind kind) {
-    return wait_event(kind, [](const proxy::proxy_event&) { return true; });
-  }
+using rdp::test::proxy_thread;
 
- private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::unique_ptr<proxy::fault_proxy> proxy_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::vector<proxy::proxy_event> events_;
-};
 
 // What a side observes when it waits for bytes.
 enum class seen { data, fin, reset, silence };

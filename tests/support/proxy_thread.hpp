@@ -1,0 +1,78 @@
+#pragma once
+// The fault proxy (rdp::proxy::fault_proxy) on an io_context of its own thread, for tests: its members are called on
+// that thread through call(), and its events are kept for the test to wait for.
+#include "rdp/net/asio.hpp"
+#include "rdp/proxy/fault_proxy.hpp"
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace rdp::test {
+
+// The proxy on its own thread; members are called on it through call().
+class proxy_thread {
+ public:
+  explicit proxy_thread(proxy::proxy_config config) : work_(net::asio::make_work_guard(io_)) {
+    config.on_event = [this](const proxy::proxy_event& e) {
+      std::lock_guard lock(mutex_);
+      events_.push_back(e);
+    };
+    proxy_ = std::make_unique<proxy::fault_proxy>(io_.get_executor(), std::move(config));
+    proxy_->start();
+    port_ = proxy_->local_endpoint().port();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~proxy_thread() {
+    net::asio::post(io_, [this] {
+      proxy_->stop();
+      work_.reset();
+    });
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+  template <class F>
+  auto call(F f) -> std::invoke_result_t<F, proxy::fault_proxy&> {
+    std::packaged_task<std::invoke_result_t<F, proxy::fault_proxy&>()> task([&] { return f(*proxy_); });
+    auto done = task.get_future();
+    net::asio::post(io_, [&] { task(); });
+    return done.get();
+  }
+  proxy::proxy_counters counters() {
+    return call([](proxy::fault_proxy& p) { return p.counters(); });
+  }
+  std::vector<proxy::proxy_event> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  // The first event of `kind` matching `pred`, waiting up to `limit` for it.
+  template <class Pred>
+  std::optional<proxy::proxy_event> wait_event(proxy::event_kind kind, Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(3)) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      for (const auto& e : events())
+        if (e.kind == kind && pred(e)) return e;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return std::nullopt;
+  }
+  std::optional<proxy::proxy_event> wait_event(proxy::event_kind kind) {
+    return wait_event(kind, [](const proxy::proxy_event&) { return true; });
+  }
+
+ private:
+  net::asio::io_context io_;
+  net::asio::executor_work_guard<net::asio::io_context::executor_type> work_;
+  std::unique_ptr<proxy::fault_proxy> proxy_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::vector<proxy::proxy_event> events_;
+};
+
+}  // namespace rdp::test
