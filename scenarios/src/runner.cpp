@@ -882,41 +882,52 @@ class scenario_run {
     return ok;
   }
 
-  void check(const client_expectation& e) {
+  // One expectation's line: what was expected ("closed reset") and what was seen ("closed fin"), item by item.
+  struct check_line {
     check_result r;
-    r.where = e.where;
+    std::string saw;
+    bool ok = true;
+    check_line(std::string subject, source_position where) {
+      r.what = std::move(subject);
+      r.where = std::move(where);
+    }
+    void expect(const std::string& name, const std::string& want, const std::string& got, const char* sep = " ") {
+      r.what += " " + name + sep + want;
+      see(name + sep + got);
+      if (want != got) ok = false;
+    }
+    void see(const std::string& text) { saw += (saw.empty() ? "" : ", ") + text; }
+    check_result done() {
+      r.passed = ok;
+      r.why = saw;
+      return std::move(r);
+    }
+  };
+
+  void check(const client_expectation& e) {
     auto& c = clients_[e.client];
-    std::ostringstream what;
-    what << e.client;
-    if (e.attempt) what << " (attempt " << *e.attempt << ")";
+    check_line line(e.client + (e.attempt ? " (attempt " + std::to_string(*e.attempt) + ")" : ""), e.where);
     if (c.attempts.empty() || (e.attempt && static_cast<std::size_t>(*e.attempt) > c.attempts.size())) {
-      r.what = what.str();
-      r.why = "no such attempt: " + e.client + " made " + std::to_string(c.attempts.size());
-      out_.checks.push_back(std::move(r));
+      line.ok = false;
+      line.see("no such attempt: " + e.client + " made " + std::to_string(c.attempts.size()));
+      out_.checks.push_back(line.done());
       return;
     }
     const auto& a = e.attempt ? c.attempts[static_cast<std::size_t>(*e.attempt - 1)] : c.attempts.back();
-    bool ok = true;
-    std::ostringstream saw;
-    auto expect = [&](const std::string& name, const std::string& want, const std::string& got) {
-      what << " " << name << " " << want;
-      saw << (saw.tellp() > 0 ? ", " : "") << name << " " << got;
-      if (want != got) ok = false;
-    };
-    if (e.active) expect("active", *e.active ? "yes" : "no", was_active(a) ? "yes" : "no");
+    if (e.active) line.expect("active", *e.active ? "yes" : "no", was_active(a) ? "yes" : "no");
     if (e.error_info) {
       std::optional<std::uint32_t> got;
       if (a.lean) got = a.lean->error_info;
       if (a.freerdp && a.freerdp->error_info && !a.freerdp->error_info_from_ultimatum) got = a.freerdp->error_info;
-      expect("errorInfo", error_info_text(*e.error_info), got ? error_info_text(*got) : "none");
+      line.expect("errorInfo", error_info_text(*e.error_info), got ? error_info_text(*got) : "none");
     }
     if (e.dpu_reason) {
       std::optional<std::uint32_t> got;
       if (a.lean && a.lean->disconnect_reason) got = static_cast<std::uint32_t>(*a.lean->disconnect_reason);
       if (a.freerdp && a.freerdp->disconnect_ultimatum) got = static_cast<std::uint32_t>(*a.freerdp->disconnect_ultimatum);
-      expect("dpu", std::to_string(*e.dpu_reason), got ? std::to_string(*got) : "none");
+      line.expect("dpu", std::to_string(*e.dpu_reason), got ? std::to_string(*got) : "none");
     }
-    if (e.closed) expect("closed", std::string(to_string(*e.closed)), std::string(to_string(closed_of(a))));
+    if (e.closed) line.expect("closed", std::string(to_string(*e.closed)), std::string(to_string(closed_of(a))));
     if (e.reconnect) {
       reconnect_outcome got = reconnect_outcome::refused;
       if (was_active(a)) {
@@ -925,76 +936,59 @@ class scenario_run {
                   ? reconnect_outcome::honoured
                   : reconnect_outcome::new_session;
       }
-      expect("reconnect", std::string(to_string(*e.reconnect)), std::string(to_string(got)));
+      line.expect("reconnect", std::string(to_string(*e.reconnect)), std::string(to_string(got)));
     }
-    if (e.verdict) expect("verdict", *e.verdict, a.scan ? std::string(probe::to_string(a.scan->result)) : "none");
+    if (e.verdict) line.expect("verdict", *e.verdict, a.scan ? std::string(probe::to_string(a.scan->result)) : "none");
     if (e.within) {
-      what << " within " << (e.within->from ? net::format_duration(*e.within->from) : "") << ".."
-           << (e.within->to ? net::format_duration(*e.within->to) : "");
+      line.r.what += " within " + (e.within->from ? net::format_duration(*e.within->from) : std::string()) + ".." +
+                     (e.within->to ? net::format_duration(*e.within->to) : std::string());
       if (!a.ended_at) {
-        ok = false;
-        saw << ", still open at the end";
+        line.ok = false;
+        line.see("still open at the end");
       } else {
         std::string why;
-        if (!in_window(e.within, *a.ended_at, &why)) ok = false;
-        saw << ", ended at " << scenario_time(*a.ended_at, o_.time_scale) << why;
+        if (!in_window(e.within, *a.ended_at, &why)) line.ok = false;
+        line.see("ended at " + scenario_time(*a.ended_at, o_.time_scale) + why);
       }
     }
-    r.what = what.str();
-    r.passed = ok;
-    r.why = saw.str();
-    out_.checks.push_back(std::move(r));
+    out_.checks.push_back(line.done());
   }
 
   void check(const server_expectation& e) {
-    check_result r;
-    r.where = e.where;
-    r.what = "server";
-    bool ok = true;
-    std::string saw;
+    check_line line("server", e.where);
     const auto values = server_counters_ ? sim::named_counters(*server_counters_)
                                          : std::vector<std::pair<std::string_view, std::uint64_t>>{};
     for (const auto& [name, want] : e.counters) {
-      std::optional<std::uint64_t> got;
+      std::string got = "?";
       for (const auto& [n, v] : values)
-        if (n == name) got = v;
-      r.what += " " + name + "=" + std::to_string(want);
-      saw += (saw.empty() ? "" : ", ") + name + "=" + (got ? std::to_string(*got) : "?");
-      if (!got || *got != want) ok = false;
+        if (n == name) got = std::to_string(v);
+      line.expect(name, std::to_string(want), got, "=");
     }
     if (e.sessions) {
       std::size_t got = 0;
       for (const auto& s : sessions_at_end_)
         if (s.state != sim::session_state::listen) ++got;
-      r.what += " sessions=" + std::to_string(*e.sessions);
-      saw += (saw.empty() ? "" : ", ") + std::string("sessions=") + std::to_string(got);
-      if (got != *e.sessions) ok = false;
+      line.expect("sessions", std::to_string(*e.sessions), std::to_string(got), "=");
     }
-    r.passed = ok;
-    r.why = saw;
-    out_.checks.push_back(std::move(r));
+    out_.checks.push_back(line.done());
   }
 
   void check(const proxy_expectation& e) {
-    check_result r;
-    r.where = e.where;
-    r.what = "proxy";
-    bool ok = true;
-    std::string saw;
-    const auto c = counters_at_end_.value_or(proxy::proxy_counters{});
+    check_line line("proxy", e.where);
+    if (!counters_at_end_) {
+      line.ok = false;
+      line.see("no proxy on this path");
+      out_.checks.push_back(line.done());
+      return;
+    }
+    const auto& c = *counters_at_end_;
     auto expect = [&](const char* name, const std::optional<std::uint64_t>& want, std::uint64_t got) {
-      if (!want) return;
-      r.what += std::string(" ") + name + "=" + std::to_string(*want);
-      saw += (saw.empty() ? "" : ", ") + std::string(name) + "=" + std::to_string(got);
-      if (got != *want) ok = false;
+      if (want) line.expect(name, std::to_string(*want), std::to_string(got), "=");
     };
     expect("idle_expiries", e.idle_expiries, c.idle_expiries);
     expect("resets_sent", e.resets_sent, c.resets_to_client + c.resets_to_server);
     expect("connections", e.connections, c.accepted);
-    r.passed = ok && counters_at_end_.has_value();
-    if (!counters_at_end_) saw = "no proxy on this path";
-    r.why = saw;
-    out_.checks.push_back(std::move(r));
+    out_.checks.push_back(line.done());
   }
 
   void check_expectations() {
