@@ -74,11 +74,11 @@ std::optional<connection_id> read_connection(const json& request, std::string* w
 
 json run_command(fault_proxy& proxy, const json& request) {
   for (const auto& [key, value] : request.items())
-    if (key != "token" && key != "cmd" && key != "connection" && key != "set" && key != "phase")
-      return failure("unknown member '" + key + "' (a request has token, cmd, connection, set, phase)");
-  const auto cmd_it = request.find("cmd");
+    if (key != "token" && key != "command" && key != "connection" && key != "set" && key != "phase")
+      return failure("unknown member '" + key + "' (a request has token, command, connection, set, phase)");
+  const auto cmd_it = request.find("command");
   if (cmd_it == request.end() || !cmd_it->is_string())
-    return failure("missing string member 'cmd' (faults, connections, counters, phase)");
+    return failure("missing string member 'command' (faults, connections, counters, phase)");
   const auto& cmd = cmd_it->get_ref<const std::string&>();
   std::string why;
   if (cmd == "connections") {
@@ -109,7 +109,7 @@ json run_command(fault_proxy& proxy, const json& request) {
     if (!proxy.tell_phase(*id, *p)) return failure("no live connection " + std::to_string(*id));
     return json{{"ok", true}};
   }
-  return failure("unknown cmd '" + cmd + "' (faults, connections, counters, phase)");
+  return failure("unknown command '" + cmd + "' (faults, connections, counters, phase)");
 }
 
 }  // namespace

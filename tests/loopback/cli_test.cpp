@@ -3,6 +3,7 @@
 #include "sim_thread.hpp"
 
 #include "peers.hpp"
+#include "rdpsim_process.hpp"
 #include "run_command.hpp"
 
 #include <gtest/gtest.h>
@@ -376,6 +377,64 @@ TEST(RdpsimRun, InterruptKeepsTheReportsAndPcapsOfFinishedScenarios) {
   EXPECT_NE(slurp(dir + "/run.xml").find("name=\"quick\""), std::string::npos);
   ASSERT_TRUE(std::filesystem::exists(dir + "/pcaps/quick.pcap"));
   expect_tshark_reads_clean(dir + "/pcaps/quick.pcap");
+}
+
+}  // namespace
+
+namespace {
+
+// One request line to a control port on loopback, and its answer.
+nlohmann::json control_request(std::uint16_t port, const std::string& line) {
+  rdp::net::asio::io_context io;
+  rdp::net::tcp::socket socket(io);
+  socket.connect({rdp::net::asio::ip::make_address("127.0.0.1"), port});
+  rdp::net::asio::write(socket, rdp::net::asio::buffer(line + "\n"));
+  std::string answer;
+  rdp::net::asio::read_until(socket, rdp::net::asio::dynamic_buffer(answer), '\n');
+  return nlohmann::json::parse(answer.substr(0, answer.find('\n')));
+}
+
+TEST(RdpsimProxyCli, RelaysAndTakesFaultsThroughItsControlPort) {
+  rdp::test::sim_thread sim(tls_config());
+  const auto dir = scenario_dir("proxy-cli");
+  rdp::test::rdpsim_process proxy;
+  std::string why;
+  ASSERT_TRUE(proxy.start_command(RDPSIM_BIN,
+                                  {"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:" + std::to_string(sim.port()),
+                                   "--control", "127.0.0.1:0", "--control-token-file", dir + "/token", "--events",
+                                   dir + "/events.jsonl"},
+                                  true, &why))
+      << why;
+  const std::string through = "127.0.0.1:" + std::to_string(proxy.rdp_port());
+  // With no fault the proxy is transparent: rdpprobe through it sees the RDP server.
+  auto healthy = run_command(std::string(RDPPROBE_BIN) + " scan --json " + through);
+  EXPECT_EQ(healthy.status, 0) << healthy.output;
+  EXPECT_EQ(nlohmann::json::parse(healthy.output).at("verdict"), "rdp") << healthy.output;
+  // The same control interface as rdpsim's: a token, one JSON object per line.
+  const std::string token = slurp(dir + "/token");
+  ASSERT_FALSE(token.empty());
+  const auto token_json = nlohmann::json(token.substr(0, token.find('\n'))).dump();
+  EXPECT_EQ(control_request(proxy.control_port(), R"({"token":"nope","command":"counters"})").at("ok"), false);
+  const auto set = control_request(proxy.control_port(), "{\"token\":" + token_json +
+                                                             R"(,"command":"faults","connection":null,"set":{"refuse_new":true}})");
+  EXPECT_EQ(set.at("ok"), true) << set.dump();
+  // Now every new connection is accepted and reset: rdpprobe says so instead of rdp.
+  auto refused = run_command(std::string(RDPPROBE_BIN) + " scan --json " + through);
+  EXPECT_EQ(refused.status, 1) << refused.output;
+  EXPECT_EQ(nlohmann::json::parse(refused.output).at("verdict"), "reset") << refused.output;
+  const auto counters = control_request(proxy.control_port(), "{\"token\":" + token_json + R"(,"command":"counters"})");
+  EXPECT_GE(counters.at("counters").at("refused").get<int>(), 1) << counters.dump();
+  EXPECT_EQ(proxy.stop(), 0);
+  // The event log: one JSON object per line, the accepts and the refusals among them.
+  std::ifstream events(dir + "/events.jsonl");
+  std::size_t accepted = 0, refusals = 0;
+  for (std::string line; std::getline(events, line);) {
+    const auto e = nlohmann::json::parse(line);
+    accepted += e.at("event") == "accepted";
+    refusals += e.at("event") == "refused";
+  }
+  EXPECT_GE(accepted, 1u);
+  EXPECT_GE(refusals, 1u);
 }
 
 }  // namespace

@@ -417,7 +417,7 @@ TEST(FaultProxyControl, AppliesFaultsListsConnectionsAndRefusesWhatIsWrong) {
   auto ask = [&](const std::string& line) {
     return proxy.call([&](proxy::fault_proxy& f) { return proxy::handle_proxy_control_line(f, token, line); });
   };
-  const auto bad_token = ask(R"({"token":"nope","cmd":"counters"})");
+  const auto bad_token = ask(R"({"token":"nope","command":"counters"})");
   EXPECT_FALSE(bad_token.authenticated);
   EXPECT_TRUE(bad_token.close);
   EXPECT_EQ(bad_token.response["error"], "bad token");
@@ -427,19 +427,19 @@ TEST(FaultProxyControl, AppliesFaultsListsConnectionsAndRefusesWhatIsWrong) {
 
   const std::string t = R"("token":")" + token + R"(")";
   for (int i = 0; i < 100 && proxy.counters().open == 0; ++i) std::this_thread::sleep_for(10ms);
-  const auto list = ask("{" + t + R"(,"cmd":"connections"})");
+  const auto list = ask("{" + t + R"(,"command":"connections"})");
   ASSERT_TRUE(list.response["ok"].get<bool>()) << list.response.dump();
   ASSERT_EQ(list.response["connections"].size(), 1u);
   EXPECT_EQ(list.response["connections"][0]["upstream_port"].get<std::uint16_t>(), p.server.remote_endpoint().port());
 
-  const auto unknown = ask("{" + t + R"(,"cmd":"faults","set":{"latency_ms":"fast"}})");
+  const auto unknown = ask("{" + t + R"(,"command":"faults","set":{"latency_ms":"fast"}})");
   EXPECT_FALSE(unknown.response["ok"].get<bool>());
   EXPECT_NE(unknown.response["error"].get<std::string>().find("latency_ms"), std::string::npos);
   EXPECT_FALSE(unknown.close) << "a refused command keeps an authenticated connection";
-  const auto none = ask("{" + t + R"(,"cmd":"faults","connection":42,"set":{"reset_now":true}})");
+  const auto none = ask("{" + t + R"(,"command":"faults","connection":42,"set":{"reset_now":true}})");
   EXPECT_EQ(none.response["error"], "no live connection 42");
 
-  const auto reset = ask("{" + t + R"(,"cmd":"faults","connection":1,"set":{"reset_now":true}})");
+  const auto reset = ask("{" + t + R"(,"command":"faults","connection":1,"set":{"reset_now":true}})");
   EXPECT_TRUE(reset.response["ok"].get<bool>()) << reset.response.dump();
   EXPECT_EQ(wait_read(p.client, 2s).what, seen::reset);
   EXPECT_EQ(wait_read(p.server, 2s).what, seen::reset);

@@ -1,7 +1,7 @@
 #pragma once
-// `rdpsim serve` as a child process, for tests and benchmarks that measure it from outside (RSS and file descriptors
-// from /proc, as a user would): started on free loopback ports, its ports read from its first stdout lines, stopped
-// with SIGTERM (SIGKILL after 10 s) and reaped.
+// `rdpsim serve` (or `rdpsim proxy`) as a child process, for tests and benchmarks that use it from outside as a user
+// would (RSS and file descriptors from /proc, the control port): started on free loopback ports, its ports read from
+// its first stdout lines, stopped with SIGTERM (SIGKILL after 10 s) and reaped.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,10 +31,19 @@ class rdpsim_process {
   // `child_open_files` is the child's soft RLIMIT_NOFILE (to see rdpsim raise it itself). False with `why` on failure.
   bool start(const std::string& binary, const std::vector<std::string>& serve_args, bool with_control, std::string* why,
              rlim_t child_open_files = 0, std::chrono::seconds wait = std::chrono::seconds(30)) {
+    std::vector<std::string> args = {"serve"};
+    args.insert(args.end(), serve_args.begin(), serve_args.end());
+    return start_command(binary, args, with_control, why, child_open_files, wait);
+  }
+
+  // Runs `binary <args>` (the subcommand first): "rdpsim serve" prints "rdpsim: listening on 127.0.0.1:PORT,", and
+  // "rdpsim proxy" "rdpsim proxy: listening on 127.0.0.1:PORT, …, control on 127.0.0.1:PORT".
+  bool start_command(const std::string& binary, const std::vector<std::string>& command_args, bool with_control,
+                     std::string* why, rlim_t child_open_files = 0, std::chrono::seconds wait = std::chrono::seconds(30)) {
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return fail(why, "pipe2 failed");
-    std::vector<std::string> args = {binary, "serve"};
-    args.insert(args.end(), serve_args.begin(), serve_args.end());
+    std::vector<std::string> args = {binary};
+    args.insert(args.end(), command_args.begin(), command_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -52,8 +61,8 @@ class rdpsim_process {
     ::close(pipe_fds[1]);
     out_ = pipe_fds[0];
     if (pid_ < 0) return fail(why, "fork failed");
-    const std::regex listening(R"(rdpsim: listening on 127\.0\.0\.1:(\d+),)");
-    const std::regex control(R"(rdpsim: control on 127\.0\.0\.1:(\d+), token in )");
+    const std::regex listening(R"(rdpsim(?: proxy)?: listening on 127\.0\.0\.1:(\d+),)");
+    const std::regex control(R"(control on 127\.0\.0\.1:(\d+),? \(?token in )");
     std::string text;
     const auto deadline = std::chrono::steady_clock::now() + wait;
     while (!(rdp_port_ && (control_port_ || !with_control)) && std::chrono::steady_clock::now() < deadline) {

@@ -1,8 +1,8 @@
 #pragma once
 // The fault proxy's control commands (docs/proxy.md): one JSON request line to its response, like rdpsim's control
 // interface (docs/control.md) and served by the same loopback server (rdp/sim/control_server.hpp, given this as its
-// handler by `rdpsim proxy`). Requests: {"token":…,"cmd":"faults","connection":N|null,"set":{…}},
-// {"token":…,"cmd":"connections"}, {"token":…,"cmd":"counters"}, {"token":…,"cmd":"phase","connection":N,
+// handler by `rdpsim proxy`). Requests: {"token":…,"command":"faults","connection":N|null,"set":{…}},
+// {"token":…,"command":"connections"}, {"token":…,"command":"counters"}, {"token":…,"command":"phase","connection":N,
 // "phase":"active"}.
 #include "rdp/net/control_line.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
