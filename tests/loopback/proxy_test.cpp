@@ -156,9 +156,10 @@ TEST(FaultProxy, IdleResetBothResetsBothAtExpiry) {
 
 TEST(FaultProxy, TrafficKeepsTheIdleTimeoutFromFiring) {
   pair_through_proxy p;
-  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), idle(300ms, proxy::idle_expiry::reset_both)));
+  // A timeout ten times the pause between packets, so a loaded machine's stall cannot fake a quiet second.
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), idle(1s, proxy::idle_expiry::reset_both)));
   connect_pair(p, proxy.port());
-  for (int i = 0; i < 8; ++i) {  // 8 × 100 ms, more than twice the timeout, never 300 ms quiet
+  for (int i = 0; i < 25; ++i) {  // 25 × 100 ms, more than twice the timeout, never 1 s quiet
     send(p.client, "k");
     ASSERT_EQ(wait_read(p.server, 2s).bytes, "k");
     std::this_thread::sleep_for(100ms);
