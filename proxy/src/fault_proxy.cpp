@@ -20,6 +20,9 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <csignal>
+#include <mutex>
+#include <signal.h>
 
 #include <algorithm>
 #include <map>
@@ -753,8 +756,25 @@ void take_listener_down(const state_ptr& st, duration how_long) {
 
 // ---- fault_proxy ------------------------------------------------------------------------------------------------
 
+namespace {
+
+// splice(2) into a socket whose peer has gone raises SIGPIPE, and unlike send() it has no MSG_NOSIGNAL: with SIGPIPE at
+// its default, one client resetting mid-transfer would end the whole proxy (`rdpsim proxy` died so under rdpprobe's
+// scan). So the first proxy ignores SIGPIPE, if nobody chose a handler for it; the write then fails with EPIPE, which
+// ends that connection only.
+void ignore_sigpipe_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+  });
+}
+
+}  // namespace
+
 fault_proxy::fault_proxy(asio::any_io_executor executor, proxy_config config)
     : state_(std::make_shared<state>(std::move(executor), std::move(config))) {
+  ignore_sigpipe_once();
   auto& st = *state_;
   if (st.config.buffer_size == 0) throw std::invalid_argument("proxy: buffer_size must be at least 1");
   if (st.config.max_connections == 0) throw std::invalid_argument("proxy: max_connections must be at least 1");

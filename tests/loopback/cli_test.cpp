@@ -406,10 +406,13 @@ TEST(RdpsimProxyCli, RelaysAndTakesFaultsThroughItsControlPort) {
                                   true, &why))
       << why;
   const std::string through = "127.0.0.1:" + std::to_string(proxy.rdp_port());
+
   // With no fault the proxy is transparent: rdpprobe through it sees the RDP server.
   auto healthy = run_command(std::string(RDPPROBE_BIN) + " scan --json " + through);
   EXPECT_EQ(healthy.status, 0) << healthy.output;
   EXPECT_EQ(nlohmann::json::parse(healthy.output).at("verdict"), "rdp") << healthy.output;
+  // Still alive after rdpprobe's connections (it once died of SIGPIPE in splice(2) when a client left mid-write).
+  ASSERT_EQ(::waitpid(proxy.pid(), nullptr, WNOHANG), 0) << "rdpsim proxy ended during the scan";
   // The same control interface as rdpsim's: a token, one JSON object per line.
   const std::string token = slurp(dir + "/token");
   ASSERT_FALSE(token.empty());

@@ -4,6 +4,9 @@
 // stateful firewall's idle timeout, resets now or at a phase, blackhole, latency, bandwidth, slicing, the listener
 // down, refused connections — to all connections or to one, changeable while it runs.
 //
+// Process-wide effect: the first fault_proxy sets SIGPIPE to ignored if it was at its default (splice(2) has no
+// MSG_NOSIGNAL; fault_proxy.cpp says why).
+//
 // Threading: every member function must be called on the proxy's executor (post to it from elsewhere), like the
 // simulator's server; on_event runs there too.
 #include "rdp/capture/flow.hpp"
