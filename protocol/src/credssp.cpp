@@ -159,4 +159,74 @@ decode_result<ts_request> decode_ts_request(bytes_view stream) {
   return decoded<ts_request>{std::move(out), outer->consumed};
 }
 
+byte_buffer encode(const ts_credentials& credentials) {
+  byte_buffer content;
+  byte_writer w(content);
+  write_explicit(w, 0, [&](byte_writer& f) { ber::write_integer(f, credentials.cred_type); });
+  write_explicit(w, 1, [&](byte_writer& f) { ber::write_octet_string(f, credentials.credentials); });
+  byte_buffer out;
+  byte_writer ow(out);
+  ber::write_tlv(ow, ber::sequence_tag, content);
+  return out;
+}
+
+byte_buffer encode(const password_credentials& credentials) {
+  byte_buffer content;
+  byte_writer w(content);
+  write_explicit(w, 0, [&](byte_writer& f) { ber::write_octet_string(f, credentials.domain); });
+  write_explicit(w, 1, [&](byte_writer& f) { ber::write_octet_string(f, credentials.user); });
+  write_explicit(w, 2, [&](byte_writer& f) { ber::write_octet_string(f, credentials.password); });
+  byte_buffer out;
+  byte_writer ow(out);
+  ber::write_tlv(ow, ber::sequence_tag, content);
+  return out;
+}
+
+namespace {
+
+// The content of the one SEQUENCE that must make up all of `der`.
+boost::system::result<bytes_view> whole_sequence(bytes_view der) {
+  auto outer = ber::read_tlv(der);
+  if (!outer || outer->consumed != der.size() || !(outer->value.tag == ber::sequence_tag)) return bad();
+  return outer->value.value;
+}
+
+boost::system::result<bytes_view> explicit_octets(ber::reader& fields, std::uint32_t n) {
+  auto field = fields.expect(ber::context(n));
+  if (!field) return bad();
+  return only_child(*field, ber::octet_string_tag);
+}
+
+}  // namespace
+
+boost::system::result<ts_credentials> decode_ts_credentials(bytes_view plaintext) {
+  auto content = whole_sequence(plaintext);
+  if (!content) return content.error();
+  ber::reader fields(*content);
+  auto type_field = fields.expect(ber::context(0));
+  if (!type_field) return bad();
+  auto type = only_integer(*type_field);
+  if (!type) return type.error();
+  auto credentials = explicit_octets(fields, 1);
+  if (!credentials || !fields.empty()) return bad();
+  return ts_credentials{*type, byte_buffer(credentials->begin(), credentials->end())};
+}
+
+boost::system::result<password_credentials> decode_password_credentials(bytes_view der) {
+  auto content = whole_sequence(der);
+  if (!content) return content.error();
+  ber::reader fields(*content);
+  password_credentials out;
+  auto domain = explicit_octets(fields, 0);
+  if (!domain) return domain.error();
+  auto user = explicit_octets(fields, 1);
+  if (!user) return user.error();
+  auto password = explicit_octets(fields, 2);
+  if (!password || !fields.empty()) return bad();
+  out.domain.assign(domain->begin(), domain->end());
+  out.user.assign(user->begin(), user->end());
+  out.password.assign(password->begin(), password->end());
+  return out;
+}
+
 }  // namespace rdp::protocol::credssp

@@ -3,6 +3,7 @@
 #include "rdp/protocol/errinfo.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <string_view>
 
 namespace rdp::protocol {
@@ -55,6 +56,219 @@ bool is_ntlm_message(bytes_view token, std::uint32_t type) noexcept {
   byte_reader reader(token.subspan(8));
   std::uint32_t found = 0;
   return reader.u32le(found) && found == type;
+}
+
+const char* to_string(account_state s) noexcept {
+  switch (s) {
+    case account_state::enabled: return "enabled";
+    case account_state::disabled: return "disabled";
+    case account_state::expired: return "expired";
+    case account_state::locked_out: return "locked-out";
+    case account_state::password_expired: return "password-expired";
+    case account_state::password_must_change: return "password-must-change";
+  }
+  return "?";
+}
+
+std::uint32_t logon_status(account_state s) noexcept {
+  switch (s) {
+    case account_state::enabled: return ntstatus::success;
+    case account_state::disabled: return ntstatus::account_disabled;
+    case account_state::expired: return ntstatus::account_expired;
+    case account_state::locked_out: return ntstatus::account_locked_out;
+    case account_state::password_expired: return ntstatus::password_expired;
+    case account_state::password_must_change: return ntstatus::password_must_change;
+  }
+  return ntstatus::logon_failure;
+}
+
+namespace {
+
+// MS-CSSP 3.1.5, with their terminating NULs.
+constexpr std::string_view client_to_server_magic{"CredSSP Client-To-Server Binding Hash", 38};
+constexpr std::string_view server_to_client_magic{"CredSSP Server-To-Client Binding Hash", 38};
+
+bytes_view view(std::string_view s) noexcept { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
+
+bool same_ascii_case_insensitive(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string status_name(std::uint32_t status) {
+  const auto* entry = find_ntstatus(status);
+  return (entry ? std::string(entry->name) + " " : std::string()) + "(" + hex32(status) + ")";
+}
+
+std::string text_of(const byte_buffer& name, std::uint32_t flags) {
+  if (flags & ntlm::negotiate_flags::unicode) return ntlm::utf16le_to_utf8(name);
+  return std::string(name.begin(), name.end());
+}
+
+}  // namespace
+
+byte_buffer client_key_binding(const crypto::primitives& c, std::int64_t version, bytes_view nonce,
+                               bytes_view public_key) {
+  if (!binds_with_nonce(version)) return byte_buffer(public_key.begin(), public_key.end());
+  const auto hash = c.sha256({view(client_to_server_magic), nonce, public_key});
+  return byte_buffer(hash.begin(), hash.end());
+}
+
+byte_buffer server_key_binding(const crypto::primitives& c, std::int64_t version, bytes_view nonce,
+                               bytes_view public_key) {
+  if (!binds_with_nonce(version)) {
+    byte_buffer echo(public_key.begin(), public_key.end());
+    if (!echo.empty()) echo[0] = static_cast<std::uint8_t>(echo[0] + 1);
+    return echo;
+  }
+  const auto hash = c.sha256({view(server_to_client_magic), nonce, public_key});
+  return byte_buffer(hash.begin(), hash.end());
+}
+
+credssp_acceptor::credssp_acceptor(const crypto::primitives& c, credssp_acceptor_options options)
+    : crypto_(&c), options_(std::move(options)) {}
+
+credssp::ts_request credssp_acceptor::answer() const {
+  credssp::ts_request r;
+  r.version = responder_credssp_version;
+  return r;
+}
+
+credssp_step credssp_acceptor::on_request(const credssp::ts_request& request) {
+  if (outcome_ != credssp_outcome::in_progress) return {std::nullopt, outcome_};
+  if (stage_ == stage::negotiate) client_version_ = request.version;
+  // A client that gives up says so with its own errorCode (FreeRDP does on a public key it does not trust).
+  if (request.error_code)
+    return stop("the client ended the exchange with TSRequest.errorCode " + status_name(*request.error_code));
+  switch (stage_) {
+    case stage::negotiate: return on_negotiate(request);
+    case stage::authenticate: return on_authenticate(request);
+    case stage::credentials: return on_credentials(request);
+    case stage::done: break;
+  }
+  return {std::nullopt, outcome_};
+}
+
+credssp_step credssp_acceptor::refuse(std::uint32_t status, std::string why) {
+  outcome_ = credssp_outcome::failed;
+  stage_ = stage::done;
+  failure_status_ = status;
+  credssp_step step{std::nullopt, outcome_};
+  // errorCode exists from version 3 (MS-CSSP 2.2.1); a version-2 client is only closed on.
+  if (client_version_ >= 3) {
+    credssp::ts_request r;
+    r.version = std::min<std::int64_t>(client_version_, responder_credssp_version);
+    r.error_code = status;
+    step.reply = std::move(r);
+  }
+  log_ = "NLA logon refused: " + why + "; " +
+         (step.reply ? "answered with TSRequest.errorCode " + status_name(status)
+                     : "closed without an answer (a CredSSP " + std::to_string(client_version_) +
+                           " client has no errorCode), status " + status_name(status));
+  return step;
+}
+
+credssp_step credssp_acceptor::stop(std::string why) {
+  outcome_ = credssp_outcome::failed;
+  stage_ = stage::done;
+  if (failure_status_ == 0) failure_status_ = ntstatus::logon_failure;
+  log_ = "NLA exchange ended: " + why + "; closed without an answer";
+  return {std::nullopt, outcome_};
+}
+
+credssp_step credssp_acceptor::on_negotiate(const credssp::ts_request& request) {
+  if (request.nego_tokens.empty()) return refuse(ntstatus::not_supported, "the first TSRequest carried no token");
+  const auto& token = request.nego_tokens.front();
+  if (!is_ntlm_message(token, ntlm::message_type::negotiate))
+    return refuse(ntstatus::not_supported,
+                  "the first token is not a raw NTLM NEGOTIATE (SPNEGO and Kerberos are not simulated)");
+  auto negotiate = ntlm::decode_negotiate(token);
+  if (!negotiate) return refuse(ntstatus::not_supported, "the NTLM NEGOTIATE is malformed: " + negotiate.error().message());
+  auto challenge = ntlm::encode(make_challenge(options_.identity, negotiate->flags, options_.filetime,
+                                               options_.server_challenge));
+  if (!challenge) return refuse(ntstatus::not_supported, "the CHALLENGE could not be built");
+  negotiate_wire_ = token;
+  challenge_wire_ = *challenge;
+  stage_ = stage::authenticate;
+  auto r = answer();
+  r.nego_tokens.push_back(challenge_wire_);
+  return {std::move(r), outcome_};
+}
+
+credssp_step credssp_acceptor::on_authenticate(const credssp::ts_request& request) {
+  if (request.nego_tokens.empty() || !is_ntlm_message(request.nego_tokens.front(), ntlm::message_type::authenticate))
+    return refuse(ntstatus::logon_failure, "the client answered the CHALLENGE with something that is not an NTLM AUTHENTICATE");
+  const auto& token = request.nego_tokens.front();
+  auto decoded = ntlm::decode_authenticate(token);
+  if (!decoded) return refuse(ntstatus::logon_failure, "the NTLM AUTHENTICATE is malformed: " + decoded.error().message());
+  const auto user = text_of(decoded->user, decoded->flags);
+  const auto domain = text_of(decoded->domain, decoded->flags);
+  const auto who = (domain.empty() ? std::string() : domain + "\\") + user;
+  if (user.empty()) return refuse(ntstatus::logon_failure, "an anonymous logon (no user name)");
+  const auto account = std::find_if(options_.accounts.begin(), options_.accounts.end(),
+                                    [&](const nla_account& a) { return same_ascii_case_insensitive(a.user, user); });
+  if (account == options_.accounts.end()) return refuse(ntstatus::logon_failure, "no account named '" + who + "'");
+  // Windows answers a locked-out account so whatever the password (the lockout is checked first).
+  if (account->state == account_state::locked_out)
+    return refuse(ntstatus::account_locked_out, "the account '" + who + "' is locked out");
+  const auto checked = ntlm::check_authenticate(*crypto_, negotiate_wire_, challenge_wire_, token,
+                                                options_.server_challenge, account->password);
+  switch (checked.failure) {
+    case ntlm::check_failure::none: break;
+    case ntlm::check_failure::wrong_response:
+      return refuse(ntstatus::logon_failure, "the NTLMv2 response for '" + who + "' does not match its password");
+    case ntlm::check_failure::bad_mic:
+      return refuse(ntstatus::logon_failure, "the AUTHENTICATE's MIC for '" + who + "' does not match the messages");
+    default:
+      return refuse(ntstatus::logon_failure, std::string("the AUTHENTICATE was not accepted (") +
+                                                 ntlm::to_string(checked.failure) + ")");
+  }
+  if (const auto status = logon_status(account->state); status != ntstatus::success)
+    return refuse(status, "the password of '" + who + "' is right, but the account is " + to_string(account->state));
+
+  security_.emplace(*crypto_, checked.exported_session_key, checked.flags, ntlm::session_security::side::server);
+  if (!request.pub_key_auth) return stop("the AUTHENTICATE came without pubKeyAuth");
+  const bool hashed = binds_with_nonce(client_version_);
+  const byte_buffer nonce = request.client_nonce.value_or(byte_buffer{});
+  if (hashed && nonce.size() != 32)
+    return stop("a CredSSP " + std::to_string(client_version_) + " client sent no 32-byte clientNonce");
+  const auto binding = security_->unseal(*request.pub_key_auth);
+  if (!binding) return stop("pubKeyAuth did not unseal (its NTLM signature is wrong)");
+  if (*binding != client_key_binding(*crypto_, client_version_, nonce, options_.public_key))
+    return stop("pubKeyAuth does not bind this server's TLS public key (a TLS-intercepting middlebox between the "
+                "client and the server?)");
+  logon_ = nla_logon{user, domain, text_of(checked.message.workstation, checked.flags),
+                     static_cast<std::size_t>(account - options_.accounts.begin()), account->remote_logon};
+  stage_ = stage::credentials;
+  auto r = answer();
+  r.pub_key_auth = security_->seal(server_key_binding(*crypto_, client_version_, nonce, options_.public_key));
+  return {std::move(r), outcome_};
+}
+
+credssp_step credssp_acceptor::on_credentials(const credssp::ts_request& request) {
+  if (!request.auth_info) return stop("the client's third TSRequest carried no authInfo");
+  const auto plaintext = security_->unseal(*request.auth_info);
+  if (!plaintext) return stop("authInfo did not unseal (its NTLM signature is wrong)");
+  auto credentials = credssp::decode_ts_credentials(*plaintext);
+  if (!credentials) return refuse(ntstatus::logon_failure, "the TSCredentials are malformed");
+  if (credentials->cred_type != credssp::cred_type_password)
+    return refuse(ntstatus::not_supported, "TSCredentials of credType " + std::to_string(credentials->cred_type) +
+                                               " (only password credentials are simulated)");
+  auto password = credssp::decode_password_credentials(credentials->credentials);
+  if (!password) return refuse(ntstatus::logon_failure, "the TSPasswordCreds are malformed");
+  const auto& account = options_.accounts[logon_->account];
+  const auto user = ntlm::utf16le_to_utf8(password->user);
+  // The delegated credentials are the ones the session logs on with: they must be the account's.
+  if (!same_ascii_case_insensitive(user, account.user) || ntlm::utf16le_to_utf8(password->password) != account.password)
+    return refuse(ntstatus::logon_failure, "the delegated TSCredentials of '" + user +
+                                               "' are not those of the authenticated account '" + account.user + "'");
+  outcome_ = credssp_outcome::authenticated;
+  stage_ = stage::done;
+  log_ = "NLA logon of '" + (logon_->domain.empty() ? std::string() : logon_->domain + "\\") + logon_->user +
+         "' accepted (CredSSP " + std::to_string(client_version_) + ", NTLMv2" +
+         (binds_with_nonce(client_version_) ? ", public key bound by nonce hash" : ", public key echoed") + ")";
+  return {std::nullopt, outcome_};
 }
 
 credssp::ts_request make_nla_refusal(std::int64_t client_version) {

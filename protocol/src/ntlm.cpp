@@ -42,6 +42,8 @@ void write_field(byte_writer& w, std::size_t length, std::size_t offset) {
 inline constexpr std::size_t version_size = 8;
 inline constexpr std::size_t negotiate_fixed_size = 32;  // signature, type, flags, DomainName, Workstation
 inline constexpr std::size_t challenge_fixed_size = 48;  // signature, type, TargetName, flags, challenge, reserved, TargetInfo
+inline constexpr std::size_t authenticate_fixed_size = 64;  // signature, type, six payload fields, flags
+inline constexpr std::size_t mic_size = 16;
 
 // Signature and MessageType, common to every NTLM message (MS-NLMP 2.2.1). A wrong signature is reported even on a
 // message too short to hold one, so garbage is never called "truncated".
@@ -210,6 +212,93 @@ boost::system::result<byte_buffer> encode(const challenge_message& message) {
   if (message.os_version) write_version(w, *message.os_version);
   w.bytes(message.target_name);
   w.bytes(info);
+  return out;
+}
+
+boost::system::result<byte_buffer> encode_av_pairs(const std::vector<av_pair>& pairs) {
+  byte_buffer info;
+  byte_writer w(info);
+  for (const auto& p : pairs) {
+    if (p.id == static_cast<std::uint16_t>(av_id::eol) || p.value.size() > max_u16)
+      return make_error_code(errc::value_out_of_range);
+    w.u16le(p.id);
+    w.u16le(static_cast<std::uint16_t>(p.value.size()));
+    w.bytes(p.value);
+  }
+  w.u32le(0);  // MsvAvEOL, AvLen 0
+  return info;
+}
+
+boost::system::result<std::vector<av_pair>> decode_av_pairs(bytes_view list) {
+  std::vector<av_pair> out;
+  if (auto ec = read_av_pairs(list, out)) return ec;
+  return out;
+}
+
+boost::system::result<byte_buffer> encode(const authenticate_message& message) {
+  const bytes_view payloads[] = {message.domain, message.user, message.workstation,
+                                 message.lm_response, message.nt_response, message.encrypted_session_key};
+  for (const auto p : payloads)
+    if (p.size() > max_u16) return make_error_code(errc::value_out_of_range);
+  if (message.mic && !message.os_version) return make_error_code(errc::value_out_of_range);  // MIC sits after Version
+  const std::size_t header =
+      authenticate_fixed_size + (message.os_version ? version_size : 0) + (message.mic ? mic_size : 0);
+  // Payload order on the wire (Domain, User, Workstation, LM, NT, key); field order in the header differs.
+  std::size_t at = header;
+  std::size_t offsets[6]{};
+  for (std::size_t i = 0; i < 6; ++i) {
+    offsets[i] = at;
+    at += payloads[i].size();
+  }
+  byte_buffer out;
+  byte_writer w(out);
+  w.bytes(signature);
+  w.u32le(message_type::authenticate);
+  write_field(w, message.lm_response.size(), offsets[3]);
+  write_field(w, message.nt_response.size(), offsets[4]);
+  write_field(w, message.domain.size(), offsets[0]);
+  write_field(w, message.user.size(), offsets[1]);
+  write_field(w, message.workstation.size(), offsets[2]);
+  write_field(w, message.encrypted_session_key.size(), offsets[5]);
+  w.u32le(message.flags);
+  if (message.os_version) write_version(w, *message.os_version);
+  if (message.mic) w.bytes(*message.mic);
+  for (const auto p : payloads) w.bytes(p);
+  return out;
+}
+
+boost::system::result<authenticate_message> decode_authenticate(bytes_view m) {
+  if (auto ec = check_header(m, message_type::authenticate)) return ec;
+  byte_reader r(m);
+  authenticate_message out;
+  payload_field lm, nt, domain, user, workstation, key;
+  if (!r.skip(12) || !read_field(r, lm) || !read_field(r, nt) || !read_field(r, domain) || !read_field(r, user) ||
+      !read_field(r, workstation) || !read_field(r, key) || !r.u32le(out.flags))
+    return make_error_code(errc::truncated);
+  const std::initializer_list<payload_field> fields{lm, nt, domain, user, workstation, key};
+  auto header = read_version(m, authenticate_fixed_size, out.flags, fields, out.os_version);
+  if (!header) return header.error();
+  std::size_t payload_start = *header;
+  if (out.os_version) {
+    // The MIC follows Version when no payload starts inside it (Windows and FreeRDP put the payload at 88).
+    bool room = m.size() >= *header + mic_size;
+    for (const auto& f : fields)
+      if (f.length != 0 && f.offset < *header + mic_size) room = false;
+    if (room) {
+      std::array<std::uint8_t, 16> mic{};
+      std::copy_n(m.begin() + static_cast<std::ptrdiff_t>(*header), mic_size, mic.begin());
+      out.mic = mic;
+      payload_start = *header + mic_size;
+    }
+  }
+  const std::pair<const payload_field*, byte_buffer*> targets[] = {
+      {&lm, &out.lm_response}, {&nt, &out.nt_response}, {&domain, &out.domain},
+      {&user, &out.user},      {&workstation, &out.workstation}, {&key, &out.encrypted_session_key}};
+  for (const auto& [field, target] : targets) {
+    auto bytes = payload(m, *field, payload_start);
+    if (!bytes) return bytes.error();
+    target->assign(bytes->begin(), bytes->end());
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Test helper: "03 00 00 0b" → bytes, and back, so vectors read like the captures they came from.
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -28,7 +29,7 @@ inline std::vector<std::uint8_t> hex(std::string_view text) {
   return out;
 }
 
-inline std::string to_hex(const std::vector<std::uint8_t>& bytes) {
+inline std::string to_hex(std::span<const std::uint8_t> bytes) {
   static const char* digits = "0123456789abcdef";
   std::string out;
   for (std::size_t i = 0; i < bytes.size(); ++i) {

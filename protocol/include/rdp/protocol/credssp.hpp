@@ -51,6 +51,26 @@ byte_buffer encode(const ts_request& request);
 // version 5); known fields must come in tag order, once each, and version is required.
 decode_result<ts_request> decode_ts_request(bytes_view stream);
 
+// TSCredentials (MS-CSSP 2.2.1.2) with TSPasswordCreds (2.2.1.2.1), the plaintext the client seals into authInfo:
+//   TSCredentials ::= SEQUENCE { credType [0] INTEGER, credentials [1] OCTET STRING }
+//   TSPasswordCreds ::= SEQUENCE { domainName [0] OCTET STRING, userName [1] OCTET STRING, password [2] OCTET STRING }
+// The strings are UTF-16LE, as sent (FreeRDP and mstsc).
+inline constexpr std::int64_t cred_type_password = 1, cred_type_smartcard = 2, cred_type_remote_guard = 6;
+struct password_credentials {
+  byte_buffer domain, user, password;
+  friend bool operator==(const password_credentials&, const password_credentials&) = default;
+};
+struct ts_credentials {
+  std::int64_t cred_type = cred_type_password;
+  byte_buffer credentials;  // DER TSPasswordCreds for cred_type_password; other kinds kept raw
+  friend bool operator==(const ts_credentials&, const ts_credentials&) = default;
+};
+byte_buffer encode(const ts_credentials& credentials);
+byte_buffer encode(const password_credentials& credentials);
+// Whole-buffer decoders (the plaintext is one sealed message): trailing bytes are error::bad_ts_request.
+boost::system::result<ts_credentials> decode_ts_credentials(bytes_view plaintext);
+boost::system::result<password_credentials> decode_password_credentials(bytes_view der);
+
 }  // namespace rdp::protocol::credssp
 
 template <>

@@ -117,6 +117,24 @@ struct challenge_message {
   friend bool operator==(const challenge_message&, const challenge_message&) = default;
 };
 
+// AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3): the client's answer to the CHALLENGE, with its NTLMv2 response. Names are
+// kept raw (UTF-16LE with NTLMSSP_NEGOTIATE_UNICODE, else OEM), because NTOWFv2 is computed over the bytes the client
+// sent, not over a re-encoding of them.
+struct authenticate_message {
+  std::uint32_t flags = 0;
+  byte_buffer lm_response, nt_response;
+  byte_buffer domain, user, workstation;
+  byte_buffer encrypted_session_key;  // EncryptedRandomSessionKey, with NTLMSSP_NEGOTIATE_KEY_EXCH
+  std::optional<version> os_version;
+  // MIC (2.2.1.3): 16 bytes after Version when the NTLMv2 response's MsvAvFlags says so (bit 0x2). The decoder reads
+  // it whenever Version was read and no payload starts inside it; the verifier decides whether it counts.
+  std::optional<std::array<std::uint8_t, 16>> mic;
+  friend bool operator==(const authenticate_message&, const authenticate_message&) = default;
+};
+// Where the MIC lies in an AUTHENTICATE (after the 64-byte fixed part and Version): the MIC is computed over the
+// message with these 16 bytes zeroed (3.1.5.1.2).
+inline constexpr std::size_t authenticate_mic_offset = 72;
+
 // Encoders lay the message out as Windows does: fixed part, Version (when os_version is set), then the payloads
 // in field order, each right after the previous one. An empty payload's offset is 0 in a NEGOTIATE (2.2.1.1:
 // "SHOULD be set to zero", as nmap sends it) and "where it would be" in a CHALLENGE (2.2.1.2, as Windows sends it).
@@ -135,7 +153,15 @@ boost::system::result<byte_buffer> encode(const challenge_message& message);
 // way and the message too short for Version is errc::truncated. TargetInfo is parsed whenever its length is
 // non-zero (whatever NTLMSSP_NEGOTIATE_TARGET_INFO says: the probe wants what the server sent); bytes after
 // MsvAvEOL inside TargetInfoLen are ignored; an AV_PAIR id repeated is kept twice.
+// AUTHENTICATE: fixed part, Version (with os_version), MIC (with mic), then Domain, User, Workstation, LM, NT and
+// the session key — the order Windows and FreeRDP write.
+boost::system::result<byte_buffer> encode(const authenticate_message& message);
 boost::system::result<negotiate_message> decode_negotiate(bytes_view message);
+boost::system::result<authenticate_message> decode_authenticate(bytes_view message);
+// An AV_PAIR list with its MsvAvEOL (2.2.2.1), as TargetInfo and the NTLMv2 response carry it. errc::value_out_of_range
+// for a value over 65535 bytes or an EOL in the list; the decoder is the one TargetInfo uses (bytes after EOL ignored).
+boost::system::result<byte_buffer> encode_av_pairs(const std::vector<av_pair>& pairs);
+boost::system::result<std::vector<av_pair>> decode_av_pairs(bytes_view list);
 boost::system::result<challenge_message> decode_challenge(bytes_view message);
 
 // Where "NTLMSSP\0" first occurs in `bytes` (e.g. inside a SPNEGO wrapper), the way nmap finds the CHALLENGE.
