@@ -447,10 +447,11 @@ std::optional<action> server_sequence::on_frame(bytes_view frame, instant now) {
 }
 
 // The MCS Connect-Initial → Connect-Response exchange (2.2.1.3/2.2.1.4). The server data says: RDP 5+ core (echoing
-// the protocol selected in negotiation), no Standard RDP Security encryption (level and method NONE — what a
-// TLS/CredSSP server sends, and a valid, if unwise, Standard Security configuration: xrdp's crypt_level=none), and one
-// channel id per channel the client asked for (1004, 1005, … as FreeRDP's server numbers them; the client's user id
-// comes after the last one).
+// the protocol selected in negotiation), the Server Security Data — over TLS/CredSSP level and method NONE, as Windows
+// sends; under Standard RDP Security what the options' level and methods answer to the client's offer
+// (answer_standard_security, 5.3.2), and no Connect-Response at all when they have no method in common (the
+// connection is closed, as Windows does) — and one channel id per channel the client asked for (1004, 1005, … as
+// FreeRDP's server numbers them; the client's user id comes after the last one).
 std::optional<action> server_sequence::on_connect_initial(bytes_view frame, instant now) {
   auto initial = mcs::decode_connect_initial(frame);
   if (!initial) return fail(server_end::sequence_failure, initial.error(), now);
@@ -459,7 +460,15 @@ std::optional<action> server_sequence::on_connect_initial(bytes_view frame, inst
   mcs::connect_response response;
   auto& server = response.user_data.server;
   server.core = gcc::server_core_data{gcc::rdp_version::rdp5_plus, selected_bits, std::nullopt};
-  server.security = gcc::server_security_data{};
+  if (over_tls) {
+    server.security = gcc::server_security_data{};
+  } else {
+    auto answer = answer_standard_security(options_.standard_security, initial->value.user_data.client.security);
+    if (!answer)
+      return end(server_end::no_common_method, {}, teardown{std::nullopt, std::nullopt, seq::close_style::graceful},
+                 now);
+    server.security = std::move(*answer);
+  }
   gcc::server_network_data network;
   const auto& requested = initial->value.user_data.client.network;
   const std::size_t channels = requested ? requested->channels.size() : 0;
@@ -710,6 +719,7 @@ const char* to_string(server_end e) noexcept {
     case server_end::timed_out: return "timed-out";
     case server_end::nla_refused: return "nla-refused";
     case server_end::hold_over: return "hold-over";
+    case server_end::no_common_method: return "no-common-method";
     case server_end::denied: return "denied";
     case server_end::idle_limit: return "idle-limit";
     case server_end::active_limit: return "active-limit";

@@ -6,7 +6,8 @@
 // (2.2.1.12), capabilities (2.2.1.13), finalization (2.2.1.14-2.2.1.22), Save Session Info (2.2.10.1) and the active
 // session: heartbeats (2.2.16.1), idle and active limits, and the teardowns of docs/session-drops.md (Set Error Info
 // 2.2.5.1.1, Disconnect Provider Ultimatum 2.2.2.3, then a graceful close, a reset or an abrupt close).
-// Standard RDP Security is answered up to the Connect-Response in the clear and then held (no RDP encryption).
+// Standard RDP Security is answered up to the Connect-Response in the clear — with the level, method, server random and
+// proprietary certificate of server_security.hpp — and then held (no RDP encryption).
 //
 // The machine frames its own input (tpkt::frame_decoder, 16 KiB frames before activation), chooses every deadline
 // (one per step, repeated while a frame is incomplete, so a client trickling bytes cannot stretch it), bounds the
@@ -23,6 +24,7 @@
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/nego.hpp"
 #include "rdp/protocol/sequence.hpp"
+#include "rdp/protocol/server_security.hpp"
 #include "rdp/protocol/tpkt.hpp"
 #include "rdp/protocol/x224.hpp"
 
@@ -48,6 +50,10 @@ struct server_sequence_options {
   ntlm_identity ntlm;
   std::array<std::uint8_t, 8> server_challenge{};
   std::uint64_t filetime = 0;  // MsvAvTimestamp (ntlm::to_filetime of the wall clock)
+  // Standard RDP Security (MS-RDPBCGR 5.3): the level, methods and signed certificate the Connect-Response answers
+  // with when Standard RDP Security was selected, and this connection's server random (answer_standard_security).
+  // Over TLS/CredSSP the Connect-Response says NONE/NONE whatever these say, as Windows sends.
+  standard_security_options standard_security;
   std::uint16_t max_desktop_width = 1920, max_desktop_height = 1200;
   // Server Heartbeat PDUs every `heartbeat`, to a client that announces support; nullopt: none.
   std::optional<std::chrono::seconds> heartbeat;
@@ -85,6 +91,7 @@ enum class server_end {
   timed_out,         // a step's deadline passed
   nla_refused,       // CredSSP: the client went on with its AUTHENTICATE, which is refused (result().credssp_log)
   hold_over,         // Standard RDP Security: the hold deadline passed
+  no_common_method,  // Standard RDP Security: the client offered no encryption method the server's level allows
   denied,            // the owner's logon decision denied the logon
   idle_limit,        // no input for the idle limit
   active_limit,      // the active-session limit passed
