@@ -6,6 +6,7 @@
 
 #include "rdp/net/errors.hpp"
 #include "rdp/protocol/ntlm.hpp"
+#include "rdp/sim/standard_security_keys.hpp"
 
 #include <openssl/rand.h>
 
@@ -186,6 +187,10 @@ protocol::server_sequence_options sequence_options(const server::state& st) {
   o.server_challenge = server_challenge();
   // MsvAvTimestamp: the wall clock at accept, a moment (at most the pre-logon deadline) before the CHALLENGE goes out.
   o.filetime = protocol::ntlm::to_filetime(std::chrono::system_clock::now());
+  // A new serverRandom per connection, when Standard RDP Security sends one at all (level None sends none).
+  o.standard_security.settings = config.standard_security;
+  if (config.standard_security.encryption_level != protocol::gcc::encryption_level::none)
+    o.standard_security.server_random = fresh_server_random();
   o.max_desktop_width = config.max_desktop_width;
   o.max_desktop_height = config.max_desktop_height;
   o.heartbeat = config.heartbeat;

@@ -197,6 +197,43 @@ void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy
   if (auto problem = validate(policy); !problem.empty()) r.fail(sessions, "sessions", problem);
 }
 
+// standard_security: {encryption_level: client-compatible, methods: [40, 56, 128, fips], ignore_client_methods: false}
+// (MS-RDPBCGR 5.3.1 levels, 2.2.1.3.3 methods). A level that admits none of the methods could answer nobody: refused.
+void read_standard_security(reader& r, const YAML::Node& node, protocol::standard_security_settings& out) {
+  namespace gcc = protocol::gcc;
+  r.only_keys(node, "standard_security", {"encryption_level", "methods", "ignore_client_methods"});
+  if (const auto& l = node["encryption_level"]) {
+    const auto level = r.text(l, "standard_security.encryption_level");
+    if (level == "none") out.encryption_level = gcc::encryption_level::none;
+    else if (level == "low") out.encryption_level = gcc::encryption_level::low;
+    else if (level == "client-compatible") out.encryption_level = gcc::encryption_level::client_compatible;
+    else if (level == "high") out.encryption_level = gcc::encryption_level::high;
+    else if (level == "fips") out.encryption_level = gcc::encryption_level::fips;
+    else
+      r.fail(l, "standard_security.encryption_level",
+             "expected none, low, client-compatible, high or fips, not '" + level + "'");
+  }
+  if (const auto& m = node["methods"]) {
+    if (!m.IsSequence()) r.fail(m, "standard_security.methods", "expected a list of 40, 56, 128 and fips");
+    out.methods = 0;
+    for (const auto& item : m) {
+      const auto name = r.text(item, "standard_security.methods");
+      if (name == "40") out.methods |= gcc::encryption_method::bits40;
+      else if (name == "56") out.methods |= gcc::encryption_method::bits56;
+      else if (name == "128") out.methods |= gcc::encryption_method::bits128;
+      else if (name == "fips") out.methods |= gcc::encryption_method::fips;
+      else r.fail(item, "standard_security.methods", "expected 40, 56, 128 or fips, not '" + name + "'");
+    }
+  }
+  if (node["ignore_client_methods"])
+    out.ignore_client_methods = r.flag(node["ignore_client_methods"], "standard_security.ignore_client_methods");
+  if (out.encryption_level != gcc::encryption_level::none &&
+      protocol::admitted_methods(out.encryption_level, out.methods) == 0)
+    r.fail(node, "standard_security",
+           "encryption_level " + std::string(gcc::encryption_level_name(out.encryption_level)) +
+               " admits none of the methods listed (high needs 128 or fips, fips needs fips)");
+}
+
 }  // namespace
 
 profile parse_profile(const std::string& text, const std::string& source, const std::string& base_dir,
@@ -219,7 +256,8 @@ profile parse_profile_node(const YAML::Node& root, const std::string& source, co
   profile p;
   try {
     r.only_keys(root, "", {"name", "listen", "protocols", "tls", "ntlm", "users", "sessions", "heartbeat_seconds",
-                           "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "limits", "control"});
+                           "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "limits", "control",
+                           "standard_security"});
     auto& config = p.server;
     p.name = root["name"] ? r.text(root["name"], "name") : std::filesystem::path(source).stem().string();
     if (root["listen"]) config.listen = listen_address(r, root["listen"], "listen", 13389);
@@ -241,6 +279,11 @@ profile parse_profile_node(const YAML::Node& root, const std::string& source, co
       }
     }
     if (root["ntlm"]) read_ntlm(r, root["ntlm"], config.ntlm);
+    if (root["standard_security"]) {
+      if (!config.policy.supports_standard_rdp)
+        r.fail(root["standard_security"], "standard_security", "Standard RDP Security is not offered (protocols: rdp)");
+      read_standard_security(r, root["standard_security"], config.standard_security);
+    }
     if (root["users"]) read_users(r, root["users"], config.users);
     if (root["sessions"]) read_sessions(r, root["sessions"], config.sessions);
     if (root["heartbeat_seconds"]) {

@@ -8,6 +8,7 @@
 #include "rdp/net/errors.hpp"
 #include "rdp/net/listen.hpp"
 #include "rdp/net/spawn.hpp"
+#include "rdp/sim/standard_security_keys.hpp"
 
 #include <iostream>
 #include <stdexcept>
@@ -125,6 +126,10 @@ server::server(asio::any_io_executor executor, server_config config)
       throw std::runtime_error("rdpsim: TLS-based protocols are enabled but no certificate was given or generated");
     st.tls_context.emplace(net::make_server_context(st.config.identity));
   }
+  // A Windows host makes its proprietary certificate's key pair at start (5.3.3.1); so does rdpsim, once per server.
+  auto& standard = st.config.standard_security;
+  if (standard.encryption_level != protocol::gcc::encryption_level::none && standard.server_certificate.empty())
+    standard.server_certificate = make_proprietary_identity().certificate;
   error_code ec;
   const auto address = asio::ip::make_address(st.config.listen.host, ec);
   if (ec) throw std::runtime_error("rdpsim: listen address '" + st.config.listen.host + "' is not an IP address");

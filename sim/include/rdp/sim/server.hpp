@@ -9,6 +9,7 @@
 #include "rdp/net/tls.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/nego.hpp"
+#include "rdp/protocol/server_security.hpp"
 #include "rdp/sim/counters.hpp"
 #include "rdp/sim/credssp_responder.hpp"
 #include "rdp/sim/session_table.hpp"
@@ -51,6 +52,9 @@ struct server_config {
   protocol::server_security_policy policy{protocol::to_bits(protocol::security_protocol::ssl), true};
   net::tls_identity identity;                   // required when policy offers any TLS-based protocol
   ntlm_identity ntlm;                           // who the server says it is in its NTLM CHALLENGE (CredSSP)
+  // Standard RDP Security's answer (MS-RDPBCGR 5.3.2; docs/profiles.md, "standard_security"): level None answers
+  // NONE/NONE; any other level needs a certificate, made at start (standard_security_keys.hpp) when this one is empty.
+  protocol::standard_security_settings standard_security;
   net::milliseconds handshake_timeout{10000};   // X.224 request and TLS handshake, each
   net::milliseconds hold_timeout{30000};        // a connection that is not an RDP session (a probe) is closed after
                                                 // this long without traffic; active sessions are not
