@@ -1,5 +1,6 @@
 #include "rdp/protocol/client_sequence.hpp"
 
+#include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/nego.hpp"
 
 #include <algorithm>
@@ -17,6 +18,13 @@ namespace seq = sequence;
 constexpr int max_frames_per_step = 64;
 
 error_code timed_out() { return boost::system::errc::make_error_code(boost::system::errc::timed_out); }
+error_code refused() { return boost::system::errc::make_error_code(boost::system::errc::permission_denied); }
+
+constexpr std::uint32_t ssl_bits = to_bits(security_protocol::ssl), hybrid_bits = to_bits(security_protocol::hybrid),
+                        hybrid_ex_bits = to_bits(security_protocol::hybrid_ex);
+
+// The first byte of a DER SEQUENCE (a TSRequest, MS-CSSP 2.2.1); a TPKT header starts with 0x03 (T.123).
+constexpr std::uint8_t der_sequence = 0x30;
 
 // TS_UD_CS_CORE as the mini client fills it in, up to serverSelectedProtocol; earlyCapabilityFlags says the client
 // takes Set Error Info PDUs (2.2.1.3.2), without which a server ends sessions without saying why.
@@ -89,6 +97,7 @@ const char* to_string(client_phase p) noexcept {
     case client_phase::connected: return "connected";
     case client_phase::negotiated: return "negotiated";
     case client_phase::tls: return "tls";
+    case client_phase::authenticated: return "authenticated";
     case client_phase::mcs_connected: return "mcs-connected";
     case client_phase::attached: return "attached";
     case client_phase::joined: return "joined";
@@ -119,6 +128,10 @@ x224::connection_request make_connection_request(const client_sequence_options& 
   if (options.security == client_security::tls)
     request.negotiation =
         neg_request{0, options.requested_protocols.value_or(to_bits(security_protocol::ssl))};
+  else if (options.security == client_security::nla)
+    // FreeRDP asks for SSL|HYBRID; mstsc adds HYBRID_EX (2.2.1.1.1).
+    request.negotiation = neg_request{
+        0, options.requested_protocols.value_or(ssl_bits | hybrid_bits | (options.nla.hybrid_ex ? hybrid_ex_bits : 0))};
   else if (options.requested_protocols)
     request.negotiation = neg_request{0, *options.requested_protocols};
   return request;
@@ -173,13 +186,16 @@ seq::action client_sequence::resume(const seq::event& e) {
       if (e.kind == seq::event_kind::timed_out) return on_timeout();
       return pending_;  // nothing else can end a write
     case waiting::tls:
-      if (e.kind == seq::event_kind::tls_done) return after_tls();
+      if (e.kind == seq::event_kind::tls_done) return after_tls(e.bytes);
       if (e.kind == seq::event_kind::io_error) return on_io_error(e.error);
       if (e.kind == seq::event_kind::timed_out) return on_timeout();
       return pending_;
     case waiting::read:
       switch (e.kind) {
-        case seq::event_kind::received: decoder_.feed(e.bytes); return pump();
+        case seq::event_kind::received:
+          if (raw_input_) raw_.insert(raw_.end(), e.bytes.begin(), e.bytes.end());
+          else decoder_.feed(e.bytes);
+          return pump();
         case seq::event_kind::timed_out: return on_timeout();
         case seq::event_kind::io_error: return on_io_error(e.error);
         case seq::event_kind::woken:
@@ -195,6 +211,8 @@ seq::action client_sequence::begin() {
   result_.started_at = now_;
   if (options_.start == client_start::after_tls) {
     result_.tls_at = now_;
+    server_public_key_ = options_.nla.public_key;
+    raw_input_ = options_.security == client_security::nla;
     result_.reached = client_phase::connected;
     return reach(client_phase::tls);
   }
@@ -219,12 +237,26 @@ seq::action client_sequence::start_step(step s) {
       waiting_ = waiting::tls;
       pending_ = seq::start_tls(deadline_);
       return pending_;
+    case step::credssp_negotiate: {
+      if (!options_.nla.crypto)
+        return fail(make_error_code(errc::value_out_of_range), "starting CredSSP: no crypto primitives were given");
+      if (server_public_key_.empty())
+        return fail(make_error_code(errc::value_out_of_range),
+                    "starting CredSSP: the server's TLS public key is unknown (nothing to bind the credentials to)");
+      credssp_initiator_options o;
+      o.identity = {options_.user, options_.domain, options_.password, options_.nla.workstation};
+      o.random.client_challenge = options_.nla.client_challenge;
+      o.random.exported_session_key = options_.nla.exported_session_key;
+      o.nonce = options_.nla.nonce;
+      o.filetime = options_.nla.filetime;
+      o.public_key = server_public_key_;
+      o.version = options_.nla.credssp_version;
+      o.target_spn = options_.nla.target_spn;
+      credssp_.emplace(*options_.nla.crypto, std::move(o));
+      return send(credssp::encode(credssp_->start()), deadline_);
+    }
     case step::connect_response: {
-      std::uint32_t selected = 0;
-      if (options_.security == client_security::tls) selected = to_bits(security_protocol::ssl);
-      if (result_.confirm)
-        if (const auto* rsp = std::get_if<neg_response>(&result_.confirm->negotiation))
-          selected = rsp->selected_protocol;
+      const std::uint32_t selected = selected_protocol();
       auto frame = mcs::encode(options_.connect_initial
                                    ? *options_.connect_initial
                                    : make_client_connect_initial(selected, options_.announce_heartbeat));
@@ -274,7 +306,8 @@ seq::action client_sequence::start_step(step s) {
       }
       return send(std::move(*frame), deadline_);
     }
-    case step::demand_active: return pump();
+    case step::demand_active:
+    case step::early_authorization: return pump();
     case step::finalization: {
       // Confirm Active (2.2.1.13.2), then Synchronize, Control Cooperate, Control Request Control and Font List
       // (2.2.1.14-2.2.1.18) in one write, as a client may send them back to back.
@@ -299,6 +332,8 @@ seq::action client_sequence::start_step(step s) {
       const auto byte = erect[trickle_at_++ % erect.size()];
       return send(byte_buffer{byte}, now_ + options_.deadlines.step);
     }
+    case step::credssp_authenticate:
+    case step::credssp_credentials:  // written by on_ts_request
     case step::font_map:
     case step::hold:
     case step::goodbye:
@@ -306,6 +341,17 @@ seq::action client_sequence::start_step(step s) {
     case step::done: break;
   }
   return pump();
+}
+
+std::uint32_t client_sequence::selected_protocol() const noexcept {
+  if (result_.confirm)
+    if (const auto* rsp = std::get_if<neg_response>(&result_.confirm->negotiation)) return rsp->selected_protocol;
+  switch (options_.security) {
+    case client_security::tls: return ssl_bits;
+    case client_security::nla: return options_.nla.hybrid_ex ? hybrid_ex_bits : hybrid_bits;
+    case client_security::standard: break;
+  }
+  return 0;
 }
 
 seq::action client_sequence::send(byte_buffer bytes, seq::instant deadline) {
@@ -352,15 +398,22 @@ seq::action client_sequence::after_written() {
       trickle_next_ = now_ + *options_.trickle_after_mcs;
       return read_action();
     case step::hold: ++result_.inputs_sent; return pump();
+    case step::credssp_credentials:
+      // The credentials are delegated; no TSRequest answers them on success (MS-CSSP 3.1.5). Under HYBRID_EX the
+      // server says next whether this user may log on remotely (2.2.10.2).
+      if (selected_protocol() == hybrid_ex_bits) return start_step(step::early_authorization);
+      return reach(client_phase::authenticated);
     case step::goodbye: return close(seq::close_style::graceful, now_ + options_.deadlines.close);
     default: return pump();
   }
 }
 
-seq::action client_sequence::after_tls() {
+seq::action client_sequence::after_tls(bytes_view public_key) {
   result_.tls_at = now_;
   // The decrypted stream starts afresh: nothing of the plain one belongs to it.
   decoder_ = tpkt::frame_decoder(tpkt::framing_options{options_.max_frame, false});
+  server_public_key_.assign(public_key.begin(), public_key.end());
+  raw_input_ = options_.security == client_security::nla;
   return reach(client_phase::tls);
 }
 
@@ -377,9 +430,12 @@ seq::action client_sequence::reach(client_phase p) {
     case client_phase::none:
     case client_phase::connected: return start_step(step::x224);
     case client_phase::negotiated:
-      if (options_.security == client_security::tls) return start_step(step::tls);
+      if (options_.security != client_security::standard) return start_step(step::tls);
       return start_step(step::connect_response);
-    case client_phase::tls: return start_step(step::connect_response);
+    case client_phase::tls:
+      if (options_.security == client_security::nla) return start_step(step::credssp_negotiate);
+      return start_step(step::connect_response);
+    case client_phase::authenticated: return start_step(step::connect_response);
     case client_phase::mcs_connected:
       if (options_.trickle_after_mcs) {
         hold_until_ = now_ + options_.deadlines.hold;
@@ -450,6 +506,7 @@ seq::action client_sequence::leave_on_request() {
 void client_sequence::record(teardown_kind kind, std::uint32_t code) { result_.teardown.push_back({now_, kind, code}); }
 
 seq::action client_sequence::pump() {
+  if (raw_input_) return pump_raw();
   for (;;) {
     auto frame = decoder_.next();
     if (!frame) {
@@ -465,6 +522,111 @@ seq::action client_sequence::pump() {
     }
     if (auto next = on_frame(*frame)) return *next;
   }
+}
+
+// NLA's stream between TLS and MCS: whole TSRequests (DER, framed by their own length: decode_ts_request is
+// tri-state), then under HYBRID_EX the 4-byte Early User Authorization Result, then TPKT.
+seq::action client_sequence::pump_raw() {
+  const auto too_large = [this] {
+    return fail(make_error_code(errc::frame_too_large),
+                context() + std::to_string(raw_.size()) + " bytes without a whole TSRequest");
+  };
+  const auto ts_request = [&]() -> std::optional<seq::action> {
+    auto decoded = credssp::decode_ts_request(raw_);
+    if (!decoded) {
+      if (!is_need_more(decoded.error()))
+        return fail(decoded.error(), context() + "the server's bytes are not a TSRequest: " + decoded.error().message());
+      if (raw_.size() > options_.max_frame) return too_large();
+      return read_action();
+    }
+    raw_.erase(raw_.begin(), raw_.begin() + static_cast<std::ptrdiff_t>(decoded->consumed));
+    if (step_ == step::credssp_negotiate || step_ == step::credssp_authenticate) return on_ts_request(decoded->value);
+    return on_late_ts_request(decoded->value);
+  };
+  switch (step_) {
+    case step::credssp_negotiate:
+    case step::credssp_authenticate: {
+      if (raw_.empty()) return read_action();
+      if (auto next = ts_request()) return *next;
+      return read_action();
+    }
+    case step::early_authorization: {
+      if (raw_.empty()) return read_action();
+      // A TSRequest here is the server refusing the delegated credentials (MS-CSSP 3.1.5); an EUAR value starts
+      // with 0x00 or 0x05.
+      if (raw_[0] == der_sequence) {
+        if (auto next = ts_request()) return *next;
+        return read_action();
+      }
+      if (raw_.size() < 4) return read_action();
+      byte_reader reader(raw_);
+      std::uint32_t value = 0;
+      (void)reader.u32le(value);
+      result_.early_authorization = value;
+      raw_.erase(raw_.begin(), raw_.begin() + 4);
+      if (value != authz_success)
+        return fail(refused(), std::string("the server refused the logon after CredSSP: Early User Authorization "
+                                           "Result ") +
+                                   (value == authz_access_denied ? "AUTHZ_ACCESS_DENIED (the user may not log on "
+                                                                   "remotely)"
+                                                                 : "of unknown value " + hex32(value)) +
+                                   " (MS-RDPBCGR 2.2.10.2)");
+      raw_input_ = false;
+      decoder_.feed(raw_);  // anything after it is TPKT; the server sends nothing before our Connect-Initial
+      raw_.clear();
+      return reach(client_phase::authenticated);
+    }
+    case step::connect_response:
+      // Plain HYBRID: the first byte tells a TSRequest (the server refusing the delegated credentials) from TPKT.
+      if (raw_.empty()) return read_action();
+      if (raw_[0] == der_sequence) {
+        if (auto next = ts_request()) return *next;
+        return read_action();
+      }
+      raw_input_ = false;
+      decoder_.feed(raw_);
+      raw_.clear();
+      return pump();
+    default:
+      // Not a step with raw input (a stop before CredSSP, a close): hand the bytes to the TPKT decoder.
+      raw_input_ = false;
+      decoder_.feed(raw_);
+      raw_.clear();
+      return pump();
+  }
+}
+
+seq::action client_sequence::on_ts_request(const credssp::ts_request& request) {
+  const auto answer = credssp_->on_response(request);
+  if (credssp_->outcome() == credssp_outcome::failed) {
+    result_.nla_status = credssp_->nla_status();
+    switch (credssp_->failure()) {
+      case credssp_client_failure::refused:
+        return fail(refused(), "the server refused the NLA logon: " + describe_ntstatus(*result_.nla_status));
+      case credssp_client_failure::server_binding:
+        fail_style_ = seq::close_style::abrupt;  // say nothing more to a server that may be a man in the middle
+        return fail(boost::system::errc::make_error_code(boost::system::errc::protocol_error),
+                    context() + credssp_->log());
+      case credssp_client_failure::malformed:
+      case credssp_client_failure::none: break;
+    }
+    return fail(make_error_code(credssp::error::bad_ts_request), context() + credssp_->log());
+  }
+  if (!answer.reply)
+    return fail(make_error_code(credssp::error::bad_ts_request), context() + "the exchange stopped without an answer");
+  const auto next = step_ == step::credssp_negotiate ? step::credssp_authenticate : step::credssp_credentials;
+  step_ = next;
+  deadline_ = now_ + options_.deadlines.step;
+  return send(credssp::encode(*answer.reply), deadline_);
+}
+
+seq::action client_sequence::on_late_ts_request(const credssp::ts_request& request) {
+  if (request.error_code) {
+    result_.nla_status = request.error_code;
+    return fail(refused(), "the server refused the delegated credentials: " + describe_ntstatus(*request.error_code));
+  }
+  return fail(make_error_code(credssp::error::bad_ts_request),
+              context() + "the server sent a TSRequest after the CredSSP exchange had ended");
 }
 
 // Set Error Info announces the end (2.2.5.1); the Disconnect Provider Ultimatum (2.2.2.3) or an X.224 Disconnect
@@ -577,6 +739,24 @@ std::optional<seq::action> client_sequence::on_sequence_frame(bytes_view frame) 
           return fail(make_error_code(errc::bad_negotiation),
                       "the server did not select TLS: it selected " + describe_protocol_bits(response->selected_protocol));
         // The server sends nothing after the confirm until our ClientHello; bytes here would belong to no layer.
+        if (decoder_.buffered() > 0)
+          return fail(make_error_code(errc::trailing_bytes),
+                      "the server sent " + std::to_string(decoder_.buffered()) +
+                          " bytes after the X.224 Connection Confirm, before TLS");
+      } else if (options_.security == client_security::nla) {
+        if (failure)
+          return fail(make_error_code(errc::bad_negotiation),
+                      "the server refused NLA: RDP_NEG_FAILURE " + describe_neg_failure(failure->failure_code));
+        if (!response)
+          return fail(make_error_code(errc::bad_negotiation),
+                      "the X.224 Connection Confirm has no negotiation response: the server did not select NLA");
+        const auto requested = make_connection_request(options_).negotiation->requested_protocols;
+        const auto chosen = response->selected_protocol;
+        if ((chosen != hybrid_bits && chosen != hybrid_ex_bits) || !(chosen & requested))
+          return fail(make_error_code(errc::bad_negotiation),
+                      "the server did not select NLA (PROTOCOL_HYBRID" +
+                          std::string(requested & hybrid_ex_bits ? " or HYBRID_EX" : "") +
+                          "): it selected " + describe_protocol_bits(chosen));
         if (decoder_.buffered() > 0)
           return fail(make_error_code(errc::trailing_bytes),
                       "the server sent " + std::to_string(decoder_.buffered()) +
@@ -722,7 +902,9 @@ std::string client_sequence::context() const {
   if (waiting_ == waiting::tls) return "the TLS handshake: ";
   if (waiting_ == waiting::write) return std::string("sending ") + request() + ": ";
   out = std::string("waiting for ") + awaited() + ": ";
-  if (decoder_.buffered() > 0)
+  if (raw_input_ && !raw_.empty())
+    out += "the stream ended inside a TSRequest (" + std::to_string(raw_.size()) + " bytes of it read): ";
+  else if (decoder_.buffered() > 0)
     out += "the stream ended inside a frame (" + std::to_string(decoder_.buffered()) + " bytes of it read): ";
   return out;
 }
@@ -731,6 +913,10 @@ const char* client_sequence::awaited() const noexcept {
   switch (step_) {
     case step::x224: return "the X.224 Connection Confirm";
     case step::tls: return "the TLS handshake";
+    case step::credssp_negotiate: return "the CredSSP CHALLENGE (TSRequest)";
+    case step::credssp_authenticate: return "the server's CredSSP public-key binding (TSRequest pubKeyAuth)";
+    case step::credssp_credentials: return "nothing";
+    case step::early_authorization: return "the Early User Authorization Result PDU";
     case step::connect_response: return "the MCS Connect-Response";
     case step::attach: return "the Attach User Confirm";
     case step::join_user: return "the Channel Join Confirm for the user channel";
@@ -752,6 +938,10 @@ const char* client_sequence::request() const noexcept {
   switch (step_) {
     case step::x224: return "the X.224 Connection Request";
     case step::tls: return "the TLS handshake";
+    case step::credssp_negotiate: return "the CredSSP NEGOTIATE (TSRequest)";
+    case step::credssp_authenticate: return "the CredSSP AUTHENTICATE (TSRequest)";
+    case step::credssp_credentials: return "the CredSSP credentials (TSRequest authInfo)";
+    case step::early_authorization: return "nothing";
     case step::connect_response: return "the MCS Connect-Initial";
     case step::attach: return "Erect Domain and Attach User";
     case step::join_user: return "the Channel Join Request for the user channel";

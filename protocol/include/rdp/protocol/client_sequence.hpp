@@ -7,6 +7,10 @@
 // the session: heartbeats (2.2.16.1), Set Error Info (2.2.5.1), Save Session Info (2.2.10.1), Auto-Reconnect Status
 // (2.2.4.1), the MCS Disconnect Provider Ultimatum (2.2.2.3) and the X.224 Disconnect Request.
 //
+// With NLA (client_security::nla) the TLS upgrade is followed by the CredSSP exchange (MS-CSSP 3.1.5, credssp_client.hpp)
+// — TSRequests are raw DER inside TLS, framed by their own length — and, when the server selected PROTOCOL_HYBRID_EX,
+// the Early User Authorization Result PDU (2.2.10.2), before the MCS Connect-Initial.
+//
 // It is the product client's sequence (client/include/rdp/client/session.hpp) and the probe's Connect-Initial exchange
 // (probe/src/standard_security.cpp) in one: it can start with the X.224 Connection Request or right after TLS, over
 // TLS or Standard RDP Security, and stop at the phase its caller needs, optionally saying goodbye with an X.224
@@ -15,6 +19,8 @@
 // every failure ends with a close action, then done, with a sentence naming the step in result().failure.
 #include "rdp/protocol/activation.hpp"
 #include "rdp/protocol/bytes.hpp"
+#include "rdp/protocol/credssp_client.hpp"
+#include "rdp/protocol/crypto.hpp"
 #include "rdp/protocol/gcc.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/sequence.hpp"
@@ -24,6 +30,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -39,6 +46,8 @@ enum class client_phase {
   connected,      // TCP (the start event)
   negotiated,     // X.224 Connection Confirm accepted (2.2.1.2)
   tls,            // TLS handshake done (or the machine started after it)
+  authenticated,  // NLA only: CredSSP done, credentials delegated (and, under HYBRID_EX, the Early User Authorization
+                  // Result read: AUTHZ_SUCCESS) — MS-CSSP 3.1.5, MS-RDPBCGR 2.2.10.2
   mcs_connected,  // MCS Connect-Response (2.2.1.4)
   attached,       // Attach User Confirm: the user id is known (2.2.1.7)
   joined,         // Channel Join Confirms for the user channel and the I/O channel (2.2.1.9)
@@ -46,11 +55,33 @@ enum class client_phase {
   capabilities,   // Demand Active read, Confirm Active and the client finalization PDUs sent (2.2.1.13-2.2.1.18)
   active,         // the server's Font Map read (2.2.1.22): the session is active
 };
-const char* to_string(client_phase p) noexcept;  // "none", "connected", …, "mcs-connected", …, "active"
+const char* to_string(client_phase p) noexcept;  // "none", "connected", …, "authenticated", "mcs-connected", …
 
 enum class client_security {
   tls,       // X.224 negotiation selecting PROTOCOL_SSL, then TLS (2.2.1.1.1)
   standard,  // Standard RDP Security: no TLS; the sequence can go as far as the MCS Connect-Response
+  // Network Level Authentication: X.224 negotiation selecting PROTOCOL_HYBRID (or HYBRID_EX), TLS, CredSSP with NTLMv2
+  // (client_nla_options), then the MCS Connect-Initial with that protocol as serverSelectedProtocol. A server that
+  // selects plain TLS is a failure: this client asked for NLA and does not fall back.
+  nla,
+};
+
+// What NLA needs that protocol/ does not draw itself: the crypto primitives and the random inputs (STYLE.md 1).
+struct client_nla_options {
+  const crypto::primitives* crypto = nullptr;  // required for client_security::nla; must outlive the machine
+  std::array<std::uint8_t, 8> client_challenge{};  // NTLMv2 client challenge (MS-NLMP 3.1.5.1.2)
+  crypto::digest16 exported_session_key{};         // the random session key sent under KEY_EXCH
+  std::array<std::uint8_t, 32> nonce{};            // TSRequest.clientNonce (MS-CSSP 2.2.1, version 5 and later)
+  std::uint64_t filetime = 0;  // NTLMv2 timestamp when the CHALLENGE has none (FILETIME: 100 ns since 1601)
+  // Request PROTOCOL_SSL|HYBRID|HYBRID_EX (0xB, as mstsc) instead of SSL|HYBRID (0x3, as FreeRDP); when the server
+  // selects HYBRID_EX, its Early User Authorization Result is read after CredSSP.
+  bool hybrid_ex = false;
+  std::int64_t credssp_version = credssp::latest_version;  // the TSRequest.version stated (FreeRDP 2.11: 6)
+  std::string workstation = "RDP-MINI";  // the AUTHENTICATE's Workstation
+  std::string target_spn;  // MsvAvTargetName ("TERMSRV/host"); empty: none
+  // With client_start::after_tls: the server's TLS SubjectPublicKey, read by the caller. Otherwise the tls_done
+  // event's bytes are used (sequence.hpp).
+  byte_buffer public_key;
 };
 
 enum class client_start {
@@ -70,7 +101,8 @@ struct client_deadlines {
 
 struct client_sequence_options {
   client_security security = client_security::tls;
-  // RDP_NEG_REQ requestedProtocols. tls: nullopt asks for PROTOCOL_SSL. standard: nullopt sends the X.224 CR
+  // RDP_NEG_REQ requestedProtocols. tls: nullopt asks for PROTOCOL_SSL. nla: nullopt asks for SSL|HYBRID, or
+  // SSL|HYBRID|HYBRID_EX with nla.hybrid_ex. standard: nullopt sends the X.224 CR
   // without RDP_NEG_REQ (how a pre-negotiation client asks for Standard RDP Security, as nmap's cipher pass and
   // FreeRDP's /sec:rdp do); a value sends RDP_NEG_REQ with it.
   std::optional<std::uint32_t> requested_protocols;
@@ -114,9 +146,12 @@ struct client_sequence_options {
   // pause between bytes — a client trickling its connection sequence — until a write or read fails (the server
   // closed: result.server_closed) or deadlines.hold has passed.
   std::optional<sequence::duration> trickle_after_mcs;
+  client_nla_options nla;  // client_security::nla
   client_deadlines deadlines;
   std::size_t max_frame = tpkt::max_length;  // a larger frame from the server is errc::frame_too_large
 };
+
+// MS-RDPBCGR 2.2.10.2 authorizationResult values: credssp.hpp (authz_success, authz_access_denied).
 
 // The X.224 Connection Request the machine sends for `options` (2.2.1.1).
 x224::connection_request make_connection_request(const client_sequence_options& options);
@@ -152,12 +187,19 @@ struct client_result {
   bool active() const noexcept { return reached == client_phase::active; }
   // Why the sequence or the hold ended: boost::system::errc::timed_out, the stream's error, or a protocol errc for a
   // frame that did not decode (errc::unexpected_mcs_pdu / unexpected_tpdu for a DPU / X.224 DR instead of an answer).
+  // NLA: boost::system::errc::permission_denied for a logon the server refused (nla_status, or early_authorization
+  // AUTHZ_ACCESS_DENIED), errc::protocol_error for a server binding that does not match, credssp::error for a
+  // TSRequest that does not decode or does not fit its step.
   // Empty after a stop at stop_after or a close the owner asked for.
   boost::system::error_code error;
   std::string failure;  // a sentence naming the step that failed; empty when the sequence got where it was asked to
   std::optional<x224::connection_confirm> confirm;  // the server's X.224 Connection Confirm
   std::optional<gcc::server_data> server;           // the Connect-Response's server data (2.2.1.4)
   std::optional<std::uint32_t> rdp_version;         // its TS_UD_SC_CORE version
+  // NLA: the server's TSRequest.errorCode (an NTSTATUS: 0xC000006D for a wrong password), when it sent one.
+  std::optional<std::uint32_t> nla_status;
+  // NLA over HYBRID_EX: the Early User Authorization Result (authz_success, authz_access_denied).
+  std::optional<std::uint32_t> early_authorization;
   std::uint16_t user_id = 0;                        // from Attach User Confirm
   std::optional<std::uint32_t> session_id;          // Demand Active sessionId
   // The teardown evidence (during the sequence or the hold); the last one of each kind.
@@ -203,6 +245,10 @@ class client_sequence {
   enum class step {
     x224,              // CR written, CC awaited
     tls,               // start_tls
+    credssp_negotiate,     // NLA: the NEGOTIATE TSRequest written, the CHALLENGE awaited
+    credssp_authenticate,  // NLA: the AUTHENTICATE + pubKeyAuth written, the server's binding awaited
+    credssp_credentials,   // NLA: authInfo (the sealed TSCredentials) being written
+    early_authorization,   // NLA over HYBRID_EX: the Early User Authorization Result PDU awaited
     connect_response,  // Connect-Initial written, Connect-Response awaited
     attach,            // Erect Domain + Attach User written, Attach User Confirm awaited
     join_user,         // Channel Join (user channel) written, its confirm awaited
@@ -226,7 +272,11 @@ class client_sequence {
   sequence::action read_action();       // a read with the deadline of the current step (or hold / trickle)
   sequence::action close(sequence::close_style style, sequence::instant deadline);
   sequence::action after_written();
-  sequence::action after_tls();
+  sequence::action after_tls(bytes_view public_key);
+  sequence::action pump_raw();  // NLA: TSRequests and the Early User Authorization Result, not TPKT-framed
+  sequence::action on_ts_request(const credssp::ts_request& request);
+  sequence::action on_late_ts_request(const credssp::ts_request& request);  // a TSRequest after the exchange
+  std::uint32_t selected_protocol() const noexcept;
   sequence::action reach(client_phase p);  // records the phase; stops, or goes on to the next step
   sequence::action sequence_over(after_notify then);
   sequence::action stop();
@@ -269,6 +319,11 @@ class client_sequence {
   activation::demand_active demand_;
   tpkt::frame_decoder decoder_;
   byte_buffer out_;               // the pending write's bytes
+  // NLA: from TLS until the first TPKT byte, the stream is raw DER TSRequests (then 4 EUAR bytes): they collect here.
+  bool raw_input_ = false;
+  byte_buffer raw_;
+  byte_buffer server_public_key_;
+  std::optional<credssp_initiator> credssp_;
 };
 
 }  // namespace rdp::protocol

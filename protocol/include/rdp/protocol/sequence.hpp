@@ -35,7 +35,9 @@ enum class event_kind {
 struct event {
   event_kind kind = event_kind::start;
   instant now{};
-  bytes_view bytes;                 // received
+  // received: the bytes. tls_done: the peer certificate's SubjectPublicKey (client role), else empty — what CredSSP
+  // binds the credentials to (MS-CSSP 3.1.5).
+  bytes_view bytes;
   boost::system::error_code error;  // io_error
 };
 
