@@ -1,5 +1,6 @@
 #include "rdp/client/session.hpp"
 
+#include "rdp/crypto/openssl_primitives.hpp"
 #include "rdp/net/connect.hpp"
 #include "rdp/net/engine.hpp"
 #include "rdp/net/tls.hpp"
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -58,9 +60,27 @@ struct session_runner {
 
 namespace {
 
+// Now as a FILETIME (100 ns since 1601-01-01 UTC): the NTLMv2 timestamp when a CHALLENGE carries none.
+std::uint64_t filetime_now() {
+  using namespace std::chrono;
+  constexpr std::uint64_t unix_epoch_as_filetime = 116444736000000000ULL;
+  const auto since_1970 = duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count() / 100;
+  return unix_epoch_as_filetime + static_cast<std::uint64_t>(since_1970 > 0 ? since_1970 : 0);
+}
+
 protocol::client_sequence_options machine_options(const session_options& o) {
   protocol::client_sequence_options m;
   m.security = protocol::client_security::tls;
+  if (o.security == session_security::nla) {
+    // The inputs protocol/ does not draw itself: OpenSSL's primitives and CSPRNG, fresh per session.
+    m.security = protocol::client_security::nla;
+    m.nla.crypto = &rdp::crypto::openssl_primitives();
+    m.nla.client_challenge = rdp::crypto::random_array<8>();
+    m.nla.exported_session_key = rdp::crypto::random_array<16>();
+    m.nla.nonce = rdp::crypto::random_array<32>();
+    m.nla.filetime = filetime_now();
+    m.nla.hybrid_ex = o.hybrid_ex;
+  }
   m.start = protocol::client_start::x224;
   m.x224_cookie = o.user;  // "Cookie: mstshash=<user>", as mstsc sends it
   m.user = o.user;

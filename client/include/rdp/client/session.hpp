@@ -1,6 +1,7 @@
 #pragma once
 // The product's lean RDP client: one session is protocol::client_sequence (the connection sequence as a state
-// machine) run by net::sequence_engine on one socket — X.224 negotiation selecting TLS, TLS, MCS, Client Info
+// machine) run by net::sequence_engine on one socket — X.224 negotiation selecting TLS (or NLA: TLS, then CredSSP
+// with NTLMv2, the crypto and randomness from rdp::crypto), TLS, MCS, Client Info
 // (optionally presenting an auto-reconnect cookie), licensing, capabilities and finalization to the active state;
 // then it holds the session, idle or busy at a chosen rate, and records everything the server says to end it (Set
 // Error Info, the Disconnect Provider Ultimatum, an X.224 Disconnect Request, Auto-Reconnect Status, a reset), each
@@ -46,10 +47,20 @@ class session_control {
   std::optional<std::optional<net::milliseconds>> busy_requested_;
 };
 
+// How the session secures itself (MS-RDPBCGR 5.4).
+enum class session_security {
+  tls,  // PROTOCOL_SSL; the credentials travel in the Client Info
+  nla,  // PROTOCOL_HYBRID: CredSSP logs on before MCS (MS-CSSP); a refused logon ends with result.nla_status
+};
+
 struct session_options {
   std::string host = "127.0.0.1";  // an IP address literal
   std::uint16_t port = 0;
   std::string user = "user", domain, password = "password";
+  session_security security = session_security::tls;
+  // NLA: request PROTOCOL_HYBRID_EX too (SSL|HYBRID|HYBRID_EX, as mstsc): a server selecting it sends the Early User
+  // Authorization Result after CredSSP (result.early_authorization).
+  bool hybrid_ex = false;
   session_deadlines deadlines;
   // true: once active, hold the session until the server ends it (or deadlines.hold passes). false: close the
   // connection as soon as the session is active (a connection-rate benchmark); the server keeps it, disconnected.
@@ -82,7 +93,7 @@ struct session_options {
 };
 
 // What the machine recorded (protocol::client_result: the phase reached, the failure, the teardown evidence with its
-// instants), and the time from TCP connect to the active state.
+// instants, NLA's nla_status and early_authorization), and the time from TCP connect to the active state.
 struct session_result : protocol::client_result {
   double handshake_ms = 0;  // TCP connect to Font Map
 };

@@ -10,6 +10,7 @@
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/drain.hpp"
 #include "rdp/net/lean_tls.hpp"
+#include "rdp/net/tls.hpp"
 #include "rdp/protocol/sequence.hpp"
 
 #include <array>
@@ -18,6 +19,7 @@
 #include <limits>
 #include <optional>
 #include <variant>
+#include <vector>
 
 namespace rdp::net {
 
@@ -169,7 +171,15 @@ class sequence_engine {
     if (left <= clock::duration::zero()) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
     const auto ec = co_await with_deadline(lean_->handshake(options_.role), left);
     if (ec) co_return failure(ec);
-    co_return protocol::sequence::happened(event_kind::tls_done, clock::now());
+    auto done = protocol::sequence::happened(event_kind::tls_done, clock::now());
+    // A client's machine may bind credentials to the server's key (CredSSP, MS-CSSP 3.1.5): it gets the certificate's
+    // SubjectPublicKey with the event (sequence.hpp). The server's machine knows its own key.
+    if (options_.role == ssl::stream_base::client) {
+      peer_public_key_.clear();
+      if (X509* peer = SSL_get0_peer_certificate(lean_->native_handle())) peer_public_key_ = subject_public_key(peer);
+      done.bytes = protocol::bytes_view(peer_public_key_.data(), peer_public_key_.size());
+    }
+    co_return done;
   }
 
   asio::awaitable<void> close(const action& act) {
@@ -192,6 +202,7 @@ class sequence_engine {
   tls_stream* tls_ = nullptr;     // an established asio TLS stream given to the constructor
   std::optional<lean_tls> lean_;  // the TLS this engine started (start_tls)
   std::array<std::uint8_t, 4096> chunk_{};
+  std::vector<std::uint8_t> peer_public_key_;  // what the last tls_done event's bytes point into
 };
 
 }  // namespace rdp::net
