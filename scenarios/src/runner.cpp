@@ -504,6 +504,8 @@ class scenario_run {
       o.user = spec.user;
       o.domain = spec.domain;
       o.password = spec.password;
+      o.security = spec.security == "nla" ? client::session_security::nla : client::session_security::tls;
+      o.hybrid_ex = spec.hybrid_ex;
       o.announce_heartbeat = spec.announce_heartbeat;
       o.announce_auto_reconnect = spec.announce_auto_reconnect;
       if (spec.busy) o.busy = scaled(*spec.busy);

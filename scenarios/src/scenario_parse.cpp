@@ -66,6 +66,8 @@ constexpr std::array<std::string_view, 13> verdict_words{
     "login-failed",  "reconnect-failed",   "internal-error"};
 
 constexpr std::array<std::string_view, 4> security_words{"any", "tls", "nla", "rdp"};
+// The lean client speaks TLS or NLA (its own CredSSP), not Standard RDP Security nor FreeRDP's negotiation of "any".
+constexpr std::array<std::string_view, 2> lean_security_words{"tls", "nla"};
 
 // sim::server_counters by member name (sim/counters.hpp): `expect: {server: {counters: {NAME: N}}}`.
 constexpr const auto& counter_members = sim::server_counter_members;
@@ -485,7 +487,7 @@ class parser {
       const auto path = item("clients", i);
       r_.keys(c, path,
               {"name", "kind", "user", "password", "domain", "heartbeat", "auto_reconnect", "busy", "silence_limit",
-               "hold", "security"});
+               "hold", "security", "hybrid_ex"});
       client_spec spec;
       spec.where = r_.position(c);
       required(c, "name", path, "the client's name (steps and expectations refer to it)");
@@ -516,7 +518,8 @@ class parser {
       only_for("auto_reconnect", spec.kind == client_kind::lean, "lean");
       only_for("busy", spec.kind == client_kind::lean, "lean");
       only_for("silence_limit", spec.kind == client_kind::lean, "lean");
-      only_for("security", spec.kind == client_kind::freerdp, "freerdp");
+      only_for("security", logs_on, "lean and freerdp");
+      only_for("hybrid_ex", spec.kind == client_kind::lean, "lean");
       if (c["user"]) spec.user = r_.text(c["user"], join(path, "user"), "a user name");
       if (c["password"]) {
         if (!c["password"].IsScalar())
@@ -535,9 +538,21 @@ class parser {
       if (c["hold"]) spec.hold = r_.time_or_off(c["hold"], join(path, "hold"));
       if (c["security"]) {
         const auto& n = c["security"];
-        if (!n.IsScalar() || std::find(security_words.begin(), security_words.end(), n.Scalar()) == security_words.end())
-          r_.fail(n, join(path, "security"), "expected one of " + list_words(security_words) + ", found " + found(n));
+        const bool lean = spec.kind == client_kind::lean;
+        const auto in = [&](const auto& words) {
+          return n.IsScalar() && std::find(words.begin(), words.end(), n.Scalar()) != words.end();
+        };
+        if (lean ? !in(lean_security_words) : !in(security_words))
+          r_.fail(n, join(path, "security"),
+                  "expected one of " + (lean ? list_words(lean_security_words) : list_words(security_words)) +
+                      (lean ? " for a lean client" : "") + ", found " + found(n));
         spec.security = n.Scalar();
+      }
+      if (c["hybrid_ex"]) {
+        spec.hybrid_ex = r_.flag(c["hybrid_ex"], join(path, "hybrid_ex"));
+        if (spec.hybrid_ex && spec.security != "nla")
+          r_.fail(c["hybrid_ex"], join(path, "hybrid_ex"), "goes with security: nla; " + spec.name + " uses " +
+                                                               spec.security);
       }
       out.push_back(std::move(spec));
       clients_[out.back().name].spec = &out.back();

@@ -83,7 +83,12 @@ struct client_spec {
   std::optional<duration> silence_limit;
   // How long a logon may hold the session at most (scenario time); the scenario's `timeout` bounds it anyway.
   std::optional<duration> hold;
-  std::string security = "tls";  // freerdp: any | tls | nla | rdp (probe::login_security)
+  // freerdp: any | tls | nla | rdp (probe::login_security). lean: tls | nla (client::session_security: NLA is the
+  // lean client's own CredSSP/NTLMv2).
+  std::string security = "tls";
+  // lean with security nla: request PROTOCOL_HYBRID_EX too (as mstsc), so the server sends the Early User
+  // Authorization Result after CredSSP.
+  bool hybrid_ex = false;
   source_position where;
 };
 

@@ -1,0 +1,50 @@
+// The scenario parser's keys for the lean client's NLA (scenarios/src/scenario_parse.cpp): `security: nla` and
+// `hybrid_ex` on a lean client, and the errors for what a lean client cannot do.
+#include "rdp/scenarios/scenario.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace rdp::scenarios;
+
+scenario parse(const std::string& clients) {
+  const std::string text = "scenario: t\nclients:\n  - " + clients +
+                           "\ntimeline:\n  - {at: 0s, logon: alice}\nexpect:\n  - {client: alice, active: true}\n";
+  return parse_scenario(text, "t.yaml", ".", rdp::sim::certificate_handling::check_only);
+}
+
+std::string error_of(const std::string& clients) {
+  try {
+    parse(clients);
+  } catch (const scenario_error& e) {
+    return e.what();
+  }
+  return "(parsed without an error)";
+}
+
+TEST(ScenarioParseLeanNla, ALeanClientTakesSecurityNlaAndHybridEx) {
+  const auto plain = parse("{name: alice}");
+  EXPECT_EQ(plain.clients[0].security, "tls");
+  EXPECT_FALSE(plain.clients[0].hybrid_ex);
+  const auto nla = parse("{name: alice, kind: lean, security: nla}");
+  EXPECT_EQ(nla.clients[0].security, "nla");
+  EXPECT_FALSE(nla.clients[0].hybrid_ex);
+  const auto ex = parse("{name: alice, security: nla, hybrid_ex: true}");
+  EXPECT_TRUE(ex.clients[0].hybrid_ex);
+}
+
+TEST(ScenarioParseLeanNla, WhatALeanClientCannotDoIsRefusedWithItsPlace) {
+  EXPECT_EQ(error_of("{name: alice, security: rdp}"),
+            "t.yaml:3:29: clients[1].security: expected one of tls, nla for a lean client, found 'rdp'");
+  EXPECT_NE(error_of("{name: alice, security: any}").find("for a lean client"), std::string::npos);
+  EXPECT_EQ(error_of("{name: alice, hybrid_ex: true}"),
+            "t.yaml:3:30: clients[1].hybrid_ex: goes with security: nla; alice uses tls");
+  EXPECT_NE(error_of("{name: alice, kind: freerdp, hybrid_ex: true}").find("is for lean clients"), std::string::npos);
+  EXPECT_NE(error_of("{name: alice, kind: rdpprobe, security: nla}").find("is for lean and freerdp clients"),
+            std::string::npos);
+  // FreeRDP keeps its four words.
+  EXPECT_EQ(parse("{name: alice, kind: freerdp, security: any}").clients[0].security, "any");
+}
+
+}  // namespace
