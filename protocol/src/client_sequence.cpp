@@ -531,7 +531,8 @@ seq::action client_sequence::pump_raw() {
     return fail(make_error_code(errc::frame_too_large),
                 context() + std::to_string(raw_.size()) + " bytes without a whole TSRequest");
   };
-  const auto ts_request = [&]() -> std::optional<seq::action> {
+  // The TSRequest at the front of raw_: its step's answer, a read for the rest of it, or a failure.
+  const auto ts_request = [&]() -> seq::action {
     auto decoded = credssp::decode_ts_request(raw_);
     if (!decoded) {
       if (!is_need_more(decoded.error()))
@@ -545,19 +546,14 @@ seq::action client_sequence::pump_raw() {
   };
   switch (step_) {
     case step::credssp_negotiate:
-    case step::credssp_authenticate: {
+    case step::credssp_authenticate:
       if (raw_.empty()) return read_action();
-      if (auto next = ts_request()) return *next;
-      return read_action();
-    }
+      return ts_request();
     case step::early_authorization: {
       if (raw_.empty()) return read_action();
       // A TSRequest here is the server refusing the delegated credentials (MS-CSSP 3.1.5); an EUAR value starts
       // with 0x00 or 0x05.
-      if (raw_[0] == der_sequence) {
-        if (auto next = ts_request()) return *next;
-        return read_action();
-      }
+      if (raw_[0] == der_sequence) return ts_request();
       if (raw_.size() < 4) return read_action();
       byte_reader reader(raw_);
       std::uint32_t value = 0;
@@ -579,10 +575,7 @@ seq::action client_sequence::pump_raw() {
     case step::connect_response:
       // Plain HYBRID: the first byte tells a TSRequest (the server refusing the delegated credentials) from TPKT.
       if (raw_.empty()) return read_action();
-      if (raw_[0] == der_sequence) {
-        if (auto next = ts_request()) return *next;
-        return read_action();
-      }
+      if (raw_[0] == der_sequence) return ts_request();
       raw_input_ = false;
       decoder_.feed(raw_);
       raw_.clear();

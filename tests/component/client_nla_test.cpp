@@ -451,6 +451,20 @@ TEST(ClientNla, MissingInputsAndGarbageAreFailures) {
   }
 }
 
+TEST(ClientNla, ATsRequestAboveTheFrameCapFails) {
+  auto o = nla_options();
+  o.max_frame = 100;
+  client_sequence m(o);
+  client_script s(m);
+  ASSERT_TRUE(to_tls(s, ssl | hybrid, hybrid));
+  (void)take_write(s);
+  byte_buffer big{0x30, 0x82, 0x01, 0x00};  // a SEQUENCE of 256 bytes, more than the cap
+  big.resize(4 + 120, 0xa0);
+  ASSERT_TRUE(s.feed(big));
+  ASSERT_TRUE(s.notified());
+  EXPECT_EQ(m.result().error, protocol::errc::frame_too_large) << m.result().failure;
+}
+
 TEST(ClientNla, StopAfterAuthenticatedAndThePhaseName) {
   auto o = nla_options();
   o.stop_after = client_phase::authenticated;
