@@ -358,4 +358,20 @@ std::string certificate_sha256(std::string_view certificate_pem) {
   return describe_certificate(cert.get()).sha256;
 }
 
+std::vector<std::uint8_t> subject_public_key(X509* certificate) {
+  EVP_PKEY* key = certificate ? X509_get0_pubkey(certificate) : nullptr;
+  if (!key) return {};
+  const int length = i2d_PublicKey(key, nullptr);
+  if (length <= 0) return {};
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(length));
+  unsigned char* at = out.data();
+  if (i2d_PublicKey(key, &at) != length) return {};
+  return out;
+}
+
+std::vector<std::uint8_t> subject_public_key(const tls_identity& identity) {
+  auto cert = parse_certificate(identity.certificate_pem);
+  return subject_public_key(cert.get());
+}
+
 }  // namespace rdp::net

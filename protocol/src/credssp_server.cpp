@@ -271,24 +271,4 @@ credssp_step credssp_acceptor::on_credentials(const credssp::ts_request& request
   return {std::nullopt, outcome_};
 }
 
-credssp::ts_request make_nla_refusal(std::int64_t client_version) {
-  credssp::ts_request answer;
-  answer.version = std::min<std::int64_t>(client_version, responder_credssp_version);
-  answer.error_code = ntstatus::not_supported;
-  return answer;
-}
-
-std::string nla_refusal_sentence(const credssp::ts_request& authenticate, bool answered) {
-  std::string what = "the client's TSRequest carried no NTLM message";
-  if (!authenticate.nego_tokens.empty()) {
-    what = is_ntlm_message(authenticate.nego_tokens.front(), ntlm::message_type::authenticate)
-               ? "the client's NTLM AUTHENTICATE was not checked"
-               : "the client answered the CHALLENGE with something that is not an NTLM AUTHENTICATE";
-  }
-  return "CredSSP (NLA) logon is not simulated: " + what + "; " +
-         (answered ? "answered with TSRequest.errorCode STATUS_NOT_SUPPORTED (0xC00000BB) and closed"
-                   : "the connection was closed") +
-         ". A client reaches rdpsim's sessions over TLS (xfreerdp /sec:tls) or Standard RDP Security.";
-}
-
 }  // namespace rdp::protocol

@@ -21,6 +21,7 @@ enum class server_sequence::step : std::uint8_t {
   read_connect_initial,
   read_negotiate,     // CredSSP: the TSRequest with the NTLM NEGOTIATE
   read_authenticate,  // CredSSP: the TSRequest after the CHALLENGE
+  read_credentials,   // CredSSP: the TSRequest with the sealed TSCredentials
   hold,
   domain,
   finalization,
@@ -38,6 +39,8 @@ enum class server_sequence::step : std::uint8_t {
   after_tls,
   challenge_written,
   after_challenge,
+  binding_written,
+  authorization_written,
   nla_refusal_written,
   mcs_written,
   domain_written,
@@ -231,6 +234,10 @@ action server_sequence::proceed(instant now) {
       frames_ = tpkt::frame_decoder(tpkt::framing_options{options_.max_frame, false});
       step_open_ = false;
       if (*result_.selected == security_protocol::hybrid || *result_.selected == security_protocol::hybrid_ex) {
+        if (options_.crypto)
+          acceptor_.emplace(*options_.crypto, credssp_acceptor_options{options_.ntlm, options_.server_challenge,
+                                                                       options_.filetime, options_.public_key,
+                                                                       options_.accounts});
         step_ = step::read_negotiate;
         return on_ts_request(now);
       }
@@ -243,6 +250,18 @@ action server_sequence::proceed(instant now) {
       step_ = step::read_authenticate;
       step_open_ = false;
       return on_ts_request(now);
+    case step::binding_written:
+      step_ = step::read_credentials;
+      step_open_ = false;
+      return on_ts_request(now);
+    case step::authorization_written:
+      if (result_.early_authorization != authz_success) {
+        result_.credssp_log = "NLA logon of '" + result_.nla->user +
+                              "' refused by the Early User Authorization Result: AUTHZ_ACCESS_DENIED (the account may "
+                              "not log on through Remote Desktop Services)";
+        return end(server_end::nla_refused, {}, teardown{std::nullopt, std::nullopt, seq::close_style::graceful}, now);
+      }
+      return after_credssp(now);
     case step::nla_refusal_written:
       return fail(server_end::nla_refused, {}, now);
     case step::mcs_written: {
@@ -368,7 +387,7 @@ action server_sequence::on_failure(const seq::event& e) {
       return fail(server_end::client_left, ec, now);
     case step::writing:
       if (after_ == step::nla_refusal_written) {
-        result_.credssp_log = std::move(closed_log_);  // the refusal did not go out: the log says "closed"
+        result_.credssp_log += " (the answer could not be written: the client had gone)";
         return fail(server_end::nla_refused, ec, now);
       }
       break;
@@ -411,6 +430,7 @@ action server_sequence::on_received(const seq::event& e) {
     case step::finalization: frames_.feed(e.bytes); return read_frame(now);
     case step::read_negotiate:
     case step::read_authenticate:
+    case step::read_credentials:
       if (ts_buffer_.size() + e.bytes.size() > max_ts_request_bytes)
         return fail(server_end::sequence_failure, make_error_code(errc::frame_too_large), now);
       ts_buffer_.insert(ts_buffer_.end(), e.bytes.begin(), e.bytes.end());
@@ -591,6 +611,7 @@ std::optional<action> server_sequence::on_finalization_frame(bytes_view frame, i
 }
 
 // CredSSP (MS-CSSP 3.1.5): TSRequests are DER in the TLS stream without TPKT, so the outer SEQUENCE is the frame.
+// Each one goes to the acceptor, whose answer is sent; its end decides where the connection goes.
 action server_sequence::on_ts_request(instant now) {
   auto decoded = credssp::decode_ts_request(ts_buffer_);
   if (!decoded) {
@@ -600,40 +621,82 @@ action server_sequence::on_ts_request(instant now) {
   }
   ts_buffer_.erase(ts_buffer_.begin(), ts_buffer_.begin() + static_cast<std::ptrdiff_t>(decoded->consumed));
   step_open_ = false;
-  auto& request = decoded->value;
-  if (step_ == step::read_negotiate) {
-    // A raw NTLM NEGOTIATE, as nmap and rdpprobe send it (MS-CSSP 2.2.1.1 allows NTLM without SPNEGO). A SPNEGO
-    // NegTokenInit would need a SPNEGO answer, which this server does not speak: it is refused rather than lied to.
-    if (request.nego_tokens.empty())
-      return fail(server_end::sequence_failure, make_error_code(errc::unexpected_share_pdu), now);
-    auto negotiate = ntlm::decode_negotiate(request.nego_tokens.front());
-    if (!negotiate) return fail(server_end::sequence_failure, negotiate.error(), now);
-    client_credssp_version_ = request.version;
-    auto token = ntlm::encode(make_challenge(options_.ntlm, negotiate->flags, options_.filetime,
-                                             options_.server_challenge));
-    if (!token) return fail(server_end::sequence_failure, token.error(), now);  // make_challenge keeps names in range
-    credssp::ts_request answer;
-    answer.version = responder_credssp_version;
-    answer.nego_tokens.push_back(std::move(*token));
+  const auto& request = decoded->value;
+  if (!acceptor_) {
+    // No crypto configured: the CHALLENGE a probe reads, then a refusal of the logon rather than a timeout.
+    if (step_ == step::read_negotiate) {
+      if (request.nego_tokens.empty())
+        return fail(server_end::sequence_failure, make_error_code(errc::unexpected_share_pdu), now);
+      auto negotiate = ntlm::decode_negotiate(request.nego_tokens.front());
+      if (!negotiate) return fail(server_end::sequence_failure, negotiate.error(), now);
+      auto token = ntlm::encode(make_challenge(options_.ntlm, negotiate->flags, options_.filetime,
+                                               options_.server_challenge));
+      if (!token) return fail(server_end::sequence_failure, token.error(), now);
+      credssp::ts_request answer;
+      answer.version = responder_credssp_version;
+      answer.nego_tokens.push_back(std::move(*token));
+      std::vector<byte_buffer> frames;
+      frames.push_back(credssp::encode(answer));
+      return send(std::move(frames), step::challenge_written, now);
+    }
+    result_.nla_status = ntstatus::not_supported;
+    result_.credssp_log = "NLA logon refused: this server has no NTLM crypto configured";
+    if (request.version < 3) return fail(server_end::nla_refused, {}, now);  // no errorCode before version 3
+    credssp::ts_request refusal;
+    refusal.version = std::min<std::int64_t>(request.version, responder_credssp_version);
+    refusal.error_code = ntstatus::not_supported;
     std::vector<byte_buffer> frames;
-    frames.push_back(credssp::encode(answer));
-    return send(std::move(frames), step::challenge_written, now);
+    frames.push_back(credssp::encode(refusal));
+    return send(std::move(frames), step::nla_refusal_written, now);
   }
-  // The client went on with its AUTHENTICATE: NLA logons are not simulated. Refused at once, with the reason in the
-  // log, rather than left to time out (xfreerdp: "Timeout waiting for activation" after ~10 s).
-  ts_buffer_.clear();
+
+  auto answered = acceptor_->on_request(request);
+  std::vector<byte_buffer> frames;
+  if (answered.reply) frames.push_back(credssp::encode(*answered.reply));
+  switch (answered.outcome) {
+    case credssp_outcome::in_progress:
+      if (frames.empty()) break;  // the acceptor always answers while in progress
+      return send(std::move(frames), step_ == step::read_negotiate ? step::challenge_written : step::binding_written,
+                  now);
+    case credssp_outcome::failed:
+      result_.nla_status = acceptor_->failure_status();
+      result_.credssp_log = acceptor_->log();
+      acceptor_.reset();
+      ts_buffer_.clear();
+      ts_buffer_.shrink_to_fit();
+      if (!frames.empty()) return send(std::move(frames), step::nla_refusal_written, now);
+      return fail(server_end::nla_refused, {}, now);
+    case credssp_outcome::authenticated: {
+      result_.nla = acceptor_->logon();
+      result_.reached = server_phase::authenticated;
+      acceptor_.reset();
+      if (*result_.selected == security_protocol::hybrid_ex) {
+        // 2.2.10.2: four bytes, raw in the TLS stream, before the client's MCS Connect-Initial.
+        result_.early_authorization =
+            result_.nla->remote_logon ? authz_success : authz_access_denied;
+        byte_buffer pdu;
+        byte_writer w(pdu);
+        w.u32le(*result_.early_authorization);
+        frames.push_back(std::move(pdu));
+        return send(std::move(frames), step::authorization_written, now);
+      }
+      return after_credssp(now);
+    }
+  }
+  return fail(server_end::sequence_failure, make_error_code(errc::unexpected_share_pdu), now);
+}
+
+// The TPKT stream resumes after CredSSP. A client may send its Connect-Initial in the same TLS record as its last
+// TSRequest (FreeRDP does, over HYBRID): what followed the TSRequest is the start of that stream.
+action server_sequence::after_credssp(instant now) {
+  step_ = step::read_connect_initial;
+  step_open_ = false;
+  if (!ts_buffer_.empty()) {
+    frames_.feed(ts_buffer_);
+    ts_buffer_.clear();
+  }
   ts_buffer_.shrink_to_fit();
-  if (client_credssp_version_ >= 3) {
-    result_.credssp_log = nla_refusal_sentence(request, true);
-    std::vector<byte_buffer> frames;
-    frames.push_back(credssp::encode(make_nla_refusal(client_credssp_version_)));
-    auto next = send(std::move(frames), step::nla_refusal_written, now);
-    // Should the write fail, the log says the connection was only closed; kept ready so no copy of the request stays.
-    closed_log_ = nla_refusal_sentence(request, false);
-    return next;
-  }
-  result_.credssp_log = nla_refusal_sentence(request, false);
-  return fail(server_end::nla_refused, {}, now);
+  return read_frame(now);
 }
 
 // ---- The active session ---------------------------------------------------------------------------------------------
@@ -700,6 +763,7 @@ const char* to_string(server_phase p) noexcept {
     case server_phase::negotiated: return "negotiated";
     case server_phase::tls: return "tls";
     case server_phase::ntlm_challenged: return "ntlm-challenged";
+    case server_phase::authenticated: return "authenticated";
     case server_phase::mcs_connected: return "mcs-connected";
     case server_phase::client_info: return "client-info";
     case server_phase::capabilities: return "capabilities";

@@ -5,6 +5,7 @@
 #include "server_state.hpp"
 
 #include "rdp/net/errors.hpp"
+#include "rdp/crypto/openssl_primitives.hpp"
 #include "rdp/protocol/ntlm.hpp"
 #include "rdp/sim/standard_security_keys.hpp"
 
@@ -72,7 +73,7 @@ struct connection_owner {
         conn.tls_completed = true;
         break;
       case server_notice::ntlm_challenge_sent: ++st.counters.ntlm_challenges; break;
-      case server_notice::logon_decision_needed: machine.decide_logon(choose_session(*machine.result().client_info)); break;
+      case server_notice::logon_decision_needed: machine.decide_logon(choose_session(machine.result())); break;
       case server_notice::activated: activated(machine); break;
       case server_notice::logged_on:
         st.table.mark_active(conn.number);
@@ -85,7 +86,24 @@ struct connection_owner {
 
   // Picks (or makes) the session this logon lands in (session_table::choose) and carries out what that decides: the
   // connection that held the session is told it was replaced, a full table is logged.
-  protocol::logon_decision choose_session(const protocol::activation::client_info& info) const {
+  protocol::logon_decision choose_session(const protocol::server_result& r) const {
+    auto info = *r.client_info;
+    if (r.nla) {
+      // With NLA the user was authenticated before the Client Info (MS-CSSP 3.1.5): the session is the authenticated
+      // account's, whatever userName the Client Info carries, and its password is not asked for again. An account
+      // without the right to log on remotely learns it here over HYBRID (over HYBRID_EX the Early User
+      // Authorization Result already said so), as Windows' logon screen would tell it.
+      if (r.nla->account >= st.config.users.size() || !st.config.users[r.nla->account].remote_logon) {
+        conn.user = r.nla->user;
+        tell(session_event::kind::logon_denied, std::nullopt, protocol::errinfo::server_insufficient_privileges,
+             "no remote logon right");
+        return protocol::logon_decision::deny(protocol::errinfo::server_insufficient_privileges);
+      }
+      const auto& account = st.config.users[r.nla->account];
+      info.user = account.user;
+      info.domain = account.domain;
+      info.password = account.password;
+    }
     const auto out = st.table.choose(conn.number, info, rules_of(st.config), std::chrono::system_clock::now());
     if (out.table_full) note_limit(st, limit_kind::session_table);
     if (out.replaced) {
@@ -187,6 +205,10 @@ protocol::server_sequence_options sequence_options(const server::state& st) {
   o.server_challenge = server_challenge();
   // MsvAvTimestamp: the wall clock at accept, a moment (at most the pre-logon deadline) before the CHALLENGE goes out.
   o.filetime = protocol::ntlm::to_filetime(std::chrono::system_clock::now());
+  // The CredSSP logon: OpenSSL's primitives, the certificate's key, the profile's users as accounts.
+  o.crypto = &crypto::openssl_primitives();
+  o.public_key = st.tls_public_key;
+  for (const auto& u : config.users) o.accounts.push_back({u.user, u.domain, u.password, u.state, u.remote_logon});
   // A new serverRandom per connection, when Standard RDP Security sends one at all (level None sends none).
   o.standard_security.settings = config.standard_security;
   if (config.standard_security.encryption_level != protocol::gcc::encryption_level::none)

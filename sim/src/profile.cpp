@@ -160,12 +160,29 @@ void read_users(reader& r, const YAML::Node& users, std::vector<user_account>& o
   for (std::size_t i = 0; i < users.size(); ++i) {
     const auto path = "users[" + std::to_string(i) + "]";
     const auto& u = users[i];
-    r.only_keys(u, path, {"user", "password", "domain"});
+    r.only_keys(u, path, {"user", "password", "domain", "state", "remote_logon"});
     if (!u["user"] || !u["password"]) r.fail(u, path, "user and password are required");
     user_account account;
     account.user = r.text(u["user"], path + ".user");
     account.password = r.text(u["password"], path + ".password");
     if (u["domain"]) account.domain = r.text(u["domain"], path + ".domain");
+    if (u["state"]) {
+      const auto word = r.text(u["state"], path + ".state");
+      bool known = false;
+      for (auto s : {protocol::account_state::enabled, protocol::account_state::disabled, protocol::account_state::expired,
+                     protocol::account_state::locked_out, protocol::account_state::password_expired,
+                     protocol::account_state::password_must_change}) {
+        if (word == protocol::to_string(s)) {
+          account.state = s;
+          known = true;
+        }
+      }
+      if (!known)
+        r.fail(u["state"], path + ".state",
+               "expected enabled, disabled, expired, locked-out, password-expired or password-must-change, not '" +
+                   word + "'");
+    }
+    if (u["remote_logon"]) account.remote_logon = r.flag(u["remote_logon"], path + ".remote_logon");
     if (account.user.empty()) r.fail(u["user"], path + ".user", "must not be empty");
     out.push_back(std::move(account));
   }

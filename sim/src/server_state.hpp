@@ -74,6 +74,8 @@ struct server::state : std::enable_shared_from_this<server::state> {
   net::tcp::endpoint bound;  // where the listener is (kept for restart-service)
   net::tcp::acceptor acceptor;
   std::optional<asio::ssl::context> tls_context;
+  // The certificate's SubjectPublicKey, which a CredSSP client binds its logon to (MS-CSSP 3.1.5).
+  protocol::byte_buffer tls_public_key;
   server_counters counters;
   // Every live connection by its number, so stop() and restart end them all and the table's decisions (a replaced
   // connection, an admin action) reach the one they name.

@@ -11,6 +11,8 @@
 #include "rdp/protocol/gcc.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/ntlm.hpp"
+#include "rdp/crypto/openssl_primitives.hpp"
+#include "rdp/protocol/ntlm_auth.hpp"
 #include "rdp/protocol/server_sequence.hpp"
 #include "rdp/protocol/share.hpp"
 #include "rdp/protocol/tpkt.hpp"
@@ -45,6 +47,7 @@ using machine_script = script<server_sequence>;
 
 constexpr std::uint32_t ssl = protocol::to_bits(protocol::security_protocol::ssl);
 constexpr std::uint32_t hybrid = protocol::to_bits(protocol::security_protocol::hybrid);
+constexpr std::uint32_t hybrid_ex = protocol::to_bits(protocol::security_protocol::hybrid_ex);
 constexpr std::uint16_t user_id = 1004;  // the mini client asks for no channels: 1003 + 1
 
 boost::system::error_code eof() { return boost::asio::error::eof; }
@@ -634,6 +637,12 @@ byte_buffer authenticate_token() {
   return token;
 }
 
+protocol::server_sequence_options options_with_hybrid() {
+  auto options = tls_options();
+  options.policy = protocol::server_security_policy{ssl | hybrid, true};
+  return options;
+}
+
 void run_to_challenge(machine_script& s, server_sequence& m, std::int64_t version, const feeder& feed) {
   s.start();
   ASSERT_TRUE(feed(s, connection_request(ssl | hybrid)));
@@ -658,7 +667,10 @@ void run_to_challenge(machine_script& s, server_sequence& m, std::int64_t versio
   ASSERT_TRUE(s.notified());
 }
 
-TEST(ServerSequence, CredSspAuthenticateIsRefusedWithErrorCode) {
+// Without crypto primitives (options.crypto null) the machine still answers the NEGOTIATE, as probes read it, and
+// refuses the AUTHENTICATE at once with STATUS_NOT_SUPPORTED rather than leaving the client to time out; a client
+// below version 3 has no errorCode and only sees the close.
+TEST(ServerSequence, WithoutCryptoTheAuthenticateIsRefusedWithNotSupported) {
   for (int way = 0; way < 3; ++way) {
     auto options = tls_options();
     options.policy = protocol::server_security_policy{ssl | hybrid, true};
@@ -672,40 +684,177 @@ TEST(ServerSequence, CredSspAuthenticateIsRefusedWithErrorCode) {
       return answer && answer->value.error_code == protocol::ntstatus::not_supported && answer->value.version == 6;
     }));
     EXPECT_EQ(m.result().ended, server_end::nla_refused);
-    EXPECT_EQ(m.result().credssp_log,
-              "CredSSP (NLA) logon is not simulated: the client's NTLM AUTHENTICATE was not checked; answered with "
-              "TSRequest.errorCode STATUS_NOT_SUPPORTED (0xC00000BB) and closed. A client reaches rdpsim's sessions "
-              "over TLS (xfreerdp /sec:tls) or Standard RDP Security.");
+    EXPECT_EQ(m.result().nla_status, protocol::ntstatus::not_supported);
+    EXPECT_EQ(m.result().credssp_log, "NLA logon refused: this server has no NTLM crypto configured");
     ASSERT_TRUE(s.notified());
     ASSERT_TRUE(s.expect_close(seq::close_style::abrupt));
     ASSERT_TRUE(s.expect_done());
     EXPECT_EQ(m.result().reached, server_phase::ntlm_challenged);
   }
-}
-
-TEST(ServerSequence, CredSspClientBelowVersion3OnlySeesTheCloseAndAProbeLeavesNoLog) {
-  auto options = tls_options();
-  options.policy = protocol::server_security_policy{ssl | hybrid, true};
   {
-    server_sequence m(options);
+    server_sequence m(options_with_hybrid());
     machine_script s(m);
     run_to_challenge(s, m, 2, whole());
     ASSERT_TRUE(s.feed(ts_request_with(authenticate_token(), 2)));
     EXPECT_EQ(m.result().ended, server_end::nla_refused);
-    EXPECT_NE(m.result().credssp_log.find("; the connection was closed."), std::string::npos);
     ASSERT_TRUE(s.notified());
     ASSERT_TRUE(s.expect_close(seq::close_style::abrupt));
   }
-  {
-    // nmap's rdp-ntlm-info and rdpprobe close once they have the CHALLENGE: nothing to refuse, nothing to log.
-    server_sequence m(options);
+}
+
+TEST(ServerSequence, AProbeThatLeavesAfterTheChallengeLeavesNoLog) {
+  // nmap's rdp-ntlm-info and rdpprobe close once they have the CHALLENGE: nothing to refuse, nothing to log.
+  server_sequence m(options_with_hybrid());
+  machine_script s(m);
+  run_to_challenge(s, m, 6, whole());
+  ASSERT_TRUE(s.fail(eof()));
+  EXPECT_EQ(m.result().ended, server_end::client_left);
+  EXPECT_TRUE(m.result().credssp_log.empty());
+  ASSERT_TRUE(s.notified());
+  ASSERT_TRUE(s.expect_close(seq::close_style::abrupt));
+}
+
+// ---- The CredSSP logon, with OpenSSL's primitives and a client built from protocol/ntlm_auth.hpp ---------------
+
+const byte_buffer nla_public_key = {0x30, 0x0d, 0x02, 0x06, 0x00, 0xc3, 0x11, 0x22, 0x33, 0x44, 0x02, 0x03, 0x01, 0x00, 0x01};
+
+protocol::server_sequence_options nla_options(std::uint32_t offered) {
+  auto o = tls_options();
+  o.policy = protocol::server_security_policy{offered, true};
+  o.crypto = &rdp::crypto::openssl_primitives();
+  o.public_key = nla_public_key;
+  o.accounts = {{"alice", "LAB", "Passw0rd!", protocol::account_state::enabled, true},
+                {"erin", "LAB", "Passw0rd!", protocol::account_state::enabled, false}};
+  return o;
+}
+
+// The client's side of CredSSP as FreeRDP's nla.c takes it, one TSRequest at a time.
+struct nla_client {
+  std::string user = "alice", password = "Passw0rd!";
+  byte_buffer negotiate = *protocol::ntlm::encode(protocol::ntlm::negotiate_message{});
+  std::optional<protocol::ntlm::session_security> security;
+  byte_buffer nonce = byte_buffer(32, 0x3c);
+
+  byte_buffer authenticate(bytes_view challenge_token) {
+    const auto& c = rdp::crypto::openssl_primitives();
+    protocol::ntlm::client_randomness random;
+    random.exported_session_key.fill(0x11);
+    auto made = *protocol::ntlm::make_authenticate(c, {user, "LAB", password, "WS1"}, negotiate, challenge_token,
+                                                   random, 0);
+    security.emplace(c, made.exported_session_key, made.flags, protocol::ntlm::session_security::side::client);
+    protocol::credssp::ts_request r;
+    r.nego_tokens.push_back(made.message);
+    r.client_nonce = nonce;
+    r.pub_key_auth = security->seal(protocol::client_key_binding(c, r.version, nonce, nla_public_key));
+    return protocol::credssp::encode(r);
+  }
+  byte_buffer credentials() {
+    protocol::credssp::password_credentials p{protocol::ntlm::utf8_to_utf16le("LAB"),
+                                              protocol::ntlm::utf8_to_utf16le(user),
+                                              protocol::ntlm::utf8_to_utf16le(password)};
+    protocol::credssp::ts_request r;
+    r.auth_info = security->seal(protocol::credssp::encode(
+        protocol::credssp::ts_credentials{protocol::credssp::cred_type_password, protocol::credssp::encode(p)}));
+    return protocol::credssp::encode(r);
+  }
+};
+
+// X.224 selecting `selected`, TLS, then the NEGOTIATE: the CHALLENGE token the machine answered with.
+testing::AssertionResult run_to_nla_challenge(machine_script& s, const nla_client& client, std::uint32_t requested,
+                                              byte_buffer& challenge) {
+  s.start();
+  if (auto r = s.feed(connection_request(requested)); !r) return r;
+  if (auto r = s.expect_write(); !r) return r;
+  if (auto r = s.notified(); !r) return r;
+  if (auto r = s.tls_done(); !r) return r;
+  if (auto r = s.notified(); !r) return r;
+  protocol::credssp::ts_request first;
+  first.nego_tokens.push_back(client.negotiate);
+  if (auto r = s.feed(protocol::credssp::encode(first)); !r) return r;
+  if (auto r = s.expect_write([&](bytes_view b) {
+        auto answer = protocol::credssp::decode_ts_request(b);
+        if (!answer || answer->value.nego_tokens.empty()) return false;
+        challenge = answer->value.nego_tokens.front();
+        return true;
+      });
+      !r)
+    return r;
+  return s.notified();
+}
+
+TEST(ServerSequence, CredSspLogonBindsTheKeyAndGoesOnWithTheConnectInitialSentInTheSameRecord) {
+  for (int way = 0; way < 3; ++way) {
+    server_sequence m(nla_options(ssl | hybrid));
     machine_script s(m);
-    run_to_challenge(s, m, 6, whole());
-    ASSERT_TRUE(s.fail(eof()));
-    EXPECT_EQ(m.result().ended, server_end::client_left);
-    EXPECT_TRUE(m.result().credssp_log.empty());
-    ASSERT_TRUE(s.notified());
-    ASSERT_TRUE(s.expect_close(seq::close_style::abrupt));
+    const feeder feed = way == 0 ? whole() : way == 1 ? pieces(7) : random_splits(11);
+    nla_client client;
+    byte_buffer challenge;
+    ASSERT_TRUE(run_to_nla_challenge(s, client, ssl | hybrid, challenge));
+    ASSERT_TRUE(feed(s, client.authenticate(challenge)));
+    ASSERT_TRUE(s.expect_write([&](bytes_view b) {
+      auto answer = protocol::credssp::decode_ts_request(b);
+      if (!answer || !answer->value.pub_key_auth) return false;
+      auto bound = client.security->unseal(*answer->value.pub_key_auth);
+      return bound && *bound == protocol::server_key_binding(rdp::crypto::openssl_primitives(), 6, client.nonce,
+                                                             nla_public_key);
+    }));
+    // FreeRDP sends its Connect-Initial right behind the TSCredentials: both in one feed.
+    ASSERT_TRUE(feed(s, concat({client.credentials(), connect_initial(hybrid)})));
+    ASSERT_TRUE(s.expect_write([](bytes_view b) { return bool(mcs::decode_connect_response(b)); }));
+    EXPECT_EQ(m.result().reached, server_phase::mcs_connected);
+    ASSERT_TRUE(m.result().nla.has_value());
+    EXPECT_EQ(m.result().nla->user, "alice");
+    EXPECT_EQ(m.result().nla->account, 0u);
+    EXPECT_FALSE(m.result().early_authorization.has_value());  // HYBRID: no Early User Authorization Result
+  }
+}
+
+TEST(ServerSequence, CredSspWrongPasswordGetsLogonFailureAndTheClose) {
+  server_sequence m(nla_options(ssl | hybrid));
+  machine_script s(m);
+  nla_client client;
+  client.password = "wrong";
+  byte_buffer challenge;
+  ASSERT_TRUE(run_to_nla_challenge(s, client, ssl | hybrid, challenge));
+  ASSERT_TRUE(s.feed(client.authenticate(challenge)));
+  ASSERT_TRUE(s.expect_write([](bytes_view b) {
+    auto answer = protocol::credssp::decode_ts_request(b);
+    return answer && answer->value.error_code == protocol::ntstatus::logon_failure;
+  }));
+  EXPECT_EQ(m.result().ended, server_end::nla_refused);
+  EXPECT_EQ(m.result().nla_status, protocol::ntstatus::logon_failure);
+  EXPECT_NE(m.result().credssp_log.find("does not match its password"), std::string::npos) << m.result().credssp_log;
+  ASSERT_TRUE(s.notified());
+  ASSERT_TRUE(s.expect_close(seq::close_style::abrupt));
+  EXPECT_FALSE(m.result().nla.has_value());
+}
+
+TEST(ServerSequence, HybridExSendsTheEarlyUserAuthorizationResult) {
+  for (const bool allowed : {true, false}) {
+    SCOPED_TRACE(allowed);
+    server_sequence m(nla_options(ssl | hybrid | hybrid_ex));
+    machine_script s(m);
+    nla_client client;
+    if (!allowed) client.user = "erin";
+    byte_buffer challenge;
+    ASSERT_TRUE(run_to_nla_challenge(s, client, ssl | hybrid | hybrid_ex, challenge));
+    EXPECT_EQ(m.result().selected, protocol::security_protocol::hybrid_ex);
+    ASSERT_TRUE(s.feed(client.authenticate(challenge)));
+    ASSERT_TRUE(s.expect_write());
+    ASSERT_TRUE(s.feed(client.credentials()));
+    ASSERT_TRUE(s.expect_write([&](bytes_view b) {
+      return b.size() == 4 && b[0] == (allowed ? 0 : 5) && b[1] == 0 && b[2] == 0 && b[3] == 0;
+    }));
+    EXPECT_EQ(m.result().early_authorization, allowed ? protocol::authz_success : protocol::authz_access_denied);
+    if (allowed) {
+      ASSERT_TRUE(s.feed(connect_initial(hybrid_ex)));
+      ASSERT_TRUE(s.expect_write([](bytes_view b) { return bool(mcs::decode_connect_response(b)); }));
+    } else {
+      ASSERT_TRUE(s.notified());
+      EXPECT_EQ(m.result().ended, server_end::nla_refused);
+      EXPECT_NE(m.result().credssp_log.find("AUTHZ_ACCESS_DENIED"), std::string::npos);
+      ASSERT_TRUE(s.expect_close(seq::close_style::graceful));
+    }
   }
 }
 

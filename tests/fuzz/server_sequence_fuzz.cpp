@@ -3,6 +3,7 @@
 // (bit 4: the logon decision says the cookie was stale; bit 5: it denies the logon; bit 6: an admin logoff once the
 // session is logged on). Once the input is used up the pending deadline passes, then the stream fails. The machine
 // must never throw, must finish within a bounded number of steps, and must say why it ended.
+#include "rdp/crypto/openssl_primitives.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/server_sequence.hpp"
 
@@ -22,7 +23,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t piece = static_cast<std::size_t>(control & 0x0F) + 1;
 
   server_sequence_options options;
-  options.policy = server_security_policy{to_bits(security_protocol::ssl) | to_bits(security_protocol::hybrid), true};
+  options.policy = server_security_policy{to_bits(security_protocol::ssl) | to_bits(security_protocol::hybrid) |
+                                              to_bits(security_protocol::hybrid_ex),
+                                          true};
+  // The CredSSP logon runs with real primitives, so that TSRequests past the CHALLENGE reach the acceptor
+  // (credssp_acceptor_fuzz goes deeper into it with a real client).
+  options.crypto = &rdp::crypto::openssl_primitives();
+  options.public_key = {0x30, 0x03, 0x02, 0x01, 0x01};
+  options.accounts = {{"alice", "LAB", "Passw0rd!", account_state::enabled, true}};
   options.heartbeat = std::chrono::seconds(5);
   options.idle_limit = std::chrono::seconds(60);
   server_sequence machine(options);

@@ -86,5 +86,12 @@ tls_facts collect_tls_facts(const SSL* ssl);
 certificate_facts describe_certificate(X509* certificate);
 // SHA-256 of a PEM certificate's DER, lowercase hex; throws std::runtime_error on a bad PEM.
 std::string certificate_sha256(std::string_view certificate_pem);
+// The SubjectPublicKey of a certificate (the BIT STRING content of its SubjectPublicKeyInfo: PKCS#1 RSAPublicKey for
+// RSA, the EC point for ECDSA), what CredSSP binds to (MS-CSSP 3.1.5) — as FreeRDP's crypto_cert_get_public_key
+// gives it (i2d_PublicKey). Empty when the certificate has no key OpenSSL can write.
+std::vector<std::uint8_t> subject_public_key(X509* certificate);
+// The same for the first certificate of an identity (a server's own key). Throws std::runtime_error when the PEM
+// does not parse (a start-up error).
+std::vector<std::uint8_t> subject_public_key(const tls_identity& identity);
 
 }  // namespace rdp::net

@@ -10,6 +10,12 @@
 #include <optional>
 #include <vector>
 
+namespace rdp::protocol {
+// The Early User Authorization Result PDU's authorizationResult (MS-RDPBCGR 2.2.10.2): four bytes, little-endian, that
+// a server which selected PROTOCOL_HYBRID_EX sends raw in the TLS stream right after CredSSP.
+inline constexpr std::uint32_t authz_success = 0x00000000, authz_access_denied = 0x00000005;
+}  // namespace rdp::protocol
+
 namespace rdp::protocol::credssp {
 
 // How a TSRequest can be wrong, in category "rdp.credssp". A prefix is protocol::errc::need_more, as everywhere.

@@ -135,14 +135,5 @@ class credssp_acceptor {
   std::string log_;
 };
 
-// After the CHALLENGE a real client sends its NTLM AUTHENTICATE. Authentication is not simulated, so the server
-// answers a client of CredSSP version 3 or later (TSRequest.errorCode exists from version 3, MS-CSSP 2.2.1) with
-// this TSRequest: errorCode STATUS_NOT_SUPPORTED, version the lower of the two. FreeRDP 2.11 (libfreerdp/core/nla.c)
-// ends its connect at once on an errorCode it does not map to a logon failure ("SPNEGO failed with NTSTATUS").
-credssp::ts_request make_nla_refusal(std::int64_t client_version);
-
-// The sentence the server logs when it refused `authenticate` (the client's TSRequest after the CHALLENGE):
-// what it carried, whether the refusal TSRequest went out (`answered`) or the connection was only closed.
-std::string nla_refusal_sentence(const credssp::ts_request& authenticate, bool answered);
 
 }  // namespace rdp::protocol

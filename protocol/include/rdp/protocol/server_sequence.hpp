@@ -1,7 +1,8 @@
 #pragma once
 // The server side of the RDP connection sequence as rdpsim plays it (MS-RDPBCGR 1.3.1.1), as a sans-I/O state
-// machine in the vocabulary of sequence.hpp: X.224 negotiation (2.2.1.1/2.2.1.2), the TLS upgrade, the first CredSSP
-// round trip for HYBRID/HYBRID_EX (MS-CSSP 3.1.5; authentication itself is refused), MCS Connect (2.2.1.3/2.2.1.4),
+// machine in the vocabulary of sequence.hpp: X.224 negotiation (2.2.1.1/2.2.1.2), the TLS upgrade, the CredSSP logon
+// for HYBRID/HYBRID_EX (MS-CSSP 3.1.5 with NTLMv2, credssp_server.hpp's credssp_acceptor; for HYBRID_EX then the Early
+// User Authorization Result PDU, 2.2.10.2), MCS Connect (2.2.1.3/2.2.1.4),
 // the domain PDUs up to the Client Info (2.2.1.5-2.2.1.11), a logon decision taken by the owner, licensing
 // (2.2.1.12), capabilities (2.2.1.13), finalization (2.2.1.14-2.2.1.22), Save Session Info (2.2.10.1) and the active
 // session: heartbeats (2.2.16.1), idle and active limits, and the teardowns of docs/session-drops.md (Set Error Info
@@ -20,6 +21,7 @@
 #include "rdp/protocol/bytes.hpp"
 #include "rdp/protocol/credssp.hpp"
 #include "rdp/protocol/credssp_server.hpp"
+#include "rdp/protocol/crypto.hpp"
 #include "rdp/protocol/activation.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/nego.hpp"
@@ -50,6 +52,12 @@ struct server_sequence_options {
   ntlm_identity ntlm;
   std::array<std::uint8_t, 8> server_challenge{};
   std::uint64_t filetime = 0;  // MsvAvTimestamp (ntlm::to_filetime of the wall clock)
+  // The CredSSP logon: the primitives NTLM needs (null: a CredSSP selection answers the NEGOTIATE with the CHALLENGE,
+  // as probes read it, and refuses the AUTHENTICATE with STATUS_NOT_SUPPORTED), the TLS certificate's
+  // SubjectPublicKey the client binds to, and the accounts that may log on.
+  const crypto::primitives* crypto = nullptr;
+  byte_buffer public_key;
+  std::vector<nla_account> accounts;
   // Standard RDP Security (MS-RDPBCGR 5.3): the level, methods and signed certificate the Connect-Response answers
   // with when Standard RDP Security was selected, and this connection's server random (answer_standard_security).
   // Over TLS/CredSSP the Connect-Response says NONE/NONE whatever these say, as Windows sends.
@@ -73,6 +81,7 @@ enum class server_phase {
   negotiated,       // the Connection Confirm selecting a protocol was sent
   tls,              // the TLS handshake completed
   ntlm_challenged,  // CredSSP: the NTLM CHALLENGE was sent
+  authenticated,    // CredSSP: the client's NTLMv2 logon, public-key binding and TSCredentials were accepted
   mcs_connected,    // the MCS Connect-Response was sent
   client_info,      // the Client Info arrived (the logon decision is asked for)
   capabilities,     // licensing and Demand Active were sent
@@ -89,7 +98,8 @@ enum class server_end {
   client_left,       // the stream failed or closed, or the client sent a Disconnect Provider Ultimatum / X.224 DR
   sequence_failure,  // the client sent something that is not the next step (or too many frames before it)
   timed_out,         // a step's deadline passed
-  nla_refused,       // CredSSP: the client went on with its AUTHENTICATE, which is refused (result().credssp_log)
+  nla_refused,       // CredSSP: the logon was refused (result().credssp_log; nla_status when an errorCode was due),
+                     // or HYBRID_EX's Early User Authorization Result said AUTHZ_ACCESS_DENIED
   hold_over,         // Standard RDP Security: the hold deadline passed
   no_common_method,  // Standard RDP Security: the client offered no encryption method the server's level allows
   denied,            // the owner's logon decision denied the logon
@@ -151,6 +161,9 @@ struct server_result {
   server_client_facts client;
   std::optional<activation::client_info> client_info;
   std::string credssp_log;  // the sentence rdpsim logs when it refused an NLA logon; empty otherwise
+  std::optional<nla_logon> nla;  // who logged on with CredSSP, before the Client Info (which then cannot change it)
+  std::optional<std::uint32_t> nla_status;  // the NTSTATUS of a refused CredSSP logon (sent as errorCode from v3)
+  std::optional<std::uint32_t> early_authorization;  // HYBRID_EX: the Early User Authorization Result sent
   std::optional<teardown> teardown_sent;  // what the end looked like on the wire (graceful/reset/abrupt and PDUs)
 };
 
@@ -209,6 +222,7 @@ class server_sequence {
   std::optional<sequence::action> on_domain_frame(bytes_view frame, sequence::instant now);
   std::optional<sequence::action> on_finalization_frame(bytes_view frame, sequence::instant now);
   sequence::action on_ts_request(sequence::instant now);
+  sequence::action after_credssp(sequence::instant now);
   sequence::action active(sequence::instant now);
   sequence::action on_active_bytes(const sequence::event& e);
   void release_idle_framing();
@@ -228,8 +242,7 @@ class server_sequence {
 
   tpkt::frame_decoder frames_;
   byte_buffer ts_buffer_;  // CredSSP: TSRequests are DER without TPKT framing
-  std::int64_t client_credssp_version_ = 0;
-  std::string closed_log_;  // CredSSP: the log sentence should the refusal's write fail
+  std::optional<credssp_acceptor> acceptor_;  // CredSSP: the exchange, from the TLS handshake to its end
   std::vector<byte_buffer> writes_;
   std::size_t write_at_ = 0;
   sequence::instant deadline_{};  // the current step's

@@ -46,8 +46,13 @@ using close_style = protocol::sequence::close_style;
 // How `t` looks on the wire; termination::none has nothing to send (the client is gone).
 teardown teardown_for(termination t) noexcept;
 
+// A lab account. With CredSSP (NLA) the password is checked by the NTLMv2 exchange and the state and remote-logon
+// right are answered as Windows answers them (protocol/credssp_server.hpp, docs/nla.md); over TLS the Client Info's
+// credentials are compared with user, domain and password.
 struct user_account {
   std::string user, domain, password;
+  protocol::account_state state = protocol::account_state::enabled;
+  bool remote_logon = true;  // "Allow log on through Remote Desktop Services"
 };
 
 enum class stale_cookie_answer { fresh_logon, refuse };
