@@ -1,7 +1,7 @@
 // NTLMv2 (MS-NLMP 3.3.2, 3.4) and the server side of CredSSP (MS-CSSP 3.1.5): the spec's own vectors (MS-NLMP 4.2.4;
 // NTOWFv2 also agrees with winpr-hash 2.11: `winpr-hash -u User -p Password -d Domain -v 2` prints
-// 0c868a403bfd7a93a3001ef22ef02e3f), the AUTHENTICATE codec, session security, TSCredentials, and every way the
-// acceptor ends. The crypto is OpenSSL's (rdp::crypto), the same the simulator runs.
+// 0c868a403bfd7a93a3001ef22ef02e3f), the AUTHENTICATE codec, session security, TSCredentials, every way the
+// acceptor ends, and a logon captured from the real FreeRDP 2.11 client (freerdp_nla_vectors.hpp). The crypto is OpenSSL's (rdp::crypto), the same the simulator runs.
 #include "rdp/crypto/openssl_primitives.hpp"
 #include "rdp/protocol/credssp.hpp"
 #include "rdp/protocol/credssp_server.hpp"
@@ -9,6 +9,7 @@
 #include "rdp/protocol/ntlm.hpp"
 #include "rdp/protocol/ntlm_auth.hpp"
 
+#include "freerdp_nla_vectors.hpp"
 #include "hex.hpp"
 
 #include <gtest/gtest.h>
@@ -405,6 +406,90 @@ TEST(CredSspAcceptor, AnAccountWithoutTheRemoteLogonRightAuthenticatesAndSaysSo)
   EXPECT_EQ(server.on_request(client.credentials()).outcome, credssp_outcome::authenticated);
   ASSERT_TRUE(server.logon().has_value());
   EXPECT_FALSE(server.logon()->remote_logon);
+}
+
+}  // namespace
+
+// --- FreeRDP 2.11's own client (freerdp_nla_vectors.hpp) ---
+
+namespace {
+
+namespace vectors = rdp::test::freerdp_nla;
+
+credssp::ts_request vector_request(int i) {
+  return credssp::decode_ts_request(hex(vectors::client_requests[i])).value().value;
+}
+
+// What FreeRDP sent, piece by piece: raw NTLM, version 6, MIC, MsvAvFlags, the nonce hash and the TSCredentials.
+TEST(FreeRdpNla, TheClientsMessagesAreWhatThisCodeExpects) {
+  const auto negotiate = vector_request(0);
+  EXPECT_EQ(negotiate.version, 6);
+  ASSERT_EQ(negotiate.nego_tokens.size(), 1u);
+  EXPECT_TRUE(is_ntlm_message(negotiate.nego_tokens[0], ntlm::message_type::negotiate));
+  const auto challenge_reply = credssp::decode_ts_request(hex(vectors::server_replies[0])).value().value;
+  const auto challenge = ntlm::decode_challenge(challenge_reply.nego_tokens.at(0)).value();
+
+  const auto second = vector_request(1);
+  ASSERT_TRUE(second.client_nonce.has_value());
+  EXPECT_EQ(second.client_nonce->size(), 32u);
+  ASSERT_TRUE(second.pub_key_auth.has_value());
+  const auto authenticate = ntlm::decode_authenticate(second.nego_tokens.at(0)).value();
+  EXPECT_EQ(ntlm::utf16le_to_utf8(authenticate.user), "alice");
+  EXPECT_EQ(ntlm::utf16le_to_utf8(authenticate.domain), "LAB");
+  EXPECT_TRUE(authenticate.mic.has_value());
+  EXPECT_EQ(authenticate.lm_response, byte_buffer(24, 0));  // Z(24): the CHALLENGE had a timestamp
+
+  const auto checked = ntlm::check_authenticate(c(), negotiate.nego_tokens[0], challenge_reply.nego_tokens[0],
+                                                second.nego_tokens[0], challenge.server_challenge, "Passw0rd!");
+  ASSERT_EQ(checked.failure, ntlm::check_failure::none);
+  EXPECT_EQ(ntlm::check_authenticate(c(), negotiate.nego_tokens[0], challenge_reply.nego_tokens[0],
+                                     second.nego_tokens[0], challenge.server_challenge, "Passw0rd?").failure,
+            ntlm::check_failure::wrong_response);
+
+  ntlm::session_security server(c(), checked.exported_session_key, checked.flags, ntlm::session_security::side::server);
+  const auto binding = server.unseal(*second.pub_key_auth);
+  ASSERT_TRUE(binding.has_value());
+  EXPECT_EQ(*binding, client_key_binding(c(), 6, *second.client_nonce, hex(vectors::server_public_key)));
+  (void)server.seal(server_key_binding(c(), 6, *second.client_nonce, hex(vectors::server_public_key)));
+  const auto plaintext = server.unseal(*vector_request(2).auth_info);
+  ASSERT_TRUE(plaintext.has_value());
+  const auto credentials = credssp::decode_ts_credentials(*plaintext).value();
+  EXPECT_EQ(credentials.cred_type, credssp::cred_type_password);
+  const auto password = credssp::decode_password_credentials(credentials.credentials).value();
+  EXPECT_EQ(ntlm::utf16le_to_utf8(password.user), "alice");
+  EXPECT_EQ(ntlm::utf16le_to_utf8(password.domain), "LAB");
+  EXPECT_EQ(ntlm::utf16le_to_utf8(password.password), "Passw0rd!");
+}
+
+// The acceptor given the options rdpsim had for that connection answers FreeRDP's three requests with the same bytes
+// rdpsim sent, and logs alice on; with another password it refuses FreeRDP's AUTHENTICATE.
+TEST(FreeRdpNla, TheAcceptorReplaysTheExchangeByteForByte) {
+  const auto challenge_reply = credssp::decode_ts_request(hex(vectors::server_replies[0])).value().value;
+  const auto challenge = ntlm::decode_challenge(challenge_reply.nego_tokens.at(0)).value();
+  const auto facts = ntlm::facts(challenge);
+  for (const char* password : {"Passw0rd!", "other"}) {
+    credssp_acceptor_options o;
+    o.server_challenge = challenge.server_challenge;
+    o.filetime = facts.timestamp.value();
+    o.public_key = hex(vectors::server_public_key);
+    o.accounts = {{"alice", "LAB", password, account_state::enabled, true}};
+    credssp_acceptor acceptor(c(), o);
+    const auto first = acceptor.on_request(vector_request(0));
+    ASSERT_TRUE(first.reply.has_value());
+    EXPECT_EQ(to_hex(credssp::encode(*first.reply)), to_hex(hex(vectors::server_replies[0])));
+    const auto second = acceptor.on_request(vector_request(1));
+    if (std::string(password) == "other") {
+      EXPECT_EQ(acceptor.failure_status(), ntstatus::logon_failure);
+      ASSERT_TRUE(second.reply.has_value());
+      EXPECT_EQ(second.reply->error_code, ntstatus::logon_failure);
+      continue;
+    }
+    ASSERT_TRUE(second.reply.has_value()) << acceptor.log();
+    EXPECT_EQ(to_hex(credssp::encode(*second.reply)), to_hex(hex(vectors::server_replies[1])));
+    EXPECT_EQ(acceptor.on_request(vector_request(2)).outcome, credssp_outcome::authenticated) << acceptor.log();
+    EXPECT_EQ(acceptor.logon()->user, "alice");
+    EXPECT_EQ(acceptor.logon()->workstation.empty(), false);
+  }
 }
 
 }  // namespace
