@@ -10,6 +10,9 @@
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/x224.hpp"
+#include "rdp/sim/profile.hpp"
+
+#include "sim_thread.hpp"
 
 #include <gtest/gtest.h>
 
@@ -224,6 +227,75 @@ TEST(LeanClientNlaScripted, RefusalsAndAccessDeniedAreReported) {
     EXPECT_FALSE(r.nla_status);
     EXPECT_EQ(r.reached, protocol::client_phase::tls);
   }
+}
+
+// ---- Against rdpsim: NLA profiles written inline (docs/profiles.md: users with state and remote_logon) ----------
+
+sim::server_config nla_profile(const std::string& protocols) {
+  const std::string text = "protocols: [" + protocols + R"(]
+users:
+  - {user: alice, password: "Passw0rd!", domain: LAB}
+  - {user: bob, password: "Passw0rd!", domain: LAB, state: disabled}
+  - {user: erin, password: "Passw0rd!", domain: LAB, remote_logon: false}
+)";
+  return sim::parse_profile(text, "inline-nla.yaml").server;
+}
+
+// Sessions with a user logged on (the Listen row and connections still logging on have none).
+std::size_t logged_on(test::sim_thread& sim) {
+  return sim.call([&] {
+    std::size_t n = 0;
+    for (const auto& row : sim.server().admin().query_sessions()) if (!row.user.empty()) ++n;
+    return n;
+  });
+}
+
+TEST(LeanClientNla, LogsOnToRdpsimOverNlaAndReachesActive) {
+  for (const bool ex : {false, true}) {
+    SCOPED_TRACE(ex ? "tls, credssp, credssp-ex" : "tls, credssp");
+    test::sim_thread sim(nla_profile(ex ? "tls, credssp, credssp-ex" : "tls, credssp"));
+    auto context = client::make_client_context();
+    auto o = nla_options(sim.port(), "alice", "Passw0rd!", ex);
+    o.hold = false;  // active, then close: the session stays, disconnected
+    const auto r = client::run_session_blocking(context, o);
+    EXPECT_TRUE(r.active()) << r.failure;
+    EXPECT_FALSE(r.nla_status);
+    ASSERT_TRUE(r.confirm);
+    const auto* selected = std::get_if<protocol::neg_response>(&r.confirm->negotiation);
+    ASSERT_NE(selected, nullptr);
+    EXPECT_EQ(selected->selected_protocol, ex ? hybrid_ex : hybrid);
+    if (ex) {
+      EXPECT_EQ(r.early_authorization, 0u);
+    } else {
+      EXPECT_FALSE(r.early_authorization);
+    }
+    EXPECT_GT(r.handshake_ms, 0.0);
+  }
+}
+
+TEST(LeanClientNla, AWrongPasswordIsRefusedWithLogonFailureAndNoSession) {
+  test::sim_thread sim(nla_profile("tls, credssp"));
+  auto context = client::make_client_context();
+  const auto r = client::run_session_blocking(context, nla_options(sim.port(), "alice", "wrong", false));
+  EXPECT_EQ(r.nla_status, protocol::ntstatus::logon_failure) << r.failure;
+  EXPECT_EQ(r.reached, protocol::client_phase::tls);
+  EXPECT_FALSE(r.session_id);
+  EXPECT_NE(r.failure.find("STATUS_LOGON_FAILURE (0xC000006D)"), std::string::npos) << r.failure;
+  // No session came of it.
+  EXPECT_EQ(logged_on(sim), 0u);
+}
+
+TEST(LeanClientNla, AUserWithoutTheRemoteLogonRightGetsAccessDeniedOverHybridEx) {
+  test::sim_thread sim(nla_profile("tls, credssp, credssp-ex"));
+  auto context = client::make_client_context();
+  const auto r = client::run_session_blocking(context, nla_options(sim.port(), "erin", "Passw0rd!", true));
+  EXPECT_EQ(r.early_authorization, protocol::authz_access_denied) << r.failure;
+  EXPECT_FALSE(r.nla_status);
+  EXPECT_FALSE(r.active());
+  EXPECT_EQ(logged_on(sim), 0u);
+  // A disabled account: its own NTSTATUS.
+  const auto disabled = client::run_session_blocking(context, nla_options(sim.port(), "bob", "Passw0rd!", true));
+  EXPECT_EQ(disabled.nla_status, protocol::ntstatus::account_disabled) << disabled.failure;
 }
 
 }  // namespace
