@@ -524,7 +524,9 @@ class scenario_run {
         a.previous_session = c.cookie_session;
       }
       note("client:" + step.client, std::string(step.reconnect ? "reconnects with its cookie" : "logs on") + " as " +
-                                        spec.user + " (lean client) to 127.0.0.1:" + std::to_string(o.port));
+                                        spec.user + " (lean client" +
+                                        (spec.security == "nla" ? spec.hybrid_ex ? ", NLA with HYBRID_EX" : ", NLA" : "") +
+                                        ") to 127.0.0.1:" + std::to_string(o.port));
       o.on_hold_frame = [this, name = step.client, index](const client::session_result& r) {
         on_lean_hold_frame(name, index, r);
       };

@@ -10,6 +10,8 @@
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/x224.hpp"
+#include "rdp/scenarios/runner.hpp"
+#include "rdp/scenarios/scenario.hpp"
 #include "rdp/sim/profile.hpp"
 
 #include "sim_thread.hpp"
@@ -296,6 +298,40 @@ TEST(LeanClientNla, AUserWithoutTheRemoteLogonRightGetsAccessDeniedOverHybridEx)
   // A disabled account: its own NTSTATUS.
   const auto disabled = client::run_session_blocking(context, nla_options(sim.port(), "bob", "Passw0rd!", true));
   EXPECT_EQ(disabled.nla_status, protocol::ntstatus::account_disabled) << disabled.failure;
+}
+
+// The scenario runner's lean client with `security: nla` (scenarios/src/runner.cpp): the admin-logoff story over NLA,
+// replayed at 0.05, against a profile that offers nothing but CredSSP (a TLS logon could not pass).
+TEST(LeanClientNla, TheScenarioRunnersLeanClientLogsOnOverNla) {
+  const std::string text = R"(scenario: admin-logoff-nla
+summary: The administrator logs off a session that logged on with NLA.
+cause: admin-logoff
+timeout: 1m
+server:
+  profile:
+    name: inline-nla
+    protocols: [credssp, credssp-ex]
+    users:
+      - {user: alice, password: "Passw0rd!", domain: LAB}
+path: direct
+clients:
+  - {name: alice, kind: lean, user: alice, password: "Passw0rd!", domain: LAB, security: nla, hybrid_ex: true}
+timeline:
+  - {at: 0s, logon: alice}
+  - {on: alice.cookie, after: 10s, admin: logoff, session: alice}
+expect:
+  - {client: alice, active: true, error_info: ERRINFO_RPC_INITIATED_LOGOFF, closed: fin, within: 10s..20s}
+)";
+  const auto parsed = scenarios::parse_scenario(text, "inline.yaml");
+  ASSERT_EQ(parsed.clients.at(0).security, "nla");
+  scenarios::run_options options;
+  options.time_scale = 0.05;
+  const auto result = scenarios::run_scenario(parsed, options);
+  std::string timeline;
+  for (const auto& e : result.timeline) timeline += e.lane + ": " + e.text + "\n";
+  EXPECT_TRUE(result.passed) << result.error << "\n" << timeline;
+  for (const auto& check : result.checks) EXPECT_TRUE(check.passed) << check.what << ": " << check.why;
+  EXPECT_NE(timeline.find("(lean client, NLA with HYBRID_EX)"), std::string::npos) << timeline;
 }
 
 }  // namespace
