@@ -1,5 +1,7 @@
 #include "rdp/probe/login_check.hpp"
 
+#include "rdp/probe/login_ntstatus.hpp"
+
 #include "rdp/net/json.hpp"
 #include "rdp/protocol/bytes.hpp"
 #include "rdp/protocol/errinfo.hpp"
@@ -7,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <ostream>
 #include <thread>
 
@@ -33,6 +36,13 @@ login_options logon_options(const std::string& host, std::uint16_t port, const l
   return l;
 }
 
+// One of the codes FreeRDP itself reads as a verdict on the account or its credentials (nla_recv_pdu's ten): the
+// server refused the credentials. Any other errorCode ended the authentication without saying that.
+bool refuses_credentials(std::uint32_t ntstatus) {
+  const auto known = freerdp_ntstatus_mappings();
+  return std::any_of(known.begin(), known.end(), [&](const auto& m) { return m.ntstatus == ntstatus; });
+}
+
 // "stopped at CONNECTION_STATE_NLA: ERRCONNECT_LOGON_FAILURE (0x00020014); server error info 0x00000002 …"
 std::string describe_stop(const login_result& r) {
   if (!r.setup_error.empty()) return "could not start: " + r.setup_error;
@@ -40,6 +50,15 @@ std::string describe_stop(const login_result& r) {
     return "was refused before any credentials were sent: " + r.certificate_refused +
            " (trust it with --ca FILE, --cert-sha256 HEX or --ignore-certificate)";
   std::string text;
+  if (r.ntstatus && !r.cancelled) {
+    // TSRequest.errorCode (MS-CSSP 2.2.1): an answer from the server about the logon, not a network failure.
+    text = std::string(refuses_credentials(*r.ntstatus) ? "was refused by the server: the credentials were refused"
+                                                        : "was refused by the server: CredSSP ended") +
+           " with NTSTATUS " + protocol::describe_ntstatus(*r.ntstatus) + " (FreeRDP " +
+           (r.furthest_state.empty() ? "" : "at " + r.furthest_state + ": ") +
+           (r.last_error_name.empty() ? std::string("error") : r.last_error_name) + " (" + hex32(r.last_error) + "))";
+    return text;
+  }
   if (r.cancelled)
     text = "was interrupted" + (r.furthest_state.empty() ? "" : " at " + r.furthest_state);
   else if (r.reached_active && r.ended_by_server)
@@ -66,6 +85,13 @@ std::optional<std::uint32_t> session_of(const login_result& r) {
   if (r.session_id) return r.session_id;
   if (r.cookie) return r.cookie->logon_id;
   return std::nullopt;
+}
+
+// The table's name for an NTSTATUS, null for none or one the table does not know.
+json ntstatus_name(std::optional<std::uint32_t> status) {
+  if (!status) return nullptr;
+  const auto* entry = protocol::find_ntstatus(*status);
+  return entry ? json(entry->name) : json(nullptr);
 }
 
 json logon_json(const login_result& r) {
@@ -107,6 +133,8 @@ json logon_json(const login_result& r) {
       {"certificate_sha256", net::text_or_null(r.certificate_sha256)},
       {"certificate_refused", net::text_or_null(r.certificate_refused)},
       {"freerdp_errors", r.freerdp_errors},
+      {"ntstatus", net::value_or_null(r.ntstatus)},
+      {"ntstatus_name", ntstatus_name(r.ntstatus)},
       {"timings_ms", {{"connect", r.connect_time.count()}, {"active", r.active_time.count()}}}};
 }
 
@@ -216,8 +244,14 @@ nlohmann::json to_json(const login_check_result& r) {
                      {"after_ms", r.reconnect_after.count()},
                      {"logon", r.reconnection ? logon_json(*r.reconnection) : json(nullptr)}};
   }
+  // The NTSTATUS that refused the logon: the first logon's, else the reconnection's (which a stale cookie cannot
+  // cause: the cookie travels after CredSSP, MS-RDPBCGR 5.5).
+  std::optional<std::uint32_t> ntstatus = r.logon.ntstatus;
+  if (!ntstatus && r.reconnection) ntstatus = r.reconnection->ntstatus;
   return json{{"user", r.user},
               {"domain", net::text_or_null(r.domain)},
+              {"ntstatus", net::value_or_null(ntstatus)},
+              {"ntstatus_name", ntstatus_name(ntstatus)},
               {"security", to_string(r.security)},
               {"healthy", r.healthy},
               {"interrupted", r.interrupted},
@@ -246,6 +280,7 @@ void print_human(std::ostream& out, const login_check_result& r) {
   out << "  login       " << who << " offering " << to_string(r.security) << ": ";
   describe(out, r.logon);
   out << "\n";
+  if (r.logon.ntstatus) out << "  ntstatus    " << term(protocol::describe_ntstatus(*r.logon.ntstatus)) << "\n";
   if (r.reconnect == reconnect_outcome::not_asked) return;
   out << "  reconnect   " << to_string(r.reconnect);
   if (r.reconnection) {

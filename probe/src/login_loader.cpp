@@ -2,6 +2,8 @@
 // time a login is asked for, so that a process that never logs in never loads FreeRDP and its ~100 libraries.
 #include "rdp/probe/login.hpp"
 
+#include "rdp/probe/login_ntstatus.hpp"
+
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -91,6 +93,8 @@ login_result run_login(const login_options& options) {
     return result;
   }
   module.run(&options, &result);
+  // Here rather than in the module: a pure reading of what FreeRDP reported, unit-tested without FreeRDP.
+  result.ntstatus = ntstatus_from_freerdp(result.last_error, result.freerdp_errors);
   return result;
 }
 

@@ -3,13 +3,17 @@
 // (freerdp_error_info / the ErrorInfo event), repeated so that no race can lose the error. The cookie cases replay
 // the 0xC0000203 story: disconnect then reconnect with the cookie resumes the same session; logoff then the old
 // cookie gets the profile's stale-session answer. The disconnected-session limit tells the same story without an
-// admin: the client leaves, stays away past the limit, and its cookie is stale when it comes back.
+// admin: the client leaves, stays away past the limit, and its cookie is stale when it comes back. The NLA tests at
+// the end do the same over CredSSP, and check the NTSTATUS of each refusal.
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/login.hpp"
+#include "rdp/probe/login_ntstatus.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "sim_thread.hpp"
 
+#include <freerdp/error.h>
 #include <gtest/gtest.h>
+#include <winpr/nt.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,9 +38,10 @@ class SimLogin : public ::testing::Test {
     rdp::probe::login_options o;
     o.host = "127.0.0.1";
     o.port = sim_->port();
-    o.user = "alice";
-    o.password = "secret";
-    o.security = rdp::probe::login_security::tls;
+    o.user = user_;
+    o.domain = domain_;
+    o.password = password_;
+    o.security = security_;
     o.stay = stay;
     o.accept_any_certificate = true;  // rdpsim's self-signed test certificate
     return o;
@@ -100,6 +105,9 @@ class SimLogin : public ::testing::Test {
   }
 
   std::optional<rdp::test::sim_thread> sim_;
+  // What options() logs on with: the TLS tests' defaults (rdpsim without users accepts any credentials over TLS).
+  std::string user_ = "alice", domain_, password_ = "secret";
+  rdp::probe::login_security security_ = rdp::probe::login_security::tls;
 };
 
 TEST_F(SimLogin, ReachesActiveAndGetsItsSessionIdAndCookie) {
@@ -285,24 +293,159 @@ TEST_F(SimLogin, DisconnectedLimitSparesASessionResumedWithItsCookieBeforeIt) {
 
 }  // namespace
 
-// NLA is not simulated (yet): a client that offers only CredSSP gets the NTLM CHALLENGE, and its AUTHENTICATE is
-// refused at once with TSRequest.errorCode STATUS_NOT_SUPPORTED, so FreeRDP ends its connect with that NTSTATUS
-// instead of waiting for a reply until its own deadline (before: "Timeout waiting for activation", watchdog abort).
-class SimLoginNla : public SimLogin {};
+// NLA: rdpsim performs the CredSSP logon (NTLMv2 against its users, the public-key binding, TSCredentials) and
+// refuses one with the NTSTATUS Windows sends in TSRequest.errorCode (MS-CSSP 2.2.1). FreeRDP 2.11 must reach the
+// active state with the right password, fail at once (no timeout) with the code's own ERRCONNECT_* otherwise, and
+// rdpprobe's run_login must recover the NTSTATUS from what FreeRDP reported (login_ntstatus.hpp).
+namespace {
 
-TEST_F(SimLoginNla, ACredSspLogonIsRefusedWithAnNtstatusNotLeftToTimeOut) {
-  rdp::sim::server_config config;
-  config.policy = rdp::sim::parse_policy("rdp,tls,credssp");
-  config.identity = rdp::net::make_self_signed(rdp::net::key_kind::ecdsa, "rdpsim-nla-test");
-  sim_.emplace(std::move(config));
-  auto o = options();
-  o.security = rdp::probe::login_security::nla;
-  const auto r = rdp::probe::run_login(o);
-  EXPECT_FALSE(r.reached_active);
-  EXPECT_FALSE(r.timed_out) << "rdpsim held the CredSSP exchange until FreeRDP's deadline";
-  EXPECT_EQ(counters().ntlm_challenges, 1u) << "FreeRDP never got as far as the CHALLENGE";
-  const bool ntstatus_seen = std::any_of(r.freerdp_errors.begin(), r.freerdp_errors.end(), [](const std::string& line) {
-    return line.find("C00000BB") != std::string::npos || line.find("NOT_SUPPORTED") != std::string::npos;
-  });
-  EXPECT_TRUE(ntstatus_seen) << "FreeRDP did not report the server's errorCode; last error " << r.last_error_name;
+constexpr const char* nla_password = "Passw0rd!";
+
+class SimLoginNla : public SimLogin {
+ protected:
+  void start_nla(const std::string& protocols = "tls,credssp") {
+    rdp::sim::server_config config;
+    config.policy = rdp::sim::parse_policy(protocols);
+    config.identity = rdp::net::make_self_signed(rdp::net::key_kind::ecdsa, "rdpsim-nla-test");
+    config.users = {
+        {.user = "alice", .domain = "LAB", .password = nla_password, .state = rdp::protocol::account_state::enabled,
+         .remote_logon = true},
+        {.user = "dora", .domain = "LAB", .password = nla_password, .state = rdp::protocol::account_state::disabled,
+         .remote_logon = true},
+        {.user = "luke", .domain = "LAB", .password = nla_password, .state = rdp::protocol::account_state::locked_out,
+         .remote_logon = true},
+        {.user = "eve", .domain = "LAB", .password = nla_password, .state = rdp::protocol::account_state::expired,
+         .remote_logon = true},
+        {.user = "pete", .domain = "LAB", .password = nla_password,
+         .state = rdp::protocol::account_state::password_expired, .remote_logon = true},
+        {.user = "max", .domain = "LAB", .password = nla_password,
+         .state = rdp::protocol::account_state::password_must_change, .remote_logon = true},
+    };
+    sim_.emplace(std::move(config));
+    domain_ = "LAB";
+    password_ = nla_password;
+    security_ = rdp::probe::login_security::nla;
+  }
+
+  std::vector<rdp::sim::session_info> sessions() {
+    auto rows = sim_->call([this] { return sim_->server().admin().query_sessions(); });
+    std::erase_if(rows, [](const auto& s) { return s.state == rdp::sim::session_state::listen; });
+    return rows;
+  }
+};
+
+TEST_F(SimLoginNla, TheRightPasswordReachesActiveOverNlaAndWithAnyWhereFreerdpPicksIt) {
+  start_nla();
+  for (const auto security : {rdp::probe::login_security::nla, rdp::probe::login_security::any}) {
+    const auto before = counters();
+    security_ = security;
+    const auto r = rdp::probe::run_login(options(500ms));
+    const auto name = std::string(rdp::probe::to_string(security));
+    EXPECT_TRUE(r.reached_active) << name << ": " << r.last_error_name;
+    EXPECT_FALSE(r.timed_out) << name;
+    EXPECT_EQ(r.ntstatus, std::nullopt) << name;
+    EXPECT_TRUE(r.session_id) << name;
+    // The server saw a CredSSP logon: one NTLM CHALLENGE for this connection, and it became active.
+    const auto after = counters();
+    EXPECT_EQ(after.ntlm_challenges, before.ntlm_challenges + 1) << name << ": FreeRDP did not log on with NLA";
+    EXPECT_EQ(after.activated, before.activated + 1) << name;
+  }
+  // Single session per user (the default): both logons are alice's one session, Disc now.
+  const auto rows = sessions();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].user, "alice");
+  EXPECT_EQ(rows[0].domain, "LAB");
+  EXPECT_EQ(rows[0].state, rdp::sim::session_state::disconnected);
 }
+
+TEST_F(SimLoginNla, AWrongPasswordFailsFastWithLogonFailureAndItsNtstatus) {
+  start_nla();
+  password_ = "n0t-the-password";
+  for (int round = 0; round < 3; ++round) {
+    const auto r = rdp::probe::run_login(options());
+    EXPECT_FALSE(r.reached_active) << "round " << round;
+    EXPECT_FALSE(r.timed_out) << "round " << round << ": the refusal was left to FreeRDP's deadline";
+    EXPECT_EQ(r.last_error, static_cast<std::uint32_t>(FREERDP_ERROR_CONNECT_LOGON_FAILURE))
+        << "round " << round << ": " << r.last_error_name;
+    EXPECT_EQ(r.ntstatus, 0xC000006Du) << "round " << round;  // STATUS_LOGON_FAILURE
+    EXPECT_EQ(r.furthest_state, "CONNECTION_STATE_NLA") << "round " << round;
+  }
+  EXPECT_TRUE(sessions().empty()) << "a refused logon must leave no session";
+  EXPECT_EQ(counters().ntlm_challenges, 3u) << "each refusal came after the NTLM exchange, not before it";
+  EXPECT_EQ(counters().activated, 0u);
+}
+
+TEST_F(SimLoginNla, EachAccountStateGetsItsOwnErrorAndNtstatus) {
+  start_nla();
+  struct state_case {
+    const char* user;
+    std::uint32_t last_error;
+    std::uint32_t ntstatus;
+  };
+  const state_case cases[] = {
+      {"dora", FREERDP_ERROR_CONNECT_ACCOUNT_DISABLED, 0xC0000072},      // STATUS_ACCOUNT_DISABLED
+      {"luke", FREERDP_ERROR_CONNECT_ACCOUNT_LOCKED_OUT, 0xC0000234},    // STATUS_ACCOUNT_LOCKED_OUT
+      {"eve", FREERDP_ERROR_CONNECT_ACCOUNT_EXPIRED, 0xC0000193},        // STATUS_ACCOUNT_EXPIRED
+      {"pete", FREERDP_ERROR_CONNECT_PASSWORD_EXPIRED, 0xC0000071},      // STATUS_PASSWORD_EXPIRED
+      {"max", FREERDP_ERROR_CONNECT_PASSWORD_MUST_CHANGE, 0xC0000224},   // STATUS_PASSWORD_MUST_CHANGE
+  };
+  for (const auto& c : cases) {
+    user_ = c.user;
+    const auto r = rdp::probe::run_login(options());
+    EXPECT_FALSE(r.reached_active) << c.user;
+    EXPECT_FALSE(r.timed_out) << c.user;
+    EXPECT_EQ(r.last_error, c.last_error) << c.user << ": " << r.last_error_name;
+    EXPECT_EQ(r.ntstatus, c.ntstatus) << c.user;
+  }
+  EXPECT_TRUE(sessions().empty());
+}
+
+TEST_F(SimLoginNla, AdminActionsOverNlaArriveAsTheirErrorInfo) {
+  start_nla();
+  struct action_case {
+    const char* name;
+    std::function<rdp::sim::admin_result(rdp::sim::session_admin&, std::uint32_t)> act;
+    std::uint32_t error_info;
+  };
+  const action_case cases[] = {
+      {"logoff", [](auto& a, auto id) { return a.logoff(id); }, 0x00000002},      // ERRINFO_RPC_INITIATED_LOGOFF
+      {"disconnect", [](auto& a, auto id) { return a.disconnect(id); }, 0x00000001},  // ..._DISCONNECT
+  };
+  for (const auto& c : cases) {
+    for (int round = 0; round < 2; ++round) {
+      const auto before = counters().ntlm_challenges;
+      const auto r = drop_with(c.act);
+      EXPECT_EQ(counters().ntlm_challenges, before + 1) << c.name << " round " << round << ": not over NLA";
+      EXPECT_TRUE(r.reached_active) << c.name << " round " << round;
+      EXPECT_TRUE(r.ended_by_server) << c.name << " round " << round;
+      EXPECT_EQ(r.error_info, c.error_info) << c.name << " round " << round << ": " << r.error_info_name;
+      EXPECT_FALSE(r.error_info_from_ultimatum) << "a Set Error Info PDU must carry it, not FreeRDP's guess";
+      EXPECT_EQ(r.ntstatus, std::nullopt) << "the logon itself succeeded";
+    }
+  }
+}
+
+// The probe's table of nla_recv_pdu's mappings (copied so that rdp_probe needs no FreeRDP headers) against the
+// headers it was copied from.
+TEST(FreerdpNtstatusTable, MatchesFreerdpErrorHAndWinprNtH) {
+  const std::pair<std::uint32_t, std::uint32_t> headers[] = {
+      {static_cast<std::uint32_t>(STATUS_PASSWORD_MUST_CHANGE), FREERDP_ERROR_CONNECT_PASSWORD_MUST_CHANGE},
+      {static_cast<std::uint32_t>(STATUS_PASSWORD_EXPIRED), FREERDP_ERROR_CONNECT_PASSWORD_EXPIRED},
+      {static_cast<std::uint32_t>(STATUS_ACCOUNT_DISABLED), FREERDP_ERROR_CONNECT_ACCOUNT_DISABLED},
+      {static_cast<std::uint32_t>(STATUS_LOGON_FAILURE), FREERDP_ERROR_CONNECT_LOGON_FAILURE},
+      {static_cast<std::uint32_t>(STATUS_WRONG_PASSWORD), FREERDP_ERROR_CONNECT_WRONG_PASSWORD},
+      {static_cast<std::uint32_t>(STATUS_ACCESS_DENIED), FREERDP_ERROR_CONNECT_ACCESS_DENIED},
+      {static_cast<std::uint32_t>(STATUS_ACCOUNT_RESTRICTION), FREERDP_ERROR_CONNECT_ACCOUNT_RESTRICTION},
+      {static_cast<std::uint32_t>(STATUS_ACCOUNT_LOCKED_OUT), FREERDP_ERROR_CONNECT_ACCOUNT_LOCKED_OUT},
+      {static_cast<std::uint32_t>(STATUS_ACCOUNT_EXPIRED), FREERDP_ERROR_CONNECT_ACCOUNT_EXPIRED},
+      {static_cast<std::uint32_t>(STATUS_LOGON_TYPE_NOT_GRANTED), FREERDP_ERROR_CONNECT_LOGON_TYPE_NOT_GRANTED},
+  };
+  const auto table = rdp::probe::freerdp_ntstatus_mappings();
+  ASSERT_EQ(table.size(), std::size(headers));
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    EXPECT_EQ(table[i].ntstatus, headers[i].first) << i;
+    EXPECT_EQ(table[i].last_error, headers[i].second) << i;
+  }
+}
+
+}  // namespace

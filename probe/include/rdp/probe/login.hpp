@@ -127,6 +127,10 @@ struct login_result {
   std::chrono::milliseconds connect_time{0};  // freerdp_connect: TCP connect to the active state (or to the failure)
   std::chrono::milliseconds active_time{0};   // how long the session stayed active afterwards (<= stay)
   std::vector<std::string> freerdp_errors;    // FreeRDP's own ERROR/FATAL log lines of this run (at most 32)
+  // The NTSTATUS the server refused a CredSSP logon with (TSRequest.errorCode, MS-CSSP 2.2.1), e.g. 0xC000006D
+  // STATUS_LOGON_FAILURE for a wrong password. FreeRDP does not report it as such: run_login derives it from
+  // last_error and freerdp_errors (ntstatus_from_freerdp, login_ntstatus.hpp). nullopt: no errorCode came.
+  std::optional<std::uint32_t> ntstatus;
 };
 
 // One login with one FreeRDP instance, blocking. Never throws for what the network or the server does; the result
