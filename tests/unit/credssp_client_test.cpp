@@ -9,6 +9,7 @@
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/ntlm.hpp"
 
+#include "freerdp_nla_vectors.hpp"
 #include "hex.hpp"
 #include "split_feed.hpp"
 
@@ -88,6 +89,10 @@ TEST(CredSspInitiator, NegotiateIsRawNtlmInATsRequestOfVersionSix) {
   const auto negotiate = ntlm::decode_negotiate(first.nego_tokens[0]).value();
   EXPECT_EQ(negotiate.flags, initiator_negotiate_flags);
   EXPECT_TRUE(negotiate.flags & ntlm::negotiate_flags::seal);  // CredSSP seals pubKeyAuth and authInfo
+  // The flags of the real FreeRDP 2.11.7's NEGOTIATE (tests/unit/freerdp_nla_vectors.hpp).
+  const auto captured = credssp::decode_ts_request(hex(rdp::test::freerdp_nla::client_requests[0])).value().value;
+  EXPECT_EQ(ntlm::decode_negotiate(captured.nego_tokens.at(0)).value().flags, initiator_negotiate_flags);
+  EXPECT_EQ(captured.version, first.version);
 }
 
 TEST(CredSspInitiator, LogsOnAtEveryVersionWithTheMatchingBinding) {
