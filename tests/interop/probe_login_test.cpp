@@ -1,8 +1,9 @@
 // rdpprobe scan --login / --reconnect: the wire probe, then a real logon with the FreeRDP client library against
 // rdpsim, and a reconnection presenting the auto-reconnect cookie. What the verdict says must be what happened on the
 // server: the session resumed (same ID, one session in the table), a fresh logon in a new session after the old one
-// was logged off (reconnect-failed, new-session), or a refusal under `stale_cookie: refuse`. The command-line tests
-// also check that the password never shows in any output.
+// was logged off (reconnect-failed, new-session), or a refusal under `stale_cookie: refuse`. Over NLA a wrong
+// password is refused in CredSSP and the report carries its NTSTATUS. The command-line tests also check that the
+// password never shows in any output.
 #include "rdp/net/tls.hpp"
 #include "rdp/probe/login_check.hpp"
 #include "rdp/probe/scanner.hpp"
@@ -37,6 +38,15 @@ class ProbeLogin : public ::testing::Test {
     config.identity = rdp::net::make_self_signed(rdp::net::key_kind::ecdsa, "rdpsim-probe-login");
     config.users = {{"alice", "LAB", password}};
     config.stale_cookie = stale;
+    sim_.emplace(std::move(config));
+  }
+
+  // Windows' NLA defaults as far as the logon goes: TLS and CredSSP offered, alice checked by the NTLMv2 exchange.
+  void start_nla() {
+    rdp::sim::server_config config;
+    config.policy = rdp::sim::parse_policy("tls,credssp");
+    config.identity = rdp::net::make_self_signed(rdp::net::key_kind::ecdsa, "rdpsim-probe-login-nla");
+    config.users = {{"alice", "LAB", password}};
     sim_.emplace(std::move(config));
   }
 
@@ -118,6 +128,22 @@ TEST_F(ProbeLogin, WrongPasswordIsLoginFailedWithTheServersErrorInfo) {
   EXPECT_EQ(r.login->logon.error_info, 0x00000009u);  // ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES, as rdpsim answers
   EXPECT_EQ(r.login->reconnect, reconnect_outcome::not_attempted);
   EXPECT_NE(r.evidence.find("ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES"), std::string::npos) << r.evidence;
+  EXPECT_TRUE(sessions().empty());
+}
+
+TEST_F(ProbeLogin, WrongPasswordOverNlaIsLoginFailedWithTheNtstatusAndNoTimeout) {
+  start_nla();
+  auto o = options(true, 0ms, "wrong");
+  o.login->security = rdp::probe::login_security::nla;
+  const auto r = probe(o);
+  ASSERT_TRUE(r.login);
+  EXPECT_EQ(r.result, verdict::login_failed) << r.evidence;
+  EXPECT_FALSE(r.login->logon.timed_out);
+  EXPECT_EQ(r.login->logon.ntstatus, 0xC000006Du);
+  EXPECT_EQ(r.login->reconnect, reconnect_outcome::not_attempted);
+  EXPECT_NE(r.evidence.find("the credentials were refused with NTSTATUS STATUS_LOGON_FAILURE (0xC000006D)"),
+            std::string::npos)
+      << r.evidence;
   EXPECT_TRUE(sessions().empty());
 }
 
@@ -232,6 +258,47 @@ TEST_F(ProbeLoginCli, PasswordFromTheEnvironmentAndAHumanReportWithTheFailure) {
   EXPECT_EQ(right.status, 0) << right.output;
   EXPECT_NE(right.output.find("reconnect   honoured"), std::string::npos) << right.output;
   EXPECT_EQ(right.output.find(password), std::string::npos) << "the password was printed";
+}
+
+// `rdpprobe scan --login --login-security any` against rdpsim with [tls, credssp]: FreeRDP picks NLA and logs on; a
+// wrong password is refused in CredSSP with STATUS_LOGON_FAILURE, which the report carries as login.ntstatus.
+TEST_F(ProbeLoginCli, LoginSecurityAnyLogsOnOverNlaAndAWrongPasswordCarriesItsNtstatus) {
+  start_nla();
+  const std::string scan_any = std::string(RDPPROBE_BIN) + " scan 127.0.0.1:" + std::to_string(sim_->port()) +
+                               " --login 'LAB\\alice' --login-security any --ignore-certificate ";
+  const auto right = rdp::test::run_command(scan_any + "--json --password-file " + password_file_.string());
+  ASSERT_EQ(right.status, 0) << right.output;
+  const auto j = nlohmann::json::parse(right.output.substr(0, right.output.find('\n')));
+  EXPECT_EQ(j.at("verdict"), "rdp");
+  EXPECT_EQ(j.at("login").at("logon").at("reached_active"), true) << j.at("login").dump();
+  EXPECT_TRUE(j.at("login").at("ntstatus").is_null());
+  const auto rows = sessions();
+  ASSERT_EQ(rows.size(), 1u) << "the logon left no session";
+  EXPECT_EQ(rows[0].user, "alice");
+  EXPECT_EQ(rows[0].domain, "LAB");
+  const auto challenges = sim_->call([this] { return sim_->server().counters().ntlm_challenges; });
+
+  std::ofstream(dir_ / "wrong") << "n0t-" << password << "\n";
+  std::filesystem::permissions(dir_ / "wrong", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const auto wrong = rdp::test::run_command(scan_any + "--json --password-file " + (dir_ / "wrong").string());
+  EXPECT_EQ(wrong.status, 1) << wrong.output;  // a finding: docs/verdicts.md, login-failed
+  const auto w = nlohmann::json::parse(wrong.output.substr(0, wrong.output.find('\n')));
+  EXPECT_EQ(w.at("verdict"), "login-failed");
+  EXPECT_EQ(w.at("login").at("ntstatus"), 3221225581u);  // 0xC000006D STATUS_LOGON_FAILURE
+  EXPECT_EQ(w.at("login").at("ntstatus_name"), "STATUS_LOGON_FAILURE");
+  EXPECT_EQ(w.at("login").at("logon").at("timed_out"), false);
+  EXPECT_EQ(w.at("login").at("logon").at("last_error").at("name"), "ERRCONNECT_LOGON_FAILURE");
+  EXPECT_NE(w.at("evidence").get<std::string>().find("the credentials were refused"), std::string::npos)
+      << w.at("evidence");
+  EXPECT_GT(sim_->call([this] { return sim_->server().counters().ntlm_challenges; }), challenges)
+      << "the refusal did not come from the CredSSP exchange";
+  const auto text = rdp::test::run_command(scan_any + "--password-file " + (dir_ / "wrong").string());
+  EXPECT_EQ(text.status, 1) << text.output;
+  EXPECT_NE(text.output.find("login-failed"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("  ntstatus    STATUS_LOGON_FAILURE (0xC000006D)"), std::string::npos) << text.output;
+  for (const auto* out : {&right.output, &wrong.output, &text.output})
+    EXPECT_EQ(out->find(password), std::string::npos) << "the password was printed";
+  ASSERT_EQ(sessions().size(), 1u) << "a refused logon must add no session";
 }
 
 TEST_F(ProbeLoginCli, FreerdpIsLoadedOnlyForALoginAndAMissingModuleIsAClearFailure) {
