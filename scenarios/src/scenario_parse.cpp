@@ -72,8 +72,8 @@ constexpr std::array<std::string_view, 2> lean_security_words{"tls", "nla"};
 // sim::server_counters by member name (sim/counters.hpp): `expect: {server: {counters: {NAME: N}}}`.
 constexpr const auto& counter_members = sim::server_counter_members;
 
-constexpr std::array<std::string_view, 16> counter_names_array = [] {
-  std::array<std::string_view, 16> names{};
+constexpr std::array<std::string_view, counter_members.size()> counter_names_array = [] {
+  std::array<std::string_view, counter_members.size()> names{};
   for (std::size_t i = 0; i < counter_members.size(); ++i) names[i] = counter_members[i].first;
   return names;
 }();

@@ -89,6 +89,7 @@ struct connection_owner {
   protocol::logon_decision choose_session(const protocol::server_result& r) const {
     auto info = *r.client_info;
     if (r.nla) {
+      ++st.counters.nla_logons;
       // With NLA the user was authenticated before the Client Info (MS-CSSP 3.1.5): the session is the authenticated
       // account's, whatever userName the Client Info carries, and its password is not asked for again. An account
       // without the right to log on remotely learns it here over HYBRID (over HYBRID_EX the Early User
@@ -135,6 +136,7 @@ struct connection_owner {
   void ended(const protocol::server_result& r) const {
     if (r.ended == server_end::bad_request) ++st.counters.bad_requests;
     if (r.ended == server_end::refused) ++st.counters.refused;
+    if (r.ended == server_end::nla_refused) ++st.counters.nla_refusals;
     if (is_sequence_failure(r, conn.tls_completed)) ++st.counters.sequence_failures;
     if (!r.credssp_log.empty())
       std::cerr << "rdpsim: connection " << conn.number << " from " << conn.client_address << ": " << r.credssp_log

@@ -16,7 +16,7 @@ namespace {
 constexpr const char* demo_profile = R"(
   profile:
     name: windows-server-2022
-    protocols: [rdp, tls, credssp]
+    protocols: [credssp, credssp-ex]
     tls: {generate: rsa, common_name: rdpsim-demo}
     users: [{user: alice, password: "Passw0rd!", domain: LAB}]
 )";
@@ -39,7 +39,7 @@ timeout: 1m
 server:)") + demo_profile + R"(path: direct
 clients:
   - {name: rdpprobe, kind: rdpprobe}
-  - {name: freerdp, kind: freerdp, user: alice, password: "Passw0rd!", domain: LAB, security: tls, hold: 20s}
+  - {name: freerdp, kind: freerdp, user: alice, password: "Passw0rd!", domain: LAB, security: any, hold: 20s}
 timeline:
   - {at: 0s, probe: rdpprobe}
   - {on: rdpprobe.ended, logon: freerdp}
@@ -66,7 +66,7 @@ timeout: 10m
 server:)") + demo_profile + R"(path:
   proxy: {idle_timeout: 4m, on_idle: reset, idle_from: active}
 clients:
-  - {name: client, kind: lean, user: alice, password: "Passw0rd!", domain: LAB}
+  - {name: client, kind: lean, security: nla, user: alice, password: "Passw0rd!", domain: LAB}
   - {name: rdpprobe, kind: rdpprobe}
 timeline:
   - {at: 0s, logon: client}

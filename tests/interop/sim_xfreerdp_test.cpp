@@ -40,8 +40,10 @@ rdp::sim::server_config sim_config() {
 // One xfreerdp run in the background; its exit status and output when it ends (bounded by `timeout`).
 class xfreerdp_client {
  public:
+  // `security`: the /sec: option ("/sec:tls" for the TLS tests; empty: xfreerdp's default negotiation, which picks
+  // NLA whenever the server offers CredSSP).
   xfreerdp_client(std::uint16_t port, const std::string& user, const std::string& password, const std::string& extra = {},
-                  int timeout_seconds = 40) {
+                  int timeout_seconds = 40, const std::string& security = "/sec:tls") {
     static int counter = 0;
     home_ = std::filesystem::temp_directory_path() /
             ("rdpsim-xfreerdp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
@@ -49,7 +51,7 @@ class xfreerdp_client {
     // HOME: xfreerdp writes its known_hosts and certificate store there (docs/freerdp.md 1.4).
     const std::string command = "HOME=" + home_.string() + " timeout " + std::to_string(timeout_seconds) +
                                 " xvfb-run -a xfreerdp /v:127.0.0.1:" + std::to_string(port) + " /u:" + user +
-                                " /p:" + password + " /cert:ignore /sec:tls /size:640x480 " + extra;
+                                " /p:" + password + " /d:LAB /cert:ignore " + security + " /size:640x480 " + extra;
     done_ = std::async(std::launch::async, [command] { return run_command(command); });
   }
   ~xfreerdp_client() {
@@ -264,6 +266,114 @@ TEST_F(SimXfreerdp, AfterANetworkDropTheAutoReconnectCookieResumesTheSameSession
   EXPECT_EQ(result->status, 2) << result->output;
 }
 
+// ---- Over NLA: xfreerdp with its default settings against a host that requires NLA, as Windows does ----------
+
+rdp::sim::server_config nla_config() {
+  auto config = sim_config();
+  config.policy = rdp::sim::parse_policy("credssp,credssp-ex");
+  config.users = {{"alice", "LAB", "Passw0rd!"},
+                  {"bob", "LAB", "Passw0rd!", rdp::protocol::account_state::disabled},
+                  {"carol", "LAB", "Passw0rd!", rdp::protocol::account_state::locked_out},
+                  {"erin", "LAB", "Passw0rd!", rdp::protocol::account_state::enabled, false}};
+  return config;
+}
+
+class SimXfreerdpNla : public SimXfreerdp {
+ protected:
+  static constexpr const char* default_security = "";
+  xfreerdp_client client(const std::string& user, const std::string& password, const std::string& extra = {},
+                         int timeout_seconds = 40) {
+    return xfreerdp_client(sim_->port(), user, password, extra, timeout_seconds, default_security);
+  }
+};
+
+TEST_F(SimXfreerdpNla, ReachesActiveOverNlaAndTheLogoffArrivesAsItsErrorInfo) {
+  start(nla_config());
+  auto c = client("alice", "Passw0rd!");
+  auto session = wait_active("alice");
+  ASSERT_TRUE(session) << "xfreerdp never reached an active session over NLA";
+  EXPECT_EQ(counters().nla_logons, 1u);
+  EXPECT_EQ(counters().ntlm_challenges, 1u);
+  ASSERT_TRUE(admin([&](auto& a) { return a.logoff(session->id); }).ok);
+  auto result = c.wait(30s);
+  ASSERT_TRUE(result) << "xfreerdp did not exit after logoff";
+  EXPECT_EQ(result->status, 2) << result->output;  // ERRINFO_RPC_INITIATED_LOGOFF
+  EXPECT_NE(result->output.find("ERRINFO_RPC_INITIATED_LOGOFF"), std::string::npos) << result->output;
+}
+
+TEST_F(SimXfreerdpNla, DisconnectAndTakeoverArriveAsTheirErrorInfo) {
+  start(nla_config());
+  {
+    auto c = client("alice", "Passw0rd!");
+    auto session = wait_active("alice");
+    ASSERT_TRUE(session);
+    ASSERT_TRUE(admin([&](auto& a) { return a.disconnect(session->id); }).ok);
+    auto result = c.wait(30s);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 1) << result->output;  // ERRINFO_RPC_INITIATED_DISCONNECT
+  }
+  auto first = client("alice", "Passw0rd!");
+  auto session = wait_active("alice");
+  ASSERT_TRUE(session) << "the disconnected session is not taken up again over NLA";
+  auto second = client("alice", "Passw0rd!", {}, 15);
+  auto result = first.wait(30s);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 5) << result->output;  // ERRINFO_DISCONNECTED_BY_OTHERCONNECTION
+  auto now = wait_active("alice");
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->id, session->id) << "the new NLA logon takes over the same session";
+  EXPECT_EQ(counters().nla_logons, 3u);
+}
+
+// Each refusal is the NTSTATUS Windows sends in TSRequest.errorCode, which FreeRDP 2.11 maps to its own error and
+// reports at once: no session, no activation, no timeout.
+TEST_F(SimXfreerdpNla, RefusedLogonsAreReportedWithTheirNtstatusAtOnce) {
+  start(nla_config());
+  struct refusal {
+    const char* user;
+    const char* password;
+    const char* freerdp_error;
+  };
+  const refusal cases[] = {{"alice", "wrong", "ERRCONNECT_LOGON_FAILURE"},
+                           {"mallory", "Passw0rd!", "ERRCONNECT_LOGON_FAILURE"},
+                           {"bob", "Passw0rd!", "ERRCONNECT_ACCOUNT_DISABLED"},
+                           {"carol", "Passw0rd!", "ERRCONNECT_ACCOUNT_LOCKED_OUT"}};
+  for (const auto& k : cases) {
+    auto c = client(k.user, k.password, {}, 30);
+    auto result = c.wait(40s);
+    ASSERT_TRUE(result) << k.user;
+    EXPECT_NE(result->status, 0) << k.user;
+    EXPECT_NE(result->output.find(k.freerdp_error), std::string::npos) << k.user << ":\n" << result->output;
+    EXPECT_EQ(result->output.find("Timeout"), std::string::npos) << k.user << ":\n" << result->output;
+  }
+  EXPECT_EQ(counters().activated, 0u);
+  EXPECT_EQ(counters().nla_refusals, 4u);
+  EXPECT_EQ(sessions().size(), 1u) << "only the listener: no session for a refused logon";
+}
+
+// An account without "Allow log on through Remote Desktop Services": xfreerdp asks for HYBRID (not HYBRID_EX), so the
+// account authenticates and is refused at the Client Info with ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES.
+TEST_F(SimXfreerdpNla, AnAccountWithoutTheRemoteLogonRightIsRefusedAfterAuthenticating) {
+  start(nla_config());
+  auto c = client("erin", "Passw0rd!", {}, 30);
+  auto result = c.wait(40s);
+  ASSERT_TRUE(result);
+  EXPECT_NE(result->output.find("ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES"), std::string::npos) << result->output;
+  EXPECT_EQ(counters().nla_logons, 1u);
+  EXPECT_EQ(counters().activated, 0u);
+}
+
+// /sec:tls against a host that requires NLA: RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER, as from Windows.
+TEST_F(SimXfreerdpNla, SecTlsMeetsHybridRequiredByServer) {
+  start(nla_config());
+  xfreerdp_client c(sim_->port(), "alice", "Passw0rd!", {}, 30);
+  auto result = c.wait(40s);
+  ASSERT_TRUE(result);
+  EXPECT_NE(result->status, 0);
+  EXPECT_NE(result->output.find("HYBRID_REQUIRED_BY_SERVER"), std::string::npos) << result->output;
+  EXPECT_EQ(counters().refused, 1u);
+}
+
 }  // namespace
 
 // The README's own example, as written there, against the profile it names: the claim must be true.
@@ -314,23 +424,20 @@ TEST_F(ReadmeExample, TheXfreerdpCommandReachesTheProfilesSessionAndSeesTheLogof
   ASSERT_TRUE(result) << "xfreerdp did not end";
   EXPECT_EQ(result->status, 2) << "expected the admin's logoff (ERRINFO_RPC_INITIATED_LOGOFF):\n" << result->output;
   EXPECT_EQ(counters().activated, 1u) << result->output;
+  EXPECT_EQ(counters().nla_logons, 1u) << "the README's command must log on with NLA, as against Windows";
 }
 
-// Without /sec:tls the client picks NLA, which rdpsim does not simulate: it must be told so at once, not left to
-// its own activation timeout (before: "Timeout waiting for activation", exit 131, after ~10 s).
-TEST_F(ReadmeExample, WithoutSecTlsTheNlaLogonIsRefusedNotLeftToTimeOut) {
+// The README's command has no /sec: a client with its default settings picks NLA, which the profile (like Windows)
+// requires; asked for TLS only, the profile answers as Windows does.
+TEST_F(ReadmeExample, WithSecTlsTheProfileAnswersHybridRequiredByServer) {
   auto command = readme_command();
   ASSERT_FALSE(command.empty());
-  const auto flag = command.find(" /sec:tls");
-  ASSERT_NE(flag, std::string::npos) << command;
-  command.erase(flag, std::string(" /sec:tls").size());
+  ASSERT_EQ(command.find("/sec:"), std::string::npos) << "the README's example should use xfreerdp's defaults";
+  command += " /sec:tls";
   start_profile();
   const auto result = run(command, false);
   ASSERT_TRUE(result) << "xfreerdp did not end";
   EXPECT_EQ(counters().activated, 0u);
-  EXPECT_EQ(counters().ntlm_challenges, 1u) << "xfreerdp did not try NLA:\n" << result->output;
-  EXPECT_EQ(result->output.find("Timeout waiting for activation"), std::string::npos) << result->output;
-  EXPECT_TRUE(result->output.find("C00000BB") != std::string::npos ||
-              result->output.find("STATUS_NOT_SUPPORTED") != std::string::npos)
-      << "xfreerdp did not report the server's refusal:\n" << result->output;
+  EXPECT_EQ(counters().refused, 1u);
+  EXPECT_NE(result->output.find("HYBRID_REQUIRED_BY_SERVER"), std::string::npos) << result->output;
 }

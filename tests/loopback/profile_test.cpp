@@ -32,8 +32,9 @@ TEST(Profile, WindowsServer2022LoadsAsWritten) {
   auto p = rdp::sim::load_profile(shipped_profile("windows-server-2022.yaml"));
   EXPECT_EQ(p.name, "windows-server-2022");
   EXPECT_EQ(p.server.listen.text(), "127.0.0.1:13389");
-  EXPECT_TRUE(p.server.policy.supports_standard_rdp);
-  EXPECT_EQ(p.server.policy.supported, 0x3u);  // TLS | CredSSP
+  // Windows' default: NLA required — CredSSP and CredSSP with the Early User Authorization Result, nothing else.
+  EXPECT_FALSE(p.server.policy.supports_standard_rdp);
+  EXPECT_EQ(p.server.policy.supported, 0xAu);  // HYBRID | HYBRID_EX
   EXPECT_FALSE(p.server.identity.certificate_pem.empty());
   EXPECT_EQ(p.server.ntlm.netbios_computer, "RDSH01");
   EXPECT_EQ(p.server.ntlm.build, 20348);

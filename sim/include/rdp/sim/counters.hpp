@@ -15,6 +15,8 @@ struct server_counters {
   std::uint64_t refused = 0;         // answered with RDP_NEG_FAILURE
   std::uint64_t tls_completed = 0;
   std::uint64_t ntlm_challenges = 0;  // CredSSP NEGOTIATEs answered with a CHALLENGE
+  std::uint64_t nla_logons = 0;       // CredSSP logons accepted (NTLMv2, binding and TSCredentials)
+  std::uint64_t nla_refusals = 0;     // CredSSP logons refused (an NTSTATUS, or AUTHZ_ACCESS_DENIED)
   std::uint64_t bad_requests = 0;    // not an X.224 Connection Request, or too slow
   std::uint64_t activated = 0;       // connections that reached the active state
   std::uint64_t reconnected = 0;     // auto-reconnect cookies honoured
@@ -31,12 +33,14 @@ struct server_counters {
 
 // Every counter by name, in declaration order. A counter added above must be added here: the static_assert says so.
 using counter_member = std::uint64_t server_counters::*;
-inline constexpr std::array<std::pair<std::string_view, counter_member>, 16> server_counter_members{{
+inline constexpr std::array<std::pair<std::string_view, counter_member>, 18> server_counter_members{{
     {"accepted", &server_counters::accepted},
     {"negotiated", &server_counters::negotiated},
     {"refused", &server_counters::refused},
     {"tls_completed", &server_counters::tls_completed},
     {"ntlm_challenges", &server_counters::ntlm_challenges},
+    {"nla_logons", &server_counters::nla_logons},
+    {"nla_refusals", &server_counters::nla_refusals},
     {"bad_requests", &server_counters::bad_requests},
     {"activated", &server_counters::activated},
     {"reconnected", &server_counters::reconnected},
