@@ -397,7 +397,7 @@ class scenario_run {
         told = proxy::phase::logged_on;
         if (a) {
           a->server_session = e.session_id;
-          a->stale_cookie = e.detail == "stale cookie";
+          a->stale_cookie = e.stale_cookie;
         }
         break;
       case sim::session_event::kind::logon_denied: break;

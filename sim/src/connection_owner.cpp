@@ -52,7 +52,7 @@ struct connection_owner {
   connection_record& conn;
 
   void tell(session_event::kind what, std::optional<std::uint32_t> session_id = std::nullopt,
-            std::uint32_t error_info = 0, std::string detail = {}) const {
+            std::uint32_t error_info = 0, std::string detail = {}, bool nla = false, bool stale_cookie = false) const {
     if (!st.config.on_session_event) return;
     session_event e;
     e.what = what;
@@ -62,6 +62,8 @@ struct connection_owner {
     e.user = conn.user;
     e.error_info = error_info;
     e.detail = std::move(detail);
+    e.nla = nla;
+    e.stale_cookie = stale_cookie;
     st.config.on_session_event(e);
   }
 
@@ -116,7 +118,9 @@ struct connection_owner {
       return protocol::logon_decision::deny(*out.denied);
     }
     conn.session_id = out.session_id;
-    tell(session_event::kind::logon_accepted, out.session_id, 0, out.stale_cookie ? "stale cookie" : "");
+    std::string how = r.nla ? "NLA" : "";
+    if (out.stale_cookie) how += how.empty() ? "stale cookie" : ", stale cookie";
+    tell(session_event::kind::logon_accepted, out.session_id, 0, how, r.nla.has_value(), out.stale_cookie);
     return protocol::logon_decision::accept(out.session_id, out.stale_cookie);
   }
 

@@ -250,7 +250,7 @@ struct test_client {
 
   credssp::ts_request negotiate() {
     ntlm::negotiate_message n;
-    n.flags = 0xe2088297;  // FreeRDP 2.11's NEGOTIATE flags
+    n.flags = 0xe20882b7;  // FreeRDP 2.11.7's NEGOTIATE flags (freerdp_nla_vectors.hpp)
     negotiate_wire = ntlm::encode(n).value();
     credssp::ts_request r;
     r.version = version;

@@ -43,7 +43,10 @@ struct session_event {
   std::optional<std::uint32_t> session_id;
   std::string user;
   std::uint32_t error_info = 0;  // logon_denied
-  std::string detail;
+  // logon_accepted: the user was authenticated by CredSSP (NLA) before the Client Info; the client's auto-reconnect
+  // cookie was stale (a fresh logon).
+  bool nla = false, stale_cookie = false;
+  std::string detail;  // for people: "NLA, stale cookie", the reason a connection ended, …
 };
 std::string_view to_string(session_event::kind k) noexcept;  // "logon-accepted", "active", …
 
