@@ -82,7 +82,7 @@ TEST(RdpsimCli, DemoReproducesBothDropsWithWhatEachSideSaw) {
   auto r = run_command(std::string(RDPSIM_BIN) + " demo");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("errorInfo 0x00000002 ERRINFO_RPC_INITIATED_LOGOFF; DPU reason 1"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("session 3 (stale cookie)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("session 3 (NLA, stale cookie)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("idle-expired"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("closed by proxy toward client (rst)"), std::string::npos) << r.output;
   std::size_t verdicts = 0;
