@@ -178,24 +178,31 @@ boost::system::result<byte_buffer> encode(const negotiate_message& message) {
   return out;
 }
 
+boost::system::result<byte_buffer> encode_av_pairs(const std::vector<av_pair>& pairs) {
+  byte_buffer info;
+  byte_writer w(info);
+  for (const auto& p : pairs) {
+    if (p.id == static_cast<std::uint16_t>(av_id::eol) || p.value.size() > max_u16)
+      return make_error_code(errc::value_out_of_range);
+    w.u16le(p.id);
+    w.u16le(static_cast<std::uint16_t>(p.value.size()));
+    w.bytes(p.value);
+  }
+  w.u32le(0);  // MsvAvEOL, AvLen 0
+  return info;
+}
+
 boost::system::result<byte_buffer> encode(const challenge_message& message) {
   byte_buffer info;
-  byte_writer iw(info);
   // A message whose flags announce Version but that has none only decodes if a payload sits where Version would
   // be (see decode_challenge); give it at least an empty TargetInfo so encode → decode gives back the same value.
   const bool versionless = (message.flags & negotiate_flags::version) && !message.os_version;
   const bool with_info = !message.target_info.empty() || (message.flags & negotiate_flags::target_info) ||
                          (versionless && message.target_name.empty());
   if (with_info) {
-    for (const auto& p : message.target_info) {
-      // An EOL inside the list would end it early on the other side.
-      if (p.id == static_cast<std::uint16_t>(av_id::eol) || p.value.size() > max_u16)
-        return make_error_code(errc::value_out_of_range);
-      iw.u16le(p.id);
-      iw.u16le(static_cast<std::uint16_t>(p.value.size()));
-      iw.bytes(p.value);
-    }
-    iw.u32le(0);  // MsvAvEOL, AvLen 0
+    auto list = encode_av_pairs(message.target_info);  // an EOL inside the list would end it early: refused there
+    if (!list) return list.error();
+    info = std::move(*list);
   }
   if (message.target_name.size() > max_u16 || info.size() > max_u16) return make_error_code(errc::value_out_of_range);
   const std::size_t header = challenge_fixed_size + (message.os_version ? version_size : 0);
@@ -213,20 +220,6 @@ boost::system::result<byte_buffer> encode(const challenge_message& message) {
   w.bytes(message.target_name);
   w.bytes(info);
   return out;
-}
-
-boost::system::result<byte_buffer> encode_av_pairs(const std::vector<av_pair>& pairs) {
-  byte_buffer info;
-  byte_writer w(info);
-  for (const auto& p : pairs) {
-    if (p.id == static_cast<std::uint16_t>(av_id::eol) || p.value.size() > max_u16)
-      return make_error_code(errc::value_out_of_range);
-    w.u16le(p.id);
-    w.u16le(static_cast<std::uint16_t>(p.value.size()));
-    w.bytes(p.value);
-  }
-  w.u32le(0);  // MsvAvEOL, AvLen 0
-  return info;
 }
 
 boost::system::result<std::vector<av_pair>> decode_av_pairs(bytes_view list) {
