@@ -1,10 +1,12 @@
 // Fuzzes the client connection sequence (protocol/client_sequence.hpp) with the input as the server's bytes. The
 // first byte chooses how the stream is cut (low nibble + 1 bytes per read) and how the machine starts (bit 4: after
-// TLS, as the probe's session check; bit 5: Standard RDP Security; bit 6: stop after the MCS Connect-Response with a
+// TLS, as the probe's session check; bit 5: Standard RDP Security; bits 4 and 5 together: NLA — CredSSP after TLS with
+// real crypto, the TLS key given with tls_done, HYBRID_EX asked for when bit 6 is set too; bit 6: stop after the MCS Connect-Response with a
 // goodbye; bit 7: busy input, and every fourth wakeable read — the hold's — times out, every seventh is woken). The
 // rest is fed to whatever read the machine asks for; at the end of the input the stream fails. (A seed that goes past
 // the Connection Confirm cuts byte at a time: the machine refuses bytes that come with the confirm, before TLS.) The machine must end with close then done within a bounded number of steps, never write an empty
 // buffer, never ask for a deadline before the event that led to it, and stay done.
+#include "rdp/crypto/openssl_primitives.hpp"
 #include "rdp/protocol/client_sequence.hpp"
 
 #include <chrono>
@@ -22,8 +24,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   client_sequence_options options;
   options.x224_cookie = "fuzz";
-  if (mode & 0x10) options.start = client_start::after_tls;
-  if (mode & 0x20) options.security = client_security::standard;
+  const bool nla = (mode & 0x30) == 0x30;
+  static const byte_buffer tls_key = {0x30, 0x03, 0x02, 0x01, 0x01};
+  if (nla) {
+    options.security = client_security::nla;
+    options.nla.crypto = &rdp::crypto::openssl_primitives();
+    options.nla.hybrid_ex = (mode & 0x40) != 0;
+  } else {
+    if (mode & 0x10) options.start = client_start::after_tls;
+    if (mode & 0x20) options.security = client_security::standard;
+  }
   if (mode & 0x40) {
     options.stop_after = client_phase::mcs_connected;
     options.goodbye = true;
@@ -62,7 +72,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           action = machine.resume(seq::failed(now, boost::system::errc::make_error_code(boost::system::errc::no_message)));
         }
         break;
-      case seq::action_kind::start_tls: action = machine.resume(seq::happened(seq::event_kind::tls_done, now)); break;
+      case seq::action_kind::start_tls: {
+        auto done = seq::happened(seq::event_kind::tls_done, now);
+        if (nla) done.bytes = tls_key;  // the peer certificate's SubjectPublicKey, as the engine gives it
+        action = machine.resume(done);
+        break;
+      }
       case seq::action_kind::notify: action = machine.resume(seq::happened(seq::event_kind::notified, now)); break;
       case seq::action_kind::close:
         closed = true;
