@@ -2,6 +2,7 @@
 // measured in the same run.
 //
 //   build/ci/bench/session_load [--sessions 10000] [--logons 2000] [--in-flight 200] [--key rsa|ecdsa]
+//                               [--security tls|nla]  (nla: CredSSP logons, NTLMv2, of one profile user each)
 //                               [--rdpsim PATH]   (another build of rdpsim: a before/after comparison in one run)
 //
 // `rdpsim serve` runs as its own process (its RSS is read from /proc); the clients are the product's lean client
@@ -49,6 +50,7 @@ struct settings {
   std::size_t logons = 2000;
   std::size_t in_flight = 200;
   std::string key = "rsa";
+  std::string security = "tls";
   std::string rdpsim = RDPSIM_BIN;  // --rdpsim PATH: another build of rdpsim, for a before/after comparison
 };
 
@@ -147,9 +149,15 @@ int run(const settings& s) {
   {
     std::ofstream out(profile);
     const auto cap = std::to_string(s.sessions + s.logons + 1000);
-    out << "name: session-load\nprotocols: [tls]\ntls:\n  generate: " << s.key
-        << "\nheartbeat_seconds: null\ntcp_keepalive: false\nlimits:\n  max_connections: " << cap
+    out << "name: session-load\nprotocols: [" << (s.security == "nla" ? "credssp" : "tls") << "]\ntls:\n  generate: "
+        << s.key << "\nheartbeat_seconds: null\ntcp_keepalive: false\nlimits:\n  max_connections: " << cap
         << "\n  max_session_table: " << cap << "\ntimeouts:\n  prelogon_ms: 600000\n";
+    // Over NLA every logon is checked against an account: one per client name the launcher gives (bench0, …).
+    if (s.security == "nla") {
+      out << "users:\n";
+      for (std::size_t i = 0; i < std::max(s.sessions, s.logons); ++i)
+        out << "  - {user: bench" << i << ", password: bench}\n";
+    }
   }
 
   std::cout << "baseline: openssl speed " << (s.key == "rsa" ? "rsa2048" : "ecdsap256") << " …" << std::flush;
@@ -170,6 +178,8 @@ int run(const settings& s) {
     asio::io_context io(1);
     launcher l(io, context, s.sessions, s.in_flight);
     l.options.port = sim.rdp_port();
+    l.options.security = s.security == "nla" ? client::session_security::nla : client::session_security::tls;
+    l.options.password = "bench";
     l.options.deadlines.step = 60s;
     l.options.deadlines.hold = 600s;
     std::this_thread::sleep_for(200ms);
@@ -196,6 +206,8 @@ int run(const settings& s) {
     asio::io_context io(1);
     launcher l(io, context, s.logons, s.in_flight);
     l.options.port = sim.rdp_port();
+    l.options.security = s.security == "nla" ? client::session_security::nla : client::session_security::tls;
+    l.options.password = "bench";
     l.options.hold = false;
     l.options.deadlines.step = 60s;
     const double sim_cpu = cpu_seconds(sim.pid()), self_cpu = cpu_seconds(0);
@@ -232,9 +244,10 @@ int main(int argc, char** argv) {
     else if (flag == "--in-flight") s.in_flight = std::max<std::size_t>(1, std::stoul(value));
     else if (flag == "--key" && (value == "rsa" || value == "ecdsa")) s.key = value;
     else if (flag == "--rdpsim") s.rdpsim = value;
+    else if (flag == "--security" && (value == "tls" || value == "nla")) s.security = value;
     else {
       std::cerr << "session_load: unknown option " << flag << " " << value
-                << " (--sessions N, --logons N, --in-flight N, --key rsa|ecdsa, --rdpsim PATH)\n";
+                << " (--sessions N, --logons N, --in-flight N, --key rsa|ecdsa, --security tls|nla, --rdpsim PATH)\n";
       return 2;
     }
   }
