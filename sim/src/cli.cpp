@@ -92,6 +92,12 @@ int run_serve(const serve_options& o) {
     io.stop();
   });
   const auto ep = srv.local_endpoint();
+  // CredSSP checks NTLMv2 against accounts: with none, every NLA logon is refused (docs/nla.md). Said once, at start.
+  constexpr auto credssp_bits = protocol::to_bits(protocol::security_protocol::hybrid) |
+                                protocol::to_bits(protocol::security_protocol::hybrid_ex);
+  if ((config.policy.supported & credssp_bits) && config.users.empty())
+    std::cerr << "rdpsim: CredSSP is offered but the profile has no users: every NLA logon will be refused with "
+                 "STATUS_LOGON_FAILURE (probes still read the NTLM CHALLENGE)\n";
   std::cout << "rdpsim: listening on " << net::host_port{ep.address().to_string(), ep.port()}.text();
   if (!p.name.empty()) std::cout << ", profile " << p.name;
   std::cout << ", protocols " << (config.policy.supports_standard_rdp ? "rdp" : "")
