@@ -143,6 +143,10 @@ negotiation_decision decide_negotiation(const std::optional<neg_request>& reques
                                         const server_security_policy& policy) noexcept {
   negotiation_decision d;
   const std::uint32_t requested = request ? request->requested_protocols : 0;
+  if (policy.disconnect_above && requested > *policy.disconnect_above) {
+    d.disconnect = true;
+    return d;
+  }
   for (auto p : server_preference) {
     if ((requested & to_bits(p)) && (policy.supported & to_bits(p))) {
       d.response = neg_response{policy.response_flags, to_bits(p)};

@@ -415,6 +415,9 @@ action server_sequence::on_received(const seq::event& e) {
       result_.request = std::move(request->value);
       result_.reached = server_phase::requested;
       const auto decision = decide_negotiation(result_.request->negotiation, options_.policy);
+      if (decision.disconnect)  // xrdp's answer to protocol bits it does not know: a DPU and no confirm at all
+        return end(server_end::refused, {},
+                   teardown{std::nullopt, mcs::disconnect_reason::user_requested, seq::close_style::graceful}, now);
       x224::connection_confirm confirm;
       if (decision.response) confirm.negotiation = *decision.response;
       if (decision.failure) confirm.negotiation = *decision.failure;

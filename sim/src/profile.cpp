@@ -274,7 +274,7 @@ profile parse_profile_node(const YAML::Node& root, const std::string& source, co
   try {
     r.only_keys(root, "", {"name", "listen", "protocols", "tls", "ntlm", "users", "sessions", "heartbeat_seconds",
                            "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "limits", "control",
-                           "standard_security"});
+                           "standard_security", "disconnect_above_protocols"});
     auto& config = p.server;
     p.name = root["name"] ? r.text(root["name"], "name") : std::filesystem::path(source).stem().string();
     if (root["listen"]) config.listen = listen_address(r, root["listen"], "listen", 13389);
@@ -295,6 +295,9 @@ profile parse_profile_node(const YAML::Node& root, const std::string& source, co
         r.fail(node, "protocols", e.what());
       }
     }
+    if (root["disconnect_above_protocols"])
+      config.policy.disconnect_above = static_cast<std::uint32_t>(
+          r.whole(root["disconnect_above_protocols"], "disconnect_above_protocols", 0, 0xFFFFFFFF));
     if (root["ntlm"]) read_ntlm(r, root["ntlm"], config.ntlm);
     if (root["standard_security"]) {
       if (!config.policy.supports_standard_rdp)

@@ -323,6 +323,7 @@ std::string answer(std::optional<std::uint32_t> requested, const server_security
   std::optional<neg_request> req;
   if (requested) req = neg_request{0, *requested};
   auto d = decide_negotiation(req, policy);
+  if (d.disconnect) return "disconnect";
   if (d.response) return "select " + describe_protocol_bits(d.response->selected_protocol);
   if (d.failure) return describe_neg_failure(d.failure->failure_code);
   return "legacy";
@@ -340,6 +341,16 @@ TEST(ServerNegotiation, RdpAndTlsServerLikeXrdp) {
   EXPECT_EQ(answer(0x04, p), "select rdp");
   EXPECT_EQ(answer(0x08, p), "select rdp");
   EXPECT_EQ(answer(0x10, p), "select rdp");
+}
+
+// xrdp 0.9.21 rejects requestedProtocols above 0x0B with a DPU and no confirm (docs/wire-vectors.md, XRDP-DPU).
+TEST(ServerNegotiation, XrdpsDisconnectAboveItsKnownProtocolBits) {
+  auto p = policy_of(0x01, true);
+  p.disconnect_above = 0x0B;
+  EXPECT_EQ(answer(0x0B, p), "select tls");
+  EXPECT_EQ(answer(0x10, p), "disconnect");
+  EXPECT_EQ(answer(0x1B, p), "disconnect");
+  EXPECT_EQ(answer(std::nullopt, p), "legacy");
 }
 
 TEST(ServerNegotiation, PrefersStrongestCommonProtocol) {

@@ -113,6 +113,10 @@ struct server_security_policy {
   std::uint32_t supported = 0;        // bits of the protocols the server accepts; bit-less PROTOCOL_RDP below
   bool supports_standard_rdp = true;  // PROTOCOL_RDP (Standard RDP Security)
   std::uint8_t response_flags = neg_response_flags::extended_client_data_supported;
+  // xrdp 0.9's answer to a requestedProtocols with a bit above this (libxrdp/xrdp_iso.c: "Unknown requested protocol
+  // flag"): no Connection Confirm at all, an MCS Disconnect Provider Ultimatum (rn-user-requested) and the close
+  // (docs/wire-vectors.md, XRDP-DPU). nullopt: every bit is weighed, as Windows does.
+  std::optional<std::uint32_t> disconnect_above = std::nullopt;
 };
 // Selection order when the client offers several: the strongest first, the order in which FreeRDP 3 clients
 // attempt them (RDSAAD, RDSTLS, CredSSP-EX, CredSSP, TLS) and then Standard RDP Security.
@@ -125,6 +129,7 @@ struct negotiation_decision {
   // negotiation data when Standard RDP Security is allowed (what legacy servers and xrdp do).
   std::optional<neg_response> response;
   std::optional<neg_failure> failure;
+  bool disconnect = false;  // neither: the policy's disconnect_above answers with a DPU instead of a confirm
 };
 // `request` is the client's RDP_NEG_REQ, or nullopt when it sent none (which means PROTOCOL_RDP only).
 // The rules, from 2.2.1.2.2 and observed servers:
