@@ -214,7 +214,7 @@ protocol::server_sequence_options sequence_options(const server::state& st) {
   // The CredSSP logon: OpenSSL's primitives, the certificate's key, the profile's users as accounts.
   o.crypto = &crypto::openssl_primitives();
   o.public_key = st.tls_public_key;
-  for (const auto& u : config.users) o.accounts.push_back({u.user, u.domain, u.password, u.state, u.remote_logon});
+  o.accounts = st.nla_accounts;
   // A new serverRandom per connection, when Standard RDP Security sends one at all (level None sends none).
   o.standard_security.settings = config.standard_security;
   if (config.standard_security.encryption_level != protocol::gcc::encryption_level::none)

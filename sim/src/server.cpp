@@ -126,6 +126,9 @@ server::server(asio::any_io_executor executor, server_config config)
       throw std::runtime_error("rdpsim: TLS-based protocols are enabled but no certificate was given or generated");
     st.tls_context.emplace(net::make_server_context(st.config.identity));
     st.tls_public_key = net::subject_public_key(st.config.identity);
+    std::vector<protocol::nla_account> accounts;
+    for (const auto& u : st.config.users) accounts.push_back({u.user, u.domain, u.password, u.state, u.remote_logon});
+    st.nla_accounts = std::move(accounts);
   }
   // A Windows host makes its proprietary certificate's key pair at start (5.3.3.1); so does rdpsim, once per server.
   auto& standard = st.config.standard_security;

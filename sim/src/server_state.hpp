@@ -76,6 +76,8 @@ struct server::state : std::enable_shared_from_this<server::state> {
   std::optional<asio::ssl::context> tls_context;
   // The certificate's SubjectPublicKey, which a CredSSP client binds its logon to (MS-CSSP 3.1.5).
   protocol::byte_buffer tls_public_key;
+  // The profile's users as CredSSP accounts, made once and shared by every connection's machine.
+  protocol::account_list nla_accounts;
   server_counters counters;
   // Every live connection by its number, so stop() and restart end them all and the table's decisions (a replaced
   // connection, an admin action) reach the one they name.

@@ -12,6 +12,8 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +42,24 @@ struct nla_account {
   std::string user, domain, password;  // UTF-8; the user is matched without regard to ASCII case, as Windows does
   account_state state = account_state::enabled;
   bool remote_logon = true;  // "Allow log on through Remote Desktop Services"; false: AUTHZ_ACCESS_DENIED
+};
+
+// The accounts CredSSP logons are checked against: one immutable list that every connection's acceptor shares, so a
+// server with thousands of users does not copy them per connection. Made implicitly from a vector or a braced list.
+class account_list {
+ public:
+  account_list() : accounts_(std::make_shared<const std::vector<nla_account>>()) {}
+  account_list(std::vector<nla_account> accounts)  // NOLINT(google-explicit-constructor): a list is a list
+      : accounts_(std::make_shared<const std::vector<nla_account>>(std::move(accounts))) {}
+  account_list(std::initializer_list<nla_account> accounts) : account_list(std::vector<nla_account>(accounts)) {}
+  std::vector<nla_account>::const_iterator begin() const noexcept { return accounts_->begin(); }
+  std::vector<nla_account>::const_iterator end() const noexcept { return accounts_->end(); }
+  std::size_t size() const noexcept { return accounts_->size(); }
+  bool empty() const noexcept { return accounts_->empty(); }
+  const nla_account& operator[](std::size_t i) const { return (*accounts_)[i]; }
+
+ private:
+  std::shared_ptr<const std::vector<nla_account>> accounts_;
 };
 
 // The public-key binding of MS-CSSP 3.1.5, over the server's SubjectPublicKey (the BIT STRING content of the TLS
@@ -72,7 +92,7 @@ struct credssp_acceptor_options {
   std::array<std::uint8_t, 8> server_challenge{};
   std::uint64_t filetime = 0;   // MsvAvTimestamp
   byte_buffer public_key;       // the TLS certificate's SubjectPublicKey
-  std::vector<nla_account> accounts;
+  account_list accounts;
 };
 
 // Who logged on, once the exchange is complete.

@@ -57,7 +57,7 @@ struct server_sequence_options {
   // SubjectPublicKey the client binds to, and the accounts that may log on.
   const crypto::primitives* crypto = nullptr;
   byte_buffer public_key;
-  std::vector<nla_account> accounts;
+  account_list accounts;
   // Standard RDP Security (MS-RDPBCGR 5.3): the level, methods and signed certificate the Connect-Response answers
   // with when Standard RDP Security was selected, and this connection's server random (answer_standard_security).
   // Over TLS/CredSSP the Connect-Response says NONE/NONE whatever these say, as Windows sends.
