@@ -52,6 +52,7 @@ struct serve_options {
   bool identity_given = false;
   std::string control_listen, control_token_file;
   bool no_control = false;
+  bool reuse_port = false;
 };
 
 int run_serve(const serve_options& o) {
@@ -65,6 +66,7 @@ int run_serve(const serve_options& o) {
     config.listen = *where;
   }
   if (!o.protocols.empty()) config.policy = parse_policy(o.protocols);
+  if (o.reuse_port) config.reuse_port = true;
   if (config.policy.supported != 0 && (o.identity_given || config.identity.certificate_pem.empty()))
     config.identity = make_identity(o.id);
   // The control interface is on unless switched off; flags override the profile's.
@@ -128,6 +130,9 @@ int run_cli(int argc, char** argv) {
   serve->add_option("--profile", so.profile_path, "YAML profile (sim/profiles/, docs/profiles.md); flags override it")
       ->check(CLI::ExistingFile);
   serve->add_option("--listen", so.listen, "ADDRESS:PORT to listen on (port 0: any free port) [127.0.0.1:13389]");
+  serve->add_flag("--reuse-port", so.reuse_port,
+                  "SO_REUSEPORT: join listeners already on the address and port (a stale second instance); the kernel "
+                  "spreads connections between them");
   serve->add_option("--protocols", so.protocols,
                     "security protocols offered: rdp,tls,credssp,credssp-ex,rdstls,rdsaad [rdp,tls]");
   auto* cert = serve->add_option("--cert", so.id.cert_path, "TLS certificate (PEM); default: a self-signed one generated at start");

@@ -274,10 +274,11 @@ profile parse_profile_node(const YAML::Node& root, const std::string& source, co
   try {
     r.only_keys(root, "", {"name", "listen", "protocols", "tls", "ntlm", "users", "sessions", "heartbeat_seconds",
                            "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "limits", "control",
-                           "standard_security", "disconnect_above_protocols"});
+                           "standard_security", "disconnect_above_protocols", "reuse_port"});
     auto& config = p.server;
     p.name = root["name"] ? r.text(root["name"], "name") : std::filesystem::path(source).stem().string();
     if (root["listen"]) config.listen = listen_address(r, root["listen"], "listen", 13389);
+    if (root["reuse_port"]) config.reuse_port = r.flag(root["reuse_port"], "reuse_port");
     if (root["protocols"]) {
       const auto& node = root["protocols"];
       std::string list;

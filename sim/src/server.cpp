@@ -103,7 +103,9 @@ void note_limit(server::state& st, limit_kind kind) {
 }
 
 void open_listener(server::state& st) {
-  st.acceptor = net::open_listener(st.executor, st.bound, "rdpsim");
+  net::listen_options options;
+  options.reuse_port = st.config.reuse_port;
+  st.acceptor = net::open_listener(st.executor, st.bound, "rdpsim", options);
   st.bound = st.acceptor.local_endpoint();  // port 0 becomes the port picked
   st.listening = true;
 }

@@ -52,6 +52,10 @@ std::string_view to_string(session_event::kind k) noexcept;  // "logon-accepted"
 
 struct server_config {
   net::host_port listen{"127.0.0.1", 13389};  // port 0 picks a free one
+  // SO_REUSEPORT: join a group of listeners already on the address and port, as a stale second instance or another
+  // program started with the same option does; the kernel then spreads connections between them by their 4-tuple
+  // (docs/local-listeners.md). Off by default: a second rdpsim on a taken port fails to start.
+  bool reuse_port = false;
   protocol::server_security_policy policy{protocol::to_bits(protocol::security_protocol::ssl), true};
   net::tls_identity identity;                   // required when policy offers any TLS-based protocol
   ntlm_identity ntlm;                           // who the server says it is in its NTLM CHALLENGE (CredSSP)
