@@ -10,11 +10,11 @@
 
 namespace rdp::probe {
 
-int run_local(std::uint16_t port, bool json_output, std::ostream& out) {
+int run_local(std::uint16_t port, bool json_output, std::ostream& out, const local_options& options) {
   local_report report;
   try {
     report = find_listeners(port);
-    probe_local_listeners(report);
+    probe_local_listeners(report, options);
   } catch (const std::runtime_error& e) {
     report = local_report{};
     report.port = port;

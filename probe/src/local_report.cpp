@@ -35,8 +35,30 @@ std::string what_answered(const local_listener& l) {
   return std::string(to_string(*l.result)) + ": " + l.evidence;
 }
 
-std::string rdp_column(const local_listener& l) {
+// The spread at the address a listener was probed at, when its probe made one.
+const local_probe* spread_probe_of(const local_report& r, const local_listener& l) {
+  for (const auto& p : r.probes)
+    if (p.spread && p.address == l.probed) return &p;
+  return nullptr;
+}
+
+std::string rdp_column(const local_report& r, const local_listener& l) {
   if (!l.result) return "-";
+  // A group's rows: the shares of the spread ("rdp 9/16, http 7/16"), since no row alone answers for the group.
+  if (const auto* p = spread_probe_of(r, l)) {
+    std::map<std::string, std::size_t> counts;
+    std::vector<std::string> order;
+    for (const auto& e : p->spread->entries) {
+      const std::string kind(to_string(e.kind));
+      if (counts.emplace(kind, 0).second) order.push_back(kind);
+      counts[kind] += e.connections;
+    }
+    std::string text;
+    for (const auto& kind : order)
+      text += (text.empty() ? "" : ", ") + kind + " " + std::to_string(counts[kind]) + "/" +
+              std::to_string(p->spread->connections());
+    if (!text.empty()) return text;
+  }
   std::string text(to_string(*l.result));
   if (l.listener) text += " (" + std::string(protocol::to_string(l.listener->kind)) + ")";
   return text;
@@ -57,24 +79,90 @@ bool is_rdp_server(verdict v) noexcept {
   return v == verdict::rdp || v == verdict::negotiation_failed || v == verdict::tls_failed;
 }
 
+std::vector<std::size_t> sockets_met_at(const std::vector<local_listener>& ls, std::string_view address) {
+  // The kernel's listener lookup (inet_lhash2_lookup, then the wildcard bucket): a socket bound to exactly the
+  // address wins, a wildcard only when none is, and of equal matches an AF_INET socket beats an AF_INET6 one.
+  const bool v6_client = address.find(':') != std::string_view::npos;
+  const auto tier = [&](bool ipv6, std::string_view bound) {
+    std::vector<std::size_t> met;
+    for (std::size_t i = 0; i < ls.size(); ++i)
+      if (ls[i].socket.ipv6 == ipv6 && ls[i].socket.address == bound) met.push_back(i);
+    return met;
+  };
+  std::vector<std::vector<std::size_t>> tiers;
+  if (v6_client) {
+    tiers = {tier(true, address), tier(true, "::")};
+  } else {
+    const std::string mapped = "::ffff:" + std::string(address);
+    tiers = {tier(false, address), tier(true, mapped), tier(false, "0.0.0.0"), tier(true, "::ffff:0.0.0.0"),
+             tier(true, "::")};
+  }
+  for (auto& t : tiers)
+    if (!t.empty()) return t;
+  return {};
+}
+
+namespace {
+
+// What a probe met, for a finding: the spread when there is one, else the scanner's answer.
+std::string probe_met_text(const local_probe& p) {
+  if (p.spread) return describe(*p.spread);
+  if (!p.result) return "nothing (not probed)";
+  if (p.listener) return std::string(protocol::to_string(p.listener->kind)) + ": " + p.listener->detail;
+  if (is_rdp_server(*p.result)) return "an RDP server (" + std::string(to_string(*p.result)) + ")";
+  return std::string(to_string(*p.result)) + ": " + p.evidence;
+}
+
+// The probe answered as one RDP server would: its verdict, and every connection of its spread met RDP.
+bool probe_met_only_rdp(const local_probe& p) {
+  if (p.spread) return p.spread->connections() > 0 && p.spread->connections_of(met_kind::rdp) == p.spread->connections();
+  return p.result && is_rdp_server(*p.result);
+}
+
+}  // namespace
+
 void evaluate_local_report(local_report& report) {
   report.findings.clear();
   report.notes.clear();
   const auto& ls = report.listeners;
+  const std::string port = std::to_string(report.port);
   if (ls.empty()) {
-    report.findings.push_back("nothing listens on port " + std::to_string(report.port));
+    report.findings.push_back("nothing listens on port " + port);
+  }
+
+  // SO_REUSEPORT groups: Linux refuses a second listening socket on an address and port unless both set
+  // SO_REUSEPORT (and belong to one uid), so several sockets on one address are a group, however many processes
+  // hold them. The kernel then hands each new connection to one member by a hash of its 4-tuple (inet_ehashfn,
+  // reuseport_select_sock): some clients meet one program and some another. One socket held by several processes
+  // (inherited across fork) is not a group: it is one socket, one accept queue.
+  std::map<std::pair<bool, std::string>, std::vector<std::size_t>> by_address;
+  for (std::size_t i = 0; i < ls.size(); ++i) by_address[{ls[i].socket.ipv6, ls[i].socket.address}].push_back(i);
+  for (const auto& [where, members] : by_address) {
+    if (members.size() < 2) continue;
+    std::string who;
+    for (const auto i : members) {
+      const auto text = owners_text(ls[i]);
+      if (who.find(text) == std::string::npos) who += (who.empty() ? "" : ", ") + text;
+    }
+    report.findings.push_back(std::to_string(members.size()) + " sockets share " + ls[members.front()].local_address() +
+                              " (SO_REUSEPORT group): " + who + "; the kernel splits connections between them");
   }
 
   // Owner groups: sockets held by a common process are one owner (inherited across fork, or one program with a
-  // v4 and a v6 socket). Union-find over the sockets that have a known owner.
+  // v4 and a v6 socket), and so are the members of an SO_REUSEPORT group, which the finding above names.
+  // Union-find over the sockets that have a known owner.
   std::vector<std::size_t> parent(ls.size());
   std::iota(parent.begin(), parent.end(), std::size_t{0});
+  const auto join = [&](std::size_t a, std::size_t b) { parent[find_root(parent, a)] = find_root(parent, b); };
   std::map<int, std::size_t> first_socket_of_pid;
   for (std::size_t i = 0; i < ls.size(); ++i)
     for (const auto& o : ls[i].owners) {
       auto [it, inserted] = first_socket_of_pid.emplace(o.pid, i);
-      if (!inserted) parent[find_root(parent, i)] = find_root(parent, it->second);
+      if (!inserted) join(i, it->second);
     }
+  for (const auto& [where, members] : by_address)
+    for (const auto i : members)
+      if (!ls[i].owners.empty() && !ls[members.front()].owners.empty()) join(i, members.front());
   std::map<std::size_t, std::vector<std::size_t>> groups;  // root → sockets, known owners only
   std::vector<std::size_t> unknown;
   for (std::size_t i = 0; i < ls.size(); ++i) {
@@ -82,19 +170,47 @@ void evaluate_local_report(local_report& report) {
     else groups[find_root(parent, i)].push_back(i);
   }
 
+  // What a client of each family meets: the IPv4 loopback probe against the IPv6 one (docs/local-listeners.md,
+  // "Split families"). Only the probes tell what answered; the kernel's lookup order tells which sockets.
+  const local_probe* v4 = nullptr;
+  const local_probe* v6 = nullptr;
+  for (const auto& p : report.probes) {
+    // A dual-stack check at 127.0.0.1 is also what an IPv4 client meets there; one at 127.0.0.2 is not.
+    if (!p.result) continue;
+    if (!p.ipv6 && p.address.starts_with("127.0.0.1:")) v4 = &p;
+    if (p.ipv6 && p.address.starts_with("[::1]:")) v6 = &p;
+  }
+  bool family_finding = false;
+  std::set<std::size_t> roots_met_by_family;
+  if (v4 && v6 && v4->result != verdict::refused && v6->result != verdict::refused) {
+    const auto roots_of = [&](const local_probe& p) {
+      std::set<std::size_t> roots;
+      for (const auto i : p.sockets) roots.insert(ls[i].owners.empty() ? ls.size() + i : find_root(parent, i));
+      return roots;
+    };
+    const auto r4 = roots_of(*v4), r6 = roots_of(*v6);
+    if (r4 != r6 || probe_met_only_rdp(*v4) != probe_met_only_rdp(*v6)) {
+      family_finding = true;
+      roots_met_by_family.insert(r4.begin(), r4.end());
+      roots_met_by_family.insert(r6.begin(), r6.end());
+      const auto side = [&](const local_probe& p) {
+        std::string who;
+        for (const auto i : p.sockets) who += (who.empty() ? "" : "; ") + owners_text(ls[i]) + " on " + ls[i].local_address();
+        return probe_met_text(p) + " (" + (who.empty() ? "no socket known" : who) + "; probed " + p.address + ")";
+      };
+      report.findings.push_back("IPv4 and IPv6 clients meet different listeners on port " + port +
+                                ": an IPv4 client meets " + side(*v4) + ", an IPv6 client meets " + side(*v6));
+    }
+  }
+
   bool multiple = groups.size() > 1;
   std::string why;
   if (multiple) {
-    // Two groups on one identical address can only be SO_REUSEPORT; otherwise the address a client uses decides.
-    std::set<std::pair<bool, std::string>> seen;
-    bool same_address = false;
-    for (const auto& [root, members] : groups) {
-      std::set<std::pair<bool, std::string>> mine;
-      for (const auto i : members) mine.emplace(ls[i].socket.ipv6, ls[i].socket.address);
-      for (const auto& a : mine) same_address = !seen.insert(a).second || same_address;
-    }
-    why = same_address ? "SO_REUSEPORT: the kernel spreads new connections across them"
-                       : "which one a client reaches depends on the address it connects to";
+    why = "which one a client reaches depends on the address it connects to";
+    // The family finding already says who each family meets; repeat it only when another owner is left over.
+    if (family_finding && unknown.empty() &&
+        std::all_of(groups.begin(), groups.end(), [&](const auto& g) { return roots_met_by_family.count(g.first) > 0; }))
+      multiple = false;
   } else if (!unknown.empty()) {
     // Processes we could not see: sockets created by different users cannot be one process's.
     std::set<std::uint32_t> uids;
@@ -108,16 +224,47 @@ void evaluate_local_report(local_report& report) {
     std::string who;
     for (const auto& [root, members] : groups) {
       std::string addresses;
-      for (const auto i : members) addresses += (addresses.empty() ? "" : ", ") + ls[i].local_address();
-      who += (who.empty() ? "" : "; ") + owners_text(ls[members.front()]) + " on " + addresses;
+      std::set<std::string> seen;
+      for (const auto i : members)
+        if (seen.insert(ls[i].local_address()).second)
+          addresses += (addresses.empty() ? "" : ", ") + ls[i].local_address();
+      std::string owners;
+      for (const auto i : members) {
+        const auto text = owners_text(ls[i]);
+        if (owners.find(text) == std::string::npos) owners += (owners.empty() ? "" : ", ") + text;
+      }
+      who += (who.empty() ? "" : "; ") + owners + " on " + addresses;
     }
     for (const auto i : unknown) who += (who.empty() ? "" : "; ") + owners_text(ls[i]) + " on " + ls[i].local_address();
-    report.findings.push_back("multiple owners of port " + std::to_string(report.port) + " (" + why + "): " + who);
+    report.findings.push_back("multiple owners of port " + port + " (" + why + "): " + who);
   }
   for (const auto i : unknown)
     report.findings.push_back("owner unknown: no process this user can inspect holds the socket on " +
                               ls[i].local_address() + " (uid " + std::to_string(ls[i].socket.uid) + ", " +
                               ls[i].user + "); run as root to see every process");
+
+  // The spread of a group: what each share of the connections met. Anything but RDP is a finding, naming the share;
+  // so are RDP answers that contradict each other (two RDP servers configured differently).
+  std::set<std::string> spread_probed;
+  for (const auto& p : report.probes) {
+    if (!p.spread) continue;
+    spread_probed.insert(p.address);
+    const auto& t = *p.spread;
+    const auto total = t.connections();
+    std::string shares;
+    for (const auto& e : t.entries) {
+      if (e.kind == met_kind::rdp) continue;
+      shares += (shares.empty() ? "" : ", ") + std::to_string(e.connections) + " of " + std::to_string(total) +
+                " connections met " + std::string(to_string(e.kind)) + (e.fingerprint.empty() ? "" : " (" + e.fingerprint + ")");
+    }
+    if (shares.empty() && !disagree(t)) continue;
+    if (shares.empty()) {
+      shares = "the RDP answers contradict each other, two RDP servers configured differently (" + describe(t) + ")";
+    } else if (const auto rdp = t.connections_of(met_kind::rdp); rdp > 0) {
+      shares += "; the other " + std::to_string(rdp) + " met rdp";
+    }
+    report.findings.push_back("the SO_REUSEPORT group on " + p.address + " answers differently: " + shares);
+  }
 
   // One finding per probed address that is not an RDP server, naming who listens there.
   std::set<std::string> reported;
@@ -128,7 +275,7 @@ void evaluate_local_report(local_report& report) {
                                   " is link-local and /proc/net/tcp6 does not say on which interface");
       continue;
     }
-    if (is_rdp_server(*l.result) || !reported.insert(l.probed).second) continue;
+    if (is_rdp_server(*l.result) || spread_probed.count(l.probed) || !reported.insert(l.probed).second) continue;
     std::string owners;
     for (const auto& other : ls)
       if (other.probed == l.probed) {
@@ -138,6 +285,21 @@ void evaluate_local_report(local_report& report) {
     report.findings.push_back("owner is not an RDP server: " + owners + " on " + l.local_address() + " answers " +
                               what_answered(l) + (l.probed != l.local_address() ? " (probed " + l.probed + ")" : ""));
   }
+
+  // Whether a [::] socket takes IPv4 clients: /proc/net/tcp6 does not show IPV6_V6ONLY, so the verdict step
+  // connected to an IPv4 loopback address that only a dual-stack [::] could answer.
+  for (const auto& p : report.probes) {
+    if (!p.dual_stack_check || !p.result) continue;
+    std::string sockets;
+    for (const auto i : p.sockets) sockets += (sockets.empty() ? "" : ", ") + ls[i].local_address();
+    if (*p.result == verdict::refused)
+      report.notes.push_back(sockets + " takes IPv6 clients only (IPV6_V6ONLY=1): a connection to " + p.address +
+                             " was refused, so IPv4 clients reach it nowhere");
+    else
+      report.notes.push_back(sockets + " takes IPv4 clients too (IPV6_V6ONLY=0): a connection to " + p.address +
+                             " met " + probe_met_text(p) +
+                             "; an IPv4 client meets it at every address no IPv4 socket holds");
+  }
   if (report.uninspected > 0)
     report.notes.push_back(std::to_string(report.uninspected) +
                            " processes could not be inspected (permission denied on /proc/<pid>/fd); run as root "
@@ -146,6 +308,8 @@ void evaluate_local_report(local_report& report) {
 
 nlohmann::json to_json(const local_report& r) {
   json listeners = json::array();
+  std::map<std::pair<bool, std::string>, std::size_t> sockets_at;
+  for (const auto& l : r.listeners) ++sockets_at[{l.socket.ipv6, l.socket.address}];
   for (const auto& l : r.listeners) {
     json owners = json::array();
     for (const auto& o : l.owners) owners.push_back(json{{"pid", o.pid}, {"comm", o.comm}, {"cmdline", o.cmdline}});
@@ -157,6 +321,8 @@ nlohmann::json to_json(const local_report& r) {
         {"uid", l.socket.uid},
         {"user", l.user},
         {"inode", l.socket.inode},
+        // Sockets listening on exactly this address, this one included: more than 1 is an SO_REUSEPORT group.
+        {"group_size", sockets_at[{l.socket.ipv6, l.socket.address}]},
         {"owners", std::move(owners)},
         {"probed", net::text_or_null(l.probed)},
         {"verdict", net::map_or_null(l.result, [](verdict v) { return to_string(v); })},
@@ -167,9 +333,26 @@ nlohmann::json to_json(const local_report& r) {
            return json{{"kind", protocol::to_string(c.kind)}, {"detail", c.detail}};
          })}});
   }
+  json probes = json::array();
+  for (const auto& p : r.probes) {
+    json sockets = json::array();
+    for (const auto i : p.sockets) sockets.push_back(r.listeners.at(i).local_address());
+    probes.push_back(json{
+        {"address", p.address},
+        {"family", p.ipv6 ? "ipv6" : "ipv4"},
+        {"sockets", std::move(sockets)},
+        {"dual_stack_check", p.dual_stack_check},
+        {"verdict", net::map_or_null(p.result, [](verdict v) { return to_string(v); })},
+        {"evidence", p.result ? json(p.evidence) : json(nullptr)},
+        {"listener", net::map_or_null(p.listener, [](const protocol::classification& c) {
+           return json{{"kind", protocol::to_string(c.kind)}, {"detail", c.detail}};
+         })},
+        {"spread", p.spread ? to_json(*p.spread) : json(nullptr)}});
+  }
   json report{{"schema_version", local_report_schema_version},
               {"port", r.port},
               {"listeners", std::move(listeners)},
+              {"probes", std::move(probes)},
               {"uninspected_processes", r.uninspected},
               {"findings", r.findings},
               {"notes", r.notes},
@@ -185,9 +368,9 @@ void print_human(std::ostream& out, const local_report& r) {
   std::vector<std::vector<std::string>> rows{{"Proto", "Local Address", "PID", "Process", "User", "RDP?", "Command"}};
   for (const auto& l : r.listeners) {
     const std::string proto = l.socket.ipv6 ? "tcp6" : "tcp";
-    if (l.owners.empty()) rows.push_back({proto, l.local_address(), "-", "-", term(l.user), term(rdp_column(l)), ""});
+    if (l.owners.empty()) rows.push_back({proto, l.local_address(), "-", "-", term(l.user), term(rdp_column(r, l)), ""});
     for (const auto& o : l.owners)
-      rows.push_back({proto, l.local_address(), std::to_string(o.pid), term(o.comm), term(l.user), term(rdp_column(l)),
+      rows.push_back({proto, l.local_address(), std::to_string(o.pid), term(o.comm), term(l.user), term(rdp_column(r, l)),
                       term(o.cmdline)});
   }
   if (r.listeners.empty()) {
@@ -205,10 +388,23 @@ void print_human(std::ostream& out, const local_report& r) {
       while (!line.empty() && line.back() == ' ') line.pop_back();
       out << line << "\n";
     }
+    const auto spread_line = [&](const std::string& address) {
+      for (const auto& p : r.probes)
+        if (p.address == address && p.spread) out << "  spread: " << term(describe(*p.spread)) << "\n";
+    };
     std::set<std::string> shown;
     for (const auto& l : r.listeners)
-      if (l.result && shown.insert(l.probed).second)
+      if (l.result && shown.insert(l.probed).second) {
         out << "probe " << l.probed << ": " << to_string(*l.result) << " — " << term(l.evidence) << "\n";
+        spread_line(l.probed);
+      }
+    // Probes no row was probed at: the IPv4 check of a [::] socket.
+    for (const auto& p : r.probes)
+      if (p.result && shown.insert(p.address).second) {
+        out << "probe " << p.address << ": " << to_string(*p.result) << " — " << term(p.evidence)
+            << (p.dual_stack_check ? " (does [::] take IPv4 clients?)" : "") << "\n";
+        spread_line(p.address);
+      }
   }
   for (const auto& f : r.findings) out << "FINDING: " << term(f) << "\n";
   for (const auto& n : r.notes) out << "note: " << term(n) << "\n";

@@ -165,6 +165,230 @@ TEST(LocalListenersFindings, AnRdpServerIsOneThatAnsweredRdpWhateverItThenRefuse
     EXPECT_FALSE(probe::is_rdp_server(v)) << to_string(v);
 }
 
+// --- SO_REUSEPORT groups, their spread, and split families (issue 16) ---
+
+// `n` connections that met `kind` with `fingerprint`, at 127.0.0.1:3389, requestedProtocols 0x01 as the spread asks.
+void add(probe::tally& t, probe::met_kind kind, std::string fingerprint, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    t.add(probe::connection_met{.kind = kind,
+                                .requested_bits = 0x01,
+                                .fingerprint = fingerprint,
+                                .evidence = "evidence of " + fingerprint,
+                                .address = "127.0.0.1:3389"});
+}
+
+probe::local_probe probe_at(std::string address, bool ipv6, std::vector<std::size_t> sockets,
+                            probe::verdict v = probe::verdict::rdp) {
+  probe::local_probe p;
+  p.address = std::move(address);
+  p.ipv6 = ipv6;
+  p.sockets = std::move(sockets);
+  p.result = v;
+  p.evidence = "evidence";
+  return p;
+}
+
+local_report evaluated(std::vector<local_listener> listeners, std::vector<probe::local_probe> probes) {
+  local_report r;
+  r.port = 3389;
+  r.probed = true;
+  r.listeners = std::move(listeners);
+  r.probes = std::move(probes);
+  probe::evaluate_local_report(r);
+  return r;
+}
+
+TEST(LocalListenersGroups, TwoSocketsOfOneProcessOnOneAddressAreAGroup) {
+  // One program with two SO_REUSEPORT sockets (a stale thread pool, or rdpsim and a test's HTTP listener): one owner,
+  // but two accept queues that the kernel splits connections between.
+  const auto r = evaluated({socket_on("127.0.0.1", false, {10}), socket_on("127.0.0.1", false, {10})});
+  ASSERT_EQ(r.findings.size(), 1u) << joined(r.findings);
+  EXPECT_EQ(r.findings[0], "2 sockets share 127.0.0.1:3389 (SO_REUSEPORT group): prog10 (pid 10); the kernel splits "
+                           "connections between them");
+}
+
+TEST(LocalListenersGroups, AGroupOfTwoProcessesIsNamedOnceNotAlsoAsMultipleOwners) {
+  const auto r = evaluated({socket_on("0.0.0.0", false, {10}), socket_on("0.0.0.0", false, {20}),
+                            socket_on("0.0.0.0", false, {30})});
+  ASSERT_EQ(r.findings.size(), 1u) << joined(r.findings);
+  EXPECT_EQ(r.findings[0], "3 sockets share 0.0.0.0:3389 (SO_REUSEPORT group): prog10 (pid 10), prog20 (pid 20), "
+                           "prog30 (pid 30); the kernel splits connections between them");
+}
+
+TEST(LocalListenersGroups, OneSocketInheritedBySeveralProcessesIsNoGroup) {
+  const auto r = evaluated({socket_on("127.0.0.1", false, {10, 11, 12})});
+  EXPECT_TRUE(r.findings.empty()) << joined(r.findings);
+}
+
+TEST(LocalListenersGroups, AGroupBesideAnotherProgramOnAnotherAddressIsBoth) {
+  const auto r = evaluated(
+      {socket_on("127.0.0.1", false, {10}), socket_on("127.0.0.1", false, {20}), socket_on("10.0.0.5", false, {30})});
+  ASSERT_EQ(r.findings.size(), 2u) << joined(r.findings);
+  EXPECT_TRUE(contains(r.findings, "2 sockets share 127.0.0.1:3389")) << joined(r.findings);
+  EXPECT_TRUE(contains(r.findings, "multiple owners of port 3389 (which one a client reaches depends on the address it "
+                                   "connects to): prog10 (pid 10), prog20 (pid 20) on 127.0.0.1:3389; prog30 (pid 30) "
+                                   "on 10.0.0.5:3389"))
+      << joined(r.findings);
+}
+
+TEST(LocalListenersGroups, ASpreadWithAnHttpShareNamesTheShare) {
+  auto rdp = socket_on("127.0.0.1", false, {10});
+  auto http = socket_on("127.0.0.1", false, {20});
+  auto p = probe_at("127.0.0.1:3389", false, {0, 1});
+  probe::tally t;
+  add(t, probe::met_kind::rdp, "selected SSL", 9);
+  add(t, probe::met_kind::http, "HTTP/1.1 400 Bad Request", 7);
+  p.spread = t;
+  const auto r = evaluated({rdp, http}, {p});
+  ASSERT_EQ(r.findings.size(), 2u) << joined(r.findings);
+  EXPECT_TRUE(contains(r.findings, "2 sockets share 127.0.0.1:3389")) << joined(r.findings);
+  EXPECT_EQ(r.findings[1], "the SO_REUSEPORT group on 127.0.0.1:3389 answers differently: 7 of 16 connections met http "
+                           "(HTTP/1.1 400 Bad Request); the other 9 met rdp");
+  // The rows show the spread's shares, not the one probe's verdict.
+  const auto text = [&] {
+    std::ostringstream out;
+    probe::print_human(out, r);
+    return out.str();
+  }();
+  EXPECT_NE(text.find("rdp 9/16, http 7/16"), std::string::npos) << text;
+  EXPECT_NE(text.find("  spread: 16 connections: 9 met rdp"), std::string::npos) << text;
+  EXPECT_EQ(text.find("OK:"), std::string::npos) << text;
+}
+
+TEST(LocalListenersGroups, ASpreadThatMetOnlyOneKindOfRdpServerAddsNothing) {
+  auto p = probe_at("127.0.0.1:3389", false, {0, 1});
+  probe::tally t;
+  add(t, probe::met_kind::rdp, "selected SSL", 16);
+  p.spread = t;
+  const auto r = evaluated({socket_on("127.0.0.1", false, {10}), socket_on("127.0.0.1", false, {20})}, {p});
+  ASSERT_EQ(r.findings.size(), 1u) << joined(r.findings);  // the group alone: still a stale second instance
+  EXPECT_TRUE(contains(r.findings, "SO_REUSEPORT group")) << joined(r.findings);
+}
+
+TEST(LocalListenersGroups, ASpreadOfContradictingRdpAnswersIsAFinding) {
+  auto p = probe_at("127.0.0.1:3389", false, {0, 1});
+  probe::tally t;
+  add(t, probe::met_kind::rdp, "selected SSL", 10);
+  add(t, probe::met_kind::rdp, "failure SSL_NOT_ALLOWED_BY_SERVER (0x02)", 6);
+  p.spread = t;
+  const auto r = evaluated({socket_on("127.0.0.1", false, {10}), socket_on("127.0.0.1", false, {20})}, {p});
+  ASSERT_EQ(r.findings.size(), 2u) << joined(r.findings);
+  EXPECT_NE(r.findings[1].find("answers differently: the RDP answers contradict each other"), std::string::npos)
+      << r.findings[1];
+}
+
+TEST(LocalListenersGroups, ASpreadReplacesTheOneProbesNotRdpFinding) {
+  auto a = socket_on("127.0.0.1", false, {10});
+  a.result = probe::verdict::not_rdp;  // the single probe happened to meet the HTTP member
+  a.listener = protocol::classification{protocol::listener_kind::http, "HTTP/1.1 400 Bad Request"};
+  auto b = a;
+  b.owners = {{20, "prog20", ""}};
+  auto p = probe_at("127.0.0.1:3389", false, {0, 1}, probe::verdict::not_rdp);
+  probe::tally t;
+  add(t, probe::met_kind::http, "HTTP/1.1 400 Bad Request", 8);
+  add(t, probe::met_kind::rdp, "selected SSL", 8);
+  p.spread = t;
+  const auto r = evaluated({a, b}, {p});
+  EXPECT_FALSE(contains(r.findings, "owner is not an RDP server")) << joined(r.findings);
+  EXPECT_TRUE(contains(r.findings, "8 of 16 connections met http")) << joined(r.findings);
+}
+
+TEST(LocalListenersFamilies, V4WildcardBesideV6LoopbackIsWhatEachFamilyMeets) {
+  auto rdp = socket_on("0.0.0.0", false, {10});
+  auto ssh = socket_on("::1", true, {20});
+  ssh.result = probe::verdict::not_rdp;
+  ssh.listener = protocol::classification{protocol::listener_kind::ssh, "SSH-2.0-OpenSSH_9.2p1"};
+  auto p6 = probe_at("[::1]:3389", true, {1}, probe::verdict::not_rdp);
+  p6.listener = ssh.listener;
+  const auto r = evaluated({rdp, ssh}, {probe_at("127.0.0.1:3389", false, {0}), p6});
+  ASSERT_EQ(r.findings.size(), 2u) << joined(r.findings);
+  EXPECT_EQ(r.findings[0], "IPv4 and IPv6 clients meet different listeners on port 3389: an IPv4 client meets an RDP "
+                           "server (rdp) (prog10 (pid 10) on 0.0.0.0:3389; probed 127.0.0.1:3389), an IPv6 client "
+                           "meets ssh: SSH-2.0-OpenSSH_9.2p1 (prog20 (pid 20) on [::1]:3389; probed [::1]:3389)");
+  // Not repeated as "multiple owners": the family finding names both.
+  EXPECT_FALSE(contains(r.findings, "multiple owners")) << joined(r.findings);
+  EXPECT_TRUE(contains(r.findings, "owner is not an RDP server: prog20 (pid 20) on [::1]:3389 answers ssh"))
+      << joined(r.findings);
+}
+
+TEST(LocalListenersFamilies, OneProgramInBothFamiliesIsNoSplit) {
+  const auto r = evaluated({socket_on("0.0.0.0", false, {10}), socket_on("::", true, {10})},
+                           {probe_at("127.0.0.1:3389", false, {0}), probe_at("[::1]:3389", true, {1})});
+  EXPECT_TRUE(r.findings.empty()) << joined(r.findings);
+}
+
+TEST(LocalListenersFamilies, TwoRdpProgramsSplitByFamilyAreStillASplit) {
+  const auto r = evaluated({socket_on("127.0.0.1", false, {10}), socket_on("::", true, {20})},
+                           {probe_at("127.0.0.1:3389", false, {0}), probe_at("[::1]:3389", true, {1})});
+  ASSERT_EQ(r.findings.size(), 1u) << joined(r.findings);
+  EXPECT_NE(r.findings[0].find("an IPv4 client meets an RDP server (rdp) (prog10 (pid 10) on 127.0.0.1:3389"),
+            std::string::npos)
+      << r.findings[0];
+}
+
+TEST(LocalListenersFamilies, TheDualStackCheckIsANote) {
+  auto check = probe_at("127.0.0.1:3389", false, {0}, probe::verdict::refused);
+  check.dual_stack_check = true;
+  auto r = evaluated({socket_on("::", true, {10})}, {probe_at("[::1]:3389", true, {0}), check});
+  EXPECT_TRUE(r.findings.empty()) << joined(r.findings);
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_EQ(r.notes[0], "[::]:3389 takes IPv6 clients only (IPV6_V6ONLY=1): a connection to 127.0.0.1:3389 was "
+                        "refused, so IPv4 clients reach it nowhere");
+  r.probes[1].result = probe::verdict::rdp;
+  probe::evaluate_local_report(r);
+  EXPECT_TRUE(r.findings.empty()) << joined(r.findings);
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_EQ(r.notes[0].rfind("[::]:3389 takes IPv4 clients too (IPV6_V6ONLY=0)", 0), 0u) << r.notes[0];
+}
+
+TEST(LocalListenersFamilies, ADualStackV6SocketBesideAV6LoopbackOneSplitsTheFamilies) {
+  // [::] (dual-stack, shown by the check at 127.0.0.1) and another program on ::1: IPv4 clients meet the first.
+  auto check = probe_at("127.0.0.1:3389", false, {0});
+  check.dual_stack_check = true;
+  auto ssh = socket_on("::1", true, {20});
+  auto p6 = probe_at("[::1]:3389", true, {1}, probe::verdict::not_rdp);
+  p6.listener = protocol::classification{protocol::listener_kind::ssh, "SSH-2.0-x"};
+  const auto r = evaluated({socket_on("::", true, {10}), ssh}, {check, p6});
+  EXPECT_TRUE(contains(r.findings, "an IPv4 client meets an RDP server (rdp) (prog10 (pid 10) on [::]:3389"))
+      << joined(r.findings);
+}
+
+TEST(LocalListenersFamilies, SocketsMetFollowTheKernelsLookupOrder) {
+  const std::vector<local_listener> ls{socket_on("0.0.0.0", false, {1}), socket_on("127.0.0.1", false, {2}),
+                                       socket_on("::", true, {3}), socket_on("::1", true, {4}),
+                                       socket_on("127.0.0.1", false, {5})};
+  EXPECT_EQ(probe::sockets_met_at(ls, "127.0.0.1"), (std::vector<std::size_t>{1, 4}));  // exact beats wildcard
+  EXPECT_EQ(probe::sockets_met_at(ls, "127.0.0.2"), (std::vector<std::size_t>{0}));     // v4 wildcard beats [::]
+  EXPECT_EQ(probe::sockets_met_at(ls, "::1"), (std::vector<std::size_t>{3}));
+  EXPECT_EQ(probe::sockets_met_at(ls, "::2"), (std::vector<std::size_t>{2}));
+  const std::vector<local_listener> only6{socket_on("::", true, {3}), socket_on("::ffff:127.0.0.1", true, {6})};
+  EXPECT_EQ(probe::sockets_met_at(only6, "127.0.0.1"), (std::vector<std::size_t>{1}));  // v4-mapped exact
+  EXPECT_EQ(probe::sockets_met_at(only6, "127.0.0.2"), (std::vector<std::size_t>{0}));  // [::], if dual-stack
+  EXPECT_TRUE(probe::sockets_met_at({}, "127.0.0.1").empty());
+}
+
+TEST(LocalReportJson, ProbesAndGroupSizeAndSpread) {
+  auto p = probe_at("127.0.0.1:3389", false, {0, 1});
+  probe::tally t;
+  add(t, probe::met_kind::rdp, "selected SSL", 3);
+  add(t, probe::met_kind::http, "HTTP/1.1 400 Bad Request", 1);
+  p.spread = t;
+  const auto j = probe::to_json(evaluated({socket_on("127.0.0.1", false, {10}), socket_on("127.0.0.1", false, {20})}, {p}));
+  EXPECT_EQ(j.at("listeners").at(0).at("group_size"), 2);
+  EXPECT_EQ(j.at("listeners").at(1).at("group_size"), 2);
+  ASSERT_EQ(j.at("probes").size(), 1u);
+  const auto& probe = j.at("probes").at(0);
+  EXPECT_EQ(probe.at("address"), "127.0.0.1:3389");
+  EXPECT_EQ(probe.at("family"), "ipv4");
+  EXPECT_EQ(probe.at("sockets"), (nlohmann::json{"127.0.0.1:3389", "127.0.0.1:3389"}));
+  EXPECT_EQ(probe.at("dual_stack_check"), false);
+  EXPECT_EQ(probe.at("verdict"), "rdp");
+  EXPECT_TRUE(probe.at("listener").is_null());
+  EXPECT_EQ(probe.at("spread"), probe::to_json(t));
+  EXPECT_EQ(probe.at("spread").at("connections"), 4);
+  EXPECT_EQ(j.at("healthy"), false);
+}
+
 // --- the renderings ---
 
 local_listener xrdp_on_any() {
@@ -191,7 +415,7 @@ TEST(LocalReportJson, OneListenerWithEveryMember) {
   ASSERT_EQ(j.at("listeners").size(), 2u);
   EXPECT_EQ(j.at("listeners").at(0), nlohmann::json::parse(R"({
       "proto": "tcp", "address": "0.0.0.0", "port": 3389, "local_address": "0.0.0.0:3389", "uid": 0,
-      "user": "root", "inode": 75371,
+      "user": "root", "inode": 75371, "group_size": 1,
       "owners": [{"pid": 10, "comm": "xrdp", "cmdline": "/usr/sbin/xrdp --nodaemon"}],
       "probed": "127.0.0.1:3389", "verdict": "rdp", "rdp_server": true, "evidence": "RDP server; supports rdp, tls",
       "listener": null})"));

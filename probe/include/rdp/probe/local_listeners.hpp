@@ -9,6 +9,7 @@
 #include "rdp/probe/local_report.hpp"
 #include "rdp/probe/scanner.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
@@ -24,13 +25,31 @@ local_report find_listeners(std::uint16_t port, const std::filesystem::path& pro
 // (a local listener answers in microseconds; one that does not is itself the finding).
 probe_options local_probe_options();
 
+// The spread's size: connections per member of an SO_REUSEPORT group, at most max_spread_connections in all, and
+// how many run at once (local_probe.cpp says why 8 per member meets each one with high probability).
+inline constexpr std::size_t spread_connections_per_socket = 8;
+inline constexpr std::size_t max_spread_connections = 64;
+inline constexpr std::size_t spread_in_flight = 8;
+// How many connections the spread of a group of `sockets` makes: `requested` when it is not 0 (at most
+// max_spread_connections), else spread_connections_per_socket per socket, at most max_spread_connections.
+std::size_t spread_connections_for(std::size_t sockets, std::size_t requested = 0);
+
+struct local_options {
+  probe_options probe = local_probe_options();
+  // Connections of each SO_REUSEPORT group's spread (a `--connections N` flag); 0: spread_connections_for's default.
+  std::size_t connections = 0;
+};
+
 // Probes each distinct listening address once (wildcards via loopback) and attaches the verdict to every listener
-// there, then evaluates. Without listeners it probes nothing.
+// there; probes an IPv4 loopback address too when a [::] socket may take IPv4 clients (the dual-stack check); for
+// an address whose connections meet an SO_REUSEPORT group, makes the spread's connections, one negotiation each.
+// Then evaluates. Without listeners it probes nothing.
+void probe_local_listeners(local_report& report, const local_options& options);
 void probe_local_listeners(local_report& report, const probe_options& options = local_probe_options());
 
 // find_listeners + probe_local_listeners + rendering, for `rdpprobe local`. 0 when exactly one owner and it is an
 // RDP server, 1 on any finding (nothing listening included). Reading /proc failing is reported on `out` as a
 // finding too.
-int run_local(std::uint16_t port, bool json, std::ostream& out);
+int run_local(std::uint16_t port, bool json, std::ostream& out, const local_options& options = {});
 
 }  // namespace rdp::probe
