@@ -46,6 +46,8 @@ struct scan_settings {
   std::size_t concurrency = 32;
   unsigned count = 1;
   unsigned attempts_in_flight = probe_options{}.attempts_in_flight;
+  unsigned conflict_probes = probe_options{}.conflict_probes;
+  bool first_address = false;
   bool no_rdp_security = false;
   bool no_ntlm_info = false;
   bool no_session_check = false;
@@ -198,6 +200,8 @@ probe_options options_from(const scan_settings& s) {
   options.cookie = s.cookie;
   options.repeat = s.count;
   options.attempts_in_flight = s.attempts_in_flight;
+  options.conflict_probes = s.conflict_probes;
+  options.first_address = s.first_address;
   options.standard_security = !s.no_rdp_security;
   options.ntlm_info = !s.no_ntlm_info;
   options.session_check = !s.no_session_check;
@@ -364,6 +368,13 @@ int run_cli(int argc, char** argv) {
   scan->add_option("--attempts-in-flight", settings.attempts_in_flight,
                    "negotiations with one target at once, after the first (1 = one at a time)")
       ->check(CLI::Range(1, 16))->capture_default_str();
+  scan->add_option("--conflict-probes", settings.conflict_probes,
+                   "when the first answer is not RDP, this many more connections before giving up: a second listener "
+                   "sharing the port (SO_REUSEPORT) is met by some of them (verdict listener-conflict); 0 = none")
+      ->check(CLI::Range(0, 64))->capture_default_str();
+  scan->add_flag("--first-address", settings.first_address,
+                 "probe only the first address of a name that resolves to several (default: one connection to each "
+                 "other address too; addresses meeting different listeners are verdict listener-conflict)");
   scan->add_flag("--no-rdp-security", settings.no_rdp_security,
                  "skip the MCS exchanges that read Standard RDP Security's level, methods and version");
   scan->add_flag("--no-ntlm-info", settings.no_ntlm_info,
@@ -402,8 +413,9 @@ int run_cli(int argc, char** argv) {
       "time, finding), then the detailed report of every target with an RDP finding (of every target with\n"
       "--details); a target with nothing RDP to show (refused, silent, not RDP) is said in full by its row.\n"
       "Verdicts (docs/verdicts.md): rdp, not-rdp, refused, timeout, reset, closed, negotiation-failed, tls-failed,\n"
-      "session-error, dns-failed, login-failed, reconnect-failed, internal-error. Exit status: 0 every target is\n"
-      "rdp, 1 any finding (or the report could not be written), 2 usage or input error, 130 interrupted.");
+      "session-error, dns-failed, listener-conflict, login-failed, reconnect-failed, internal-error.\n"
+      "Exit status: 0 every target is rdp, 1 any finding (or the report could not be written), 2 usage or input\n"
+      "error, 130 interrupted.");
   auto* local = app.add_subcommand("local", "List what listens on an RDP port on this machine, and which process owns it");
   std::uint16_t local_port = net::default_rdp_port;
   bool local_json = false;

@@ -183,18 +183,33 @@ std::string describe(const tally& t) {
   const bool several_addresses = t.addresses().size() > 1;
   const auto total = t.connections();
   std::string out = std::to_string(total) + (total == 1 ? " connection: " : " connections: ");
-  bool first = true;
-  for (const auto& e : t.entries) {
-    out += first ? "" : ", ";
-    first = false;
-    out += std::to_string(e.connections) + " met " + std::string(to_string(e.kind));
+  // One part per kind, in the order first met: its count, what it answered (at most three of them: a healthy RDP
+  // server answers each request its own way, and the detailed lines list them all), and where.
+  std::vector<met_kind> kinds;
+  for (const auto& e : t.entries)
+    if (std::find(kinds.begin(), kinds.end(), e.kind) == kinds.end()) kinds.push_back(e.kind);
+  for (std::size_t k = 0; k < kinds.size(); ++k) {
+    std::size_t count = 0, shown = 0, hidden = 0;
     std::string what;
-    if (e.requested_bits) what = hex_request(*e.requested_bits) + ": ";
-    what += e.fingerprint;
+    std::vector<std::string> addresses;
+    for (const auto& e : t.entries) {
+      if (e.kind != kinds[k]) continue;
+      count += e.connections;
+      for (const auto& a : e.addresses)
+        if (std::find(addresses.begin(), addresses.end(), a) == addresses.end()) addresses.push_back(a);
+      if (e.fingerprint.empty()) continue;
+      if (shown == 3) {
+        ++hidden;
+        continue;
+      }
+      what += (shown++ ? "; " : "") + (e.requested_bits ? hex_request(*e.requested_bits) + ": " : "") + e.fingerprint;
+    }
+    if (hidden) what += "; " + std::to_string(hidden) + " more";
+    out += (k ? ", " : "") + std::to_string(count) + " met " + std::string(to_string(kinds[k]));
     if (!what.empty()) out += " (" + what + ")";
-    if (several_addresses && !e.addresses.empty()) {
+    if (several_addresses && !addresses.empty()) {
       out += " at ";
-      for (std::size_t i = 0; i < e.addresses.size(); ++i) out += (i ? " and " : "") + e.addresses[i];
+      for (std::size_t i = 0; i < addresses.size(); ++i) out += (i ? " and " : "") + addresses[i];
     }
   }
   return out;

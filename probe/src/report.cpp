@@ -168,6 +168,8 @@ nlohmann::json to_json(const target_report& r) {
               {"login_skipped", text_or_null(r.login_skipped)},
               {"tls", std::move(tls)},
               {"listener", std::move(listener)},
+              {"listener_spread", to_json(r.spread)},
+              {"resolved", r.resolved},
               {"timings_ms",
                {{"dns", ms(r.dns_ms)},
                 {"connect", ms(r.connect_ms)},
@@ -280,6 +282,33 @@ void print_human(std::ostream& out, const target_report& r) {
   if (r.login) print_human(out, *r.login);
   if (!r.login_skipped.empty()) out << "  login       " << term(r.login_skipped) << "\n";
   if (r.listener) out << "  listener    " << protocol::to_string(r.listener->kind) << ": " << term(r.listener->detail) << "\n";
+  if (r.resolved.size() > 1) {
+    out << "  addresses  ";
+    for (const auto& a : r.resolved) out << " " << term(a);
+    out << "\n";
+  }
+  // What each connection met, when they did not all meet the same listener (or the name has several addresses):
+  // one line per listener and answer, with its count.
+  if (disagree(r.spread) || r.resolved.size() > 1) {
+    out << "  met         " << r.spread.connections() << " connections" << (disagree(r.spread) ? ", DISAGREEING" : "")
+        << "\n";
+    for (const auto& e : r.spread.entries) {
+      char count[32];
+      std::snprintf(count, sizeof count, "%14zu ", e.connections);
+      out << count << to_string(e.kind);
+      if (e.requested_bits) {
+        char bits[24];
+        std::snprintf(bits, sizeof bits, " (asked 0x%02X)", *e.requested_bits);
+        out << bits;
+      }
+      if (!e.fingerprint.empty()) out << ": " << term(e.fingerprint);
+      if (!e.addresses.empty()) {
+        out << " at";
+        for (const auto& a : e.addresses) out << " " << term(a);
+      }
+      out << "\n";
+    }
+  }
   out << "  timings     dns " << fmt_ms(r.dns_ms) << ", connect " << fmt_ms(r.connect_ms) << ", negotiation "
       << fmt_ms(r.negotiation_ms) << ", tls " << fmt_ms(r.tls_ms) << ", credssp " << fmt_ms(r.credssp_ms)
       << ", mcs " << fmt_ms(r.mcs_ms) << ", total " << fmt_ms(r.total_ms) << "\n";

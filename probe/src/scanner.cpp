@@ -24,8 +24,14 @@ using net::tcp;
 using protocol::security_protocol;
 using detail::attempt_state;
 
-// Workers taking one target's remaining attempts in turn; the timer is cancelled when the last worker ends, however
-// it ends (net::spawn reports every completion, an exception included).
+// One connection to make: the requestedProtocols it sends, and where (the name's addresses, or one of them).
+struct attempt_job {
+  std::uint32_t requested_bits = 0;
+  std::vector<tcp::endpoint> endpoints;
+};
+
+// Workers taking a batch's attempts in turn; the timer is cancelled when the last worker ends, however it ends
+// (net::spawn reports every completion, an exception included).
 struct attempt_batch {
   explicit attempt_batch(asio::any_io_executor executor) : all_done(executor, net::clock::time_point::max()) {}
   asio::steady_timer all_done;
@@ -40,16 +46,55 @@ struct attempt_batch {
 };
 
 asio::awaitable<void> attempt_worker(std::shared_ptr<attempt_batch> batch, std::vector<attempt_state>* states,
-                                     std::vector<std::uint32_t> requests, std::vector<tcp::endpoint> endpoints,
+                                     std::vector<attempt_job> jobs,
                                      std::function<std::shared_ptr<const probe_options>()> options_now,
                                      std::shared_ptr<asio::ssl::context> tls_context,
                                      std::shared_ptr<connection_pacer> pacer, std::string verify_name,
                                      std::shared_ptr<bool> session_checked) {
-  while (batch->next < requests.size()) {
+  while (batch->next < jobs.size()) {
     const std::size_t i = batch->next++;
-    (*states)[i] = co_await detail::attempt_protocol(endpoints, requests[i], options_now(), tls_context, pacer,
-                                                     verify_name, session_checked);
+    (*states)[i] = co_await detail::attempt_protocol(jobs[i].endpoints, jobs[i].requested_bits, options_now(),
+                                                     tls_context, pacer, verify_name, session_checked);
   }
+}
+
+// Runs jobs[from …] into (*states)[from …], at most `in_flight` at once, each on its own connection: the target's
+// time is then its slowest answer, not the sum. Returns the first worker's exception as text, empty when none.
+asio::awaitable<std::string> run_attempts(std::vector<attempt_state>* states, std::vector<attempt_job> jobs,
+                                          std::size_t from, unsigned in_flight,
+                                          std::function<std::shared_ptr<const probe_options>()> options_now,
+                                          std::shared_ptr<asio::ssl::context> tls_context,
+                                          std::shared_ptr<connection_pacer> pacer, std::string verify_name,
+                                          std::shared_ptr<bool> session_checked, std::string label) {
+  if (from >= jobs.size()) co_return std::string();
+  auto executor = co_await asio::this_coro::executor;
+  auto batch = std::make_shared<attempt_batch>(executor);
+  batch->next = from;
+  batch->workers = std::min<std::size_t>(std::max<unsigned>(1, in_flight), jobs.size() - from);
+  for (std::size_t w = 0; w < batch->workers; ++w)
+    net::spawn(executor,
+               attempt_worker(batch, states, jobs, options_now, tls_context, pacer, verify_name, session_checked),
+               label, [batch](std::exception_ptr e) { batch->worker_done(e); });
+  co_await batch->all_done.async_wait(net::use_tuple);
+  co_return batch->failure;
+}
+
+bool answered_rdp(attempt_outcome o) {
+  return o == attempt_outcome::selected || o == attempt_outcome::failure || o == attempt_outcome::no_negotiation ||
+         o == attempt_outcome::disconnected;
+}
+
+std::string text_of(const tcp::endpoint& ep) {
+  return net::host_port{ep.address().to_string(), ep.port()}.text();
+}
+
+// Counts what one connection met into the target's spread. The address is where it connected, or where it tried
+// when it had one address only (a refused connection has reached nothing, but it was refused there).
+void count_met(tally& spread, const attempt_state& state, const std::vector<tcp::endpoint>& tried) {
+  std::string address;
+  if (state.connected_to) address = text_of(*state.connected_to);
+  else if (tried.size() == 1) address = text_of(tried.front());
+  if (auto met = probe::met_by(state.attempt, state.listener, std::move(address))) spread.add(*met);
 }
 
 // check_login as a coroutine for co_spawn onto the logons' threads. A plain function, not a lambda: the arguments
@@ -70,6 +115,10 @@ asio::awaitable<void> log_on(target_report& report, const net::host_port& target
       break;
     case verdict::internal_error:
       report.login_skipped = "no logon: the probe of the target failed internally";
+      co_return;
+    case verdict::listener_conflict:
+      report.login_skipped = "no logon: connections to the target meet different listeners, so it would test "
+                             "whichever one the connection happened to meet";
       co_return;
     default:
       report.login_skipped = "no logon: the target did not answer RDP (" + std::string(to_string(report.result)) + ")";
@@ -130,25 +179,39 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   std::vector<tcp::endpoint> endpoints;
   error_code literal_ec;
   const auto literal = asio::ip::make_address(target.host, literal_ec);
+  auto dns_failed = [&](const std::string& why) {
+    report.result = verdict::dns_failed;
+    report.evidence = "cannot resolve '" + target.host + "': " + why;
+    report.total_ms = net::ms_since(start);
+    return report;
+  };
   if (!literal_ec) {
     // An address literal needs no resolver (which would cost a thread hop per target).
     endpoints.emplace_back(literal, target.port);
+  } else if (options->resolve) {
+    for (const auto& address : options->resolve(target.host)) endpoints.emplace_back(address, target.port);
+    if (endpoints.empty()) co_return dns_failed("no addresses");
   } else {
+    // A and AAAA alike (AF_UNSPEC, and no AI_ADDRCONFIG: a name's IPv6 address is probed even where this machine has
+    // no global IPv6 address of its own, as ::1 shows).
     tcp::resolver resolver(executor);
     const auto dns_start = net::clock::now();
     auto [dns_ec, results] = co_await net::with_deadline(
         resolver.async_resolve(target.host, std::to_string(target.port), tcp::resolver::numeric_service, net::use_tuple),
         options->connect_timeout);
     report.dns_ms = net::ms_since(dns_start);
-    if (dns_ec || results.empty()) {
-      report.result = verdict::dns_failed;
-      report.evidence = "cannot resolve '" + target.host + "': " + (dns_ec ? dns_ec.message() : "no addresses");
-      report.total_ms = net::ms_since(start);
-      co_return report;
-    }
+    if (dns_ec || results.empty()) co_return dns_failed(dns_ec ? dns_ec.message() : "no addresses");
     for (const auto& r : results) endpoints.push_back(r.endpoint());
   }
-
+  // Each address once: getaddrinfo repeats one per matching hosts line, and probing it twice would count it twice.
+  {
+    std::vector<tcp::endpoint> unique;
+    for (const auto& ep : endpoints)
+      if (std::find(unique.begin(), unique.end(), ep) == unique.end()) unique.push_back(ep);
+    endpoints = std::move(unique);
+  }
+  if (literal_ec)
+    for (const auto& ep : endpoints) report.resolved.push_back(ep.address().to_string());
 
   const bool bounded = options->target_timeout.count() > 0;
   const auto target_deadline = start + options->target_timeout;
@@ -167,6 +230,8 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     clamped->tls_timeout = std::min(clamped->tls_timeout, left);
     return clamped;
   };
+  std::vector<attempt_job> jobs;
+  for (auto bits : requests) jobs.push_back({.requested_bits = bits, .endpoints = endpoints});
   std::vector<attempt_state> states(requests.size());
   // The first attempt alone: it tells whether anything RDP answers at all. A listener that refused, stayed silent
   // or spoke another protocol will do the same for every other request, so asking again would only multiply the
@@ -186,35 +251,78 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
       states[0].tls = std::move(facts);
     }
   }
-  std::string stop_reason;
+  const auto out_of_time = [&] { return bounded && net::clock::now() >= target_deadline; };
+  // run_attempts' arguments, built before the co_await expressions (GCC 12 mishandles temporaries inside them).
+  const std::function<std::shared_ptr<const probe_options>()> options_fn = options_now;
+  const std::shared_ptr<bool> no_session_check;  // the extra connections never run the session check
+  const std::string probes_label = "rdpprobe: " + report.target + ": connections after a non-RDP answer";
+  const std::string attempts_label = "rdpprobe: " + report.target + ": negotiation attempts";
+  const std::string addresses_label = "rdpprobe: " + report.target + ": the name's other addresses";
+  // Where the first attempt connected: the address the other attempts reach too (they walk the same list).
+  const auto reached = states[0].connected_to.value_or(endpoints.front());
   std::string internal_failure;  // set when an attempt worker failed: the attempts say nothing reliable then
-  if (first == attempt_outcome::not_rdp || first == attempt_outcome::refused || first == attempt_outcome::timeout)
-    stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
-  else if (bounded && net::clock::now() >= target_deadline)
-    stop_reason = "skipped: the target's overall timeout was reached";
-  if (stop_reason.empty() && requests.size() > 1) {
-    // The rest at once, each on its own connection: the target's time is then its slowest answer, not the sum.
-    auto batch = std::make_shared<attempt_batch>(executor);
-    batch->next = 1;
-    batch->workers = std::min<std::size_t>(std::max<unsigned>(1, options->attempts_in_flight), requests.size() - 1);
-    for (std::size_t w = 0; w < batch->workers; ++w)
-      net::spawn(executor,
-                 attempt_worker(batch, &states, requests, endpoints, options_now, tls_context, pacer, target.host,
-                                session_checked),
-                 "rdpprobe: " + report.target + ": negotiation attempts",
-                 [batch](std::exception_ptr e) { batch->worker_done(e); });
-    co_await batch->all_done.async_wait(net::use_tuple);
-    if (!batch->failure.empty()) internal_failure = "a negotiation attempt ended by an internal error: " + batch->failure;
+  auto note_failure = [&](const std::string& failure) {
+    if (!failure.empty() && internal_failure.empty())
+      internal_failure = "a negotiation attempt ended by an internal error: " + failure;
+  };
+
+  // A listener that spoke something else (or connected and stayed silent) may share the port with an RDP server
+  // (SO_REUSEPORT: the kernel picks a member per connection by the hash of its 4-tuple, so by our source port).
+  // A few more connections with the same request, to that address alone, meet the other member with probability
+  // 1 - 2^-conflict_probes for a pair; one that meets RDP makes the other attempts worth running after all.
+  std::vector<attempt_state> probes(first == attempt_outcome::not_rdp ||
+                                            (first == attempt_outcome::timeout && states[0].connected_to)
+                                        ? options->conflict_probes
+                                        : 0);
+  if (!probes.empty() && !out_of_time()) {
+    std::vector<attempt_job> probe_jobs(probes.size(), attempt_job{.requested_bits = requests[0], .endpoints = {reached}});
+    auto failure = co_await run_attempts(&probes, probe_jobs, 0, options->attempts_in_flight, options_fn, tls_context,
+                                         pacer, target.host, no_session_check, probes_label);
+    note_failure(failure);
   }
+  const bool probes_met_rdp =
+      std::any_of(probes.begin(), probes.end(), [](const auto& p) { return answered_rdp(p.attempt.outcome); });
+
+  std::string stop_reason;
+  if ((first == attempt_outcome::not_rdp || first == attempt_outcome::refused || first == attempt_outcome::timeout) &&
+      !probes_met_rdp)
+    stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
+  else if (out_of_time())
+    stop_reason = "skipped: the target's overall timeout was reached";
+  if (stop_reason.empty()) {
+    auto failure = co_await run_attempts(&states, jobs, 1, options->attempts_in_flight, options_fn, tls_context, pacer,
+                                         target.host, session_checked, attempts_label);
+    note_failure(failure);
+  }
+
+  // A name with several addresses: a client may reach any of them (by family, by its resolver's order, by Happy
+  // Eyeballs), so each other address gets one connection with the first request, and addresses that meet different
+  // listeners are a finding of their own.
+  std::vector<attempt_job> address_jobs;
+  if (!options->first_address)
+    for (const auto& ep : endpoints)
+      if (ep != reached) address_jobs.push_back({.requested_bits = requests[0], .endpoints = {ep}});
+  std::vector<attempt_state> per_address(address_jobs.size());
+  if (!address_jobs.empty() && !out_of_time()) {
+    auto failure = co_await run_attempts(&per_address, address_jobs, 0, options->attempts_in_flight, options_fn,
+                                         tls_context, pacer, target.host, no_session_check, addresses_label);
+    note_failure(failure);
+  }
+
   for (std::size_t i = 0; i < requests.size(); ++i) {
     auto& state = states[i];
     if (i > 0 && !stop_reason.empty()) {
       detail::set_request(state.attempt, requests[i]);
       state.attempt.detail = stop_reason;
     }
+    count_met(report.spread, state, endpoints);
+    if (i == 0) {
+      // The extra connections of the same address right after the first attempt, in the order they were made.
+      for (const auto& p : probes) count_met(report.spread, p, {reached});
+    }
     if (state.connected_to && !report.connect_ms) {
       report.connect_ms = state.attempt.connect_ms;
-      report.address = net::host_port{state.connected_to->address().to_string(), state.connected_to->port()}.text();
+      report.address = text_of(*state.connected_to);
     }
     if (state.attempt.negotiation_ms && !report.negotiation_ms) report.negotiation_ms = state.attempt.negotiation_ms;
     if (state.tls && !report.tls) {
@@ -226,6 +334,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     auto& into = state.attempt.combination ? report.combinations : report.protocols;
     into.push_back(std::move(state.attempt));
   }
+  for (std::size_t i = 0; i < per_address.size(); ++i) count_met(report.spread, per_address[i], address_jobs[i].endpoints);
   // Standard RDP Security: what nmap's rdp-enum-encryption reports (level, RC4/FIPS methods, version), asked only
   // of a server that accepts PROTOCOL_RDP, each exchange on a connection of its own.
   const bool accepts_rdp = std::any_of(report.protocols.begin(), report.protocols.end(), [](const auto& a) {

@@ -9,6 +9,13 @@
 namespace rdp::probe {
 
 void decide_verdict(target_report& report) {
+  // Before anything one attempt says: when the connections met different listeners, whichever answered a given
+  // attempt is luck (the kernel's SO_REUSEPORT hash, or which address a client picks), and so is every verdict below.
+  if (disagree(report.spread)) {
+    report.result = verdict::listener_conflict;
+    report.evidence = "the connections met different listeners (" + describe(report.spread) + ")";
+    return;
+  }
   const auto& attempts = report.protocols;
   auto any = [&](auto pred) { return std::any_of(attempts.begin(), attempts.end(), pred); };
   auto first_with = [&](attempt_outcome o) {
@@ -74,6 +81,7 @@ std::string_view to_string(verdict v) noexcept {
     case verdict::tls_failed: return "tls-failed";
     case verdict::session_error: return "session-error";
     case verdict::dns_failed: return "dns-failed";
+    case verdict::listener_conflict: return "listener-conflict";
     case verdict::login_failed: return "login-failed";
     case verdict::reconnect_failed: return "reconnect-failed";
     case verdict::internal_error: return "internal-error";

@@ -60,10 +60,10 @@ constexpr word_table<reconnect_outcome, 3> reconnect_words{{{reconnect_outcome::
 
 // rdpprobe's verdict words (docs/verdicts.md). Kept here because this parser links nothing of the probe;
 // tests/unit_scenarios checks them against probe::to_string(verdict).
-constexpr std::array<std::string_view, 13> verdict_words{
+constexpr std::array<std::string_view, 14> verdict_words{
     "rdp",           "not-rdp",    "refused",      "timeout",          "reset",
     "closed",        "negotiation-failed", "tls-failed", "session-error", "dns-failed",
-    "login-failed",  "reconnect-failed",   "internal-error"};
+    "listener-conflict", "login-failed",  "reconnect-failed",   "internal-error"};
 
 constexpr std::array<std::string_view, 4> security_words{"any", "tls", "nla", "rdp"};
 // The lean client speaks TLS or NLA (its own CredSSP), not Standard RDP Security nor FreeRDP's negotiation of "any".

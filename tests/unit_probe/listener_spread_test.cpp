@@ -3,6 +3,7 @@
 #include "rdp/probe/listener_spread.hpp"
 
 #include "rdp/probe/report.hpp"
+#include "rdp/probe/verdict.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -100,8 +101,15 @@ TEST(ListenerSpread, TallyCountsPerKindAndFingerprintAndRequest) {
   EXPECT_EQ(t.addresses(), std::vector<std::string>{"127.0.0.1:3389"});
   EXPECT_TRUE(probe::disagree(t));
   EXPECT_EQ(probe::describe(t),
-            "6 connections: 2 met rdp (0x00: selected rdp), 3 met http (HTTP/1.0 400 Bad Request), "
-            "1 met rdp (0x03: selected credssp)");
+            "6 connections: 3 met rdp (0x00: selected rdp; 0x03: selected credssp), 3 met http (HTTP/1.0 400 Bad "
+            "Request)");
+  // At most three answers per kind are named.
+  t.add(rdp_selected(0x01, 0x01));
+  t.add(rdp_selected(0x08, 0x00));
+  t.add(rdp_selected(0x0B, 0x02));
+  EXPECT_EQ(probe::describe(t),
+            "9 connections: 6 met rdp (0x00: selected rdp; 0x03: selected credssp; 0x01: selected tls; 2 more), "
+            "3 met http (HTTP/1.0 400 Bad Request)");
 }
 
 TEST(ListenerSpread, RdpBesideAnotherListenerDisagrees) {
@@ -177,6 +185,28 @@ TEST(ListenerSpread, KindNames) {
   EXPECT_EQ(probe::met_kind_of(protocol::listener_kind::text_banner), met_kind::banner);
   EXPECT_TRUE(probe::identifies_listener(met_kind::binary));
   EXPECT_FALSE(probe::identifies_listener(met_kind::refused));
+}
+
+// The verdict (decide_verdict): a disagreeing spread is listener-conflict whatever the attempts say, its evidence
+// counting what was met; a spread that agrees leaves the verdict to the attempts.
+TEST(ListenerSpread, DisagreementIsVerdictListenerConflict) {
+  probe::target_report r;
+  auto first = attempt(0, attempt_outcome::not_rdp, "http: HTTP/1.0 400 Bad Request");
+  r.protocols.push_back(first);
+  r.spread.add(http("127.0.0.1:3389"));
+  r.spread.add(rdp_selected(0x00, 0x00, "127.0.0.1:3389"));
+  probe::decide_verdict(r);
+  EXPECT_EQ(r.result, probe::verdict::listener_conflict);
+  EXPECT_EQ(probe::to_string(r.result), "listener-conflict");
+  EXPECT_EQ(r.evidence, "the connections met different listeners (2 connections: 1 met http (HTTP/1.0 400 Bad "
+                        "Request), 1 met rdp (0x00: selected rdp))");
+
+  probe::target_report agreeing;
+  agreeing.protocols.push_back(first);
+  agreeing.spread.add(http());
+  agreeing.spread.add(http());
+  probe::decide_verdict(agreeing);
+  EXPECT_EQ(agreeing.result, probe::verdict::not_rdp);
 }
 
 }  // namespace

@@ -95,8 +95,9 @@ struct tally {
 // their own: they do not say which program answered.
 bool disagree(const tally& t);
 
-// One line for a report: "12 connections: 7 met rdp (0x00: selected RDP), 5 met http (HTTP/1.0 400 Bad Request)",
-// with " at ADDRESS" per entry when the tally covers more than one address.
+// One line for a report, one part per kind in the order first met: "12 connections: 7 met rdp (0x00: selected rdp;
+// 0x03: selected credssp), 5 met http (HTTP/1.0 400 Bad Request)" — at most three answers per kind ("; 2 more"), and
+// " at ADDRESS" per kind when the tally covers more than one address.
 std::string describe(const tally& t);
 
 // {"connections": N, "disagree": bool, "met": [{"kind", "requested", "fingerprint", "connections", "example",

@@ -2,6 +2,7 @@
 // What rdpprobe found about one target, and its renderings (human text, one JSON object per line).
 // The JSON schema is documented in docs/json-schema.md; bump report_schema_version on any incompatible change.
 #include "rdp/net/tls.hpp"
+#include "rdp/probe/listener_spread.hpp"
 #include "rdp/protocol/classify.hpp"
 #include "rdp/protocol/nego.hpp"
 
@@ -32,6 +33,10 @@ enum class verdict {
                        // Connect-Initial with a Set Error Info, a Disconnect Provider Ultimatum, an X.224 Disconnect
                        // Request, a reset or a close (see session_result)
   dns_failed,          // the name did not resolve
+  // Connections to the target met different listeners: some RDP and some another program (two sockets sharing the
+  // port with SO_REUSEPORT, or a name whose addresses reach different listeners), or RDP answers to the same request
+  // that contradict each other. The report's listener_spread counts what each connection met.
+  listener_conflict,
   // With --login: the wire probe saw a healthy RDP server, but a real logon (FreeRDP client library) did not reach
   // the active state (see login: how far it got, the server's error info).
   login_failed,
@@ -134,6 +139,12 @@ struct target_report {
   std::vector<protocol_attempt> combinations;  // one per client-style combination (e.g. 0x03, 0x0B)
   std::optional<net::tls_facts> tls;
   std::optional<protocol::classification> listener;  // what answered, when it was not RDP
+  // What every connection of the wire probe met (the negotiation attempts, the extra connections made after a
+  // non-RDP first answer, one per other address of the name), counted by kind and fingerprint. disagree() on it is
+  // verdict listener-conflict.
+  tally spread;
+  // The addresses the target's name resolved to (each once, in the resolver's order); empty for an address literal.
+  std::vector<std::string> resolved;
   // Standard RDP Security (MCS Connect exchange), when the server accepted PROTOCOL_RDP and it was asked for.
   std::shared_ptr<const standard_security_result> standard_security;
   // NTLM CHALLENGE facts over CredSSP (names, product version, clock), when the server selected CredSSP.

@@ -32,6 +32,15 @@ struct probe_options {
   // xrdp 0.9 listens with a backlog of 2, and SYNs beyond it wait for a retransmission a second later.
   unsigned attempts_in_flight = 2;
   unsigned repeat = 1;                   // probe each target this many times and report timing statistics
+  // When the first attempt meets something that is not RDP, this many more connections (the first request again)
+  // before the other attempts are skipped: two listeners sharing the port with SO_REUSEPORT get connections by the
+  // kernel's hash of the 4-tuple, so the first one proves nothing about the next. With k connections in all, a
+  // second member of a pair is missed with probability 2^-(k-1). 0 = skip after the first answer, as before.
+  unsigned conflict_probes = 4;
+  // A name that resolves to several addresses (A and AAAA, each once): the probe runs as before against the first
+  // that accepts, then one connection to each other address; addresses that meet different listeners are verdict
+  // listener-conflict. true: only the first connection, with the resolver's fallback order, as before.
+  bool first_address = false;
   std::string ca_file;                   // verify server certificates against this PEM bundle; empty: system store
   bool standard_security = true;         // when PROTOCOL_RDP is accepted: encryption level, methods, RDP version
   bool ntlm_info = true;                 // when CredSSP is selected: NTLM names, version, clock (no credentials)
@@ -47,6 +56,9 @@ struct probe_options {
   // bug there would be: the target gets verdict internal-error, and the run goes on with the others.
   std::function<void(const std::string& target)> before_target;
   std::function<void(const std::string& host, std::uint32_t requested_bits)> before_attempt;
+  // For tests: when set, replaces DNS for every target that is not an address literal — the addresses the name
+  // resolves to (none: verdict dns-failed), so that a test can make "rdp.test" resolve to 127.0.0.1 and ::1.
+  std::function<std::vector<net::asio::ip::address>(const std::string& host)> resolve;
 };
 
 // Spaces out new connections across every target of a run (--rate). Single-threaded: one per io_context.

@@ -9,6 +9,8 @@ namespace rdp::probe {
 
 // Sets report.result and report.evidence from report.protocols (the single-protocol attempts; the combinations only
 // show what real clients would get) and report.session. In order:
+//  - the connections disagree about what listens (disagree(report.spread), listener_spread.hpp): listener-conflict,
+//    the evidence counting what they met;
 //  - no attempt got an RDP answer (a selection, a failure code, a legacy confirm, an RDP hang-up): by precedence
 //    not-rdp, refused, timeout, reset, closed, another socket error (as closed), with the evidence of the first
 //    attempt that ended so; timeout "no attempt was made" when every attempt was skipped;
