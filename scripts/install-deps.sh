@@ -18,6 +18,7 @@ peer_packages=(
   xrdp openssl nmap
   freerdp2-x11 xvfb xauth   # xfreerdp needs an X display even to start: run under xvfb-run (docs/freerdp.md 1.6)
   tshark                    # reads the pcaps the suite writes (docs/pcap.md)
+  python3-samba             # Samba's SPNEGO/NTLM client (gensec) against rdpsim's CredSSP (docs/nla.md)
 )
 
 missing=()

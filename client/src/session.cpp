@@ -80,6 +80,7 @@ protocol::client_sequence_options machine_options(const session_options& o) {
     m.nla.nonce = rdp::crypto::random_array<32>();
     m.nla.filetime = filetime_now();
     m.nla.hybrid_ex = o.hybrid_ex;
+    m.nla.spnego = o.spnego;
     m.nla.target_spn = "TERMSRV/" + o.host;  // MsvAvTargetName as FreeRDP 2.11 sends it (its captured AUTHENTICATE)
   }
   m.start = protocol::client_start::x224;

@@ -252,6 +252,7 @@ seq::action client_sequence::start_step(step s) {
       o.public_key = server_public_key_;
       o.version = options_.nla.credssp_version;
       o.target_spn = options_.nla.target_spn;
+      if (options_.nla.spnego) o.spnego_mechs = {spnego::oid(spnego::ntlm_oid.begin(), spnego::ntlm_oid.end())};
       credssp_.emplace(*options_.nla.crypto, std::move(o));
       return send(credssp::encode(credssp_->start()), deadline_);
     }

@@ -22,15 +22,6 @@ class credssp_category_impl final : public boost::system::error_category {
 
 boost::system::error_code bad() { return make_error_code(error::bad_ts_request); }
 
-// Writes [n] EXPLICIT around a value written by `fill`.
-template <class Fill>
-void write_explicit(byte_writer& out, std::uint32_t n, Fill fill) {
-  byte_buffer content;
-  byte_writer w(content);
-  fill(w);
-  ber::write_tlv(out, ber::context(n), content);
-}
-
 // The single TLV inside an EXPLICIT field's content, which must have tag `t` and nothing after it.
 boost::system::result<bytes_view> only_child(bytes_view explicit_content, const ber::tag& t) {
   ber::reader r(explicit_content);
@@ -74,33 +65,33 @@ const boost::system::error_category& credssp_category() noexcept {
 byte_buffer encode(const ts_request& request) {
   byte_buffer content;
   byte_writer w(content);
-  write_explicit(w, 0, [&](byte_writer& f) { ber::write_integer(f, request.version); });
+  ber::write_explicit(w, 0, [&](byte_writer& f) { ber::write_integer(f, request.version); });
   if (!request.nego_tokens.empty()) {
-    write_explicit(w, 1, [&](byte_writer& f) {
+    ber::write_explicit(w, 1, [&](byte_writer& f) {
       byte_buffer items;
       byte_writer iw(items);
       for (const auto& token : request.nego_tokens) {
         byte_buffer nego_data;
         byte_writer nw(nego_data);
-        write_explicit(nw, 0, [&](byte_writer& t) { ber::write_octet_string(t, token); });
+        ber::write_explicit(nw, 0, [&](byte_writer& t) { ber::write_octet_string(t, token); });
         ber::write_tlv(iw, ber::sequence_tag, nego_data);
       }
       ber::write_tlv(f, ber::sequence_tag, items);
     });
   }
   if (request.auth_info)
-    write_explicit(w, 2, [&](byte_writer& f) { ber::write_octet_string(f, *request.auth_info); });
+    ber::write_explicit(w, 2, [&](byte_writer& f) { ber::write_octet_string(f, *request.auth_info); });
   if (request.pub_key_auth)
-    write_explicit(w, 3, [&](byte_writer& f) { ber::write_octet_string(f, *request.pub_key_auth); });
+    ber::write_explicit(w, 3, [&](byte_writer& f) { ber::write_octet_string(f, *request.pub_key_auth); });
   if (request.error_code) {
     // NTSTATUS values are 32-bit; Windows writes them as a signed 32-bit INTEGER (errors have the top bit set,
     // so they come out negative in 4 bytes). Do the same so a simulator's error looks like a real one.
-    write_explicit(w, 4, [&](byte_writer& f) {
+    ber::write_explicit(w, 4, [&](byte_writer& f) {
       ber::write_integer(f, static_cast<std::int32_t>(*request.error_code));
     });
   }
   if (request.client_nonce)
-    write_explicit(w, 5, [&](byte_writer& f) { ber::write_octet_string(f, *request.client_nonce); });
+    ber::write_explicit(w, 5, [&](byte_writer& f) { ber::write_octet_string(f, *request.client_nonce); });
   byte_buffer out;
   byte_writer ow(out);
   ber::write_tlv(ow, ber::sequence_tag, content);
@@ -162,8 +153,8 @@ decode_result<ts_request> decode_ts_request(bytes_view stream) {
 byte_buffer encode(const ts_credentials& credentials) {
   byte_buffer content;
   byte_writer w(content);
-  write_explicit(w, 0, [&](byte_writer& f) { ber::write_integer(f, credentials.cred_type); });
-  write_explicit(w, 1, [&](byte_writer& f) { ber::write_octet_string(f, credentials.credentials); });
+  ber::write_explicit(w, 0, [&](byte_writer& f) { ber::write_integer(f, credentials.cred_type); });
+  ber::write_explicit(w, 1, [&](byte_writer& f) { ber::write_octet_string(f, credentials.credentials); });
   byte_buffer out;
   byte_writer ow(out);
   ber::write_tlv(ow, ber::sequence_tag, content);
@@ -173,9 +164,9 @@ byte_buffer encode(const ts_credentials& credentials) {
 byte_buffer encode(const password_credentials& credentials) {
   byte_buffer content;
   byte_writer w(content);
-  write_explicit(w, 0, [&](byte_writer& f) { ber::write_octet_string(f, credentials.domain); });
-  write_explicit(w, 1, [&](byte_writer& f) { ber::write_octet_string(f, credentials.user); });
-  write_explicit(w, 2, [&](byte_writer& f) { ber::write_octet_string(f, credentials.password); });
+  ber::write_explicit(w, 0, [&](byte_writer& f) { ber::write_octet_string(f, credentials.domain); });
+  ber::write_explicit(w, 1, [&](byte_writer& f) { ber::write_octet_string(f, credentials.user); });
+  ber::write_explicit(w, 2, [&](byte_writer& f) { ber::write_octet_string(f, credentials.password); });
   byte_buffer out;
   byte_writer ow(out);
   ber::write_tlv(ow, ber::sequence_tag, content);

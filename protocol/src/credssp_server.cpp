@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <string_view>
+#include <variant>
 
 namespace rdp::protocol {
 namespace {
@@ -143,7 +144,16 @@ credssp_step credssp_acceptor::on_request(const credssp::ts_request& request) {
     return stop("the client ended the exchange with TSRequest.errorCode " + status_name(*request.error_code));
   switch (stage_) {
     case stage::negotiate: return on_negotiate(request);
+    case stage::spnego_negotiate: {
+      std::string why;
+      const auto resp = next_resp(request, why);
+      if (!resp) return refuse(ntstatus::not_supported, why);
+      if (!resp->response_token || !is_ntlm_message(*resp->response_token, ntlm::message_type::negotiate))
+        return refuse(ntstatus::not_supported, "SPNEGO selected NTLM, but the client's next token is not an NTLM NEGOTIATE");
+      return answer_negotiate(*resp->response_token);
+    }
     case stage::authenticate: return on_authenticate(request);
+    case stage::binding: return on_binding(request);
     case stage::credentials: return on_credentials(request);
     case stage::done: break;
   }
@@ -180,26 +190,108 @@ credssp_step credssp_acceptor::stop(std::string why) {
 credssp_step credssp_acceptor::on_negotiate(const credssp::ts_request& request) {
   if (request.nego_tokens.empty()) return refuse(ntstatus::not_supported, "the first TSRequest carried no token");
   const auto& token = request.nego_tokens.front();
+  if (spnego::looks_like_spnego(token)) return on_spnego_init(token);
   if (!is_ntlm_message(token, ntlm::message_type::negotiate))
     return refuse(ntstatus::not_supported,
-                  "the first token is not a raw NTLM NEGOTIATE (SPNEGO and Kerberos are not simulated)");
+                  "the first token is neither a raw NTLM NEGOTIATE nor SPNEGO (Kerberos alone is not simulated)");
+  return answer_negotiate(token);
+}
+
+namespace {
+std::string mech_list_text(const std::vector<spnego::oid>& mechs) {
+  std::string text;
+  for (const auto& m : mechs) text += (text.empty() ? "" : ", ") + spnego::mech_name(m);
+  return text;
+}
+}  // namespace
+
+credssp_step credssp_acceptor::on_spnego_init(bytes_view token) {
+  auto decoded = spnego::decode(token);
+  if (!decoded) return refuse(ntstatus::not_supported, "the SPNEGO token is malformed: " + decoded.error().message());
+  const auto* init = std::get_if<spnego::neg_token_init>(&*decoded);
+  if (!init) return refuse(ntstatus::not_supported, "the first SPNEGO token is a NegTokenResp, not a NegTokenInit");
+  spnego_ = true;
+  mech_types_ = init->mech_types;
+  const auto ntlm = std::find_if(mech_types_.begin(), mech_types_.end(), [](const auto& m) { return spnego::is_ntlm(m); });
+  if (ntlm == mech_types_.end())
+    return refuse(ntstatus::not_supported,
+                  "the client's SPNEGO offers " + mech_list_text(mech_types_) + " but not NTLM (only NTLM is simulated)");
+  if (ntlm == mech_types_.begin() && init->mech_token &&
+      is_ntlm_message(*init->mech_token, ntlm::message_type::negotiate))
+    return answer_negotiate(*init->mech_token);
+  // RFC 4178 5: the acceptor picks a mechanism other than the initiator's first, drops the optimistic token (it was
+  // for that first one) and asks for a mechListMIC, so that a list stripped of the stronger mechanisms is detected.
+  mic_required_ = ntlm != mech_types_.begin();
+  mech_sent_ = true;
+  stage_ = stage::spnego_negotiate;
+  spnego::neg_token_resp resp;
+  resp.state = mic_required_ ? spnego::neg_state::request_mic : spnego::neg_state::accept_incomplete;
+  resp.supported_mech = spnego::oid(spnego::ntlm_oid.begin(), spnego::ntlm_oid.end());
+  auto r = answer();
+  r.nego_tokens.push_back(spnego::encode(resp));
+  return {std::move(r), outcome_};
+}
+
+credssp_step credssp_acceptor::answer_negotiate(bytes_view token) {
   auto negotiate = ntlm::decode_negotiate(token);
   if (!negotiate) return refuse(ntstatus::not_supported, "the NTLM NEGOTIATE is malformed: " + negotiate.error().message());
   auto challenge = ntlm::encode(make_challenge(options_.identity, negotiate->flags, options_.filetime,
                                                options_.server_challenge));
   if (!challenge) return refuse(ntstatus::not_supported, "the CHALLENGE could not be built");
-  negotiate_wire_ = token;
+  negotiate_wire_.assign(token.begin(), token.end());
   challenge_wire_ = *challenge;
+  challenge_sent_ = true;
   stage_ = stage::authenticate;
   auto r = answer();
-  r.nego_tokens.push_back(challenge_wire_);
+  if (!spnego_) {
+    r.nego_tokens.push_back(challenge_wire_);
+  } else {
+    spnego::neg_token_resp resp;
+    resp.state = spnego::neg_state::accept_incomplete;
+    // supportedMech only in the acceptor's first answer (RFC 4178 4.2.2).
+    if (!mech_sent_) resp.supported_mech = spnego::oid(spnego::ntlm_oid.begin(), spnego::ntlm_oid.end());
+    mech_sent_ = true;
+    resp.response_token = challenge_wire_;
+    r.nego_tokens.push_back(spnego::encode(resp));
+  }
   return {std::move(r), outcome_};
 }
 
+std::optional<spnego::neg_token_resp> credssp_acceptor::next_resp(const credssp::ts_request& request,
+                                                                  std::string& why) const {
+  if (request.nego_tokens.empty()) {
+    why = "the client's SPNEGO exchange went on without a token";
+    return std::nullopt;
+  }
+  auto decoded = spnego::decode(request.nego_tokens.front());
+  if (!decoded) {
+    why = "the client's SPNEGO token is malformed: " + decoded.error().message();
+    return std::nullopt;
+  }
+  auto* resp = std::get_if<spnego::neg_token_resp>(&*decoded);
+  if (!resp) {
+    why = "the client sent a second NegTokenInit instead of a NegTokenResp";
+    return std::nullopt;
+  }
+  if (resp->state == spnego::neg_state::reject) {
+    why = "the client rejected the SPNEGO negotiation";
+    return std::nullopt;
+  }
+  return std::move(*resp);
+}
+
 credssp_step credssp_acceptor::on_authenticate(const credssp::ts_request& request) {
-  if (request.nego_tokens.empty() || !is_ntlm_message(request.nego_tokens.front(), ntlm::message_type::authenticate))
+  std::optional<spnego::neg_token_resp> resp;
+  if (spnego_) {
+    std::string why;
+    resp = next_resp(request, why);
+    if (!resp) return refuse(ntstatus::logon_failure, why);
+  }
+  const byte_buffer no_token;
+  const byte_buffer& token = resp ? (resp->response_token ? *resp->response_token : no_token)
+                                  : (request.nego_tokens.empty() ? no_token : request.nego_tokens.front());
+  if (!is_ntlm_message(token, ntlm::message_type::authenticate))
     return refuse(ntstatus::logon_failure, "the client answered the CHALLENGE with something that is not an NTLM AUTHENTICATE");
-  const auto& token = request.nego_tokens.front();
   auto decoded = ntlm::decode_authenticate(token);
   if (!decoded) return refuse(ntstatus::logon_failure, "the NTLM AUTHENTICATE is malformed: " + decoded.error().message());
   const auto user = text_of(decoded->user, decoded->flags);
@@ -228,7 +320,51 @@ credssp_step credssp_acceptor::on_authenticate(const credssp::ts_request& reques
     return refuse(status, "the password of '" + who + "' is right, but the account is " + to_string(account->state));
 
   security_.emplace(*crypto_, checked.exported_session_key, checked.flags, ntlm::session_security::side::server);
-  if (!request.pub_key_auth) return stop("the AUTHENTICATE came without pubKeyAuth");
+  if (resp) {
+    // The client's mechListMIC comes before its pubKeyAuth on the same stream (MS-SPNG 3.3.5.1).
+    if (resp->mech_list_mic) {
+      if (!security_->verify(spnego::encode_mech_type_list(mech_types_), *resp->mech_list_mic))
+        return refuse(ntstatus::logon_failure, "the SPNEGO mechListMIC of '" + who +
+                                                   "' does not sign the mechanism list offered (" +
+                                                   mech_list_text(mech_types_) + "): was the negotiation altered?");
+      security_->restart_receive_cipher();
+    } else if (mic_required_ || checked.mic_present) {
+      return refuse(ntstatus::logon_failure,
+                    std::string("no SPNEGO mechListMIC came with the AUTHENTICATE of '") + who + "', and " +
+                        (mic_required_ ? "NTLM was not the client's first mechanism (RFC 4178 5)"
+                                       : "its NTLM MIC makes one due (MS-SPNG 3.3.5.1)"));
+    }
+    send_mic_ = resp->mech_list_mic.has_value() || mic_required_ || checked.mic_present;
+  }
+  pending_logon_ = nla_logon{user, domain, text_of(checked.message.workstation, checked.flags),
+                             static_cast<std::size_t>(account - options_.accounts.begin()), account->remote_logon};
+  stage_ = stage::binding;
+  if (!spnego_) {
+    if (!request.pub_key_auth) return stop("the AUTHENTICATE came without pubKeyAuth");
+    return on_binding(request);
+  }
+  // SPNEGO is complete on this side: its last token is accept-completed, with the server's mechListMIC when one is
+  // due (signed before the server's pubKeyAuth, on a stream that then starts again).
+  spnego::neg_token_resp done;
+  done.state = spnego::neg_state::accept_completed;
+  if (send_mic_) {
+    const auto mic = security_->sign(spnego::encode_mech_type_list(mech_types_));
+    done.mech_list_mic = byte_buffer(mic.begin(), mic.end());
+    security_->restart_send_cipher();
+  }
+  completion_token_ = spnego::encode(done);
+  if (request.pub_key_auth) return on_binding(request);
+  // MS-CSSP 3.1.5: pubKeyAuth MAY come with the client's last SPNEGO token, or after the exchange completes. Samba's
+  // client can only seal once it has checked the server's mechListMIC, so it sends pubKeyAuth in a TSRequest of its
+  // own: the completion goes first, without a binding.
+  auto r = answer();
+  r.nego_tokens.push_back(std::move(*completion_token_));
+  completion_token_.reset();
+  return {std::move(r), outcome_};
+}
+
+credssp_step credssp_acceptor::on_binding(const credssp::ts_request& request) {
+  if (!request.pub_key_auth) return stop("the client's TSRequest after the SPNEGO exchange carried no pubKeyAuth");
   const bool hashed = binds_with_nonce(client_version_);
   const byte_buffer nonce = request.client_nonce.value_or(byte_buffer{});
   if (hashed && nonce.size() != 32)
@@ -238,10 +374,13 @@ credssp_step credssp_acceptor::on_authenticate(const credssp::ts_request& reques
   if (*binding != client_key_binding(*crypto_, client_version_, nonce, options_.public_key))
     return stop("pubKeyAuth does not bind this server's TLS public key (a TLS-intercepting middlebox between the "
                 "client and the server?)");
-  logon_ = nla_logon{user, domain, text_of(checked.message.workstation, checked.flags),
-                     static_cast<std::size_t>(account - options_.accounts.begin()), account->remote_logon};
+  logon_ = std::move(pending_logon_);
   stage_ = stage::credentials;
   auto r = answer();
+  if (completion_token_) {
+    r.nego_tokens.push_back(std::move(*completion_token_));
+    completion_token_.reset();
+  }
   r.pub_key_auth = security_->seal(server_key_binding(*crypto_, client_version_, nonce, options_.public_key));
   return {std::move(r), outcome_};
 }
@@ -266,7 +405,8 @@ credssp_step credssp_acceptor::on_credentials(const credssp::ts_request& request
   outcome_ = credssp_outcome::authenticated;
   stage_ = stage::done;
   log_ = "NLA logon of '" + (logon_->domain.empty() ? std::string() : logon_->domain + "\\") + logon_->user +
-         "' accepted (CredSSP " + std::to_string(client_version_) + ", NTLMv2" +
+         "' accepted (CredSSP " + std::to_string(client_version_) +
+         (spnego_ ? std::string(", SPNEGO/NTLMv2") + (send_mic_ ? " with mechListMIC" : "") : std::string(", NTLMv2")) +
          (binds_with_nonce(client_version_) ? ", public key bound by nonce hash" : ", public key echoed") + ")";
   return {std::nullopt, outcome_};
 }

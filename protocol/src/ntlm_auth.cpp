@@ -240,6 +240,7 @@ authenticate_checked check_authenticate(const crypto::primitives& c, bytes_view 
       out.failure = check_failure::bad_mic;
       return out;
     }
+    out.mic_present = true;
   }
   return out;
 }
@@ -254,39 +255,52 @@ session_security::session_security(const crypto::primitives& c, const crypto::di
   const bool client = self == side::client;
   send_signing_key_ = client ? client_sign : server_sign;
   receive_signing_key_ = client ? server_sign : client_sign;
-  send_seal_ = c.rc4(client ? client_seal : server_seal);
-  receive_seal_ = c.rc4(client ? server_seal : client_seal);
+  send_sealing_key_ = client ? client_seal : server_seal;
+  receive_sealing_key_ = client ? server_seal : client_seal;
+  send_seal_ = c.rc4(send_sealing_key_);
+  receive_seal_ = c.rc4(receive_sealing_key_);
 }
+
+// The signature of 3.4.4.2: Version 1, the first 8 bytes of HMAC_MD5(SigningKey, SeqNum || message) — through the
+// RC4 stream under KEY_EXCH — and SeqNum.
+std::array<std::uint8_t, 16> session_security::signature(bytes_view message, crypto::rc4_stream& seal,
+                                                         const crypto::digest16& key, std::uint32_t seq) const {
+  std::array<std::uint8_t, 16> out{};
+  const auto seq_bytes = le32(seq);
+  const auto mac = crypto_->hmac_md5(key, {seq_bytes, message});
+  out[0] = 1;
+  std::copy_n(mac.begin(), 8, out.begin() + 4);
+  if (key_exchange_) seal.apply(bytes_view(out.data() + 4, 8), out.data() + 4);
+  std::copy(seq_bytes.begin(), seq_bytes.end(), out.begin() + 12);
+  return out;
+}
+
+std::array<std::uint8_t, 16> session_security::sign(bytes_view message) {
+  return signature(message, *send_seal_, send_signing_key_, send_seq_++);
+}
+
+bool session_security::verify(bytes_view message, bytes_view signature_bytes) {
+  const auto expected = signature(message, *receive_seal_, receive_signing_key_, receive_seq_++);
+  return same(expected, signature_bytes);
+}
+
+void session_security::restart_send_cipher() { send_seal_ = crypto_->rc4(send_sealing_key_); }
+void session_security::restart_receive_cipher() { receive_seal_ = crypto_->rc4(receive_sealing_key_); }
 
 // 3.4.4.2 SEAL with extended session security: the message is encrypted first, then the checksum with the same
 // stream; the signature is Version 1, Checksum, SeqNum.
 byte_buffer session_security::seal(bytes_view message) {
   byte_buffer out(signature_size + message.size());
   send_seal_->apply(message, out.data() + signature_size);
-  const auto seq = le32(send_seq_);
-  const auto mac = crypto_->hmac_md5(send_signing_key_, {seq, message});
-  out[0] = 1;
-  out[1] = out[2] = out[3] = 0;
-  std::copy_n(mac.begin(), 8, out.begin() + 4);
-  if (key_exchange_) send_seal_->apply(bytes_view(out.data() + 4, 8), out.data() + 4);
-  std::copy(seq.begin(), seq.end(), out.begin() + 12);
-  ++send_seq_;
+  const auto sig = signature(message, *send_seal_, send_signing_key_, send_seq_++);
+  std::copy(sig.begin(), sig.end(), out.begin());
   return out;
 }
 
 std::optional<byte_buffer> session_security::unseal(bytes_view input) {
   if (input.size() < signature_size) return std::nullopt;
-  const auto header = input.first(signature_size);
   auto message = receive_seal_->apply(input.subspan(signature_size));
-  std::array<std::uint8_t, 8> checksum{};
-  std::copy_n(header.begin() + 4, 8, checksum.begin());
-  if (key_exchange_) receive_seal_->apply(checksum, checksum.data());
-  const auto seq = le32(receive_seq_);
-  const auto mac = crypto_->hmac_md5(receive_signing_key_, {seq, message});
-  const bool version_ok = header[0] == 1 && header[1] == 0 && header[2] == 0 && header[3] == 0;
-  const bool ok = version_ok && same(bytes_view(mac.data(), 8), checksum) && same(header.subspan(12, 4), seq);
-  ++receive_seq_;
-  if (!ok) return std::nullopt;
+  if (!verify(message, input.first(signature_size))) return std::nullopt;
   return message;
 }
 

@@ -275,6 +275,24 @@ TEST(LeanClientNla, LogsOnToRdpsimOverNlaAndReachesActive) {
   }
 }
 
+// mstsc's way: the NTLM tokens inside SPNEGO, mechListMICs both ways, and a session at the end.
+TEST(LeanClientNla, LogsOnOverSpnegoAndReachesActive) {
+  test::sim_thread sim(nla_profile("tls, credssp, credssp-ex"));
+  auto context = client::make_client_context();
+  auto o = nla_options(sim.port(), "alice", "Passw0rd!", true);
+  o.spnego = true;
+  o.hold = false;
+  const auto r = client::run_session_blocking(context, o);
+  EXPECT_TRUE(r.active()) << r.failure;
+  EXPECT_EQ(r.early_authorization, 0u);
+  EXPECT_EQ(sim.call([&] { return sim.server().counters().nla_logons; }), 1u);
+  EXPECT_EQ(logged_on(sim), 1u);
+  auto wrong = nla_options(sim.port(), "alice", "wrong", true);
+  wrong.spnego = true;
+  const auto refused = client::run_session_blocking(context, wrong);
+  EXPECT_EQ(refused.nla_status, protocol::ntstatus::logon_failure) << refused.failure;
+}
+
 TEST(LeanClientNla, AWrongPasswordIsRefusedWithLogonFailureAndNoSession) {
   test::sim_thread sim(nla_profile("tls, credssp"));
   auto context = client::make_client_context();

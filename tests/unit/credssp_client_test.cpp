@@ -1,6 +1,7 @@
 // The client side of CredSSP (protocol/credssp_client.hpp) driven against the server side (credssp_acceptor), with
 // OpenSSL's primitives (rdp::crypto): logons at versions 6 and 3 (and 2–5), the NTSTATUS of each refusal, a server
-// whose binding is wrong, malformed answers; every TSRequest also goes through its DER encoding and the tri-state
+// whose binding is wrong, malformed answers; the same over SPNEGO (NTLM first, NTLM after Kerberos or NEGOEX, a
+// stripped mechanism list, a missing mechListMIC either way, Kerberos only); every TSRequest also goes through its DER encoding and the tri-state
 // decoder, whole, byte at a time and at every split point, as it would travel inside TLS.
 #include "rdp/crypto/openssl_primitives.hpp"
 #include "rdp/protocol/credssp.hpp"
@@ -8,6 +9,7 @@
 #include "rdp/protocol/credssp_server.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/ntlm.hpp"
+#include "rdp/protocol/spnego.hpp"
 
 #include "freerdp_nla_vectors.hpp"
 #include "hex.hpp"
@@ -246,7 +248,8 @@ TEST(CredSspInitiator, MalformedAnswersAreFailuresNotThrows) {
     credssp_initiator client(c(), initiator_options());
     client.start();
     credssp::ts_request spnego;
-    spnego.nego_tokens.push_back(hex("a1 1b 30 19 a0 03 0a 01 01"));  // a SPNEGO NegTokenResp, not raw NTLM
+    // A SPNEGO NegTokenResp to a client that sent raw NTLM: not what it asked for.
+    spnego.nego_tokens.push_back(hex("a1 1b 30 19 a0 03 0a 01 01"));
     EXPECT_EQ(client.on_response(spnego).outcome, credssp_outcome::failed);
     EXPECT_NE(client.log().find("SPNEGO"), std::string::npos);
   }
@@ -311,6 +314,232 @@ TEST(CredSspInitiator, EveryTsRequestOfTheExchangeFramesAtEverySplitPoint) {
     const auto wire = credssp::encode(r);
     rdp::test::expect_need_more_on_every_prefix(wire, [](bytes_view b) { return credssp::decode_ts_request(b); });
     EXPECT_EQ(credssp::decode_ts_request(wire)->value, r);
+  }
+}
+
+spnego::oid oid_of(bytes_view b) { return spnego::oid(b.begin(), b.end()); }
+byte_buffer copy_of(bytes_view b) { return byte_buffer(b.begin(), b.end()); }
+
+credssp_initiator_options spnego_options(std::vector<spnego::oid> mechs, std::string password = "Passw0rd!") {
+  auto o = initiator_options("alice", std::move(password));
+  o.spnego_mechs = std::move(mechs);
+  return o;
+}
+
+// The SPNEGO token of a TSRequest, decoded.
+template <class Token>
+Token spnego_of(const credssp::ts_request& r) {
+  EXPECT_EQ(r.nego_tokens.size(), 1u);
+  auto decoded = spnego::decode(r.nego_tokens.at(0));
+  EXPECT_TRUE(decoded) << (decoded ? "" : decoded.error().message());
+  return std::get<Token>(decoded.value());
+}
+
+TEST(CredSspSpnego, NtlmFirstLogsOnInThreeRoundTripsWithMechListMicsBothWays) {
+  for (std::int64_t version : {6, 5, 3, 2}) {
+    SCOPED_TRACE(version);
+    auto o = spnego_options({oid_of(spnego::ntlm_oid)});
+    o.version = version;
+    credssp_initiator client(c(), o);
+    credssp_acceptor server(c(), acceptor_options());
+    const auto result = run(client, server);
+    EXPECT_EQ(result.client, credssp_outcome::authenticated) << client.log();
+    EXPECT_EQ(result.server, credssp_outcome::authenticated) << server.log();
+    EXPECT_EQ(result.round_trips, 3);
+    EXPECT_TRUE(server.spnego());
+    EXPECT_TRUE(server.mech_list_mic_exchanged());
+    EXPECT_NE(server.log().find("SPNEGO/NTLMv2 with mechListMIC"), std::string::npos) << server.log();
+    EXPECT_NE(client.log().find("over SPNEGO"), std::string::npos) << client.log();
+  }
+}
+
+TEST(CredSspSpnego, EachTokenIsTheSpnegoOneRfc4178Prescribes) {
+  credssp_initiator client(c(), spnego_options({oid_of(spnego::ntlm_oid)}));
+  credssp_acceptor server(c(), acceptor_options());
+  const auto first = client.start();
+  const auto init = spnego_of<spnego::neg_token_init>(first);
+  ASSERT_TRUE(init.mech_token);
+  EXPECT_TRUE(is_ntlm_message(*init.mech_token, ntlm::message_type::negotiate));
+
+  const auto challenge = server.on_request(travel(first));
+  ASSERT_TRUE(challenge.reply);
+  const auto resp1 = spnego_of<spnego::neg_token_resp>(*challenge.reply);
+  EXPECT_EQ(resp1.state, spnego::neg_state::accept_incomplete);
+  EXPECT_EQ(resp1.supported_mech, oid_of(spnego::ntlm_oid));  // only in the first answer
+  ASSERT_TRUE(resp1.response_token);
+  EXPECT_TRUE(is_ntlm_message(*resp1.response_token, ntlm::message_type::challenge));
+
+  const auto authenticate = client.on_response(travel(*challenge.reply));
+  ASSERT_TRUE(authenticate.reply);
+  const auto resp2 = spnego_of<spnego::neg_token_resp>(*authenticate.reply);
+  ASSERT_TRUE(resp2.response_token);
+  EXPECT_TRUE(is_ntlm_message(*resp2.response_token, ntlm::message_type::authenticate));
+  ASSERT_TRUE(resp2.mech_list_mic);
+  EXPECT_EQ(resp2.mech_list_mic->size(), 16u);  // an NTLM signature: version 1, checksum, sequence number 0
+  EXPECT_EQ(copy_of(bytes_view(*resp2.mech_list_mic).first(4)), hex("01 00 00 00"));
+  EXPECT_EQ(copy_of(bytes_view(*resp2.mech_list_mic).last(4)), hex("00 00 00 00"));
+  ASSERT_TRUE(authenticate.reply->pub_key_auth);
+  // pubKeyAuth follows the mechListMIC on the same sequence: number 1, with the RC4 stream started again.
+  EXPECT_EQ(copy_of(bytes_view(*authenticate.reply->pub_key_auth).subspan(12, 4)), hex("01 00 00 00"));
+
+  const auto binding = server.on_request(travel(*authenticate.reply));
+  ASSERT_TRUE(binding.reply);
+  const auto resp3 = spnego_of<spnego::neg_token_resp>(*binding.reply);
+  EXPECT_EQ(resp3.state, spnego::neg_state::accept_completed);
+  EXPECT_FALSE(resp3.supported_mech);
+  EXPECT_FALSE(resp3.response_token);
+  ASSERT_TRUE(resp3.mech_list_mic);
+  EXPECT_EQ(client.on_response(travel(*binding.reply)).outcome, credssp_outcome::authenticated) << client.log();
+}
+
+TEST(CredSspSpnego, NtlmAfterKerberosOrNegoexDropsTheOptimisticTokenAndRequestsAMic) {
+  const std::vector<std::vector<spnego::oid>> lists{
+      {oid_of(spnego::ms_kerberos_oid), oid_of(spnego::kerberos_oid), oid_of(spnego::ntlm_oid)},  // mstsc in a domain
+      {oid_of(spnego::negoex_oid), oid_of(spnego::ntlm_oid)}};                                   // Windows 10+, workgroup
+  for (const auto& mechs : lists) {
+    SCOPED_TRACE(spnego::mech_name(mechs.front()));
+    auto o = spnego_options(mechs);
+    o.optimistic_token = hex("6e 82 01 00 30 82 00 fc");  // stands for an AP-REQ: the server cannot use it
+    credssp_initiator client(c(), o);
+    credssp_acceptor server(c(), acceptor_options());
+    const auto first = client.start();
+    const auto answer = server.on_request(travel(first));
+    ASSERT_TRUE(answer.reply);
+    const auto resp = spnego_of<spnego::neg_token_resp>(*answer.reply);
+    EXPECT_EQ(resp.state, spnego::neg_state::request_mic);
+    EXPECT_EQ(resp.supported_mech, oid_of(spnego::ntlm_oid));
+    EXPECT_FALSE(resp.response_token);
+    EXPECT_FALSE(server.challenge_sent());
+
+    credssp_initiator again(c(), o);
+    credssp_acceptor fresh(c(), acceptor_options());
+    const auto result = run(again, fresh);
+    EXPECT_EQ(result.client, credssp_outcome::authenticated) << again.log();
+    EXPECT_EQ(result.server, credssp_outcome::authenticated) << fresh.log();
+    EXPECT_EQ(result.round_trips, 4);  // one more: the NEGOTIATE goes in a NegTokenResp
+  }
+}
+
+// Samba's order (tests/interop/samba_spnego_test.cpp): gensec seals only once SPNEGO is complete, so the AUTHENTICATE
+// comes alone, the server answers with accept-completed and its mechListMIC, and pubKeyAuth follows in a TSRequest of
+// its own (MS-CSSP 3.1.5 allows both).
+TEST(CredSspSpnego, PubKeyAuthMayFollowInItsOwnTsRequestAfterTheServersCompletion) {
+  credssp_initiator client(c(), spnego_options({oid_of(spnego::ntlm_oid)}));
+  credssp_acceptor server(c(), acceptor_options());
+  const auto challenge = server.on_request(travel(client.start()));
+  const auto authenticate = client.on_response(travel(*challenge.reply)).reply.value();
+  auto token_only = authenticate;
+  token_only.pub_key_auth.reset();
+  token_only.client_nonce.reset();
+  auto binding_only = authenticate;
+  binding_only.nego_tokens.clear();
+
+  const auto completion = server.on_request(travel(token_only));
+  ASSERT_TRUE(completion.reply) << server.log();
+  EXPECT_EQ(completion.outcome, credssp_outcome::in_progress);
+  EXPECT_FALSE(completion.reply->pub_key_auth);
+  EXPECT_EQ(spnego_of<spnego::neg_token_resp>(*completion.reply).state, spnego::neg_state::accept_completed);
+  EXPECT_FALSE(server.logon());  // not until the binding is checked
+
+  const auto binding = server.on_request(travel(binding_only));
+  ASSERT_TRUE(binding.reply) << server.log();
+  EXPECT_TRUE(binding.reply->nego_tokens.empty());  // the completion was already sent
+  ASSERT_TRUE(binding.reply->pub_key_auth);
+  auto merged = *binding.reply;
+  merged.nego_tokens = completion.reply->nego_tokens;
+  const auto credentials = client.on_response(travel(merged));
+  EXPECT_EQ(credentials.outcome, credssp_outcome::authenticated) << client.log();
+  ASSERT_TRUE(credentials.reply);
+  EXPECT_EQ(server.on_request(travel(*credentials.reply)).outcome, credssp_outcome::authenticated) << server.log();
+  EXPECT_EQ(server.logon()->user, "alice");
+}
+
+TEST(CredSspSpnego, AWrongPasswordGetsLogonFailure) {
+  credssp_initiator client(c(), spnego_options({oid_of(spnego::ntlm_oid)}, "wrong"));
+  credssp_acceptor server(c(), acceptor_options());
+  const auto result = run(client, server);
+  EXPECT_EQ(result.server, credssp_outcome::failed);
+  EXPECT_EQ(server.failure_status(), ntstatus::logon_failure);
+  EXPECT_EQ(client.failure(), credssp_client_failure::refused);
+  EXPECT_EQ(client.nla_status(), ntstatus::logon_failure);
+}
+
+// A middlebox that strips Kerberos from the client's list, so that NTLM looks like its first choice: the client's
+// mechListMIC signs the list it sent, the server's copy differs, and the logon is refused.
+TEST(CredSspSpnego, AStrippedMechanismListFailsTheMechListMic) {
+  credssp_initiator client(c(), spnego_options({oid_of(spnego::kerberos_oid), oid_of(spnego::ntlm_oid)}));
+  credssp_acceptor server(c(), acceptor_options());
+  auto first = client.start();
+  auto init = spnego_of<spnego::neg_token_init>(first);
+  // Take the real NEGOTIATE the client will send after request-mic, and forge a NegTokenInit with NTLM alone.
+  credssp_initiator probe(c(), spnego_options({oid_of(spnego::ntlm_oid)}));
+  auto forged = spnego_of<spnego::neg_token_init>(probe.start());
+  init.mech_types = forged.mech_types;
+  init.mech_token = forged.mech_token;
+  first.nego_tokens[0] = spnego::encode(init);
+  auto challenge = server.on_request(travel(first));
+  ASSERT_TRUE(challenge.reply);
+  // The client answers the CHALLENGE it never asked for with its own list in the MIC.
+  auto authenticate = client.on_response(travel(*challenge.reply));
+  ASSERT_TRUE(authenticate.reply) << client.log();
+  const auto refused = server.on_request(travel(*authenticate.reply));
+  EXPECT_EQ(refused.outcome, credssp_outcome::failed);
+  ASSERT_TRUE(refused.reply);
+  EXPECT_EQ(refused.reply->error_code, ntstatus::logon_failure);
+  EXPECT_NE(server.log().find("mechListMIC"), std::string::npos) << server.log();
+  EXPECT_NE(server.log().find("altered"), std::string::npos) << server.log();
+}
+
+TEST(CredSspSpnego, AMissingMechListMicIsRefusedByEitherSide) {
+  {
+    // The AUTHENTICATE carries an NTLM MIC, so the server wants a mechListMIC (MS-SPNG 3.3.5.1).
+    credssp_initiator client(c(), spnego_options({oid_of(spnego::ntlm_oid)}));
+    credssp_acceptor server(c(), acceptor_options());
+    auto challenge = server.on_request(travel(client.start()));
+    auto authenticate = client.on_response(travel(*challenge.reply)).reply.value();
+    auto resp = spnego_of<spnego::neg_token_resp>(authenticate);
+    resp.mech_list_mic.reset();
+    authenticate.nego_tokens[0] = spnego::encode(resp);
+    const auto refused = server.on_request(travel(authenticate));
+    EXPECT_EQ(refused.outcome, credssp_outcome::failed);
+    EXPECT_EQ(server.failure_status(), ntstatus::logon_failure);
+    EXPECT_NE(server.log().find("no SPNEGO mechListMIC"), std::string::npos) << server.log();
+  }
+  {
+    // The server's accept-completed without its mechListMIC: the client sends no credentials.
+    credssp_initiator client(c(), spnego_options({oid_of(spnego::ntlm_oid)}));
+    credssp_acceptor server(c(), acceptor_options());
+    auto challenge = server.on_request(travel(client.start()));
+    auto authenticate = client.on_response(travel(*challenge.reply)).reply.value();
+    auto binding = server.on_request(travel(authenticate)).reply.value();
+    auto resp = spnego_of<spnego::neg_token_resp>(binding);
+    resp.mech_list_mic.reset();
+    binding.nego_tokens[0] = spnego::encode(resp);
+    const auto step = client.on_response(travel(binding));
+    EXPECT_EQ(step.outcome, credssp_outcome::failed);
+    EXPECT_FALSE(step.reply);
+    EXPECT_NE(client.log().find("mechListMIC"), std::string::npos) << client.log();
+  }
+}
+
+TEST(CredSspSpnego, KerberosOnlyOrAMalformedTokenIsNotSupported) {
+  {
+    auto o = spnego_options({oid_of(spnego::ms_kerberos_oid), oid_of(spnego::kerberos_oid)});
+    o.optimistic_token = hex("6e 00");
+    credssp_initiator client(c(), o);
+    credssp_acceptor server(c(), acceptor_options());
+    const auto refused = server.on_request(travel(client.start()));
+    ASSERT_TRUE(refused.reply);
+    EXPECT_EQ(refused.reply->error_code, ntstatus::not_supported);
+    EXPECT_NE(server.log().find("MS Kerberos, Kerberos but not NTLM"), std::string::npos) << server.log();
+  }
+  {
+    // A NegTokenResp where the NegTokenInit belongs, then garbage after a good NegTokenInit.
+    credssp_acceptor server(c(), acceptor_options());
+    credssp::ts_request r;
+    r.version = 6;
+    r.nego_tokens.push_back(hex("a1 02 30 00"));
+    EXPECT_EQ(server.on_request(r).reply.value().error_code, ntstatus::not_supported);
   }
 }
 

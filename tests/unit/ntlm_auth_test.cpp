@@ -375,7 +375,7 @@ TEST(CredSspAcceptor, AnotherPublicKeyOrForeignCredentialsEndTheExchange) {
     EXPECT_EQ(refused.reply->error_code, ntstatus::logon_failure);
   }
   {
-    // A SPNEGO NegTokenInit instead of raw NTLM: STATUS_NOT_SUPPORTED, said so in the log.
+    // A SPNEGO NegTokenInit cut short: STATUS_NOT_SUPPORTED, said so in the log (whole ones: CredSspSpnego.*).
     credssp_acceptor server(c(), acceptor_options());
     credssp::ts_request r;
     r.version = 6;

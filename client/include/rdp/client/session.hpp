@@ -61,6 +61,9 @@ struct session_options {
   // NLA: request PROTOCOL_HYBRID_EX too (SSL|HYBRID|HYBRID_EX, as mstsc): a server selecting it sends the Early User
   // Authorization Result after CredSSP (result.early_authorization).
   bool hybrid_ex = false;
+  // NLA: wrap the NTLM tokens in SPNEGO offering NTLM alone, as mstsc outside a domain does, instead of FreeRDP's
+  // raw NTLM.
+  bool spnego = false;
   session_deadlines deadlines;
   // true: once active, hold the session until the server ends it (or deadlines.hold passes). false: close the
   // connection as soon as the session is active (a connection-rate benchmark); the server keeps it, disconnected.

@@ -73,5 +73,13 @@ void write_integer(byte_writer& out, std::int64_t value);  // DER: minimal two's
 void write_octet_string(byte_writer& out, bytes_view value);
 void write_boolean(byte_writer& out, bool value);
 void write_enumerated(byte_writer& out, std::uint32_t value);
+// [n] EXPLICIT around whatever `fill(byte_writer&)` writes (CredSSP's and SPNEGO's fields).
+template <class Fill>
+void write_explicit(byte_writer& out, std::uint32_t n, Fill fill) {
+  byte_buffer content;
+  byte_writer w(content);
+  fill(w);
+  write_tlv(out, context(n), content);
+}
 
 }  // namespace rdp::protocol::ber

@@ -79,6 +79,9 @@ struct client_nla_options {
   std::int64_t credssp_version = credssp::latest_version;  // the TSRequest.version stated (FreeRDP 2.11: 6)
   std::string workstation = "RDP-MINI";  // the AUTHENTICATE's Workstation
   std::string target_spn;  // MsvAvTargetName ("TERMSRV/host"); empty: none
+  // false: raw NTLM tokens, as FreeRDP sends them. true: NTLM inside SPNEGO, offered alone, as mstsc outside a domain
+  // sends it (credssp_initiator_options::spnego_mechs).
+  bool spnego = false;
   // With client_start::after_tls: the server's TLS SubjectPublicKey, read by the caller. Otherwise the tls_done
   // event's bytes are used (sequence.hpp).
   byte_buffer public_key;

@@ -6,6 +6,8 @@
 //   2. AUTHENTICATE (NTLMv2 + MIC, ntlm_auth.hpp) with pubKeyAuth — the client's binding of the server's TLS public
 //      key, sealed — and clientNonce (version 5 and later) → the server's sealed binding, checked here;
 //   3. authInfo: the sealed TSCredentials with the password (2.2.1.2.1). No answer comes on success.
+// With `spnego_mechs` the NTLM tokens travel inside SPNEGO instead (spnego.hpp), as mstsc's do: a NegTokenInit with
+// that mechanism list, NegTokenResps after it, and mechListMICs both ways (MS-SPNG 3.3.5.1).
 // Pure: the crypto primitives, the random inputs (client challenge, exported session key, nonce), the FILETIME used
 // when the CHALLENGE has no timestamp and the server's public key are the caller's. It never throws for what the
 // server sends: a refusal (TSRequest.errorCode), a binding that does not match and malformed input each end the
@@ -15,11 +17,13 @@
 #include "rdp/protocol/credssp_server.hpp"
 #include "rdp/protocol/crypto.hpp"
 #include "rdp/protocol/ntlm_auth.hpp"
+#include "rdp/protocol/spnego.hpp"
 
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rdp::protocol {
 
@@ -37,6 +41,11 @@ struct credssp_initiator_options {
   std::int64_t version = credssp::latest_version;  // the TSRequest.version this client states
   std::uint32_t negotiate_flags = initiator_negotiate_flags;
   std::string target_spn;           // MsvAvTargetName ("TERMSRV/host"); empty: none, as FreeRDP without /server-name
+  // Empty: raw NTLM tokens (FreeRDP). Otherwise SPNEGO with these mechanisms in this order, NTLM among them (the
+  // only one spoken): when NTLM is first its NEGOTIATE is the optimistic token; when it is not, `optimistic_token`
+  // (if any) stands for the first mechanism's, as a Kerberos AP-REQ would, and the server must drop it.
+  std::vector<spnego::oid> spnego_mechs;
+  std::optional<byte_buffer> optimistic_token;
 };
 
 // How the exchange failed, from the client's side.
@@ -75,6 +84,10 @@ class credssp_initiator {
 
  private:
   enum class stage : std::uint8_t { start, challenge, binding, done };
+  bool spnego() const noexcept { return !options_.spnego_mechs.empty(); }
+  // The mechanism token of the server's answer: the raw token, or a NegTokenResp's responseToken (nullopt and a
+  // failure when the SPNEGO token says no or is malformed). `resp` gets the NegTokenResp.
+  std::optional<byte_buffer> server_token(const credssp::ts_request& response, spnego::neg_token_resp& resp);
   credssp_step on_challenge(const credssp::ts_request& response);
   credssp_step on_binding(const credssp::ts_request& response);
   credssp_step fail(credssp_client_failure f, std::string why);

@@ -9,6 +9,7 @@
 #include "rdp/protocol/crypto.hpp"
 #include "rdp/protocol/ntlm.hpp"
 #include "rdp/protocol/ntlm_auth.hpp"
+#include "rdp/protocol/spnego.hpp"
 
 #include <array>
 #include <cstdint>
@@ -113,13 +114,18 @@ struct credssp_step {
 // The server side of the three TSRequest round trips (MS-CSSP 3.1.5):
 //   1. NEGOTIATE → CHALLENGE;
 //   2. AUTHENTICATE + pubKeyAuth (+ clientNonce) → the NTLMv2 check and the account's state, then the sealed
-//      server binding;
+//      server binding (over SPNEGO pubKeyAuth may also come in a TSRequest of its own, after the server's
+//      accept-completed, as Samba sends it: MS-CSSP 3.1.5);
 //   3. authInfo → the sealed TSCredentials, whose user and password must be the account's.
 // A failure is answered as Windows answers it: TSRequest.errorCode with the NTSTATUS (version 3 and later; version
 // 2 has no errorCode, so nothing is sent), then the connection is closed by the caller. A public key that does not
 // match gets no answer at all (MS-CSSP 3.1.5: the server stops), so a middlebox re-signing TLS is never told why.
-// Tokens are raw NTLM, as FreeRDP and impacket send them; a SPNEGO-wrapped token is refused with
-// STATUS_NOT_SUPPORTED (see docs/nla.md).
+// Tokens are raw NTLM, as FreeRDP and impacket send them, or NTLM inside SPNEGO, as mstsc and Samba send them
+// (RFC 4178, MS-SPNG; docs/nla.md "SPNEGO"): NTLM is selected from the client's list wherever it stands. When it is
+// not the client's first choice its optimistic token is dropped and the answer asks for a mechListMIC (request-mic);
+// a mechListMIC is also due when the AUTHENTICATE carries an NTLM MIC (MS-SPNG 3.3.5.1). The server's own mechListMIC
+// goes with its pubKeyAuth, and each direction's RC4 stream starts again after its mechListMIC. A client that offers
+// no NTLM (Kerberos only) is refused with STATUS_NOT_SUPPORTED.
 class credssp_acceptor {
  public:
   credssp_acceptor(const crypto::primitives& c, credssp_acceptor_options options);
@@ -132,12 +138,22 @@ class credssp_acceptor {
   std::uint32_t failure_status() const noexcept { return failure_status_; }
   // One sentence for the server's log: what was accepted or why it was refused.
   const std::string& log() const noexcept { return log_; }
-  bool challenge_sent() const noexcept { return stage_ != stage::negotiate; }
+  bool challenge_sent() const noexcept { return challenge_sent_; }
+  // Whether the client wrapped its tokens in SPNEGO, and whether mechListMICs were exchanged.
+  bool spnego() const noexcept { return spnego_; }
+  bool mech_list_mic_exchanged() const noexcept { return send_mic_; }
 
  private:
-  enum class stage : std::uint8_t { negotiate, authenticate, credentials, done };
+  // spnego_negotiate: SPNEGO chose NTLM, which was not the client's optimistic token; its NEGOTIATE comes next.
+  // binding: authenticated by NTLM (and SPNEGO complete); the client's pubKeyAuth is due.
+  enum class stage : std::uint8_t { negotiate, spnego_negotiate, authenticate, binding, credentials, done };
   credssp_step on_negotiate(const credssp::ts_request& request);
+  credssp_step on_spnego_init(bytes_view token);
+  credssp_step answer_negotiate(bytes_view negotiate_token);
+  // A later SPNEGO token, which must be a NegTokenResp; nullopt (and `why`) otherwise.
+  std::optional<spnego::neg_token_resp> next_resp(const credssp::ts_request& request, std::string& why) const;
   credssp_step on_authenticate(const credssp::ts_request& request);
+  credssp_step on_binding(const credssp::ts_request& request);
   credssp_step on_credentials(const credssp::ts_request& request);
   credssp_step refuse(std::uint32_t status, std::string why);
   credssp_step stop(std::string why);  // no answer: the caller closes
@@ -150,7 +166,11 @@ class credssp_acceptor {
   std::int64_t client_version_ = 0;
   byte_buffer negotiate_wire_, challenge_wire_;
   std::optional<ntlm::session_security> security_;
-  std::optional<nla_logon> logon_;
+  bool challenge_sent_ = false;
+  bool spnego_ = false, mech_sent_ = false, mic_required_ = false, send_mic_ = false;
+  std::vector<spnego::oid> mech_types_;  // the client's MechTypeList, which the mechListMICs sign
+  std::optional<nla_logon> pending_logon_, logon_;  // logon_ once the binding is checked
+  std::optional<byte_buffer> completion_token_;     // SPNEGO's accept-completed, until it is sent
   std::uint32_t failure_status_ = 0;
   std::string log_;
 };

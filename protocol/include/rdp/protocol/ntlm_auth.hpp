@@ -82,6 +82,7 @@ struct authenticate_checked {
   authenticate_message message;             // decoded (valid unless failure is malformed)
   crypto::digest16 exported_session_key{};  // when failure is none
   std::uint32_t flags = 0;
+  bool mic_present = false;  // MsvAvFlags said so, and the MIC matched (SPNEGO then wants a mechListMIC: MS-SPNG 3.3.5.1)
 };
 // The server's check (3.2.5.1.2): NTProofStr against NTOWFv2(password, user, domain as sent), the session key
 // (KeyExchangeKey = SessionBaseKey; RC4K of EncryptedRandomSessionKey under KEY_EXCH), and the MIC when MsvAvFlags
@@ -104,10 +105,21 @@ class session_security {
   // The message, or nullopt when the input is shorter than a signature or its checksum or sequence number is wrong
   // (the stream then advanced: a context that failed once is not used again).
   std::optional<byte_buffer> unseal(bytes_view signature_and_sealed);
+  // GSS_GetMIC / GSS_VerifyMIC (3.4.4.2 without the sealing): the 16-byte signature of `message`, on the same
+  // sequence numbers and RC4 streams as seal and unseal. SPNEGO's mechListMIC is one.
+  std::array<std::uint8_t, 16> sign(bytes_view message);
+  bool verify(bytes_view message, bytes_view signature);
+  // MS-SPNG 3.3.5.1: after the mechListMIC, the RC4 stream of that direction starts again from its sealing key, so
+  // the MIC and the first sealed message use the same key state. Sequence numbers go on.
+  void restart_send_cipher();
+  void restart_receive_cipher();
 
  private:
+  std::array<std::uint8_t, 16> signature(bytes_view message, crypto::rc4_stream& seal, const crypto::digest16& key,
+                                         std::uint32_t seq) const;
   const crypto::primitives* crypto_;
   crypto::digest16 send_signing_key_{}, receive_signing_key_{};
+  crypto::digest16 send_sealing_key_{}, receive_sealing_key_{};
   std::unique_ptr<crypto::rc4_stream> send_seal_, receive_seal_;
   std::uint32_t send_seq_ = 0, receive_seq_ = 0;
   bool key_exchange_ = true;
