@@ -295,6 +295,18 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     note_failure(failure);
   }
 
+  // A minimum of connections to the reached address (min_connections): more with the first request until there are.
+  const auto made = static_cast<std::size_t>(std::count_if(states.begin(), states.end(), [](const auto& st) {
+                      return st.attempt.outcome != attempt_outcome::skipped;
+                    })) + probes.size();
+  std::vector<attempt_state> topup(made < options->min_connections ? options->min_connections - made : 0);
+  if (!topup.empty() && !out_of_time()) {
+    std::vector<attempt_job> topup_jobs(topup.size(), attempt_job{.requested_bits = requests[0], .endpoints = {reached}});
+    auto failure = co_await run_attempts(&topup, topup_jobs, 0, options->attempts_in_flight, options_fn, tls_context,
+                                         pacer, target.host, no_session_check, probes_label);
+    note_failure(failure);
+  }
+
   // A name with several addresses: a client may reach any of them (by family, by its resolver's order, by Happy
   // Eyeballs), so each other address gets one connection with the first request, and addresses that meet different
   // listeners are a finding of their own.
@@ -334,6 +346,7 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     auto& into = state.attempt.combination ? report.combinations : report.protocols;
     into.push_back(std::move(state.attempt));
   }
+  for (const auto& t : topup) count_met(report.spread, t, {reached});
   for (std::size_t i = 0; i < per_address.size(); ++i) count_met(report.spread, per_address[i], address_jobs[i].endpoints);
   // Standard RDP Security: what nmap's rdp-enum-encryption reports (level, RC4/FIPS methods, version), asked only
   // of a server that accepts PROTOCOL_RDP, each exchange on a connection of its own.

@@ -284,6 +284,8 @@ class scenario_run {
   void start_server() {
     auto config = s_.server.profile.server;
     config.listen = net::host_port{"127.0.0.1", 0};
+    // A share_port step joins the server's port later: the server must be in an SO_REUSEPORT group from the start.
+    if (shares_port()) config.reuse_port = true;
     auto& p = config.sessions;
     if (p.idle_limit) p.idle_limit = scaled_seconds(*p.idle_limit, "sessions.idle_limit");
     if (p.logon_timeout) p.logon_timeout = scaled_seconds(*p.logon_timeout, "sessions.logon_timeout");
@@ -332,6 +334,10 @@ class scenario_run {
                       (s_.path.through_proxy ? ", faults: " + proxy::describe(config.initial) : ""));
   }
 
+  bool shares_port() const {
+    return std::any_of(s_.steps.begin(), s_.steps.end(),
+                       [](const step& st) { return std::holds_alternative<share_port_step>(st.action); });
+  }
   std::uint16_t entry_port() const { return proxy_ ? proxy_->local_endpoint().port() : server_port_; }
 
   static std::optional<std::uint16_t> port_of(const std::string& address) {
@@ -463,7 +469,8 @@ class scenario_run {
                    [&](const policy_step& a) { return do_policy(a, label); },
                    [&](const fault_step& a) { return do_fault(a, label); },
                    [&](const probe_step& a) { return do_probe(a, label); },
-                   [&](const occupy_port_step& a) { return do_occupy(a, label); }},
+                   [&](const occupy_port_step& a) { return do_occupy(a, label); },
+                   [&](const share_port_step& a) { return do_share(a, label); }},
         st.action);
     fire("step." + std::to_string(index + 1) + ".done");
   }
@@ -760,6 +767,12 @@ class scenario_run {
     const auto index = c.attempts.size() - 1;
     auto options = std::make_shared<probe::probe_options>();
     options->ntlm_info = true;
+    if (shares_port()) {
+      // The kernel spreads connections between the members by their 4-tuple: with 32 connections whatever the first
+      // answer, a pair goes unmet with probability 2^-31, so the verdict the scenario expects is the port's.
+      options->conflict_probes = 32;
+      options->min_connections = 32;
+    }
     options->target_timeout = std::min<milliseconds>(milliseconds(20000), std::chrono::duration_cast<milliseconds>(
                                                                                end_by_ - steady::now()));
     auto tls = std::make_shared<asio::ssl::context>(net::make_client_context());
@@ -775,27 +788,46 @@ class scenario_run {
   }
 
   asio::awaitable<void> do_occupy(const occupy_port_step& step, const std::string& label) {
-    const std::string by(to_string(step.by));
     if (server_running_) {
       server_counters_ = server_->counters();
       server_->stop();
       server_running_ = false;
       note("server", "the Remote Desktop service stops (every connection dropped, the listener closed)");
     }
+    if (start_occupant(step.by, false, label))
+      note("runner", "another program (" + std::string(to_string(step.by)) + ") now listens on 127.0.0.1:" +
+                         std::to_string(server_port_));
+    co_return;
+  }
+
+  // The server keeps its listener; the other program joins the port's SO_REUSEPORT group (the server was started with
+  // reuse_port for this step: both members must set it).
+  asio::awaitable<void> do_share(const share_port_step& step, const std::string& label) {
+    if (start_occupant(step.by, true, label))
+      note("runner", "another program (" + std::string(to_string(step.by)) + ") now shares 127.0.0.1:" +
+                         std::to_string(server_port_) + " with " + (server_running_ ? "rdpsim" : "the port's owner") +
+                         " (SO_REUSEPORT: the kernel picks one of them per connection)");
+    co_return;
+  }
+
+  // Another program listening on the server's port, answering as `by`: alone (occupy_port) or in the server's
+  // SO_REUSEPORT group (share_port). False, and the run failed, when the port cannot be had.
+  bool start_occupant(occupant_kind by, bool reuse_port, const std::string& label) {
     net::listen_options lo;
     lo.reuse_address = true;
+    lo.reuse_port = reuse_port;
     std::shared_ptr<asio::ip::tcp::acceptor> acceptor;
     try {
       acceptor = std::make_shared<asio::ip::tcp::acceptor>(net::open_listener(
           io_.get_executor(), asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_port_),
           "the program occupying the port", lo));
     } catch (const std::exception& e) {
-      fail_run(label + ": occupying the port: " + e.what());
-      co_return;
+      fail_run(label + (reuse_port ? ": sharing the port: " : ": occupying the port: ") + e.what());
+      return false;
     }
     occupants_.push_back(acceptor);
-    note("runner", "another program (" + by + ") now listens on 127.0.0.1:" + std::to_string(server_port_));
-    net::spawn(io_.get_executor(), occupant(acceptor, step.by), "rdpsim run: the " + by + " occupant");
+    net::spawn(io_.get_executor(), occupant(acceptor, by), "rdpsim run: the " + std::string(to_string(by)) + " occupant");
+    return true;
   }
 
   // What the other program answers: an HTTP server's 400 to the X.224 bytes, an SSH banner, a one-line banner, or

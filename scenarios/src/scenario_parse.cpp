@@ -607,11 +607,11 @@ class parser {
   }
 
   step read_step(const YAML::Node& node, const std::string& path, YAML::Node& on_node) {
-    static constexpr std::array<std::string_view, 9> actions = {
-        "logon", "reconnect", "leave", "busy", "admin", "policy", "fault", "probe", "occupy_port"};
+    static constexpr std::array<std::string_view, 10> actions = {
+        "logon", "reconnect", "leave", "busy", "admin", "policy", "fault", "probe", "occupy_port", "share_port"};
     r_.keys(node, path,
             {"at", "on", "after", "label", "logon", "reconnect", "leave", "busy", "admin", "policy", "fault", "probe",
-             "occupy_port", "client", "session", "down"},
+             "occupy_port", "share_port", "client", "session", "down"},
             "a step: a mapping with at: or on:, and one action");
     step s;
     s.where = r_.position(node);
@@ -715,6 +715,8 @@ class parser {
       auto& facts = client_named(value, value_path, {client_kind::rdpprobe}, "only rdpprobe clients probe");
       ++facts.probes;
       s.action = probe_step{facts.spec->name};
+    } else if (action == "share_port") {
+      s.action = share_port_step{r_.word(value, value_path, occupant_words)};
     } else {
       s.action = occupy_port_step{r_.word(value, value_path, occupant_words)};
     }

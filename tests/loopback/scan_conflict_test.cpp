@@ -300,6 +300,18 @@ TEST(ScanConflict, NameWithTwoAddressesBothRdpsimIsNoConflict) {
   EXPECT_EQ(sum(r.spread), r.spread.connections());
 }
 
+TEST(ScanConflict, MinConnectionsTopsUpTheAttemptsWithTheFirstRequest) {
+  other_listener http(other_kind::http, at("127.0.0.48", 0), false);
+  auto o = spread_options();
+  o.conflict_probes = 3;
+  o.min_connections = 10;  // 1 attempt + 3 after the non-RDP answer, then 6 more
+  const auto r = scan("127.0.0.48:" + std::to_string(http.port()), {"127.0.0.48", http.port()}, o);
+  EXPECT_EQ(r.result, probe::verdict::not_rdp) << r.evidence;
+  EXPECT_EQ(r.spread.connections(), 10u);
+  EXPECT_EQ(r.spread.connections_of(met_kind::http), 10u);
+  EXPECT_EQ(http.accepted(), 10u);
+}
+
 TEST(ScanConflict, NameThatResolvesToNothingThroughTheHookIsDnsFailed) {
   auto o = spread_options();
   o.resolve = [](const std::string&) { return std::vector<asio::ip::address>{}; };

@@ -37,6 +37,10 @@ struct probe_options {
   // kernel's hash of the 4-tuple, so the first one proves nothing about the next. With k connections in all, a
   // second member of a pair is missed with probability 2^-(k-1). 0 = skip after the first answer, as before.
   unsigned conflict_probes = 4;
+  // At least this many connections to the address the first attempt reached, whatever its first answer: after the
+  // attempts (and conflict_probes), more with the first request until there are. For a port known to be shared, where
+  // an RDP first answer would otherwise leave only the attempts themselves to meet the other member. 0 = no minimum.
+  unsigned min_connections = 0;
   // A name that resolves to several addresses (A and AAAA, each once): the probe runs as before against the first
   // that accepts, then one connection to each other address; addresses that meet different listeners are verdict
   // listener-conflict. true: only the first connection, with the resolver's fallback order, as before.

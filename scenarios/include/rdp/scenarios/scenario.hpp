@@ -138,9 +138,14 @@ enum class occupant_kind { http, ssh, banner, silent };
 struct occupy_port_step { // `occupy_port: http`: the service is stopped and another program takes its port
   occupant_kind by = occupant_kind::http;
 };
+// `share_port: http`: another program joins the server's port with SO_REUSEPORT while the server keeps running (a
+// scenario with this step starts rdpsim with reuse_port); the kernel then hands each new connection to one of them.
+struct share_port_step {
+  occupant_kind by = occupant_kind::http;
+};
 
 using step_action = std::variant<logon_step, leave_step, busy_step, admin_step, policy_step, fault_step, probe_step,
-                                 occupy_port_step>;
+                                 occupy_port_step, share_port_step>;
 
 struct step {
   trigger when;
