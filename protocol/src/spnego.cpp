@@ -163,6 +163,17 @@ boost::system::result<neg_token_resp> decode_resp(bytes_view content) {
   return resp;
 }
 
+byte_buffer tlv_of(const ber::tag& t, bytes_view content) {
+  byte_buffer out;
+  byte_writer w(out);
+  ber::write_tlv(w, t, content);
+  return out;
+}
+
+void write_octets_field(byte_writer& out, std::uint32_t n, const std::optional<byte_buffer>& value) {
+  if (value) ber::write_explicit(out, n, [&](byte_writer& w) { ber::write_octet_string(w, *value); });
+}
+
 void write_sequence_of_oids(byte_writer& out, const std::vector<oid>& mechs) {
   byte_buffer list;
   byte_writer w(list);
@@ -250,20 +261,12 @@ byte_buffer encode(const neg_token_init& init) {
   byte_buffer fields;
   byte_writer f(fields);
   ber::write_explicit(f, 0, [&](byte_writer& w) { write_sequence_of_oids(w, init.mech_types); });
-  if (init.mech_token) ber::write_explicit(f, 2, [&](byte_writer& w) { ber::write_octet_string(w, *init.mech_token); });
-  if (init.mech_list_mic)
-    ber::write_explicit(f, 3, [&](byte_writer& w) { ber::write_octet_string(w, *init.mech_list_mic); });
-  byte_buffer sequence;
-  byte_writer s(sequence);
-  ber::write_tlv(s, ber::sequence_tag, fields);
-  byte_buffer body;
-  byte_writer b(body);
-  ber::write_tlv(b, oid_tag, bytes_view(spnego_oid));
-  ber::write_tlv(b, neg_token_init_tag, sequence);
-  byte_buffer out;
-  byte_writer o(out);
-  ber::write_tlv(o, ber::application(0), body);
-  return out;
+  write_octets_field(f, 2, init.mech_token);
+  write_octets_field(f, 3, init.mech_list_mic);
+  byte_buffer body = tlv_of(oid_tag, spnego_oid);
+  const auto inner = tlv_of(neg_token_init_tag, tlv_of(ber::sequence_tag, fields));
+  body.insert(body.end(), inner.begin(), inner.end());
+  return tlv_of(ber::application(0), body);
 }
 
 byte_buffer encode(const neg_token_resp& resp) {
@@ -271,18 +274,11 @@ byte_buffer encode(const neg_token_resp& resp) {
   byte_writer f(fields);
   if (resp.state)
     ber::write_explicit(f, 0, [&](byte_writer& w) { ber::write_enumerated(w, static_cast<std::uint32_t>(*resp.state)); });
-  if (resp.supported_mech) ber::write_explicit(f, 1, [&](byte_writer& w) { ber::write_tlv(w, oid_tag, *resp.supported_mech); });
-  if (resp.response_token)
-    ber::write_explicit(f, 2, [&](byte_writer& w) { ber::write_octet_string(w, *resp.response_token); });
-  if (resp.mech_list_mic)
-    ber::write_explicit(f, 3, [&](byte_writer& w) { ber::write_octet_string(w, *resp.mech_list_mic); });
-  byte_buffer sequence;
-  byte_writer s(sequence);
-  ber::write_tlv(s, ber::sequence_tag, fields);
-  byte_buffer out;
-  byte_writer o(out);
-  ber::write_tlv(o, neg_token_resp_tag, sequence);
-  return out;
+  if (resp.supported_mech)
+    ber::write_explicit(f, 1, [&](byte_writer& w) { ber::write_tlv(w, oid_tag, *resp.supported_mech); });
+  write_octets_field(f, 2, resp.response_token);
+  write_octets_field(f, 3, resp.mech_list_mic);
+  return tlv_of(neg_token_resp_tag, tlv_of(ber::sequence_tag, fields));
 }
 
 }  // namespace rdp::protocol::spnego
