@@ -266,14 +266,13 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
       internal_failure = "a negotiation attempt ended by an internal error: " + failure;
   };
 
-  // A listener that spoke something else (or connected and stayed silent) may share the port with an RDP server
+  // A listener that spoke something else may share the port with an RDP server
   // (SO_REUSEPORT: the kernel picks a member per connection by the hash of its 4-tuple, so by our source port).
   // A few more connections with the same request, to that address alone, meet the other member with probability
   // 1 - 2^-conflict_probes for a pair; one that meets RDP makes the other attempts worth running after all.
-  std::vector<attempt_state> probes(first == attempt_outcome::not_rdp ||
-                                            (first == attempt_outcome::timeout && states[0].connected_to)
-                                        ? options->conflict_probes
-                                        : 0);
+  // Not after silence: each extra connection would wait out the read deadline (a silent port would take three times
+  // as long), and silence does not say which program holds the socket.
+  std::vector<attempt_state> probes(first == attempt_outcome::not_rdp ? options->conflict_probes : 0);
   if (!probes.empty() && !out_of_time()) {
     std::vector<attempt_job> probe_jobs(probes.size(), attempt_job{.requested_bits = requests[0], .endpoints = {reached}});
     auto failure = co_await run_attempts(&probes, probe_jobs, 0, options->attempts_in_flight, options_fn, tls_context,

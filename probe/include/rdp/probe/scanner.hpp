@@ -32,7 +32,7 @@ struct probe_options {
   // xrdp 0.9 listens with a backlog of 2, and SYNs beyond it wait for a retransmission a second later.
   unsigned attempts_in_flight = 2;
   unsigned repeat = 1;                   // probe each target this many times and report timing statistics
-  // When the first attempt meets something that is not RDP, this many more connections (the first request again)
+  // When the first attempt meets a listener that speaks something other than RDP, this many more connections (the first request again)
   // before the other attempts are skipped: two listeners sharing the port with SO_REUSEPORT get connections by the
   // kernel's hash of the 4-tuple, so the first one proves nothing about the next. With k connections in all, a
   // second member of a pair is missed with probability 2^-(k-1). 0 = skip after the first answer, as before.
