@@ -421,6 +421,11 @@ int run_cli(int argc, char** argv) {
   bool local_json = false;
   local->add_option("--port", local_port, "TCP port")->check(CLI::Range(1, 65535))->capture_default_str();
   local->add_flag("--json", local_json, "one JSON object (docs/local-listeners.md)");
+  local_options local_o;
+  local->add_option("--connections", local_o.connections,
+                    "connections to each SO_REUSEPORT group's address, to meet every member (1-64) [8 per member, at "
+                    "most 64]")
+      ->check(CLI::Range(std::size_t{1}, max_spread_connections));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -431,7 +436,7 @@ int run_cli(int argc, char** argv) {
   }
   if (local->parsed()) {
     try {
-      return run_local(local_port, local_json, std::cout);
+      return run_local(local_port, local_json, std::cout, local_o);
     } catch (const std::exception& e) {
       std::cerr << "rdpprobe local: " << e.what() << "\n";
       return exit_finding;

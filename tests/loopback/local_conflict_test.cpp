@@ -6,6 +6,7 @@
 #include "rdp/net/listen.hpp"
 #include "rdp/probe/local_listeners.hpp"
 
+#include "run_command.hpp"
 #include "sim_thread.hpp"
 
 #include <gtest/gtest.h>
@@ -164,6 +165,14 @@ TEST(LocalConflict, ReuseportGroupOfRdpsimAndHttpIsAFindingWithBothShares) {
   EXPECT_EQ(j.at("probes").at(0).at("spread").at("connections"), 16);
   EXPECT_EQ(j.at("probes").at(0).at("spread").at("disagree"), true);
   EXPECT_EQ(j.at("healthy"), false);
+
+  // The command line: `--connections 24` makes 24 spread connections instead of 8 per member.
+  const auto cli = test::run_command("{ " + std::string(RDPPROBE_BIN) + " local --port " + std::to_string(port) +
+                                     " --json --connections 24 2>/dev/null; }");
+  EXPECT_EQ(cli.status, 1) << cli.output;
+  const auto cj = nlohmann::json::parse(cli.output, nullptr, false);
+  ASSERT_FALSE(cj.is_discarded()) << cli.output;
+  EXPECT_EQ(cj.at("probes").at(0).at("spread").at("connections"), 24) << cli.output;
 }
 
 TEST(LocalConflict, ReuseportGroupOfTwoRdpsimsIsAGroupWithoutANotRdpShare) {

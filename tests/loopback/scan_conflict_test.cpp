@@ -20,11 +20,17 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cstdio>
+#include <fstream>
+#include <set>
 #include <atomic>
 #include <sstream>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 namespace {
 
@@ -381,4 +387,34 @@ TEST(ScanConflictCli, ListenerConflictIsAFindingInTextAndJson) {
   EXPECT_NE(r.output.find(" rdp (asked 0x00): selected rdp at " + target), std::string::npos) << r.output;
 }
 
+// The real resolver, not the hook: a hosts file the test writes, bind-mounted over /etc/hosts in a mount namespace of
+// rdpprobe's own (root only), gives split.test an A and an AAAA record; getaddrinfo returns both, and the scan meets
+// RDP at one and SSH at the other whatever order the resolver sorts them in.
+TEST_F(ScanConflictSplit, AHostsEntryWithBothFamiliesIsProbedThroughGetaddrinfo) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to bind-mount a test hosts file over /etc/hosts (unshare --mount)";
+  if (!test::have_program("unshare")) GTEST_SKIP() << "needs util-linux's unshare";
+  const auto hosts = ::testing::TempDir() + "scan_conflict_hosts";
+  {
+    std::ofstream out(hosts);
+    out << "127.0.0.43 split.test\n::1 split.test\n";
+  }
+  const auto r = test::run_command("unshare --mount --propagation private sh -c 'mount --bind " + hosts +
+                                   " /etc/hosts && exec " + std::string(RDPPROBE_BIN) + " scan split.test:" +
+                                   std::to_string(port()) + " --json 2>/dev/null'");
+  EXPECT_EQ(r.status, 1) << r.output;
+  const auto lines = json_lines(r.output);
+  ASSERT_EQ(lines.size(), 1u) << r.output;
+  const auto& j = lines[0];
+  EXPECT_EQ(j["verdict"], "listener-conflict") << j.dump();
+  auto resolved = j["resolved"].get<std::vector<std::string>>();
+  std::sort(resolved.begin(), resolved.end());
+  EXPECT_EQ(resolved, (std::vector<std::string>{"127.0.0.43", "::1"})) << j.dump();
+  std::set<std::string> kinds;
+  for (const auto& met : j["listener_spread"]["met"]) kinds.insert(met["kind"].get<std::string>());
+  EXPECT_EQ(kinds, (std::set<std::string>{"rdp", "ssh"})) << j.dump();
+  EXPECT_GE(ssh_->accepted(), 1u);
+  std::remove(hosts.c_str());
+}
+
 }  // namespace
+
