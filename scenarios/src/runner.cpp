@@ -513,6 +513,7 @@ class scenario_run {
       o.password = spec.password;
       o.security = spec.security == "nla" ? client::session_security::nla : client::session_security::tls;
       o.hybrid_ex = spec.hybrid_ex;
+      o.spnego = spec.spnego;
       o.announce_heartbeat = spec.announce_heartbeat;
       o.announce_auto_reconnect = spec.announce_auto_reconnect;
       if (spec.busy) o.busy = scaled(*spec.busy);
@@ -532,7 +533,10 @@ class scenario_run {
       }
       note("client:" + step.client, std::string(step.reconnect ? "reconnects with its cookie" : "logs on") + " as " +
                                         spec.user + " (lean client" +
-                                        (spec.security == "nla" ? spec.hybrid_ex ? ", NLA with HYBRID_EX" : ", NLA" : "") +
+                                        (spec.security == "nla"
+                                             ? std::string(spec.spnego ? ", NLA over SPNEGO" : ", NLA") +
+                                                   (spec.hybrid_ex ? " with HYBRID_EX" : "")
+                                             : std::string()) +
                                         ") to 127.0.0.1:" + std::to_string(o.port));
       o.on_hold_frame = [this, name = step.client, index](const client::session_result& r) {
         on_lean_hold_frame(name, index, r);

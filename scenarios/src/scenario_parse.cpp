@@ -487,7 +487,7 @@ class parser {
       const auto path = item("clients", i);
       r_.keys(c, path,
               {"name", "kind", "user", "password", "domain", "heartbeat", "auto_reconnect", "busy", "silence_limit",
-               "hold", "security", "hybrid_ex"});
+               "hold", "security", "hybrid_ex", "spnego"});
       client_spec spec;
       spec.where = r_.position(c);
       required(c, "name", path, "the client's name (steps and expectations refer to it)");
@@ -520,6 +520,7 @@ class parser {
       only_for("silence_limit", spec.kind == client_kind::lean, "lean");
       only_for("security", logs_on, "lean and freerdp");
       only_for("hybrid_ex", spec.kind == client_kind::lean, "lean");
+      only_for("spnego", spec.kind == client_kind::lean, "lean");
       if (c["user"]) spec.user = r_.text(c["user"], join(path, "user"), "a user name");
       if (c["password"]) {
         if (!c["password"].IsScalar())
@@ -553,6 +554,11 @@ class parser {
         if (spec.hybrid_ex && spec.security != "nla")
           r_.fail(c["hybrid_ex"], join(path, "hybrid_ex"), "goes with security: nla; " + spec.name + " uses " +
                                                                spec.security);
+      }
+      if (c["spnego"]) {
+        spec.spnego = r_.flag(c["spnego"], join(path, "spnego"));
+        if (spec.spnego && spec.security != "nla")
+          r_.fail(c["spnego"], join(path, "spnego"), "goes with security: nla; " + spec.name + " uses " + spec.security);
       }
       out.push_back(std::move(spec));
       clients_[out.back().name].spec = &out.back();

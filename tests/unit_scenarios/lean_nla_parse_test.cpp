@@ -32,6 +32,8 @@ TEST(ScenarioParseLeanNla, ALeanClientTakesSecurityNlaAndHybridEx) {
   EXPECT_FALSE(nla.clients[0].hybrid_ex);
   const auto ex = parse("{name: alice, security: nla, hybrid_ex: true}");
   EXPECT_TRUE(ex.clients[0].hybrid_ex);
+  EXPECT_FALSE(ex.clients[0].spnego);
+  EXPECT_TRUE(parse("{name: alice, security: nla, spnego: true}").clients[0].spnego);
 }
 
 TEST(ScenarioParseLeanNla, WhatALeanClientCannotDoIsRefusedWithItsPlace) {
@@ -41,6 +43,9 @@ TEST(ScenarioParseLeanNla, WhatALeanClientCannotDoIsRefusedWithItsPlace) {
   EXPECT_EQ(error_of("{name: alice, hybrid_ex: true}"),
             "t.yaml:3:30: clients[1].hybrid_ex: goes with security: nla; alice uses tls");
   EXPECT_NE(error_of("{name: alice, kind: freerdp, hybrid_ex: true}").find("is for lean clients"), std::string::npos);
+  EXPECT_EQ(error_of("{name: alice, spnego: true}"),
+            "t.yaml:3:27: clients[1].spnego: goes with security: nla; alice uses tls");
+  EXPECT_NE(error_of("{name: alice, kind: freerdp, spnego: true}").find("is for lean clients"), std::string::npos);
   EXPECT_NE(error_of("{name: alice, kind: rdpprobe, security: nla}").find("is for lean and freerdp clients"),
             std::string::npos);
   // FreeRDP keeps its four words.

@@ -89,6 +89,8 @@ struct client_spec {
   // lean with security nla: request PROTOCOL_HYBRID_EX too (as mstsc), so the server sends the Early User
   // Authorization Result after CredSSP.
   bool hybrid_ex = false;
+  // lean with security nla: the NTLM tokens inside SPNEGO (as mstsc sends them) instead of raw (as FreeRDP).
+  bool spnego = false;
   source_position where;
 };
 
