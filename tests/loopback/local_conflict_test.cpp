@@ -8,6 +8,7 @@
 
 #include "run_command.hpp"
 #include "sim_thread.hpp"
+#include "finding_lines.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -25,15 +26,8 @@ namespace {
 using namespace rdp;
 namespace asio = net::asio;
 
-bool contains(const std::vector<std::string>& lines, std::string_view needle) {
-  return std::any_of(lines.begin(), lines.end(), [&](const auto& l) { return l.find(needle) != std::string::npos; });
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string all;
-  for (const auto& l : lines) all += l + "\n";
-  return all;
-}
+using test::contains;
+using test::joined;
 
 // A non-RDP listener on its own thread, bound with net::open_listener's options (so it can join an SO_REUSEPORT
 // group, which tests/support's scripted_listener cannot): `http` reads the request and answers 400, `ssh` sends its

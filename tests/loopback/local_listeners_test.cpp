@@ -6,6 +6,7 @@
 #include "proc_net_vectors.hpp"
 #include "scripted_listener.hpp"
 #include "sim_thread.hpp"
+#include "finding_lines.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -29,15 +30,8 @@ namespace {
 using namespace rdp;
 using probe::local_report;
 
-bool contains(const std::vector<std::string>& lines, std::string_view needle) {
-  return std::any_of(lines.begin(), lines.end(), [&](const auto& l) { return l.find(needle) != std::string::npos; });
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string all;
-  for (const auto& l : lines) all += l + "\n";
-  return all;
-}
+using test::contains;
+using test::joined;
 
 using test::proc_net_tcp;
 using test::proc_net_tcp6;

@@ -1,6 +1,7 @@
 // `rdpprobe local`'s report without I/O (local_report.hpp): the findings — owner groups, listeners that are not RDP
 // servers, owners that cannot be seen — on hand-built reports, then the JSON and the table they are rendered as.
 #include "rdp/probe/local_report.hpp"
+#include "finding_lines.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -17,15 +18,8 @@ using namespace rdp;
 using probe::local_listener;
 using probe::local_report;
 
-bool contains(const std::vector<std::string>& lines, std::string_view needle) {
-  return std::any_of(lines.begin(), lines.end(), [&](const auto& l) { return l.find(needle) != std::string::npos; });
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string all;
-  for (const auto& l : lines) all += l + "\n";
-  return all;
-}
+using test::contains;
+using test::joined;
 
 // --- the findings logic, on hand-built reports ---
 
