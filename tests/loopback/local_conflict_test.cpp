@@ -9,6 +9,7 @@
 #include "run_command.hpp"
 #include "sim_thread.hpp"
 #include "finding_lines.hpp"
+#include "foreign_listener.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -29,65 +30,7 @@ namespace asio = net::asio;
 using test::contains;
 using test::joined;
 
-// A non-RDP listener on its own thread, bound with net::open_listener's options (so it can join an SO_REUSEPORT
-// group, which tests/support's scripted_listener cannot): `http` reads the request and answers 400, `ssh` sends its
-// banner on accept. It counts the connections it accepted. Every connection ends after one exchange.
-class group_listener {
- public:
-  enum class speaks { http, ssh };
-  group_listener(speaks what, const net::tcp::endpoint& where, net::listen_options options)
-      : acceptor_(net::open_listener(io_.get_executor(), where, "test listener", options)), what_(what) {
-    accept_next();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~group_listener() {
-    asio::post(io_, [this] {
-      net::error_code ignored;
-      acceptor_.close(ignored);
-      io_.stop();
-    });
-    thread_.join();
-  }
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  std::size_t accepted() const { return accepted_.load(); }
-
- private:
-  struct connection {
-    explicit connection(net::tcp::socket s) : socket(std::move(s)) {}
-    net::tcp::socket socket;
-    std::array<char, 512> buffer{};
-    std::string reply;
-  };
-  void accept_next() {
-    acceptor_.async_accept([this](const net::error_code& ec, net::tcp::socket s) {
-      if (ec) return;  // closed: the test is over
-      ++accepted_;
-      auto c = std::make_shared<connection>(std::move(s));
-      if (what_ == speaks::ssh) {
-        c->reply = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
-        asio::async_write(c->socket, asio::buffer(c->reply), [c](const net::error_code&, std::size_t) {
-          // Wait for the client's bytes (or its close), then close.
-          c->socket.async_read_some(asio::buffer(c->buffer), [c](const net::error_code&, std::size_t) {});
-        });
-      } else {
-        c->socket.async_read_some(asio::buffer(c->buffer), [c](const net::error_code& read_ec, std::size_t) {
-          if (read_ec) return;
-          c->reply = "HTTP/1.1 400 Bad Request\r\nServer: group-http/1.0\r\nConnection: close\r\n\r\n";
-          asio::async_write(c->socket, asio::buffer(c->reply), [c](const net::error_code&, std::size_t) {
-            net::error_code ignored;
-            c->socket.shutdown(net::tcp::socket::shutdown_both, ignored);
-          });
-        });
-      }
-      accept_next();
-    });
-  }
-  asio::io_context io_{1};
-  net::tcp::acceptor acceptor_;
-  speaks what_;
-  std::atomic<std::size_t> accepted_{0};
-  std::thread thread_;
-};
+using group_listener = test::foreign_listener;
 
 sim::server_config sim_config() {
   sim::server_config c;

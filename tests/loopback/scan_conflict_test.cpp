@@ -16,6 +16,7 @@
 
 #include "run_command.hpp"
 #include "sim_thread.hpp"
+#include "foreign_listener.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -38,64 +39,8 @@ using namespace rdp;
 namespace asio = net::asio;
 using probe::met_kind;
 
-enum class other_kind { http, ssh };
-
-// A listener on the test's own address and port, in an SO_REUSEPORT group when asked, answering every connection as
-// an HTTP server answers X.224 bytes (400) or as an SSH server greets (its banner), then closing. On its own thread.
-class other_listener {
- public:
-  other_listener(other_kind kind, const asio::ip::tcp::endpoint& where, bool reuse_port)
-      : acceptor_(net::open_listener(io_.get_executor(), where, "the test's " + name(kind) + " listener",
-                                     net::listen_options{.reuse_address = true, .reuse_port = reuse_port,
-                                                         .v6_only = std::nullopt})),
-        kind_(kind) {
-    port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(io_, serve(this), asio::detached);
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~other_listener() {
-    asio::post(io_, [this] {
-      net::error_code ignored;
-      acceptor_.close(ignored);
-      io_.stop();
-    });
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-  std::size_t accepted() const { return accepted_.load(); }
-
- private:
-  static std::string name(other_kind k) { return k == other_kind::http ? "HTTP" : "SSH"; }
-
-  // One connection at a time (each ends within 2 s): the probe's next connection waits in the backlog meanwhile.
-  static asio::awaitable<void> serve(other_listener* self) {
-    for (int n = 0; n < 1024; ++n) {
-      auto [ec, socket] = co_await self->acceptor_.async_accept(net::use_tuple);
-      if (ec) co_return;
-      ++self->accepted_;
-      if (self->kind_ == other_kind::http) {
-        std::array<char, 512> request{};
-        auto read = socket.async_read_some(asio::buffer(request), net::use_tuple);
-        (void)co_await net::with_deadline(std::move(read), net::milliseconds(2000));
-      }
-      const std::string_view answer =
-          self->kind_ == other_kind::http
-              ? "HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-              : "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
-      (void)co_await net::send(socket, answer, net::milliseconds(2000));
-      net::error_code ignored;
-      socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-      socket.close(ignored);
-    }
-  }
-
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
-  other_kind kind_;
-  std::uint16_t port_ = 0;
-  std::atomic<std::size_t> accepted_{0};
-  std::thread thread_;
-};
+using other_listener = test::foreign_listener;
+using other_kind = test::foreign_listener::speaks;
 
 asio::ip::tcp::endpoint at(const std::string& address, std::uint16_t port) {
   return {asio::ip::make_address(address), port};
