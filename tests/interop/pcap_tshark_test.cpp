@@ -8,6 +8,7 @@
 #include "rdp/client/session.hpp"
 #include "run_command.hpp"
 #include "sim_thread.hpp"
+#include "tshark_reading.hpp"
 
 #include "rdp/net/tls.hpp"
 
@@ -71,9 +72,13 @@ class temp_dir {
 std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
 // tshark's stdout only (it warns on stderr when run as root). Two-pass (-2) so that reassembly and the TLS
-// session are resolved before anything is printed, as Wireshark's GUI shows them.
-test::command_result tshark(const std::string& arguments) {
+// session are resolved before anything is printed, as Wireshark's GUI shows them; without the heuristic that
+// misreads ciphertext as CredSSP (tshark_reading.hpp), unless a test asks for tshark's defaults.
+test::command_result tshark_with_defaults(const std::string& arguments) {
   return test::run_command("(" + tshark_bin() + " -2 " + arguments + " 2>/dev/null)");
+}
+test::command_result tshark(const std::string& arguments) {
+  return tshark_with_defaults(test::tshark_reading_options + arguments);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -263,6 +268,49 @@ TEST(PcapTshark, ResetAndFinFlowsHaveNoMalformedPacket) {
   EXPECT_EQ(lines_of(fins.output), (std::vector<std::string>{"50002", "3389", "50001"}));
   const auto protocols = protocols_in(pcap);
   EXPECT_TRUE(protocols.count("tpkt") && protocols.count("cotp")) << joined(protocols);
+}
+
+// Pins tshark_reading.hpp's fact: after a Negotiation Response selecting TLS, a server segment of ciphertext whose
+// first bytes look like a DER SEQUENCE (these 64 are the start of a segment that scenario single-session-takeover
+// recorded, and CI's tshark flagged) is malformed CredSSP to tshark's defaults, and clean with `credssp_tpkt` off.
+// If a later tshark stops misreading it, the first expectation fails and the option can go.
+TEST(PcapTshark, CiphertextStartingLikeDerIsMisreadAsCredSspOverTpktUnlessThatHeuristicIsOff) {
+  RDP_REQUIRE_PEER(tshark_missing());
+  const auto t0 = std::chrono::system_clock::now();
+  auto data = [&](std::chrono::microseconds after, capture::direction from, std::vector<std::uint8_t> bytes) {
+    capture::flow_event e;
+    e.at = t0 + after;
+    e.from = from;
+    e.bytes = std::move(bytes);
+    return e;
+  };
+  const std::vector<std::uint8_t> request = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00,
+                                             0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
+  const std::vector<std::uint8_t> confirm = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34,
+                                             0x00, 0x02, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
+  const std::vector<std::uint8_t> ciphertext = {
+      0x30, 0x80, 0x24, 0xa2, 0x45, 0x78, 0x0b, 0x48, 0xe5, 0xf2, 0x8e, 0x7a, 0xc8, 0x8c, 0xbc, 0x13,
+      0xb4, 0xd0, 0xee, 0x67, 0xf0, 0x31, 0x96, 0x14, 0x92, 0x2b, 0xb4, 0xf3, 0x61, 0x27, 0xfd, 0xdb,
+      0x9b, 0xf8, 0x05, 0x13, 0x44, 0xf0, 0xde, 0x97, 0x13, 0x77, 0x5a, 0xf9, 0x1e, 0xa6, 0xe9, 0xe3,
+      0xb2, 0x48, 0x01, 0x7e, 0x56, 0x67, 0x33, 0x3c, 0x35, 0x17, 0xe4, 0x7d, 0x32, 0x97, 0x8e, 0xcb};
+  std::vector<capture::tcp_flow> flows(1);
+  flows[0].client.port = 50000;
+  flows[0].server.port = 41000;
+  flows[0].opened = t0;
+  flows[0].events = {data(100us, capture::direction::from_client, request),
+                     data(200us, capture::direction::from_server, confirm),
+                     data(300us, capture::direction::from_server, ciphertext)};
+  temp_dir dir("der-lookalike");
+  const auto pcap = dir / "der-lookalike.pcap";
+  capture::write_pcap(pcap, flows);
+  const auto by_default = tshark_with_defaults("-r " + quoted(pcap) + " -Y _ws.malformed -T fields -e frame.number");
+  EXPECT_EQ(by_default.status, 0) << by_default.output;
+  EXPECT_FALSE(lines_of(by_default.output).empty())
+      << "tshark's defaults no longer misread this ciphertext as CredSSP: tshark_reading.hpp's option may go";
+  const auto stacks = tshark_with_defaults("-r " + quoted(pcap) + " -T fields -e frame.protocols");
+  EXPECT_NE(stacks.output.find("credssp"), std::string::npos) << stacks.output;
+  expect_no_malformed_or_bad_checksum(pcap);
+  EXPECT_FALSE(protocols_in(pcap).count("credssp"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "peers.hpp"
 #include "rdpsim_process.hpp"
 #include "run_command.hpp"
+#include "tshark_reading.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -294,10 +295,12 @@ void expect_tshark_reads_clean(const std::string& pcap) {
   }
   for (const std::string options : {"", "-d tcp.port==3389,tls"}) {
     // tshark warns on stderr when run as root: keep only what it prints on stdout.
-    auto r = run_command("{ tshark -r " + pcap + " " + options + " -Y _ws.malformed -T fields -e frame.number 2>/dev/null; }");
+    // tshark_reading.hpp: without the heuristic that misreads ciphertext as CredSSP.
+    const std::string tshark = std::string("tshark") + rdp::test::tshark_reading_options;
+    auto r = run_command("{ " + tshark + "-r " + pcap + " " + options + " -Y _ws.malformed -T fields -e frame.number 2>/dev/null; }");
     EXPECT_EQ(r.status, 0) << pcap << " " << options << "\n" << r.output;
     EXPECT_EQ(r.output, "") << "malformed frames in " << pcap << " " << options;
-    auto frames = run_command("{ tshark -r " + pcap + " " + options + " -T fields -e frame.protocols 2>/dev/null; }");
+    auto frames = run_command("{ " + tshark + "-r " + pcap + " " + options + " -T fields -e frame.protocols 2>/dev/null; }");
     EXPECT_NE(frames.output.find(options.empty() ? "tpkt:cotp" : "tls"), std::string::npos) << pcap << "\n" << frames.output;
   }
 }
