@@ -7,7 +7,9 @@
 // How deterministic: the kernel hands each connection to a member of an SO_REUSEPORT group by a hash of its 4-tuple,
 // so by our (kernel-chosen) source port, with even odds per connection for a pair. These tests make 32 connections
 // where one side could hide behind the other: a pair is then missed with probability 2^-31 per test, about once in
-// two thousand million runs. Bounded: every connection has the probe's deadlines, and the listeners answer at once.
+// two thousand million runs. One test fixes the order instead (HTTP alone for the first connection, rdpsim joining
+// before it is answered), so that a scan skipping after the first answer fails it every run. Bounded: every
+// connection has the probe's deadlines, and the listeners answer at once.
 #include "rdp/net/listen.hpp"
 #include "rdp/net/send.hpp"
 #include "rdp/net/deadline.hpp"
@@ -25,6 +27,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <atomic>
 #include <sstream>
@@ -116,6 +119,32 @@ TEST(ScanConflict, ReusePortPairOfRdpAndHttpIsAListenerConflict) {
   EXPECT_EQ(j["verdict"], "listener-conflict");
   EXPECT_EQ(j["listener_spread"]["disagree"], true);
   EXPECT_EQ(j["listener_spread"]["connections"], r.spread.connections());
+}
+
+// The same pair with its order fixed: the HTTP server holds the port alone until its first connection, and rdpsim
+// joins the group before that connection is answered. So the first attempt meets HTTP every run, and only the
+// connections made after a non-RDP answer (--conflict-probes) can meet rdpsim: a scan that skips the rest after the
+// first answer says not-rdp here, every time.
+TEST(ScanConflict, HttpMetFirstIsAListenerConflictOnceTheConflictProbesMeetRdp) {
+  std::optional<test::sim_thread> sim;
+  std::atomic<std::uint16_t> port = 0;
+  other_listener http(other_kind::http, at("127.0.0.49", 0), true,
+                      [&] { sim.emplace(sim_on("127.0.0.49", port.load(), true), true); });
+  port = http.port();
+  const auto r = scan("127.0.0.49:" + std::to_string(port), {"127.0.0.49", port}, spread_options());
+
+  ASSERT_TRUE(sim.has_value()) << "the HTTP listener was never reached: " << r.evidence;
+  EXPECT_EQ(r.protocols.at(0).outcome, probe::attempt_outcome::not_rdp) << r.protocols.at(0).detail;
+  EXPECT_EQ(r.result, probe::verdict::listener_conflict) << r.evidence;
+  const auto rdp = r.spread.connections_of(met_kind::rdp), other = r.spread.connections_of(met_kind::http);
+  EXPECT_GT(rdp, 0u) << probe::describe(r.spread);
+  EXPECT_GT(other, 0u) << probe::describe(r.spread);
+  // The 33 attempts and the 32 connections after the first answer; the HTTP server and rdpsim saw them all.
+  EXPECT_EQ(r.spread.connections(), main_connections + 32u) << probe::describe(r.spread);
+  EXPECT_EQ(rdp + other, r.spread.connections()) << probe::describe(r.spread);
+  EXPECT_EQ(http.accepted(), other);
+  EXPECT_EQ(sim->counters().accepted, rdp);
+  for (const auto& a : r.protocols) EXPECT_NE(a.outcome, probe::attempt_outcome::skipped) << a.detail;
 }
 
 TEST(ScanConflict, ReusePortPairOfTwoRdpsimsIsNoConflict) {
