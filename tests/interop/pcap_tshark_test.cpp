@@ -212,26 +212,32 @@ TEST(PcapTshark, RealRdpConnectionDissectsAsTpktX224TlsAndT125) {
         << "frame " << frame << " is malformed once decrypted, and it is not the Client Info";
 }
 
+// An X.224 Connection Request with an RDP Negotiation Request for TLS (MS-RDPBCGR 2.2.1.1), and a Confirm selecting
+// it (2.2.1.2): the clear-text start every flow of the suite has, for the tests that write flows by hand.
+const std::vector<std::uint8_t> tls_request = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00,
+                                               0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
+const std::vector<std::uint8_t> tls_confirm = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34,
+                                               0x00, 0x02, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
+
+capture::flow_event event_at(std::chrono::system_clock::time_point at, capture::direction from,
+                             capture::flow_event_kind kind, std::vector<std::uint8_t> bytes = {}) {
+  capture::flow_event e;
+  e.at = at;
+  e.from = from;
+  e.kind = kind;
+  e.bytes = std::move(bytes);
+  return e;
+}
+
 TEST(PcapTshark, ResetAndFinFlowsHaveNoMalformedPacket) {
   RDP_REQUIRE_PEER(tshark_missing());
   const auto t0 = std::chrono::system_clock::now();
   auto event = [&](std::chrono::microseconds after, capture::direction from, capture::flow_event_kind kind,
-                   std::vector<std::uint8_t> bytes) {
-    capture::flow_event e;
-    e.at = t0 + after;
-    e.from = from;
-    e.kind = kind;
-    e.bytes = std::move(bytes);
-    return e;
-  };
+                   std::vector<std::uint8_t> bytes) { return event_at(t0 + after, from, kind, std::move(bytes)); };
   using capture::direction;
   using capture::flow_event_kind;
-  // An X.224 Connection Request with an RDP Negotiation Request for TLS (MS-RDPBCGR 2.2.1.1), and a Confirm
-  // selecting it (2.2.1.2): the clear-text start every flow of the suite has.
-  const std::vector<std::uint8_t> request = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00,
-                                             0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
-  const std::vector<std::uint8_t> confirm = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34,
-                                             0x00, 0x02, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
+  const auto& request = tls_request;
+  const auto& confirm = tls_confirm;
   std::vector<capture::tcp_flow> flows(4);
   for (std::size_t i = 0; i < flows.size(); ++i) {
     flows[i].client.port = static_cast<std::uint16_t>(50000 + i);
@@ -278,16 +284,8 @@ TEST(PcapTshark, CiphertextStartingLikeDerIsMisreadAsCredSspOverTpktUnlessThatHe
   RDP_REQUIRE_PEER(tshark_missing());
   const auto t0 = std::chrono::system_clock::now();
   auto data = [&](std::chrono::microseconds after, capture::direction from, std::vector<std::uint8_t> bytes) {
-    capture::flow_event e;
-    e.at = t0 + after;
-    e.from = from;
-    e.bytes = std::move(bytes);
-    return e;
+    return event_at(t0 + after, from, capture::flow_event_kind::data, std::move(bytes));
   };
-  const std::vector<std::uint8_t> request = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0, 0x00, 0x00, 0x00, 0x00,
-                                             0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
-  const std::vector<std::uint8_t> confirm = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34,
-                                             0x00, 0x02, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
   const std::vector<std::uint8_t> ciphertext = {
       0x30, 0x80, 0x24, 0xa2, 0x45, 0x78, 0x0b, 0x48, 0xe5, 0xf2, 0x8e, 0x7a, 0xc8, 0x8c, 0xbc, 0x13,
       0xb4, 0xd0, 0xee, 0x67, 0xf0, 0x31, 0x96, 0x14, 0x92, 0x2b, 0xb4, 0xf3, 0x61, 0x27, 0xfd, 0xdb,
@@ -297,8 +295,8 @@ TEST(PcapTshark, CiphertextStartingLikeDerIsMisreadAsCredSspOverTpktUnlessThatHe
   flows[0].client.port = 50000;
   flows[0].server.port = 41000;
   flows[0].opened = t0;
-  flows[0].events = {data(100us, capture::direction::from_client, request),
-                     data(200us, capture::direction::from_server, confirm),
+  flows[0].events = {data(100us, capture::direction::from_client, tls_request),
+                     data(200us, capture::direction::from_server, tls_confirm),
                      data(300us, capture::direction::from_server, ciphertext)};
   temp_dir dir("der-lookalike");
   const auto pcap = dir / "der-lookalike.pcap";
