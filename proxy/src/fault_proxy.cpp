@@ -11,10 +11,12 @@
 #include "rdp/net/drain.hpp"
 #include "rdp/net/errors.hpp"
 #include "rdp/net/listen.hpp"
+#include "rdp/net/read_until.hpp"
 #include "rdp/net/send.hpp"
 #include "rdp/net/spawn.hpp"
 #include "rdp/protocol/nego.hpp"
 #include "rdp/protocol/stream_phase.hpp"
+#include "rdp/protocol/x224.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +29,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <stdexcept>
 
 namespace rdp::proxy {
@@ -51,6 +54,7 @@ std::string_view to_string(event_kind k) noexcept {
     case event_kind::closed: return "closed";
     case event_kind::listener_down: return "listener-down";
     case event_kind::listener_up: return "listener-up";
+    case event_kind::listener_failed: return "listener-failed";
   }
   return "?";
 }
@@ -99,8 +103,16 @@ enum class way { to_server = 0, to_client = 1 };  // the direction of a pump: fr
 // "userspace" honesty (issue 14): the proxy's kernel has ACKed whatever it read, so the sender sees no loss.
 constexpr std::string_view drop_note =
     "drop (userspace: the proxy's kernel still ACKs; no retransmissions as with a real firewall)";
-constexpr int listener_reopen_tries = 25;
-constexpr net::milliseconds listener_reopen_pause{200};
+// Reopening a listener whose port another process has taken: first again after this, then twice as long each time
+// up to the cap, for as long as the proxy runs (issue 24: giving up after 5 s left it deaf for good).
+constexpr net::milliseconds listener_retry_first{200};
+constexpr net::milliseconds listener_retry_max{5000};
+// Connections refused for a limit that are being answered at once (each holds a descriptor for at most twice
+// refusal_timeout); past this a refused connection is closed at once, so a flood of refusals is bounded too.
+constexpr std::size_t max_answering_refusals = 64;
+// ITU-T X.224 13.5.3 d), DR TPDU reason 1, "congestion at TSAP": one of the four reasons class 0 (RDP's, MS-RDPBCGR
+// 2.2.1.1) may give, and the one that means "busy, not gone".
+constexpr std::uint8_t dr_reason_congestion = 1;
 
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -128,13 +140,16 @@ struct connection {
   std::vector<phase> reached;
   clock::time_point last_activity = clock::now();
   clock::time_point idle_from_at = clock::now();
-  asio::steady_timer idle_timer, reset_timer;
+  asio::ip::address source;  // the client's address: what the per-source limit counts
+  asio::steady_timer idle_timer, reset_timer, half_close_timer;
+  // One per way; a fault change cancels them, so a pump waiting on one recomputes its wait under the new faults.
   std::array<asio::steady_timer, 2> pace_timers;
   std::array<clock::time_point, 2> pace_free{};  // token bucket: when the bandwidth allows the next byte, per way
   bool forgotten = false;
   bool finished = false;
   bool client_closed = false, server_closed = false;  // by the proxy
   bool fin_to_client = false;                         // the proxy shut the client socket's sending side
+  bool half_closed = false;                           // one side's FIN was passed on: the other must follow
   int pumps = 0;  // still running; when both have ended, so has the connection
   std::uint64_t from_client = 0, from_server = 0;
   std::uint16_t upstream_port = 0;
@@ -144,7 +159,13 @@ struct connection {
   bool recording = false;
 
   connection(connection_id i, tcp::socket c, const asio::any_io_executor& ex)
-      : id(i), client(std::move(c)), server(ex), idle_timer(ex), reset_timer(ex), pace_timers{{asio::steady_timer(ex), asio::steady_timer(ex)}} {}
+      : id(i),
+        client(std::move(c)),
+        server(ex),
+        idle_timer(ex),
+        reset_timer(ex),
+        half_close_timer(ex),
+        pace_timers{{asio::steady_timer(ex), asio::steady_timer(ex)}} {}
 
   bool has_reached(phase p) const { return std::find(reached.begin(), reached.end(), p) != reached.end(); }
 };
@@ -157,6 +178,8 @@ struct fault_proxy::state {
   tcp::endpoint bound;
   fault_change faults;
   std::map<connection_id, connection_ptr> live;
+  std::map<asio::ip::address, std::size_t> per_source;  // live connections by client address
+  std::set<std::shared_ptr<tcp::socket>> answering;      // refused connections being answered (stop() closes them)
   std::vector<capture::tcp_flow> flows;
   proxy_counters counters;
   connection_id next_id = 1;
@@ -247,6 +270,7 @@ void finish(const state_ptr& st, const connection_ptr& c) {
   error_code ignored;
   c->idle_timer.cancel();
   c->reset_timer.cancel();
+  c->half_close_timer.cancel();
   for (auto& t : c->pace_timers) t.cancel();
   if (!c->client_closed) {
     c->client_closed = true;
@@ -262,6 +286,7 @@ void finish(const state_ptr& st, const connection_ptr& c) {
   if (st->config.record) st->flows.push_back(std::move(c->flow));
   st->live.erase(c->id);
   st->counters.open = st->live.size();
+  if (auto it = st->per_source.find(c->source); it != st->per_source.end() && --it->second == 0) st->per_source.erase(it);
 }
 
 void pump_done(const state_ptr& st, const connection_ptr& c) {
@@ -315,6 +340,11 @@ void apply_to(const state_ptr& st, const connection_ptr& c, const fault_change& 
     if (change.idle_from && c->has_reached(*change.idle_from)) c->idle_from_at = clock::now();
     c->idle_timer.cancel();
   }
+  // A change applies to what is queued too (issue 24: after 1 B/s was lifted, a chunk still waited the 5,000 s the
+  // old rate had scheduled). The token bucket starts afresh at a new rate, and a pump waiting on a pacing timer
+  // wakes and works out its wait again under the faults now in force (wait_paced).
+  if (change.bandwidth) c->pace_free = {};
+  for (auto& t : c->pace_timers) t.cancel();
 }
 
 void on_stream_events(const state_ptr& st, const connection_ptr& c, const std::vector<sp::phase_event>& events) {
@@ -384,12 +414,40 @@ asio::awaitable<void> idle_watch(state_ptr st, connection_ptr c) {
 
 // ---- Forwarding -------------------------------------------------------------------------------------------------
 
-asio::awaitable<bool> pause_until(connection& c, way w, clock::time_point when) {
-  if (when <= clock::now()) co_return !c.finished;
-  auto& timer = c.pace_timers[static_cast<std::size_t>(w)];
-  timer.expires_at(when);
-  co_await timer.async_wait(net::use_tuple);
-  co_return !c.finished;
+// What a chunk waits for before (a piece of) it is written.
+enum class pacing {
+  latency,      // since the chunk was read: latency plus its share of the jitter
+  slice_delay,  // since the previous slice was written
+  bandwidth,    // until the token bucket allows the next byte
+};
+
+// When the wait ends under the faults in force now; a time already past when that fault is not (or no longer) set.
+clock::time_point due_under_faults(const connection& c, way w, pacing what, clock::time_point since, double jitter_share) {
+  const auto& f = c.faults;
+  switch (what) {
+    case pacing::latency: {
+      const auto jitter = std::chrono::duration<double, std::milli>(f.jitter.value_or(duration{0})) * jitter_share;
+      return since + f.latency.value_or(duration{0}) + std::chrono::duration_cast<clock::duration>(jitter);
+    }
+    case pacing::slice_delay: return f.slice.value_or(0) > 0 ? since + f.slice_delay.value_or(duration{0}) : since;
+    case pacing::bandwidth:
+      return f.bandwidth.value_or(0) > 0 ? c.pace_free[static_cast<std::size_t>(w)] : clock::time_point{};
+  }
+  return since;
+}
+
+// Waits until the due time of `what`, worked out again whenever a fault change cancels the timer (apply_to), so a
+// lifted or shortened fault frees the chunk at once. False when the connection ended meanwhile. Each turn ends at
+// the due time or at a fault change, so the loop is bounded by the changes made while it waits.
+asio::awaitable<bool> wait_paced(connection_ptr c, way w, pacing what, clock::time_point since, double jitter_share) {
+  auto& timer = c->pace_timers[static_cast<std::size_t>(w)];
+  while (!c->finished) {
+    const auto due = due_under_faults(*c, w, what, since, jitter_share);
+    if (due <= clock::now()) co_return true;
+    timer.expires_at(due);
+    co_await timer.async_wait(net::use_tuple);
+  }
+  co_return false;
 }
 
 closer side_of_source(way w) { return w == way::to_server ? closer::client : closer::server; }
@@ -402,36 +460,36 @@ close_how how_of(const error_code& ec) {
   return close_how::error;
 }
 
-// Writes `data` toward the sink with the timing faults in force: latency and jitter per chunk (one pump per way
-// waits in order, so chunks keep their order), the bandwidth as a token bucket, slices with a pause between.
-asio::awaitable<error_code> forward(state_ptr st, connection_ptr c, way w, protocol::bytes_view data) {
+// Writes `data` (read at `arrived`) toward the sink with the timing faults in force: latency and jitter per chunk
+// (one pump per way waits in order, so chunks keep their order), the bandwidth as a token bucket, slices with a
+// pause between. Every wait follows the faults as they are when it ends, not as they were when it began.
+asio::awaitable<error_code> forward(state_ptr st, connection_ptr c, way w, protocol::bytes_view data,
+                                    clock::time_point arrived) {
   auto& sink = w == way::to_server ? c->server : c->client;
   const auto& f = c->faults;
-  const auto latency = f.latency.value_or(duration{0});
-  const auto jitter = f.jitter.value_or(duration{0});
-  if (latency.count() > 0 || jitter.count() > 0) {
-    auto extra = duration{0};
-    if (jitter.count() > 0)
-      extra = duration{std::uniform_int_distribution<std::int64_t>(0, jitter.count())(st->random)};
-    if (!co_await pause_until(*c, w, clock::now() + latency + extra)) co_return asio::error::operation_aborted;
-  }
-  const std::size_t slice = f.slice.value_or(0) > 0 ? *f.slice : data.size();
-  for (std::size_t at = 0; at < data.size(); at += slice) {
+  // The chunk's draw of the jitter, as a share of whatever jitter is in force while it waits.
+  const double jitter_share = f.jitter.value_or(duration{0}).count() > 0
+                                  ? std::uniform_real_distribution<double>(0.0, 1.0)(st->random)
+                                  : 0.0;
+  if (!co_await wait_paced(c, w, pacing::latency, arrived, jitter_share)) co_return asio::error::operation_aborted;
+  auto last_write = clock::now();
+  for (std::size_t at = 0; at < data.size();) {
+    const std::size_t slice = f.slice.value_or(0) > 0 ? *f.slice : data.size();
     const auto piece = data.subspan(at, std::min(slice, data.size() - at));
-    if (at > 0 && f.slice_delay && f.slice_delay->count() > 0)
-      if (!co_await pause_until(*c, w, clock::now() + *f.slice_delay)) co_return asio::error::operation_aborted;
-    const auto bandwidth = c->faults.bandwidth.value_or(0);
-    if (bandwidth > 0) {
+    if (at > 0 && !co_await wait_paced(c, w, pacing::slice_delay, last_write, 0.0))
+      co_return asio::error::operation_aborted;
+    if (!co_await wait_paced(c, w, pacing::bandwidth, clock::now(), 0.0)) co_return asio::error::operation_aborted;
+    if (const auto bandwidth = f.bandwidth.value_or(0); bandwidth > 0) {
       auto& free_at = c->pace_free[static_cast<std::size_t>(w)];
-      const auto start = std::max(free_at, clock::now());
-      if (!co_await pause_until(*c, w, start)) co_return asio::error::operation_aborted;
-      free_at = start + std::chrono::duration_cast<clock::duration>(
-                            std::chrono::duration<double>(static_cast<double>(piece.size()) /
-                                                          static_cast<double>(bandwidth)));
+      free_at = std::max(free_at, clock::now()) +
+                std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(
+                    static_cast<double>(piece.size()) / static_cast<double>(bandwidth)));
     }
+    at += piece.size();
     // Recorded as it is handed to the socket: after the write completes, the peer may already have answered.
     if (w == way::to_client) record(*c, st, capture::direction::from_server, capture::flow_event_kind::data, piece);
     if (auto ec = co_await net::send(sink, piece, st->config.write_timeout)) co_return ec;
+    last_write = clock::now();
     if (w == way::to_client) {
       c->from_server += piece.size();
       st->counters.bytes_from_server += piece.size();
@@ -441,6 +499,31 @@ asio::awaitable<error_code> forward(state_ptr st, connection_ptr c, way w, proto
     }
   }
   co_return error_code{};
+}
+
+// After `ended` sent its FIN (passed on to the other side), the other side has half_close_timeout without sending to
+// end its own stream; then the proxy closes both. Each turn waits until the quiet period would be over; data from
+// the open side (last_activity) moves that on, the end of the connection cancels the timer. Bounded: the open side
+// must keep sending to keep the flow, and a side that sends into a closed peer is reset by it.
+asio::awaitable<void> half_close_watch(state_ptr st, connection_ptr c, closer ended) {
+  const auto grace = st->config.half_close_timeout;
+  const auto fin_at = clock::now();
+  while (!c->finished && !st->stopped) {
+    const auto due = std::max(fin_at, c->last_activity) + grace;
+    if (clock::now() >= due) {
+      const closer open = ended == closer::client ? closer::server : closer::client;
+      const std::string why = "half-closed: the " + std::string(to_string(open)) + " did not end its side within " +
+                              net::format_duration(grace) + " of the " + std::string(to_string(ended)) +
+                              "'s FIN; the proxy closes both";
+      ++st->counters.half_close_expiries;
+      st->emit_closed(*c, closer::proxy, close_how::deadline, open, why);
+      st->emit_closed(*c, closer::proxy, close_how::deadline, ended, why);
+      finish(st, c);
+      co_return;
+    }
+    c->half_close_timer.expires_at(due);
+    co_await c->half_close_timer.async_wait(net::use_tuple);
+  }
 }
 
 // The source side ended its stream (FIN or RST) or failed.
@@ -470,6 +553,11 @@ void source_ended(const state_ptr& st, const connection_ptr& c, way w, const err
     if (sink == closer::client) {
       c->fin_to_client = true;
       record(*c, st, capture::direction::from_server, capture::flow_event_kind::fin);
+    }
+    if (!c->half_closed) {
+      c->half_closed = true;
+      net::spawn(st->executor, half_close_watch(st, c, source),
+                 "rdpsim proxy: half-close watch " + std::to_string(c->id));
     }
   } else {
     reset_side(st, *c, sink, std::string("relaying the ") + (from_client ? "client's" : "server's") + " reset");
@@ -596,7 +684,8 @@ asio::awaitable<void> pump(state_ptr st, connection_ptr c, way w) {
       st->counters.bytes_dropped += n;
       continue;
     }
-    c->last_activity = clock::now();
+    const auto arrived = clock::now();
+    c->last_activity = arrived;
     if (!c->tracker.done()) {
       events.clear();
       c->tracker.feed(w == way::to_server ? sp::direction::from_client : sp::direction::from_server, data, events);
@@ -607,7 +696,7 @@ asio::awaitable<void> pump(state_ptr st, connection_ptr c, way w) {
       st->counters.bytes_dropped += n;
       continue;
     }
-    const auto write_ec = co_await forward(st, c, w, data);
+    const auto write_ec = co_await forward(st, c, w, data, arrived);
     if (c->finished || st->stopped) break;
     if (write_ec) {
       const bool sink_closed_by_us = w == way::to_server ? c->server_closed : c->client_closed;
@@ -661,6 +750,7 @@ asio::awaitable<void> run_connection(state_ptr st, connection_ptr c) {
   net::spawn(st->executor, idle_watch(st, c), "rdpsim proxy: idle watch " + std::to_string(c->id));
 }
 
+// refuse_new: the connection is accepted and reset at once (an RST after the handshake), unlike a limit (refuse_busy).
 void refuse(const state_ptr& st, tcp::socket socket, const std::string& why) {
   ++st->counters.refused;
   ++st->counters.resets_to_client;
@@ -670,6 +760,68 @@ void refuse(const state_ptr& st, tcp::socket socket, const std::string& why) {
   e.detail = endpoint_text(socket.remote_endpoint(ignored)) + ": " + why;
   net::close_with_reset(socket);
   st->emit(std::move(e));
+}
+
+// What a client refused for a connection limit meets (docs/proxy.md, "Limits"): the connection is accepted; if its
+// first bytes are an X.224 Connection Request it is answered with an X.224 Disconnect Request, reason "congestion at
+// TSAP" — busy, where a dead server refuses the SYN — then a FIN. Anything else (other bytes, nothing within
+// refusal_timeout) gets the FIN alone. The socket is held at most twice refusal_timeout.
+asio::awaitable<void> answer_busy(state_ptr st, std::shared_ptr<tcp::socket> held) {
+  auto& socket = *held;
+  const auto wait = st->config.refusal_timeout;
+  protocol::byte_buffer received;
+  // An X.224 Connection Request with its routing token or cookie fits in a few hundred bytes (MS-RDPBCGR 2.2.1.1).
+  constexpr std::size_t request_cap = 2048;
+  const auto read_ec = co_await net::read_until(socket, received, request_cap, wait, [](const protocol::byte_buffer& b) {
+    const auto r = protocol::x224::decode_connection_request(b);
+    return r.has_value() || !protocol::is_need_more(r.error());
+  });
+  if (!read_ec && !st->stopped) {
+    if (const auto request = protocol::x224::decode_connection_request(received)) {
+      // ITU-T X.224 13.5: a DR answering a CR carries the CR's SRC-REF as its DST-REF and SRC-REF zero.
+      protocol::x224::disconnect_request dr;
+      dr.dst_ref = request->value.src_ref;
+      dr.reason = dr_reason_congestion;
+      (void)co_await net::send(socket, protocol::x224::encode(dr), wait);
+    }
+  }
+  if (!st->stopped) co_await net::half_close_and_drain(socket, wait, request_cap);
+  error_code ignored;
+  socket.close(ignored);
+  st->answering.erase(held);
+}
+
+// A connection refused because a limit is reached: counted, said in an event with the limit and for whom, answered
+// as busy (answer_busy) — or, when that many refusals are already being answered, closed at once (a FIN with no
+// bytes; an RST if the client's bytes had already arrived).
+void refuse_busy(const state_ptr& st, tcp::socket socket, const std::string& why) {
+  ++st->counters.refused;
+  error_code ignored;
+  proxy_event e;
+  e.kind = event_kind::refused;
+  e.detail = endpoint_text(socket.remote_endpoint(ignored)) + ": " + why;
+  if (st->answering.size() >= max_answering_refusals) {
+    e.detail += "; closed at once (" + std::to_string(max_answering_refusals) + " refusals are being answered)";
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    st->emit(std::move(e));
+    return;
+  }
+  e.detail += "; an X.224 Connection Request is answered with a Disconnect Request (congestion), then FIN";
+  st->emit(std::move(e));
+  // Counted as answering from now, not from when the coroutine first runs, so a burst cannot overshoot the cap.
+  auto held = *st->answering.insert(std::make_shared<tcp::socket>(std::move(socket))).first;
+  net::spawn(st->executor, answer_busy(st, std::move(held)), "rdpsim proxy: refusal");
+}
+
+enum class limit { none, overall, per_source };
+
+// Which limit keeps a new connection from `source` out now, if any.
+limit limit_reached(const fault_proxy::state& st, const asio::ip::address& source) {
+  if (st.live.size() >= st.config.max_connections) return limit::overall;
+  const auto it = st.per_source.find(source);
+  if (it != st.per_source.end() && it->second >= st.config.max_connections_per_source) return limit::per_source;
+  return limit::none;
 }
 
 asio::awaitable<void> accept_loop(state_ptr st) {
@@ -687,16 +839,25 @@ asio::awaitable<void> accept_loop(state_ptr st) {
       refuse(st, std::move(socket), "refuse-new");
       continue;
     }
-    if (st->live.size() >= st->config.max_connections) {
-      refuse(st, std::move(socket), "more than " + std::to_string(st->config.max_connections) + " connections");
+    error_code ignored;
+    const auto remote = socket.remote_endpoint(ignored);
+    if (const auto reached = limit_reached(*st, remote.address()); reached == limit::overall) {
+      ++st->counters.refused_overall_limit;
+      refuse_busy(st, std::move(socket), "overall limit " + std::to_string(st->config.max_connections) + " reached");
+      continue;
+    } else if (reached == limit::per_source) {
+      ++st->counters.refused_source_limit;
+      refuse_busy(st, std::move(socket),
+                  "per-source limit " + std::to_string(st->config.max_connections_per_source) + " reached for " +
+                      remote.address().to_string());
       continue;
     }
     ++st->counters.accepted;
     auto c = std::make_shared<connection>(st->next_id++, std::move(socket), st->executor);
     c->faults = st->faults;
     c->faults.reset_now = false;
-    error_code ignored;
-    const auto remote = c->client.remote_endpoint(ignored);
+    c->source = remote.address();
+    ++st->per_source[c->source];
     c->client_text = endpoint_text(remote);
     c->recording = st->config.record;
     c->flow.client = to_capture(remote);
@@ -711,23 +872,28 @@ asio::awaitable<void> accept_loop(state_ptr st) {
 
 void start_listening(const state_ptr& st) {
   st->listening = true;
+  st->counters.listening = true;
   net::spawn(st->executor, accept_loop(st), "rdpsim proxy: accept loop");
 }
 
-void reopen_listener(const state_ptr& st, int tries_left) {
+// Opens the listener again on the same address and port. A failure (another process took the port meanwhile) is
+// said as such — a `listener-failed` event with the error, and in the counters — and tried again after `pause`,
+// doubling up to listener_retry_max, for as long as the proxy runs; each attempt is one bind and listen. A new
+// listener_down cancels the retry (it re-arms the same timer).
+void reopen_listener(const state_ptr& st, net::milliseconds pause) {
   if (st->stopped) return;
   try {
     st->acceptor = net::open_listener(st->executor, st->bound, "rdpsim proxy");
   } catch (const std::exception& e) {
+    ++st->counters.listener_failures;
+    st->counters.listener_error = e.what();
     proxy_event ev;
-    ev.kind = event_kind::listener_up;
-    ev.detail = std::string("reopening failed: ") + e.what() +
-                (tries_left > 0 ? "; trying again" : "; giving up: the proxy stays down");
+    ev.kind = event_kind::listener_failed;
+    ev.detail = std::string(e.what()) + "; trying again in " + net::format_duration(pause);
     st->emit(std::move(ev));
-    if (tries_left <= 0) return;
-    st->listener_timer.expires_after(listener_reopen_pause);
-    st->listener_timer.async_wait([st, tries_left](const error_code& ec) {
-      if (!ec) reopen_listener(st, tries_left - 1);
+    st->listener_timer.expires_after(pause);
+    st->listener_timer.async_wait([st, next = std::min(pause * 2, listener_retry_max)](const error_code& ec) {
+      if (!ec) reopen_listener(st, next);
     });
     return;
   }
@@ -741,6 +907,7 @@ void reopen_listener(const state_ptr& st, int tries_left) {
 void take_listener_down(const state_ptr& st, duration how_long) {
   error_code ignored;
   st->listening = false;
+  st->counters.listening = false;
   st->acceptor.close(ignored);
   proxy_event ev;
   ev.kind = event_kind::listener_down;
@@ -748,7 +915,7 @@ void take_listener_down(const state_ptr& st, duration how_long) {
   st->emit(std::move(ev));
   st->listener_timer.expires_after(how_long);
   st->listener_timer.async_wait([st](const error_code& ec) {
-    if (!ec && st->started) reopen_listener(st, listener_reopen_tries);
+    if (!ec && st->started) reopen_listener(st, listener_retry_first);
   });
 }
 
@@ -778,6 +945,11 @@ fault_proxy::fault_proxy(asio::any_io_executor executor, proxy_config config)
   auto& st = *state_;
   if (st.config.buffer_size == 0) throw std::invalid_argument("proxy: buffer_size must be at least 1");
   if (st.config.max_connections == 0) throw std::invalid_argument("proxy: max_connections must be at least 1");
+  if (st.config.max_connections_per_source == 0)
+    throw std::invalid_argument("proxy: max_connections_per_source must be at least 1");
+  if (st.config.half_close_timeout.count() <= 0)
+    throw std::invalid_argument("proxy: half_close_timeout must be positive");
+  if (st.config.refusal_timeout.count() <= 0) throw std::invalid_argument("proxy: refusal_timeout must be positive");
   if (st.config.upstream.host.empty()) throw std::invalid_argument("proxy: no upstream given");
   error_code ec;
   const auto address = asio::ip::make_address(st.config.listen.host == "localhost" ? "127.0.0.1" : st.config.listen.host, ec);
@@ -808,8 +980,10 @@ void fault_proxy::stop() {
   if (st->stopped) return;
   error_code ignored;
   st->listening = false;
+  st->counters.listening = false;
   st->acceptor.close(ignored);
   st->listener_timer.cancel();
+  for (const auto& socket : st->answering) socket->close(ignored);  // their coroutines end at once, erasing themselves
   // finish() erases from `live`: walk a copy.
   const auto live = st->live;
   for (const auto& [id, c] : live) finish(st, c);

@@ -54,12 +54,28 @@ json connection_json(const connection_info& c) {
 }
 
 json counters_json(const proxy_counters& c) {
-  return json{{"accepted", c.accepted},         {"refused", c.refused},
-              {"upstream_failures", c.upstream_failures}, {"idle_expiries", c.idle_expiries},
-              {"resets_to_client", c.resets_to_client},   {"resets_to_server", c.resets_to_server},
-              {"bytes_from_client", c.bytes_from_client}, {"bytes_from_server", c.bytes_from_server},
-              {"bytes_dropped", c.bytes_dropped},         {"bytes_spliced", c.bytes_spliced},
+  return json{{"accepted", c.accepted},
+              {"refused", c.refused},
+              {"refused_source_limit", c.refused_source_limit},
+              {"refused_overall_limit", c.refused_overall_limit},
+              {"upstream_failures", c.upstream_failures},
+              {"idle_expiries", c.idle_expiries},
+              {"half_close_expiries", c.half_close_expiries},
+              {"resets_to_client", c.resets_to_client},
+              {"resets_to_server", c.resets_to_server},
+              {"bytes_from_client", c.bytes_from_client},
+              {"bytes_from_server", c.bytes_from_server},
+              {"bytes_dropped", c.bytes_dropped},
+              {"bytes_spliced", c.bytes_spliced},
               {"open", c.open}};
+}
+
+// Whether the proxy listens now, and the last failure to listen again (kept after a recovery, so that a failure
+// between two looks is not lost); null when there was none.
+json listener_json(const proxy_counters& c) {
+  return json{{"listening", c.listening},
+              {"failures", c.listener_failures},
+              {"last_error", c.listener_error.empty() ? json(nullptr) : json(c.listener_error)}};
 }
 
 std::optional<connection_id> read_connection(const json& request, std::string* why) {
@@ -86,7 +102,10 @@ json run_command(fault_proxy& proxy, const json& request) {
     for (const auto& c : proxy.connections()) list.push_back(connection_json(c));
     return json{{"ok", true}, {"connections", std::move(list)}};
   }
-  if (cmd == "counters") return json{{"ok", true}, {"counters", counters_json(proxy.counters())}};
+  if (cmd == "counters") {
+    const auto counters = proxy.counters();
+    return json{{"ok", true}, {"counters", counters_json(counters)}, {"listener", listener_json(counters)}};
+  }
   const auto id = read_connection(request, &why);
   if (!why.empty()) return failure(why);
   if (cmd == "faults") {

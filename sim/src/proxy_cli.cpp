@@ -29,7 +29,8 @@ struct proxy_options {
   std::string listen = "127.0.0.1:0";
   std::string upstream;
   std::string idle_timeout, on_idle, idle_from, latency, jitter, bandwidth, slice, slice_delay, reset_at,
-      reset_after, connect_timeout = "5s";
+      reset_after, connect_timeout = "5s", half_close_timeout = "5s", refusal_timeout = "2s";
+  std::string max_connections = "512", max_connections_per_source = "64";
   std::string events_file;
   std::string control = "127.0.0.1:" + std::to_string(default_proxy_control_port);
   std::string control_token_file;
@@ -73,6 +74,13 @@ proxy::proxy_config config_from(const proxy_options& o) {
   if (!upstream) throw usage_error("--upstream: " + why);
   config.upstream = *upstream;
   config.connect_timeout = duration_flag("--connect-timeout", o.connect_timeout);
+  config.half_close_timeout = duration_flag("--half-close-timeout", o.half_close_timeout);
+  config.refusal_timeout = duration_flag("--refusal-timeout", o.refusal_timeout);
+  if (config.half_close_timeout.count() <= 0) throw usage_error("--half-close-timeout: must be more than 0");
+  if (config.refusal_timeout.count() <= 0) throw usage_error("--refusal-timeout: must be more than 0");
+  config.max_connections = static_cast<std::size_t>(number_flag("--max-connections", o.max_connections));
+  config.max_connections_per_source =
+      static_cast<std::size_t>(number_flag("--max-connections-per-source", o.max_connections_per_source));
   auto& f = config.initial;
   if (!o.idle_timeout.empty()) f.idle_timeout = std::optional<proxy::duration>(duration_flag("--idle-timeout", o.idle_timeout));
   if (!o.on_idle.empty()) {
@@ -171,6 +179,17 @@ void add_proxy_command(CLI::App& app) {
   cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0: any free one)")->capture_default_str();
   cmd->add_option("--upstream", o->upstream, "HOST:PORT of the RDP server")->required();
   cmd->add_option("--connect-timeout", o->connect_timeout, "to the upstream")->capture_default_str();
+  cmd->add_option("--max-connections", o->max_connections, "open at once, overall; more are refused as busy")
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-source", o->max_connections_per_source,
+                  "open at once from one client IP address; more are refused as busy")
+      ->capture_default_str();
+  cmd->add_option("--half-close-timeout", o->half_close_timeout,
+                  "after one side's FIN, close both if the other sends nothing and does not end for this long")
+      ->capture_default_str();
+  cmd->add_option("--refusal-timeout", o->refusal_timeout,
+                  "how long a refused (busy) connection may take to send its X.224 Connection Request")
+      ->capture_default_str();
   cmd->add_option("--idle-timeout", o->idle_timeout, "forget a flow after this long with no data either way");
   cmd->add_option("--on-idle", o->on_idle, "then: drop (silence), reset (the next sender), reset-both");
   cmd->add_option("--idle-from", o->idle_from, "count idle time from this phase on (default connected)");

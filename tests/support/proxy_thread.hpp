@@ -4,16 +4,46 @@
 #include "rdp/net/asio.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
 
+#include <poll.h>
+
 #include <chrono>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <vector>
 
 namespace rdp::test {
+
+// What one side of a relayed connection observes when it waits for bytes.
+enum class seen { data, fin, reset, silence };
+struct observation {
+  seen what = seen::silence;
+  std::string bytes;
+};
+
+// Reads until `want` bytes are in, the stream ends (FIN, RST) or `limit` has passed: one bounded wait.
+inline observation wait_read(net::tcp::socket& s, std::chrono::milliseconds limit, std::size_t want = 1) {
+  observation out;
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (out.bytes.size() < want) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{s.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[65536];
+    net::error_code ec;
+    const auto n = s.read_some(net::asio::buffer(buf), ec);
+    if (ec == net::asio::error::eof) return {seen::fin, out.bytes};
+    if (ec) return {seen::reset, out.bytes};
+    out.bytes.append(buf, n);
+  }
+  out.what = out.bytes.empty() ? seen::silence : seen::data;
+  return out;
+}
 
 // The proxy on its own thread; members are called on it through call().
 class proxy_thread {

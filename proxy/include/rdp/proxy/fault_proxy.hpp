@@ -29,13 +29,14 @@ enum class event_kind {
   accepted,            // a client connection was accepted
   upstream_connected,  // … and its upstream connection made (detail: the upstream's local address)
   upstream_failed,     // the upstream connection failed (detail: why); the client is reset
-  refused,             // refuse_new: accepted and reset at once
+  refused,             // refuse_new (accepted and reset at once), or a connection limit (detail: which, and for whom)
   phase,               // a phase was reached (`reached`); detail: requested/selected protocols, or what was lost
   fault_applied,       // a fault change took effect, or a fault fired (reset at a phase, …); detail says which
   idle_expired,        // the flow was forgotten after the idle timeout; detail: what happens to it now
   closed,              // one side ended: `who` and `how`
   listener_down,       // the listener was closed (listener_down fault)
-  listener_up,         // … and reopened
+  listener_up,         // … and listens again (only once it truly does)
+  listener_failed,     // reopening the listener failed (detail: the error; another attempt follows)
 };
 std::string_view to_string(event_kind k) noexcept;  // "accepted", "upstream-connected", …
 
@@ -66,16 +67,27 @@ struct proxy_config {
   fault_change initial;                        // in force from the start, for every connection
   net::milliseconds connect_timeout{5000};     // to the upstream, per connection
   net::milliseconds write_timeout{30000};      // a side that does not read for this long ends its connection
+  // Once one side has ended its stream (FIN, passed on to the other), the other side has this long without sending
+  // anything to end its own; then the proxy closes both (a `closed` event, how `deadline`). Bounds the descriptors a
+  // peer that never answers a FIN can hold (issue 24: 512 idle clients after the server closed held 1,035 fds).
+  net::milliseconds half_close_timeout{5000};
+  // A connection refused for a limit is held at most this long to read an X.224 Connection Request and answer it
+  // with a Disconnect Request, and as long again to drain before the close (docs/proxy.md, "Limits").
+  net::milliseconds refusal_timeout{2000};
   std::function<void(const proxy_event&)> on_event;
   bool record = false;                         // keep each connection's client-side stream (take_flows)
-  std::size_t max_connections = 512;           // at once; more are reset at accept
+  std::size_t max_connections = 512;           // at once, overall; more are refused as busy (docs/proxy.md)
+  std::size_t max_connections_per_source = 64; // at once from one client IP address; more are refused as busy
   std::size_t buffer_size = 16 * 1024;         // per direction
   std::size_t max_record_bytes = 64u << 20;    // per connection; recording stops there (said in an event)
 };
 
 struct proxy_counters {
   std::uint64_t accepted = 0;
-  std::uint64_t refused = 0;             // refuse_new or max_connections
+  std::uint64_t refused = 0;             // every refusal: refuse_new and the two limits below
+  std::uint64_t refused_source_limit = 0;   // max_connections_per_source were open from the client's address
+  std::uint64_t refused_overall_limit = 0;  // max_connections were open
+  std::uint64_t half_close_expiries = 0;    // flows closed because one side never followed the other's FIN
   std::uint64_t upstream_failures = 0;
   std::uint64_t idle_expiries = 0;
   std::uint64_t resets_to_client = 0;    // RSTs the proxy sent to clients
@@ -85,6 +97,9 @@ struct proxy_counters {
   std::uint64_t bytes_dropped = 0;       // read and not forwarded (drop, blackhole)
   std::uint64_t bytes_spliced = 0;       // of the forwarded bytes, those moved by splice(2) without a copy
   std::uint64_t open = 0;                // connections now
+  bool listening = false;                // the listener is open and accepting now
+  std::uint64_t listener_failures = 0;   // attempts to reopen the listener that failed
+  std::string listener_error;            // the last failure's text ("" if none yet); kept after a recovery
 };
 
 struct connection_info {

@@ -3,7 +3,8 @@
 // interface (docs/control.md) and served by the same loopback server (rdp/sim/control_server.hpp, given this as its
 // handler by `rdpsim proxy`). Requests: {"token":…,"command":"faults","connection":N|null,"set":{…}},
 // {"token":…,"command":"connections"}, {"token":…,"command":"counters"}, {"token":…,"command":"phase","connection":N,
-// "phase":"active"}.
+// "phase":"active"}. The counters answer is {"ok":true,"counters":{…},"listener":{"listening":bool,"failures":N,
+// "last_error":"…"|null}}.
 #include "rdp/net/control_line.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
 
