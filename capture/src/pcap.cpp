@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -263,6 +265,52 @@ std::vector<pcap_packet> synthesize_packets(const std::vector<tcp_flow>& flows, 
   return packets;
 }
 
+namespace {
+
+void dump_packets(pcap_dumper_t* dumper, const std::vector<pcap_packet>& packets) {
+  for (const auto& p : packets) {
+    const auto us = std::chrono::floor<std::chrono::microseconds>(p.at.time_since_epoch());
+    const auto seconds = std::chrono::floor<std::chrono::seconds>(us);
+    pcap_pkthdr header{};
+    header.ts.tv_sec = static_cast<time_t>(seconds.count());
+    header.ts.tv_usec = static_cast<suseconds_t>((us - seconds).count());
+    header.caplen = header.len = static_cast<bpf_u_int32>(p.frame.size());
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &header, p.frame.data());
+  }
+}
+
+pcap_t* open_dead_handle(const std::filesystem::path& file) {
+  pcap_t* handle = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_MICRO);
+  if (!handle) throw capture_error(file, "libpcap could not make a DLT_EN10MB handle");
+  return handle;
+}
+
+}  // namespace
+
+std::string pcap_file_bytes(const std::vector<tcp_flow>& flows, const pcap_options& options, pcap_summary* summary) {
+  check(options);
+  const auto packets = synthesize_packets(flows, options, summary);
+  pcap_t* handle = open_dead_handle({});
+  // libpcap writes only to a FILE*: an in-memory one (open_memstream) gives the file's bytes, which the caller
+  // writes where and how it chooses (net::write_report_file: nothing planted at the name is followed).
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  FILE* memory = ::open_memstream(&buffer, &size);
+  pcap_dumper_t* dumper = memory ? pcap_dump_fopen(handle, memory) : nullptr;
+  if (!dumper) {
+    if (memory) std::fclose(memory);
+    std::free(buffer);
+    pcap_close(handle);
+    throw capture_error({}, "libpcap could not write to memory");
+  }
+  dump_packets(dumper, packets);
+  pcap_dump_close(dumper);  // closes `memory`: buffer and size are final
+  pcap_close(handle);
+  std::string bytes(buffer, size);
+  std::free(buffer);
+  return bytes;
+}
+
 struct pcap_writer::state {
   std::filesystem::path file;
   pcap_options options;
@@ -289,8 +337,7 @@ pcap_writer::pcap_writer(const std::filesystem::path& file, const pcap_options& 
   check(options);
   state_->file = file;
   state_->options = options;
-  state_->handle = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_MICRO);
-  if (!state_->handle) throw capture_error(file, "libpcap could not make a DLT_EN10MB handle");
+  state_->handle = open_dead_handle(file);
   state_->dumper = pcap_dump_open(state_->handle, file.c_str());
   if (!state_->dumper) {
     const std::string reason = pcap_geterr(state_->handle);
@@ -312,15 +359,7 @@ pcap_summary pcap_writer::write(const std::vector<tcp_flow>& flows) {
   pcap_summary summary;
   const auto packets = synthesize(flows, state_->options, state_->used, state_->flows_written, summary);
   state_->flows_written += flows.size();
-  for (const auto& p : packets) {
-    const auto us = std::chrono::floor<std::chrono::microseconds>(p.at.time_since_epoch());
-    const auto seconds = std::chrono::floor<std::chrono::seconds>(us);
-    pcap_pkthdr header{};
-    header.ts.tv_sec = static_cast<time_t>(seconds.count());
-    header.ts.tv_usec = static_cast<suseconds_t>((us - seconds).count());
-    header.caplen = header.len = static_cast<bpf_u_int32>(p.frame.size());
-    pcap_dump(reinterpret_cast<u_char*>(state_->dumper), &header, p.frame.data());
-  }
+  dump_packets(state_->dumper, packets);
   if (pcap_dump_flush(state_->dumper) != 0) throw capture_error(state_->file, "write failed (disk full?)");
   return summary;
 }

@@ -1,14 +1,13 @@
 #include "rdp/net/endpoint.hpp"
 
 #include "rdp/net/errors.hpp"
+#include "rdp/net/local_file.hpp"
 #include "rdp/protocol/text.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
-#include <iterator>
 
 namespace rdp::net {
 namespace {
@@ -191,6 +190,9 @@ boost::system::error_code add_target(std::vector<expanded_target>& out, std::str
   return {};
 }
 
+// A target file of one host or network per line; 8 MiB is far more lines than any target limit lets through.
+constexpr std::size_t max_target_file_bytes = 8u << 20;
+
 // The lines of a target file's text, appended to `out`.
 boost::system::error_code add_target_file(std::vector<expanded_target>& out, std::string_view text,
                                           const std::string& name, std::uint16_t default_port, std::size_t limit,
@@ -232,13 +234,13 @@ boost::system::result<std::vector<expanded_target>> expand_targets(const std::ve
       continue;
     }
     const std::string path = input.substr(1);
-    std::ifstream file(path, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    if (!file && !file.eof()) {
-      if (why) *why = "cannot read target file '" + shown(path) + "'";
+    std::string unreadable;
+    const auto text = read_regular_file(path, max_target_file_bytes, "a target file", unreadable);
+    if (!text) {
+      if (why) *why = "cannot read target file '" + shown(path) + "': " + unreadable;
       return make_error_code(errc::bad_target);
     }
-    if (auto ec = add_target_file(out, text, path, default_port, limit, why)) return ec;
+    if (auto ec = add_target_file(out, *text, path, default_port, limit, why)) return ec;
   }
   return none_is_an_error(std::move(out), why);
 }

@@ -1,5 +1,7 @@
 #include "rdp/net/tls.hpp"
 
+#include "rdp/net/local_file.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -11,9 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 
 namespace rdp::net {
@@ -60,12 +60,14 @@ std::string hex_lower(const unsigned char* data, std::size_t n) {
   return out;
 }
 
-std::string read_file(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot read " + std::string(what) + " file '" + path + "'");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+// A PEM file of a certificate chain, a key or CA certificates: a few KiB; 1 MiB holds hundreds of certificates.
+constexpr std::size_t max_pem_file_bytes = 1 << 20;
+
+std::string read_pem_file(const std::string& path, const char* what) {
+  std::string why;
+  auto text = read_regular_file(path, max_pem_file_bytes, std::string("a ") + what + " file", why);
+  if (!text) fail("cannot read " + std::string(what) + " file '" + path + "': " + why);
+  return std::move(*text);
 }
 
 x509_ptr parse_certificate(std::string_view pem) {
@@ -200,7 +202,7 @@ tls_identity make_issued(const tls_identity& issuer, key_kind kind, std::string_
 }
 
 tls_identity load_identity(const std::string& certificate_path, const std::string& private_key_path) {
-  tls_identity id{read_file(certificate_path, "certificate"), read_file(private_key_path, "private key")};
+  tls_identity id{read_pem_file(certificate_path, "certificate"), read_pem_file(private_key_path, "private key")};
   parse_certificate(id.certificate_pem);
   bio_ptr bio(BIO_new_mem_buf(id.private_key_pem.data(), static_cast<int>(id.private_key_pem.size())));
   pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
@@ -253,7 +255,10 @@ ssl::context make_client_context(const std::string& ca_file) {
   if (ca_file.empty()) {
     use_system_store(ctx.native_handle());
   } else {
-    ctx.load_verify_file(ca_file, ec);
+    // Read with the size cap and type check of every local file (OpenSSL's own reader would block on a FIFO and read
+    // /dev/zero without end), then handed over whole: add_certificate_authority adds every certificate in it.
+    const auto pem = read_pem_file(ca_file, "CA");
+    ctx.add_certificate_authority(asio::buffer(pem), ec);
     if (ec) fail("cannot load CA file '" + ca_file + "': " + ec.message());
   }
   SSL_CTX_set_security_level(ctx.native_handle(), 0);

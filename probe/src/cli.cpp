@@ -1,6 +1,7 @@
 #include "rdp/probe/cli.hpp"
 
 #include "rdp/net/endpoint.hpp"
+#include "rdp/net/local_file.hpp"
 #include "rdp/probe/junit.hpp"
 #include "rdp/probe/local_listeners.hpp"
 #include "rdp/probe/scanner.hpp"
@@ -64,12 +65,12 @@ struct scan_settings {
 constexpr const char* password_variable = "RDPPROBE_PASSWORD";
 
 // The first line of FILE, without its line end. Refuses what cannot be a password file rather than guessing.
+// 64 KiB: a password line and its neighbours, never /dev/zero's endless stream.
 std::string read_password_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw usage_error{"--password-file: cannot read '" + path + "'"};
-  std::string line;
-  std::getline(in, line);
-  if (in.bad()) throw usage_error{"--password-file: cannot read '" + path + "'"};
+  std::string why;
+  const auto text = net::read_regular_file(path, 64 * 1024, "a password file", why);
+  if (!text) throw usage_error{"--password-file: cannot read '" + path + "': " + why};
+  std::string line = text->substr(0, text->find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.size() > 512) throw usage_error{"--password-file: the first line of '" + path + "' is over 512 bytes"};
   if (line.find('\0') != std::string::npos) throw usage_error{"--password-file: '" + path + "' holds a NUL byte"};
@@ -323,7 +324,7 @@ int run_scan(const scan_settings& s) {
       std::cerr << "rdpprobe: --junit: the report could not be rendered: " << e.what() << "\n";
       written = false;
     }
-    if (written && !write_file_atomically(s.junit_path, junit, why)) {
+    if (written && !net::write_report_file(s.junit_path, junit, why)) {
       std::cerr << "rdpprobe: --junit: " << why << "\n";
       written = false;
     }

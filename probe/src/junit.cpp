@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <fstream>
 
 namespace rdp::probe {
 
@@ -47,29 +46,6 @@ std::string to_junit(const std::vector<std::string>& target_names, const std::ve
   }
   out += "</testsuite>\n";
   return out;
-}
-
-bool write_file_atomically(const std::string& path, const std::string& content, std::string& why) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      why = "cannot write '" + temporary + "'";
-      return false;
-    }
-    file << content;
-    file.flush();
-    if (!file) {
-      why = "writing '" + temporary + "' failed";
-      return false;
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    why = "cannot rename '" + temporary + "' to '" + path + "'";
-    std::remove(temporary.c_str());
-    return false;
-  }
-  return true;
 }
 
 }  // namespace rdp::probe

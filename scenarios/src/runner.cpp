@@ -7,6 +7,7 @@
 #include "rdp/client/session.hpp"
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/listen.hpp"
+#include "rdp/net/local_file.hpp"
 #include "rdp/net/send.hpp"
 #include "rdp/net/spawn.hpp"
 #include "rdp/net/tls.hpp"
@@ -20,7 +21,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <list>
 #include <map>
 #include <set>
@@ -259,14 +259,15 @@ class scenario_run {
     try {
       std::filesystem::create_directories(*o_.pcap_dir);
       const auto path = *o_.pcap_dir / (s_.name + ".pcap");
-      capture::write_pcap(path, flows);
+      // Through net::write_report_file, as the reports: a symlink planted at NAME.pcap in a shared directory is
+      // replaced, never written through.
+      std::string why;
+      if (!net::write_report_file(path.string(), capture::pcap_file_bytes(flows), why)) throw std::runtime_error(why);
       out_.pcap = path;
       if (!tls_keys_.empty()) {
         auto keys_path = path;
         keys_path.replace_extension(".keys");
-        std::ofstream keys(keys_path, std::ios::trunc);
-        keys << tls_keys_;
-        if (!keys.flush()) throw std::runtime_error("cannot write " + keys_path.string());
+        if (!net::write_report_file(keys_path.string(), tls_keys_, why)) throw std::runtime_error(why);
       }
       note("runner", "pcap of the client side: " + path.string() + " (" + std::to_string(flows.size()) +
                          " connection(s); ports and segmentation reconstructed, bytes and times as the client saw "

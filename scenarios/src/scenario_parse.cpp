@@ -6,21 +6,23 @@
 #include "rdp/scenarios/scenario.hpp"
 
 #include "rdp/net/endpoint.hpp"
+#include "rdp/net/local_file.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/mcs.hpp"
+#include "rdp/protocol/text.hpp"
 #include "rdp/sim/counters.hpp"
 #include "rdp/sim/profile_yaml.hpp"
+#include "rdp/sim/yaml_document.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <limits>
-#include <set>
 #include <sstream>
 #include <utility>
 
@@ -30,8 +32,10 @@ namespace {
 namespace fs = std::filesystem;
 
 // Files larger than this are neither scenarios nor profiles (and a path to /dev/zero must not hang the parser).
-constexpr std::uintmax_t max_file_bytes = 1 << 20;
+constexpr std::size_t max_file_bytes = 1 << 20;
 constexpr duration longest{std::chrono::hours(24)};
+// How deep `rdpsim run DIR` looks for scenario files below DIR.
+constexpr int max_directory_depth = 32;
 
 // ---- Words of the file ---------------------------------------------------------------------------------------
 
@@ -205,8 +209,8 @@ std::string show_duration(duration d) { return d.count() == 0 ? "0s" : net::form
 std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 std::string item(const std::string& path, std::size_t index0) { return path + "[" + std::to_string(index0 + 1) + "]"; }
 
-// What the file holds there, for "expected X, found Y": a value in quotes (cut short, unprintable bytes as '?'),
-// or the kind of node.
+// What the file holds there, for "expected X, found Y": a value in quotes (cut short), or the kind of node. Its
+// control bytes are escaped with the rest of the message, by reader::fail.
 std::string found(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing (null)";
   if (node.IsSequence()) return "a list";
@@ -214,8 +218,6 @@ std::string found(const YAML::Node& node) {
   std::string text = node.Scalar();
   const bool cut = text.size() > 60;
   if (cut) text.resize(60);
-  for (auto& c : text)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   return "'" + text + (cut ? "…'" : "'");
 }
 
@@ -235,15 +237,22 @@ class reader {
     return where;
   }
 
+  // Every error of the file goes through here: `path` and `why` hold the file's own text (keys, names, values), which
+  // sim::located_message escapes for the terminal.
   [[noreturn]] void fail(const YAML::Node& at, const std::string& path, const std::string& why) const {
-    throw scenario_error(to_string(position(at)) + ": " + (path.empty() ? "" : path + ": ") + why);
+    throw scenario_error(sim::located_message(source_, at.Mark(), path, why));
+  }
+  // An error of a profile file (already a whole message, escaped) reported at the scenario's key that names it.
+  [[noreturn]] void fail_with(const YAML::Node& at, const std::string& path, const std::string& why,
+                              const std::string& message) const {
+    throw scenario_error(sim::located_message(source_, at.Mark(), path, why) + message);
   }
 
-  // A mapping whose keys are all in `allowed`, none twice. Returns it for chaining.
+  // A mapping whose keys are all in `allowed` (sim::load_single_document has refused a key given twice). Returns it
+  // for chaining.
   const YAML::Node& keys(const YAML::Node& map, const std::string& path, std::initializer_list<std::string_view> allowed,
                          const std::string& what = "a mapping") const {
     if (!map.IsMap()) fail(map, path, "expected " + what + ", found " + found(map));
-    std::set<std::string> seen;
     for (const auto& entry : map) {
       if (!entry.first.IsScalar()) fail(entry.first, path, "expected a key name, found " + found(entry.first));
       const auto& key = entry.first.Scalar();
@@ -252,7 +261,6 @@ class reader {
         for (const auto k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
         fail(entry.first, join(path, key), "unknown key (known here: " + list + ")");
       }
-      if (!seen.insert(key).second) fail(entry.first, join(path, key), "given twice");
     }
     return map;
   }
@@ -387,7 +395,7 @@ class parser {
         spec.profile = sim::parse_profile_node(mapping, r_.source(), base_dir_, certificates_, "server.profile");
       } catch (const sim::profile_error& e) {
         if (profile) throw scenario_error(e.what());
-        r_.fail(at, "server", std::string("rdpsim's default profile: ") + e.what());
+        r_.fail_with(at, "server", "rdpsim's default profile: ", e.what());
       }
       spec.profile_source = "inline";
       return spec;
@@ -401,7 +409,7 @@ class parser {
       const auto dir = path.parent_path();
       spec.profile = sim::parse_profile(text, path.string(), dir.empty() ? "." : dir.string(), certificates_);
     } catch (const sim::profile_error& e) {
-      r_.fail(profile, "server.profile", std::string("in the profile: ") + e.what());
+      r_.fail_with(profile, "server.profile", "in the profile: ", e.what());
     }
     spec.profile_source = given;
     return spec;
@@ -598,18 +606,47 @@ class parser {
       if (!facts.has_logon)
         r_.fail(value, value_path, value.Scalar() + " has no logon: step whose cookie it could present");
     }
-    // A ring of steps waiting for each other would wait until the timeout: refuse it now.
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      std::string ring = std::to_string(i + 1);
-      auto at = waits_for[i];
-      for (std::size_t hops = 0; at && hops < out.size(); ++hops) {
-        ring += " → " + std::to_string(*at + 1);
-        if (*at == i)
-          r_.fail(on_nodes[i], join(item("timeline", i), "on"),
-                  "steps wait for each other in a circle (" + ring + "): none of them would ever run");
+    // A ring of steps waiting for each other would wait until the timeout: refuse it now, naming the ring of the
+    // earliest step that is on one.
+    if (const auto first = first_step_in_a_ring(waits_for)) {
+      std::string ring = std::to_string(*first + 1);
+      auto at = *first;
+      do {
+        at = *waits_for[at];
+        ring += " → " + std::to_string(at + 1);
+      } while (at != *first);
+      r_.fail(on_nodes[*first], join(item("timeline", *first), "on"),
+              "steps wait for each other in a circle (" + ring + "): none of them would ever run");
+    }
+  }
+
+  // Each step waits for at most one other (its step.N.done), so the steps and their waits form chains that end, or
+  // run into a ring. Each step is visited once (marked while its chain is followed, then settled), instead of
+  // following every step's chain to its end — quadratic in a long chain (33,800 steps took 10 s).
+  static std::optional<std::size_t> first_step_in_a_ring(const std::vector<std::optional<std::size_t>>& waits_for) {
+    enum class mark : std::uint8_t { unseen, on_this_chain, settled };
+    std::vector<mark> marks(waits_for.size(), mark::unseen);
+    std::vector<std::size_t> chain;
+    std::optional<std::size_t> first;
+    for (std::size_t start = 0; start < waits_for.size(); ++start) {
+      chain.clear();
+      std::optional<std::size_t> at = start;
+      while (at && marks[*at] == mark::unseen) {
+        marks[*at] = mark::on_this_chain;
+        chain.push_back(*at);
         at = waits_for[*at];
       }
+      // Met a step of this very chain: the chain closes into a ring there. Its earliest step is a candidate.
+      if (at && marks[*at] == mark::on_this_chain) {
+        auto member = *at;
+        do {
+          if (!first || member < *first) first = member;
+          member = *waits_for[member];
+        } while (member != *at);
+      }
+      for (const auto step : chain) marks[step] = mark::settled;
     }
+    return first;
   }
 
   step read_step(const YAML::Node& node, const std::string& path, YAML::Node& on_node) {
@@ -936,7 +973,6 @@ class parser {
         const auto& name = entry.first.Scalar();
         if (std::find(counter_names_array.begin(), counter_names_array.end(), name) == counter_names_array.end())
           r_.fail(entry.first, join(cpath, name), "unknown counter (rdpsim counts " + list_words(counter_names_array) + ")");
-        if (x.counters.count(name)) r_.fail(entry.first, join(cpath, name), "given twice");
         x.counters[name] = r_.whole(entry.second, join(cpath, name), 0, std::numeric_limits<std::uint32_t>::max());
       }
     }
@@ -961,19 +997,10 @@ class parser {
   }
 
   static std::string read_small_file(const fs::path& path, std::string& text) {
-    std::error_code ec;
-    const auto status = fs::status(path, ec);
-    if (ec || !fs::exists(status)) return "no such file";
-    if (!fs::is_regular_file(status)) return "not a regular file";
-    const auto size = fs::file_size(path, ec);
-    if (ec) return ec.message();
-    if (size > max_file_bytes) return "larger than " + std::to_string(max_file_bytes) + " bytes";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return "cannot open it";
-    std::ostringstream content;
-    content << in.rdbuf();
-    text = content.str();
-    return {};
+    std::string why;
+    auto content = net::read_regular_file(path.string(), max_file_bytes, "a file a scenario names", why);
+    if (content) text = std::move(*content);
+    return why;
   }
 
   reader r_;
@@ -1002,62 +1029,132 @@ scenario parse_scenario(const std::string& text, const std::string& source, cons
                         sim::certificate_handling certificates) {
   YAML::Node root;
   try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    const source_position where{source, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.line >= 0 ? e.mark.column + 1 : 0};
-    throw scenario_error(to_string(where) + ": not valid YAML: " + e.msg);
+    root = sim::load_single_document(text, source);
+  } catch (const sim::yaml_document_error& e) {
+    throw scenario_error(e.what());
   }
-  if (root.IsNull()) throw scenario_error(source + ": the scenario file is empty");
+  if (root.IsNull())
+    throw scenario_error(sim::located_message(source, YAML::Mark::null_mark(), "", "the scenario file is empty"));
   parser p(source, base_dir, certificates);
   try {
     return p.run(root);
   } catch (const YAML::Exception& e) {
     // A conversion yaml-cpp itself refused: still a place in the file.
-    const source_position where{source, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.line >= 0 ? e.mark.column + 1 : 0};
-    throw scenario_error(to_string(where) + ": " + e.msg);
+    throw scenario_error(sim::located_message(source, e.mark, "", e.msg));
   } catch (const sim::profile_error& e) {
     throw scenario_error(e.what());
   }
 }
 
 scenario load_scenario(const std::string& path) {
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) throw scenario_error(path + ": no such file");
-  if (!fs::is_regular_file(status)) throw scenario_error(path + ": not a regular file");
-  const auto size = fs::file_size(path, ec);
-  if (ec || size > max_file_bytes)
-    throw scenario_error(path + ": " + (ec ? ec.message() : "larger than " + std::to_string(max_file_bytes) + " bytes"));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw scenario_error(path + ": cannot read the scenario file");
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::string why;
+  const auto text = net::read_regular_file(path, max_file_bytes, "a scenario file", why);
+  if (!text) throw scenario_error(sim::located_message(path, YAML::Mark::null_mark(), "", why));
   const auto base = fs::path(path).parent_path();
-  return parse_scenario(text.str(), path, base.empty() ? "." : base.string());
+  return parse_scenario(*text, path, base.empty() ? "." : base.string());
+}
+
+std::optional<std::string> time_scale_problem(const scenario& s, double time_scale) {
+  if (!(time_scale > 0) || !std::isfinite(time_scale)) return std::string("a time scale is a number above 0");
+  // What the runner scales to the millisecond. rdpsim's own limits (a profile's, a policy step's, admin: restart's
+  // down) count whole seconds: scaled, they are rounded to at least 1 s, and the timeline says so.
+  std::vector<std::pair<duration, std::string>> durations;
+  const auto add = [&](const std::optional<duration>& d, const std::string& what) {
+    if (d && d->count() > 0) durations.emplace_back(*d, what);
+  };
+  const auto add_fault = [&](const proxy::fault_change& c, const std::string& path) {
+    if (c.idle_timeout) add(*c.idle_timeout, join(path, "idle_timeout"));
+    add(c.latency, join(path, "latency"));
+    add(c.jitter, join(path, "jitter"));
+    add(c.slice_delay, join(path, "slice_delay"));
+    add(c.reset_after, join(path, "reset_after"));
+    add(c.listener_down, join(path, "listener_down"));
+  };
+  add(s.timeout, "timeout");
+  if (s.path.through_proxy) add_fault(s.path.proxy.change, "path.proxy");
+  for (std::size_t i = 0; i < s.clients.size(); ++i) {
+    const auto& c = s.clients[i];
+    add(c.busy, join(item("clients", i), "busy"));
+    add(c.silence_limit, join(item("clients", i), "silence_limit"));
+    add(c.hold, join(item("clients", i), "hold"));
+  }
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const auto& st = s.steps[i];
+    const auto path = item("timeline", i);
+    add(st.when.at, join(path, "at"));
+    add(st.when.after, join(path, "after"));
+    if (const auto* b = std::get_if<busy_step>(&st.action)) add(b->every, join(path, "busy.every"));
+    if (const auto* f = std::get_if<fault_step>(&st.action)) add_fault(f->fault.change, join(path, "fault"));
+  }
+  const auto shortest = std::min_element(durations.begin(), durations.end());
+  const auto longest_one = std::max_element(durations.begin(), durations.end());
+  if (shortest == durations.end()) return std::nullopt;
+  std::ostringstream why;
+  const double shortest_ms = static_cast<double>(shortest->first.count()) * time_scale;
+  // Below 1 ms a duration would be rounded to none (a latency, a wait gone) and the timeline could not say when.
+  if (shortest_ms < 1.0) {
+    why << shortest->second << " (" << show_duration(shortest->first) << ") would last " << shortest_ms
+        << " ms: a scaled duration lasts at least 1 ms (this scenario needs a time scale of at least "
+        << 1.0 / static_cast<double>(shortest->first.count()) << ")";
+    return why.str();
+  }
+  // Scaled durations are milliseconds, and the timeline divides by the scale again: both stay far from overflow.
+  constexpr double longest_scaled_ms = 1000.0 * 24 * 3600 * 1000;
+  const double longest_ms = static_cast<double>(longest_one->first.count()) * time_scale;
+  if (longest_ms > longest_scaled_ms) {
+    why << longest_one->second << " (" << show_duration(longest_one->first) << ") would last " << longest_ms
+        << " ms: a scaled duration lasts at most 1000 times 24h";
+    return why.str();
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> find_scenario_files(const std::vector<std::string>& paths) {
+  // Paths come from the command line and from directory listings: escaped, as the files' own text is.
+  const auto shown = [](const fs::path& p) { return protocol::escape_for_terminal(p.string()); };
   std::vector<std::string> files;
   for (const auto& given : paths) {
     std::error_code ec;
     const auto status = fs::status(given, ec);
-    if (ec || !fs::exists(status)) throw scenario_error(given + ": no such file or directory");
+    if (ec || !fs::exists(status)) throw scenario_error(shown(given) + ": no such file or directory");
     if (fs::is_regular_file(status)) {
       files.push_back(given);
       continue;
     }
-    if (!fs::is_directory(status)) throw scenario_error(given + ": not a file or a directory");
+    if (!fs::is_directory(status)) throw scenario_error(shown(given) + ": not a file or a directory");
     std::vector<std::string> found_here;
-    // Bounded by the tree itself: directory symlinks are not followed, so there is no cycle to walk round.
-    fs::recursive_directory_iterator it(given, fs::directory_options::skip_permission_denied, ec), end;
-    if (ec) throw scenario_error(given + ": " + ec.message());
-    for (; it != end; it.increment(ec)) {
-      if (ec) throw scenario_error(given + ": " + ec.message());
-      std::error_code file_ec;
-      if (it->path().extension() == ".yaml" && it->is_regular_file(file_ec)) found_here.push_back(it->path().string());
+    // One directory at a time, each listed whole before the next is opened: what is held is the directories still to
+    // list, not an open handle per level. Directory symlinks are not followed (no cycle to walk round), and the depth
+    // is bounded (6,000 nested levels once took 1.9 GB). A directory or a *.yaml that cannot be read is an error: a
+    // file left out silently would let a run pass without the scenario it holds.
+    std::vector<std::pair<fs::path, int>> directories{{fs::path(given), 0}};
+    while (!directories.empty()) {
+      const auto [dir, depth] = directories.back();
+      directories.pop_back();
+      fs::directory_iterator it(dir, ec), end;
+      for (; !ec && it != end; it.increment(ec)) {
+        const auto& entry = *it;
+        std::error_code type_ec;
+        const auto own = entry.symlink_status(type_ec);  // the entry itself, not what a link names
+        if (fs::is_directory(own)) {
+          if (depth + 1 > max_directory_depth)
+            throw scenario_error(shown(entry.path()) + ": more than " + std::to_string(max_directory_depth) +
+                                 " levels of directories below " + shown(given) + " (rdpsim run searches no deeper)");
+          directories.emplace_back(entry.path(), depth + 1);
+          continue;
+        }
+        if (entry.path().extension() != ".yaml") continue;
+        const auto target = fs::status(entry.path(), type_ec);  // through a symlink, to what it names
+        if (fs::is_symlink(own) && fs::is_directory(target)) continue;  // a linked directory: not followed
+        if (type_ec || !fs::exists(target))
+          throw scenario_error(shown(entry.path()) + ": cannot read it: " +
+                               (type_ec ? type_ec.message() : std::string("it names nothing (a dangling link)")));
+        if (!fs::is_regular_file(target)) throw scenario_error(shown(entry.path()) + ": not a regular file");
+        found_here.push_back(entry.path().string());
+      }
+      if (ec) throw scenario_error(shown(dir) + ": cannot read the directory: " + ec.message());
     }
-    if (ec) throw scenario_error(given + ": " + ec.message());
-    if (found_here.empty()) throw scenario_error(given + ": no scenario files (*.yaml) in this directory");
+    if (found_here.empty()) throw scenario_error(shown(given) + ": no scenario files (*.yaml) in this directory");
     std::sort(found_here.begin(), found_here.end());
     files.insert(files.end(), found_here.begin(), found_here.end());
   }

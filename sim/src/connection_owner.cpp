@@ -7,6 +7,7 @@
 #include "rdp/net/errors.hpp"
 #include "rdp/crypto/openssl_primitives.hpp"
 #include "rdp/protocol/ntlm.hpp"
+#include "rdp/protocol/text.hpp"
 #include "rdp/sim/standard_security_keys.hpp"
 
 #include <openssl/rand.h>
@@ -142,9 +143,10 @@ struct connection_owner {
     if (r.ended == server_end::refused) ++st.counters.refused;
     if (r.ended == server_end::nla_refused) ++st.counters.nla_refusals;
     if (is_sequence_failure(r, conn.tls_completed)) ++st.counters.sequence_failures;
+    // The log quotes what an unauthenticated client sent (its NTLM user and domain): escaped, never obeyed.
     if (!r.credssp_log.empty())
-      std::cerr << "rdpsim: connection " << conn.number << " from " << conn.client_address << ": " << r.credssp_log
-                << "\n";
+      std::cerr << "rdpsim: connection " << conn.number << " from " << conn.client_address << ": "
+                << protocol::escape_for_terminal(r.credssp_log) << "\n";
     // Settled before the teardown goes on the wire, so the table is right by the time the client sees the end. A
     // session that became Disc may have moved the next expiry.
     if (st.table.settle(conn.number, termination_of(r.ended, conn.pending), net::clock::now())) expire_disconnected(st);

@@ -1,6 +1,8 @@
 // The control token and its file (control_token.hpp, docs/control.md).
 #include "rdp/sim/control_token.hpp"
 
+#include "rdp/net/local_file.hpp"
+
 #include <openssl/rand.h>
 
 #include <fcntl.h>
@@ -42,18 +44,6 @@ std::string file_kind(mode_t mode) {
   return "not a regular file";
 }
 
-// Writes all of `content` to `fd`; false with errno set otherwise.
-bool write_all(int fd, std::string_view content) {
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const auto n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 void write_token_file(const std::string& path, std::string_view token) {
@@ -73,29 +63,13 @@ void write_token_file(const std::string& path, std::string_view token) {
   } else if (errno != ENOENT) {
     fail("inspect");
   }
-  // A fresh file, created exclusively with mode 0600 (mkostemp) in the same directory, then renamed over the path:
-  // the secret is never in a file someone else could already hold open, and rename() replaces the directory entry
-  // without opening whatever is there now (if the path was swapped for a FIFO since the lstat, it is replaced).
-  std::string temp = path + ".XXXXXX";
-  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) fail("create a temporary file next to the");
-  std::string content(token);
-  content.push_back('\n');
-  const bool written = ::fchmod(fd, 0600) == 0 && write_all(fd, content);
-  const int write_errno = errno;
-  if (::close(fd) != 0 || !written) {
-    if (!written) errno = write_errno;
-    const int saved = errno;
-    ::unlink(temp.c_str());
-    errno = saved;
-    fail("write");
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const int saved = errno;
-    ::unlink(temp.c_str());
-    errno = saved;
-    fail("create");
-  }
+  // A fresh file, created exclusively with mode 0600 in the same directory, then renamed over the path
+  // (net::replace_with_new_file): the secret is never in a file someone else could already hold open, and rename()
+  // replaces the directory entry without opening whatever is there now (if the path was swapped for a FIFO since the
+  // lstat, it is replaced).
+  std::string why;
+  if (!net::replace_with_new_file(path, std::string(token) + "\n", 0600, why))
+    throw std::runtime_error("rdpsim: cannot write control token file: " + why);
 }
 
 bool remove_token_file(const std::string& path, std::string_view token) noexcept {

@@ -4,6 +4,8 @@
 #include "ctl_cli.hpp"
 
 #include "rdp/net/endpoint.hpp"
+#include "rdp/net/local_file.hpp"
+#include "rdp/protocol/text.hpp"
 #include "rdp/sim/control.hpp"
 
 #include <CLI/CLI.hpp>
@@ -190,11 +192,11 @@ std::string trim(std::string text) {
 
 std::string read_token(const ctl_options& o) {
   if (!o.token_file.empty()) {
-    std::ifstream in(o.token_file);
-    if (!in) throw usage_error("cannot read token file '" + o.token_file + "'");
-    std::string line;
-    std::getline(in, line);
-    auto token = trim(line);
+    // A token is 64 hex digits; 4 KiB bounds what a wrong path (a device, a big file) can make us read.
+    std::string why;
+    const auto text = net::read_regular_file(o.token_file, 4096, "a token file", why);
+    if (!text) throw usage_error("cannot read token file '" + o.token_file + "': " + why);
+    auto token = trim(text->substr(0, text->find('\n')));
     if (token.empty()) throw usage_error("token file '" + o.token_file + "' is empty");
     return token;
   }
@@ -218,12 +220,12 @@ int run_ctl(const ctl_options& o) {
     timeout = *t;
     request["token"] = read_token(o);
   } catch (const usage_error& e) {
-    std::cerr << "rdpsim ctl: " << e.what() << "\n(run 'rdpsim ctl --help')\n";
+    std::cerr << "rdpsim ctl: " << protocol::escape_for_terminal(e.what()) << "\n(run 'rdpsim ctl --help')\n";
     return exit_usage;
   }
   const auto result = call_control(where, request, timeout);
   if (result.ec) {
-    std::cerr << "rdpsim ctl: " << result.error << "\n";
+    std::cerr << "rdpsim ctl: " << protocol::escape_for_terminal(result.error) << "\n";
     return exit_usage;
   }
   const auto& response = result.response;
@@ -236,12 +238,14 @@ int run_ctl(const ctl_options& o) {
                   << " refused the token (bad token): check --token-file or RDPSIM_TOKEN\n";
         return exit_usage;
       }
-      std::cerr << "rdpsim ctl: " << error << "\n";
+      // The server's words, which may quote what a client sent it: escaped like every other text from a socket.
+      std::cerr << "rdpsim ctl: " << protocol::escape_for_terminal(error) << "\n";
       return exit_refused;
     }
     if (!o.json_output) print_result(o, response);
   } catch (const json::exception& e) {
-    std::cerr << "rdpsim ctl: unexpected response from rdpsim control at " << where.text() << ": " << e.what() << "\n";
+    std::cerr << "rdpsim ctl: unexpected response from rdpsim control at " << where.text() << ": " << protocol::escape_for_terminal(e.what())
+              << "\n";
     return exit_usage;
   }
   return exit_ok;

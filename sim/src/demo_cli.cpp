@@ -97,6 +97,12 @@ int run_demo(const demo_options& o) {
       std::cerr << e.what() << "\n";  // a bug of the demo itself
       return 1;
     }
+    // The story's own scale is held to what `rdpsim run --time-scale` is held to.
+    if (const auto why = scenarios::time_scale_problem(parsed, s.time_scale)) {
+      std::cerr << "rdpsim demo: " << s.name << " cannot be replayed at time scale " << s.time_scale << ": " << *why
+                << "\n";
+      return 1;
+    }
     scenarios::run_options options;
     options.time_scale = s.time_scale;
     if (!o.pcap_dir.empty()) options.pcap_dir = o.pcap_dir;

@@ -1,13 +1,14 @@
 #include "rdp/sim/profile.hpp"
 #include "rdp/sim/profile_yaml.hpp"
+#include "rdp/sim/yaml_document.hpp"
 
 #include "rdp/net/endpoint.hpp"
+#include "rdp/net/local_file.hpp"
 #include "rdp/net/tls.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -15,14 +16,9 @@
 namespace rdp::sim {
 namespace {
 
-// "source:line:col: path: message" — where a user has to look, and what is wrong there.
+// "source:line:col: path: message" — where a user has to look, and what is wrong there (file text escaped).
 [[noreturn]] void fail_at(const std::string& source, const YAML::Node& at, const std::string& path, const std::string& why) {
-  std::ostringstream out;
-  out << source;
-  const auto mark = at.Mark();
-  if (mark.line >= 0) out << ':' << mark.line + 1 << ':' << mark.column + 1;
-  out << ": " << (path.empty() ? std::string() : path + ": ") << why;
-  throw profile_error(out.str());
+  throw profile_error(located_message(source, at.Mark(), path, why));
 }
 
 class reader {
@@ -158,7 +154,7 @@ void read_ntlm(reader& r, const YAML::Node& ntlm, ntlm_identity& id) {
 void read_users(reader& r, const YAML::Node& users, std::vector<user_account>& out) {
   if (!users.IsSequence()) r.fail(users, "users", "expected a list of {user, password, domain}");
   for (std::size_t i = 0; i < users.size(); ++i) {
-    const auto path = "users[" + std::to_string(i) + "]";
+    const auto path = "users[" + std::to_string(i + 1) + "]";  // from 1, as scenario files number items
     const auto& u = users[i];
     r.only_keys(u, path, {"user", "password", "domain", "state", "remote_logon"});
     if (!u["user"] || !u["password"]) r.fail(u, path, "user and password are required");
@@ -257,13 +253,11 @@ profile parse_profile(const std::string& text, const std::string& source, const 
                       certificate_handling certificates) {
   YAML::Node root;
   try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    std::ostringstream out;
-    out << source << ':' << e.mark.line + 1 << ':' << e.mark.column + 1 << ": not valid YAML: " << e.msg;
-    throw profile_error(out.str());
+    root = load_single_document(text, source);
+  } catch (const yaml_document_error& e) {
+    throw profile_error(e.what());
   }
-  if (root.IsNull()) throw profile_error(source + ": the profile is empty");
+  if (root.IsNull()) throw profile_error(located_message(source, YAML::Mark::null_mark(), "", "the profile is empty"));
   return parse_profile_node(root, source, base_dir, certificates);
 }
 
@@ -350,20 +344,18 @@ profile parse_profile_node(const YAML::Node& root, const std::string& source, co
     else if (root["tls"]) r.fail(root["tls"], "tls", "no TLS-based protocol is offered (protocols)");
   } catch (const YAML::Exception& e) {
     // A conversion yaml-cpp itself refused (e.g. a mapping where a value was expected).
-    std::ostringstream out;
-    out << source << ':' << e.mark.line + 1 << ':' << e.mark.column + 1 << ": " << e.msg;
-    throw profile_error(out.str());
+    throw profile_error(located_message(source, e.mark, "", e.msg));
   }
   return p;
 }
 
 profile load_profile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw profile_error(path + ": cannot read the profile");
-  std::ostringstream text;
-  text << in.rdbuf();
+  // A profile is a page of YAML; 1 MiB is the cap of scenario files too.
+  std::string why;
+  const auto text = net::read_regular_file(path, 1 << 20, "a profile", why);
+  if (!text) throw profile_error(located_message(path, YAML::Mark::null_mark(), "", "cannot read the profile: " + why));
   const auto base = std::filesystem::path(path).parent_path();
-  return parse_profile(text.str(), path, base.empty() ? "." : base.string());
+  return parse_profile(*text, path, base.empty() ? "." : base.string());
 }
 
 // Declared in server.hpp; defined here, with the rest of what turns configuration text into settings, so that the

@@ -3,6 +3,8 @@
 // scenarios that finished (and their pcaps, written when each ends).
 #include "run_cli.hpp"
 
+#include "rdp/net/local_file.hpp"
+#include "rdp/protocol/text.hpp"
 #include "rdp/scenarios/runner.hpp"
 #include "rdp/scenarios/scenario.hpp"
 
@@ -11,7 +13,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -34,22 +35,12 @@ std::shared_ptr<std::atomic<bool>> interrupt_flag() {
 
 extern "C" void on_interrupt(int) { interrupt_flag()->store(true); }
 
-// Written to a temporary name and renamed, so a reader (or a Ctrl-C during the write) never sees half a report.
+// net::write_report_file: never seen half-written, a device or FIFO written in place, nothing planted followed.
 bool write_file(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) {
-      std::cerr << "rdpsim run: cannot write " << path << "\n";
-      return false;
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::cerr << "rdpsim run: cannot write " << path << "\n";
-    return false;
-  }
-  return true;
+  std::string why;
+  if (net::write_report_file(path, text, why)) return true;
+  std::cerr << "rdpsim run: " << why << "\n";
+  return false;
 }
 
 bool write_reports(const run_cli_options& o, const std::vector<scenarios::scenario_result>& results) {
@@ -66,7 +57,8 @@ bool write_reports(const run_cli_options& o, const std::vector<scenarios::scenar
 
 int run(const run_cli_options& o) {
   if (!(o.time_scale > 0) || o.time_scale > 1000) {
-    std::cerr << "rdpsim run: --time-scale must be a number above 0 (0.05 replays 30 minutes in 90 s)\n";
+    std::cerr << "rdpsim run: --time-scale " << o.time_scale
+              << ": must be a number above 0 and at most 1000 (0.05 replays 30 minutes in 90 s)\n";
     return 2;
   }
   std::vector<scenarios::scenario> loaded;
@@ -89,10 +81,18 @@ int run(const run_cli_options& o) {
     std::cerr << "rdpsim run: " << e.what() << "\n";
     return 2;
   }
+  // A scale is usable only if every duration of every file stays at least 1 ms once scaled (1e-300 made the
+  // timeline print -9223372036854775808m): a usage error, before anything runs.
+  for (const auto& s : loaded)
+    if (const auto why = scenarios::time_scale_problem(s, o.time_scale)) {
+      std::cerr << "rdpsim run: --time-scale " << o.time_scale << " cannot replay " << protocol::escape_for_terminal(to_string(s.where)) << ": " << *why
+                << "\nrdpsim run: nothing was run\n";
+      return 2;
+    }
   std::set<std::string> names;
   for (const auto& s : loaded)
     if (!names.insert(s.name).second) {
-      std::cerr << to_string(s.where) << ": scenario: the name '" << s.name
+      std::cerr << protocol::escape_for_terminal(to_string(s.where)) << ": scenario: the name '" << s.name
                 << "' is used by another file of this run (reports and pcaps are named by it)\nrdpsim run: nothing was run\n";
       return 2;
     }

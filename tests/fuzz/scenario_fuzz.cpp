@@ -31,6 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } catch (const rdp::scenarios::scenario_error& e) {
     if (std::string(e.what()).rfind("fuzz.yaml", 0) != 0) std::abort();  // every error names its source first
+    // The file's text is escaped for a terminal in every message: no control byte gets through (issue 24, item 9).
+    for (const char c : std::string(e.what()))
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) std::abort();
   } catch (const std::exception& e) {
     std::cerr << "scenario_fuzz: parse_scenario threw something other than scenario_error: " << e.what() << "\n";
     std::abort();

@@ -127,7 +127,7 @@ TEST(Profile, BadProfilesNameFileLineAndKey) {
             std::string::npos);
   EXPECT_NE(error_of("protocols: [tls]\ntls: {certificate: c.pem}\n").find("tls: certificate and key go together"),
             std::string::npos);
-  EXPECT_NE(error_of("users:\n  - {user: alice}\n").find("users[0]: user and password are required"), std::string::npos);
+  EXPECT_NE(error_of("users:\n  - {user: alice}\n").find("users[1]: user and password are required"), std::string::npos);
   EXPECT_NE(error_of("stale_cookie: sometimes\n").find("stale_cookie: expected fresh-logon or refuse"), std::string::npos);
   EXPECT_NE(error_of("ntlm: {version: ten}\n").find("ntlm.version: expected major.minor.build"), std::string::npos);
   EXPECT_NE(error_of("control: {listen: 'not an address:x'}\n").find("test.yaml:1:19: control.listen:"), std::string::npos);

@@ -59,7 +59,7 @@ TEST(Targets, FileWithCommentsBlankLinesAndErrorsByLine) {
     f << "ok\nbad:port\n";
   }
   EXPECT_EQ(texts({"@" + path}).at(0), "error: " + path + ":2: target 'bad:port': port 'port' is not a number from 1 to 65535");
-  EXPECT_EQ(texts({"@/nonexistent/targets"}).at(0), "error: cannot read target file '/nonexistent/targets'");
+  EXPECT_EQ(texts({"@/nonexistent/targets"}).at(0), "error: cannot read target file '/nonexistent/targets': no such file");
   {
     std::ofstream f(path);
     f << "# nothing\n";

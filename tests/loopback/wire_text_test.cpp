@@ -6,6 +6,7 @@
 
 #include "run_command.hpp"
 
+#include "rdp/net/local_file.hpp"
 #include "rdp/probe/junit.hpp"
 #include "rdp/probe/local_listeners.hpp"
 #include "rdp/probe/login_check.hpp"
@@ -207,7 +208,7 @@ TEST(ProbeWireText, EveryStringOfAReportRendersSafely) {
 
   const std::string junit = testing::TempDir() + "/rdpprobe-hostile-report.xml";
   std::string why;
-  ASSERT_TRUE(probe::write_file_atomically(junit, probe::to_junit({r.target}, {r}), why)) << why;
+  ASSERT_TRUE(net::write_report_file(junit, probe::to_junit({r.target}, {r}), why)) << why;
   EXPECT_TRUE(valid_xml(junit));
 }
 

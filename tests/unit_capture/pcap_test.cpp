@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -497,3 +498,18 @@ TEST(Pcap, SynthesizedPacketsAreWhatTheFileHolds) {
 }
 
 }  // namespace
+
+// The in-memory form (what the scenario runner hands to net::write_report_file) is byte for byte the file.
+TEST(Pcap, TheInMemoryFileIsTheFileWritePcapWrites) {
+  temp_file file("memory");
+  const std::vector<tcp_flow> flows{make_flow(40000, 50123, {data(10us, direction::from_server, 3000)}),
+                                    make_flow(40001, 50123, {})};
+  const auto written = write_pcap(file.path(), flows);
+  std::ifstream in(file.path(), std::ios::binary);
+  const std::string on_disk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  pcap_summary summary;
+  const auto bytes = pcap_file_bytes(flows, {}, &summary);
+  EXPECT_EQ(bytes, on_disk);
+  EXPECT_EQ(summary.packets, written.packets);
+  EXPECT_GT(bytes.size(), 24u + 3000u);  // the 24-byte file header and at least the data
+}

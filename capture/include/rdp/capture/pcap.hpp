@@ -88,6 +88,11 @@ class pcap_writer {
   std::unique_ptr<state> state_;
 };
 
+// The whole pcap file of `flows` (header and records, as write_pcap would write them), in memory. Throws
+// capture_error. `summary` (may be null) gets the counts.
+std::string pcap_file_bytes(const std::vector<tcp_flow>& flows, const pcap_options& options = {},
+                            pcap_summary* summary = nullptr);
+
 // Writes `flows` to a new pcap `file` (pcap_writer + one write). Throws capture_error naming the file.
 pcap_summary write_pcap(const std::filesystem::path& file, const std::vector<tcp_flow>& flows,
                         const pcap_options& options = {});

@@ -10,7 +10,5 @@
 namespace rdp::probe {
 
 std::string to_junit(const std::vector<std::string>& target_names, const std::vector<std::optional<target_report>>& reports);
-// Writes via a temporary file and rename, so a reader never sees half a file. Returns false and sets `why`.
-bool write_file_atomically(const std::string& path, const std::string& content, std::string& why);
 
 }  // namespace rdp::probe

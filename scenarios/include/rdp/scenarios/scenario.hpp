@@ -231,8 +231,15 @@ scenario parse_scenario(const std::string& text, const std::string& source, cons
                         sim::certificate_handling certificates = sim::certificate_handling::load_or_generate);
 scenario load_scenario(const std::string& path);
 
-// `rdpsim run` arguments: files, and directories searched (recursively, sorted) for *.yaml. A path that does not
-// exist or a directory without scenarios is a scenario_error.
+// Why `s` cannot be replayed at `time_scale` (every duration of the file multiplied by it), or nothing: a duration
+// the runner scales to the millisecond would last less than 1 ms (rounded to none, it would change what the
+// scenario means: a latency gone, two waits in another order), or more than 1000 times 24h. "timeline[3].after
+// (500ms) would last 0.5 ms: ...". `rdpsim run --time-scale` and `rdpsim demo` refuse such a scale.
+std::optional<std::string> time_scale_problem(const scenario& s, double time_scale);
+
+// `rdpsim run` arguments: files, and directories searched (recursively, sorted, at most 32 levels deep) for *.yaml.
+// A path that does not exist, a directory without scenarios, and a directory or *.yaml that cannot be read (no
+// permission, a dangling link) are scenario_errors.
 std::vector<std::string> find_scenario_files(const std::vector<std::string>& paths);
 
 }  // namespace rdp::scenarios
