@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 namespace rdp::scenarios {
 namespace {
@@ -119,72 +122,220 @@ std::string to_json(const std::vector<scenario_result>& results) {
   return nlohmann::json{{"scenarios", all}}.dump(2) + "\n";
 }
 
-// Lanes left to right: each client, then the proxy, then the server; the runner's notes span the page. One row per
-// timeline entry, top to bottom in time (rows, not a time axis: a 30-minute idle would leave the page empty).
+namespace {
+
+// Scenario time as the file writes it: "4m48.0s", "12.5s".
+std::string scenario_time_text(std::chrono::microseconds at, double scale) {
+  const double seconds = static_cast<double>(at.count()) / 1e6 / scale;
+  char buf[40];
+  if (seconds >= 60) {
+    const auto minutes = static_cast<long long>(seconds / 60);
+    std::snprintf(buf, sizeof buf, "%lldm%04.1fs", minutes, seconds - 60.0 * static_cast<double>(minutes));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3fs", seconds);
+  }
+  return buf;
+}
+
+// A label in lines of at most `width` characters, broken at spaces (a word longer than a line is cut into pieces):
+// nothing is lost, where the old diagram cut every label at 90 characters.
+std::vector<std::string> wrap(const std::string& text, std::size_t width) {
+  std::vector<std::string> lines;
+  std::string line;
+  std::istringstream words(text);
+  for (std::string word; words >> word;) {
+    while (word.size() > width) {
+      if (!line.empty()) lines.push_back(std::exchange(line, {}));
+      lines.push_back(word.substr(0, width));
+      word.erase(0, width);
+    }
+    if (!line.empty() && line.size() + 1 + word.size() > width) lines.push_back(std::exchange(line, {}));
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty() || lines.empty()) lines.push_back(line);
+  return lines;
+}
+
+// The PDUs that end or carry a session, as a client records them: drawn as arrows from the server to that client.
+bool names_a_server_pdu(const std::string& text) {
+  for (const char* pdu : {"Set Error Info", "errorInfo", "Disconnect Provider Ultimatum", "DPU", "Save Session Info",
+                          "Heartbeat", "heartbeat"})
+    if (text.find(pdu) != std::string::npos) return true;
+  return false;
+}
+
+// A session's state as the server holds it (Windows' `query session` words), followed per client lane.
+enum class lane_state { none, active, disconnected, ended };
+const char* state_word(lane_state s) {
+  switch (s) {
+    case lane_state::active: return "Active";
+    case lane_state::disconnected: return "Disc";
+    case lane_state::ended: return "ended";
+    case lane_state::none: break;
+  }
+  return "";
+}
+const char* state_colour(lane_state s) {
+  switch (s) {
+    case lane_state::active: return "#2a2";
+    case lane_state::disconnected: return "#e90";
+    case lane_state::ended: return "#888";
+    case lane_state::none: break;
+  }
+  return "none";
+}
+
+// What an entry says of a client's session, if anything: the client's "active", and the server's events tagged with
+// the client ("[alice #1]"): active, ended by a teardown (the session is gone), ended because the client left (the
+// session stays, disconnected, as on a Windows host).
+std::optional<lane_state> state_after(const timeline_entry& e, const std::string& client) {
+  if (e.lane == "client:" + client) {
+    if (e.text.rfind("active", 0) == 0) return lane_state::active;
+    return std::nullopt;
+  }
+  if (e.lane != "server" || e.text.find("[" + client + " #") == std::string::npos) return std::nullopt;
+  if (e.text.find(" active,") != std::string::npos) return lane_state::active;
+  if (e.text.find(" ended") != std::string::npos)
+    return e.text.find("(client-left)") != std::string::npos || e.text.find("(network)") != std::string::npos
+               ? lane_state::disconnected
+               : lane_state::ended;
+  return std::nullopt;
+}
+
+}  // namespace
+
+// Lanes left to right: each client, then the proxy (where there is one), then the server; the runner's notes span the
+// page. One row per timeline entry, top to bottom in time (rows, not a time axis: a 30-minute idle would leave the
+// page empty), each row headed by its scenario time (and the real time beside it when the run was scaled). Each client lane is drawn
+// in the colour of its session's state (Active, Disc, ended) with the word where it changes; the PDUs a client
+// records from the server are arrows from the server's lane; what the proxy does to a side is an arrow to that side.
 std::string to_svg(const scenario_result& r) {
   std::vector<std::string> lanes;
   for (const auto& e : r.timeline)
     if (e.lane.rfind("client:", 0) == 0 && std::find(lanes.begin(), lanes.end(), e.lane) == lanes.end())
       lanes.push_back(e.lane);
-  lanes.push_back("proxy");
+  const std::size_t clients = lanes.size();
+  // The proxy's lane only where the path has one (or the recording relay spoke).
+  if (std::any_of(r.timeline.begin(), r.timeline.end(), [](const timeline_entry& e) { return e.lane == "proxy" && !e.detail; }))
+    lanes.push_back("proxy");
   lanes.push_back("server");
-  const int lane_width = 360, row = 22, top = 50, left = 90;
-  // Room on the right for the last lane's text.
-  const int width = left + lane_width * static_cast<int>(lanes.size()) + 420;
-  const auto shown = std::count_if(r.timeline.begin(), r.timeline.end(), [](const timeline_entry& e) { return !e.detail; });
-  const int height = top + row * static_cast<int>(static_cast<std::size_t>(shown) + r.checks.size()) + 40;
-  std::ostringstream svg;
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-      << "\" font-family=\"monospace\" font-size=\"11\">\n";
-  svg << "<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" << protocol::escape_xml(r.name) << " — "
-      << (r.interrupted ? "INTERRUPTED" : r.passed ? "PASS" : "FAIL") << "</text>\n";
-  for (std::size_t i = 0; i < lanes.size(); ++i) {
-    const int x = left + lane_width * static_cast<int>(i) + lane_width / 2;
-    svg << "<text x=\"" << x << "\" y=\"" << top - 12 << "\" text-anchor=\"middle\" font-weight=\"bold\">"
-        << protocol::escape_xml(lane_label(lanes[i])) << "</text>\n";
-    svg << "<line x1=\"" << x << "\" y1=\"" << top - 6 << "\" x2=\"" << x << "\" y2=\"" << height - 30
-        << "\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n";
-  }
-  int y = top + 10;
+  const bool scaled = r.time_scale != 1.0;
+  const int lane_width = 360, line_height = 13, row_gap = 11, top = 64, left = scaled ? 170 : 90;
+  const std::size_t chars_per_line = 52, note_chars = 150;
+  const auto lane_x = [&](std::size_t i) { return left + lane_width * static_cast<int>(i) + lane_width / 2; };
+  // The last lane's labels run right of its line: about 7 px a character of 11 px monospace.
+  const int width = lane_x(lanes.size() - 1) + 8 + static_cast<int>(chars_per_line) * 7 + 16;
+
+  // Layout first (row heights depend on the wrapped labels), then drawing.
+  struct row {
+    const timeline_entry* e;
+    std::vector<std::string> lines;
+    int y;
+  };
+  std::vector<row> rows;
+  int y = top + 14;
   for (const auto& e : r.timeline) {
     if (e.detail) continue;
+    const bool spans = std::find(lanes.begin(), lanes.end(), e.lane) == lanes.end();
+    rows.push_back({&e, wrap(e.text, spans ? note_chars : chars_per_line), y});
+    y += line_height * static_cast<int>(rows.back().lines.size()) + row_gap;
+  }
+  std::vector<std::vector<std::string>> check_lines;
+  for (const auto& c : r.checks) {
+    check_lines.push_back(wrap((c.passed ? "ok   " : "FAIL ") + c.what + " — saw " + c.why, 180));
+  }
+  const int lanes_end = y;
+  int height = y + 10;
+  for (const auto& lines : check_lines) height += line_height * static_cast<int>(lines.size()) + 4;
+  height += 20;
+
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+      << "\" font-family=\"monospace\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  svg << "<text x=\"8\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" << protocol::escape_xml(r.name) << " — "
+      << (r.interrupted ? "INTERRUPTED" : r.passed ? "PASS" : "FAIL") << "</text>\n";
+  svg << "<text x=\"8\" y=\"" << top - 12 << "\" fill=\"#666\">scenario time" << (scaled ? " (real)" : "") << "</text>\n";
+  if (scaled) {
+    std::ostringstream scale;
+    scale << r.time_scale;
+    svg << "<text x=\"8\" y=\"34\" fill=\"#666\">replayed at time scale " << protocol::escape_xml(scale.str())
+        << ": scenario time first, the real time beside it</text>\n";
+  }
+  for (std::size_t i = 0; i < lanes.size(); ++i) {
+    svg << "<text x=\"" << lane_x(i) << "\" y=\"" << top - 12 << "\" text-anchor=\"middle\" font-weight=\"bold\">"
+        << protocol::escape_xml(lane_label(lanes[i])) << "</text>\n";
+    svg << "<line x1=\"" << lane_x(i) << "\" y1=\"" << top - 6 << "\" x2=\"" << lane_x(i) << "\" y2=\"" << lanes_end
+        << "\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n";
+  }
+  // Session states along each client lane: a band from each change to the next, the word at the change.
+  for (std::size_t i = 0; i < clients; ++i) {
+    const auto client = lane_label(lanes[i]);
+    lane_state state = lane_state::none;
+    int since = 0;
+    const auto band = [&](int until) {
+      if (state == lane_state::none) return;
+      svg << "<line x1=\"" << lane_x(i) << "\" y1=\"" << since << "\" x2=\"" << lane_x(i) << "\" y2=\"" << until
+          << "\" stroke=\"" << state_colour(state) << "\" stroke-width=\"5\" opacity=\"0.6\"/>\n";
+    };
+    for (const auto& rw : rows) {
+      const auto next = state_after(*rw.e, client);
+      if (!next || *next == state) continue;
+      band(rw.y - 4);
+      state = *next;
+      since = rw.y - 4;
+      svg << "<text x=\"" << lane_x(i) - 8 << "\" y=\"" << rw.y << "\" text-anchor=\"end\" font-weight=\"bold\" fill=\""
+          << state_colour(state) << "\">" << state_word(state) << "</text>\n";
+    }
+    band(lanes_end);
+  }
+  const auto arrow = [&](int from_x, int to_x, int at_y, const char* colour, bool dashed) {
+    const int tip = to_x + (to_x < from_x ? 6 : -6);
+    svg << "<line x1=\"" << from_x << "\" y1=\"" << at_y << "\" x2=\"" << tip << "\" y2=\"" << at_y << "\" stroke=\""
+        << colour << "\" stroke-width=\"1.5\"" << (dashed ? " stroke-dasharray=\"6 3\"" : "") << "/>\n<polygon points=\""
+        << to_x << "," << at_y << " " << tip << "," << at_y - 4 << " " << tip << "," << at_y + 4 << "\" fill=\"" << colour
+        << "\"/>\n";
+  };
+  for (const auto& rw : rows) {
+    const auto& e = *rw.e;
     const auto it = std::find(lanes.begin(), lanes.end(), e.lane);
     const bool spans = it == lanes.end();
-    const int x = spans ? left : left + lane_width * static_cast<int>(it - lanes.begin()) + lane_width / 2;
+    const std::size_t lane = static_cast<std::size_t>(it - lanes.begin());
+    const int x = spans ? left : lane_x(lane);
     const bool bad = e.text.find("(rst)") != std::string::npos || e.text.find("ended: reset") != std::string::npos ||
                      e.text.find("ERROR") != std::string::npos || e.text.find("Error Info") != std::string::npos ||
                      e.text.find("errorInfo") != std::string::npos || e.text.find("idle-expired") != std::string::npos ||
                      e.text.find("ended: silence") != std::string::npos;
+    const char* colour = bad ? "#c00" : "#036";
     // What the proxy does to a side is an arrow to that side's lane (every client lane for "client").
     if (!spans && e.lane == "proxy") {
       for (std::size_t i = 0; i < lanes.size(); ++i) {
         const bool to_client = e.text.find("toward client") != std::string::npos && lanes[i].rfind("client:", 0) == 0;
         const bool to_server = e.text.find("toward server") != std::string::npos && lanes[i] == "server";
-        if (!to_client && !to_server) continue;
-        const int tx = left + lane_width * static_cast<int>(i) + lane_width / 2;
-        const int tip = tx + (tx < x ? 6 : -6);
-        svg << "<line x1=\"" << x << "\" y1=\"" << y - 4 << "\" x2=\"" << tip << "\" y2=\"" << y - 4
-            << "\" stroke=\"" << (bad ? "#c00" : "#036") << "\" stroke-width=\"1.5\"/>\n<polygon points=\"" << tx << ","
-            << y - 4 << " " << tip << "," << y - 8 << " " << tip << "," << y << "\" fill=\"" << (bad ? "#c00" : "#036")
-            << "\"/>\n";
+        if (to_client || to_server) arrow(x, lane_x(i), rw.y - 4, colour, false);
       }
     }
-    svg << "<text x=\"4\" y=\"" << y << "\" fill=\"#666\">" << protocol::escape_xml(seconds_text(e.at)) << "</text>\n";
-    if (!spans) svg << "<circle cx=\"" << x << "\" cy=\"" << y - 4 << "\" r=\"4\" fill=\"" << (bad ? "#c00" : "#036") << "\"/>\n";
-    std::string label = e.text;
-    if (label.size() > 90) {
-      label.resize(87);  // a GCC 12 -Warray-bounds false positive on substr() + "..."
-      label.append("...");
-    }
-    svg << "<text x=\"" << (spans ? x : x + 8) << "\" y=\"" << y << "\"" << (spans ? " font-style=\"italic\"" : "")
-        << (bad ? " fill=\"#c00\"" : "") << "><title>" << protocol::escape_xml(e.text) << "</title>"
-        << protocol::escape_xml(label) << "</text>\n";
-    y += row;
+    // A PDU the client received from the server: an arrow from the server's lane (dashed: drawn from the client's
+    // record of it, at the instant the client read it), in the gap above the row so that it crosses no label.
+    if (!spans && lane < clients && names_a_server_pdu(e.text)) arrow(lane_x(lanes.size() - 1), x, rw.y - 14, colour, true);
+    svg << "<text x=\"4\" y=\"" << rw.y << "\" fill=\"#333\">" << protocol::escape_xml(scenario_time_text(e.at, r.time_scale));
+    if (scaled) svg << "<tspan fill=\"#999\"> (" << protocol::escape_xml(scenario_time_text(e.at, 1.0)) << ")</tspan>";
+    svg << "</text>\n";
+    if (!spans) svg << "<circle cx=\"" << x << "\" cy=\"" << rw.y - 4 << "\" r=\"4\" fill=\"" << colour << "\"/>\n";
+    svg << "<text x=\"" << (spans ? x : x + 8) << "\" y=\"" << rw.y << "\"" << (spans ? " font-style=\"italic\"" : "")
+        << (bad ? " fill=\"#c00\"" : "") << ">";
+    for (std::size_t l = 0; l < rw.lines.size(); ++l)
+      svg << "<tspan x=\"" << (spans ? x : x + 8) << "\" dy=\"" << (l == 0 ? 0 : line_height) << "\">"
+          << protocol::escape_xml(rw.lines[l]) << "</tspan>";
+    svg << "</text>\n";
   }
-  for (const auto& c : r.checks) {
-    svg << "<text x=\"4\" y=\"" << y << "\" fill=\"" << (c.passed ? "#060" : "#c00") << "\">"
-        << (c.passed ? "ok   " : "FAIL ") << protocol::escape_xml(c.what + " — saw " + c.why) << "</text>\n";
-    y += row;
+  y = lanes_end + 16;
+  for (std::size_t c = 0; c < r.checks.size(); ++c) {
+    svg << "<text x=\"4\" y=\"" << y << "\" fill=\"" << (r.checks[c].passed ? "#060" : "#c00") << "\">";
+    for (std::size_t l = 0; l < check_lines[c].size(); ++l)
+      svg << "<tspan x=\"4\" dy=\"" << (l == 0 ? 0 : line_height) << "\">" << protocol::escape_xml(check_lines[c][l])
+          << "</tspan>";
+    svg << "</text>\n";
+    y += line_height * static_cast<int>(check_lines[c].size()) + 4;
   }
   svg << "</svg>\n";
   return svg.str();
