@@ -5,6 +5,8 @@
 #include "rdp/net/engine.hpp"
 #include "rdp/net/tls.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -132,6 +134,7 @@ asio::awaitable<session_result> run(ssl::context& context, session_options optio
     co_return result;
   }
   socket.set_option(tcp::no_delay(true), ec);
+  if (const auto local = socket.local_endpoint(ec); !ec) result.local_port = local.port();
 
   protocol::client_sequence machine(machine_options(options));
   net::wake_signal wake(executor);
@@ -152,6 +155,14 @@ asio::awaitable<session_result> run(ssl::context& context, session_options optio
     }
   });
   copy_result(machine, result);
+  if (!result.server_closed && !result.closed_by_owner) {
+    tcp_info info{};
+    socklen_t length = sizeof info;
+    if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &length) == 0) {
+      if (info.tcpi_state == TCP_CLOSE_WAIT) result.peer_at_close = session_result::peer_state::fin;
+      if (info.tcpi_state == TCP_CLOSE) result.peer_at_close = session_result::peer_state::reset;
+    }
+  }
   socket.close(ec);
   co_return result;
 }

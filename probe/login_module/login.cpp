@@ -19,6 +19,7 @@
 #include <cctype>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstdint>
@@ -29,6 +30,9 @@
 #include <system_error>
 #include <thread>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -250,6 +254,65 @@ class watchdog {
   std::vector<int> dups_;
   std::thread thread_;
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// How the connection ended, read from the socket (login.hpp: socket_end). FreeRDP's own error for every one of these
+// is ERRCONNECT_CONNECT_TRANSPORT_FAILED, so the kernel is asked instead.
+
+// While the session was held: the socket (a duplicate the watchdog keeps, so FreeRDP has not closed it yet). A FIN
+// that arrived leaves the connection in CLOSE_WAIT whatever data is still unread; an RST or ETIMEDOUT moves it to
+// CLOSE, with the error pending in SO_ERROR unless FreeRDP's failed read already took it (then its log line says).
+// A server that ended the session with a PDU (a Disconnect Provider Ultimatum) closes right after it: the socket is
+// watched for up to `linger` for that FIN (POLLRDHUP does not consume anything), so the word is the server's close,
+// not a race with FreeRDP's disconnect.
+socket_end socket_end_of(int fd, milliseconds linger, std::string& evidence) {
+  if (linger.count() > 0) {
+    pollfd p{fd, POLLRDHUP, 0};
+    (void)::poll(&p, 1, static_cast<int>(linger.count()));
+  }
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return socket_end::not_seen;
+  int error = 0;
+  socklen_t elen = sizeof error;
+  (void)::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &elen);
+  switch (info.tcpi_state) {
+    case TCP_ESTABLISHED: evidence = "TCP state ESTABLISHED"; return socket_end::open;
+    case TCP_CLOSE_WAIT:
+    case TCP_LAST_ACK:
+    case TCP_CLOSING:
+    case TCP_TIME_WAIT: evidence = "TCP state CLOSE_WAIT (the server's FIN)"; return socket_end::fin;
+    case TCP_CLOSE:
+      evidence = "TCP state CLOSE" + (error ? ", SO_ERROR " + std::string(std::strerror(error)) : std::string());
+      if (error == ETIMEDOUT) return socket_end::timeout;
+      if (error == ECONNRESET || error == EPIPE) return socket_end::reset;
+      return socket_end::not_seen;  // the error was taken by FreeRDP's read: its log line says which
+    default: return socket_end::not_seen;
+  }
+}
+
+// From FreeRDP's log (when the socket is gone, or its error was taken): transport_read_layer and transport_write log
+// "BIO_read returned a system error 104: Connection reset by peer" (WLog_ERR_BIO, libfreerdp/core/transport.c) with
+// the errno of the failed recv/send. A read that returned 0 (the server's FIN) is logged with whatever errno was left
+// (EAGAIN, or 0). FreeRDP 2.11's connect does not fail on ECONNREFUSED (freerdp_tcp_connect_timeout only checks
+// ECONNRESET after the connect), so a refused connect shows as EPIPE on the first write, before anything was read:
+// a socket that was never connected. Measured against a closed port, an RST-sending and a FIN-sending listener.
+socket_end socket_end_from_log(const std::vector<std::string>& errors, bool still_negotiating, std::string& evidence) {
+  static constexpr std::string_view marker = "returned a system error ";
+  for (const auto& line : errors) {
+    const auto at = line.find(marker);
+    if (at == std::string::npos) continue;
+    const int code = std::atoi(line.c_str() + at + marker.size());
+    const bool is_read = line.find("BIO_read") != std::string::npos;
+    evidence = "FreeRDP: " + line;
+    if (code == ECONNREFUSED) return socket_end::refused;
+    if (code == ETIMEDOUT) return socket_end::timeout;
+    if (code == ECONNRESET) return socket_end::reset;
+    if (code == EPIPE) return still_negotiating ? socket_end::refused : socket_end::reset;
+    if (is_read) return socket_end::fin;  // recv returned 0: errno is whatever was left
+  }
+  return socket_end::not_seen;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // FreeRDP callbacks. All run on the run_login thread.
@@ -538,7 +601,15 @@ login_result run_login_here(const login_options& options) {
 
   if (result.connected) {
     // From here the transport is stable: the watchdog may use duplicates of its sockets.
-    dog.keep_sockets(transport_sockets(instance));
+    const auto sockets = transport_sockets(instance);
+    dog.keep_sockets(sockets);
+    if (!sockets.empty()) {
+      sockaddr_storage local{};
+      socklen_t local_len = sizeof local;
+      if (::getsockname(sockets.front(), reinterpret_cast<sockaddr*>(&local), &local_len) == 0 &&
+          local.ss_family == AF_INET)
+        result.local_port = ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
+    }
     const auto stay_end = clock::now() + options.stay;
     dog.arm(stay_end + disconnect_budget);
     while (clock::now() < stay_end) {
@@ -569,6 +640,13 @@ login_result run_login_here(const login_options& options) {
       result.timed_out = true;
       result.ended_by_server = false;
     }
+    // Read before freerdp_disconnect closes it. Only when the server ended the session: a client that leaves (its
+    // stay over, cancelled) closes first, and its socket would say ESTABLISHED.
+    if (result.ended_by_server && !sockets.empty()) {
+      const bool ultimatum = context->disconnectUltimatum >= 0;
+      result.socket_ended = socket_end_of(sockets.front(), ultimatum ? milliseconds(1000) : milliseconds(0),
+                                          result.socket_evidence);
+    }
     if (run.active_since != clock::time_point{}) result.active_time = since(run.active_since);
     // freerdp_disconnect resets errorInfo (core/rdp.c: rdp_reset): read it first.
     if (const UINT32 code = freerdp_error_info(instance); code != 0) result.error_info = code;
@@ -586,6 +664,10 @@ login_result run_login_here(const login_options& options) {
     result.timed_out = false;  // the watchdog fired because it was told to, not because time ran out
   }
   if (context->disconnectUltimatum >= 0) result.disconnect_ultimatum = context->disconnectUltimatum;
+  if (result.socket_ended == socket_end::not_seen && (!result.connected || result.ended_by_server))
+    result.socket_ended = socket_end_from_log(result.freerdp_errors,
+                                              !result.connected && run.furthest <= CONNECTION_STATE_NEGO,
+                                              result.socket_evidence);
   if (!run.saw_state_log) run.sample_state();
   result.furthest_state_exact = run.saw_state_log;
   if (run.furthest >= 0) result.furthest_state = safe(freerdp_state_string(static_cast<CONNECTION_STATE>(run.furthest)));

@@ -25,6 +25,18 @@ std::string_view to_string(login_security s) {
   return "?";
 }
 
+std::string_view to_string(socket_end e) noexcept {
+  switch (e) {
+    case socket_end::not_seen: return "not-seen";
+    case socket_end::open: return "open";
+    case socket_end::fin: return "fin";
+    case socket_end::reset: return "reset";
+    case socket_end::refused: return "refused";
+    case socket_end::timeout: return "timeout";
+  }
+  return "?";
+}
+
 namespace {
 
 using module_entry = void (*)(const login_options*, login_result*);

@@ -108,6 +108,11 @@ bool is_client_disconnect(bytes_view frame) {
 
 }  // namespace
 
+std::uint8_t heartbeat_period_field(sequence::duration every) noexcept {
+  const auto whole = std::chrono::ceil<std::chrono::seconds>(every).count();
+  return static_cast<std::uint8_t>(std::clamp<std::int64_t>(whole, 1, 255));
+}
+
 teardown idle_limit_teardown() noexcept {
   return {errinfo::idle_timeout, mcs::disconnect_reason::provider_initiated, seq::close_style::graceful};
 }
@@ -717,8 +722,10 @@ action server_sequence::active(instant now) {
     return end(server_end::active_limit, {}, active_limit_teardown(), now);
   const bool heartbeats = options_.heartbeat && result_.client.heartbeat;
   if (heartbeats && now >= next_heartbeat_) {
-    // Server Heartbeat (2.2.16.1): the period in seconds (at most 255), warn after 2 missed, reconnect after 4.
-    const auto period = static_cast<std::uint8_t>(std::min<std::int64_t>(options_.heartbeat->count(), 255));
+    // Server Heartbeat (2.2.16.1): warn after 2 missed, reconnect after 4. Two clocks on purpose: the next one is due
+    // after the precise period (a scaled 3100 ms stays 3100 ms, so it keeps its order against a proxy's 3050 ms idle
+    // timeout), while the PDU's period field can only say whole seconds (heartbeat_period_field).
+    const auto period = heartbeat_period_field(*options_.heartbeat);
     next_heartbeat_ = now + *options_.heartbeat;
     std::vector<byte_buffer> frames;
     frames.push_back(activation::encode(activation::heartbeat{period, 2, 4}, server_route()));

@@ -93,15 +93,6 @@ std::string error_info_text(std::uint32_t code) {
   return hex32(code) + (entry ? " " + std::string(entry->name) : std::string());
 }
 
-std::string scenario_time(microseconds real, double scale) {
-  const auto ms = static_cast<long long>(std::llround(static_cast<double>(real.count()) / 1000.0 / scale));
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(ms < 10000 ? 2 : 1);
-  out << static_cast<double>(ms) / 1000.0 << "s";
-  return out.str();
-}
-
 class scenario_run {
  public:
   scenario_run(asio::io_context& io, const scenario& s, const run_options& o, scenario_result& out)
@@ -128,6 +119,9 @@ class scenario_run {
       fail_run(std::string("setting up: ") + e.what());
       co_return;
     }
+    step_phases_.clear();
+    for (const auto& st : s_.steps)
+      step_phases_.push_back(st.when.at ? step_phase::waiting_time : step_phase::waiting_event);
     for (std::size_t i = 0; i < s_.steps.size(); ++i) {
       ++running_;
       net::spawn(io_.get_executor(), run_step(i), "rdpsim run: step " + std::to_string(i + 1),
@@ -152,17 +146,20 @@ class scenario_run {
 
  private:
   // ---- time -------------------------------------------------------------------------------------------------------
+  // The one clock: every duration of the file — the proxy's, the clients', the steps', and rdpsim's limits, heartbeat
+  // period and restart downtime alike — is scaled here, to the millisecond, so near-equal timers keep their order at
+  // every time scale (62 s heartbeats against a 61 s firewall: 3100 ms against 3050 ms at 0.05).
   milliseconds scaled(duration d) const {
     return milliseconds(static_cast<long long>(std::llround(static_cast<double>(d.count()) * o_.time_scale)));
   }
-  // rdpsim's limits count whole seconds: the scaled duration rounded, at least 1 s, said in the timeline if rounded.
-  std::chrono::seconds scaled_seconds(std::chrono::seconds d, const std::string& what) {
-    const double exact = static_cast<double>(d.count()) * o_.time_scale;
-    const auto whole = std::max<long long>(1, std::llround(exact));
-    if (std::abs(static_cast<double>(whole) - exact) > 0.001)
-      note("runner", what + ": " + std::to_string(d.count()) + " s scaled by " + format_scale() + " is " +
-                         std::to_string(exact) + " s; rdpsim counts whole seconds, so " + std::to_string(whole) + " s");
-    return std::chrono::seconds(whole);
+  // rdpsim's limits, heartbeat and downtime: scaled like every other duration. A limit cannot be 0 (that would be no
+  // limit at all, or a downtime of none), so one that scales below 1 ms lasts 1 ms and the timeline says so.
+  milliseconds scaled_limit(duration d, const std::string& what) {
+    const auto out = scaled(d);
+    if (out >= milliseconds(1) || d <= duration(0)) return out;
+    note("runner", what + ": " + net::format_duration(d) + " scaled by " + format_scale() +
+                       " is under 1 ms; rdpsim's timers count milliseconds, so 1 ms");
+    return milliseconds(1);
   }
   std::string format_scale() const {
     std::ostringstream out;
@@ -219,10 +216,51 @@ class scenario_run {
     if (running_ > 0 || attempts_running_ > 0)
       note("runner", out_.interrupted ? "interrupted" : "scenario timeout (" + net::format_duration(s_.timeout) +
                                                             " scenario time): stopping what still runs");
+    // A step still waiting at the timeout never ran: it fails the scenario here, before the wind-down and before
+    // the expectations are judged (an expectation that happens to hold must not hide it).
+    if (!out_.interrupted)
+      for (std::size_t i = 0; i < s_.steps.size(); ++i) step_never_ran(i);
+  }
+
+  // "step 3 \"the user comes back\" (file:14:5)": how the runner's messages name a step.
+  std::string step_name(std::size_t index) const {
+    const auto& st = s_.steps[index];
+    return "step " + std::to_string(index + 1) + (st.label.empty() ? "" : " \"" + st.label + "\"") + " (" +
+           to_string(st.where) + ")";
+  }
+
+  // A step that was still waiting for its time or its event when the scenario's timeout came: the run fails (the
+  // error names the first such step), and each gets a failing check line with its position and what it waited for.
+  // Once per step, whoever notices first (settle() at the timeout, or the step's own wait ending).
+  void step_never_ran(std::size_t index) {
+    auto& phase = step_phases_[index];
+    if (out_.interrupted || phase == step_phase::acting || phase == step_phase::done || phase == step_phase::never_ran)
+      return;
+    const auto& st = s_.steps[index];
+    check_result c;
+    c.where = st.where;
+    c.passed = false;
+    const auto timeout = net::format_duration(s_.timeout);
+    if (phase == step_phase::waiting_event) {
+      c.what = "step " + std::to_string(index + 1) + " runs on " + st.when.on;
+      c.why = st.when.on + " never happened by the scenario's timeout (" + timeout + "): the step never ran";
+      fail_run(step_name(index) + " waited for " + st.when.on + ", which never happened by the scenario's timeout (" +
+               timeout + ")");
+    } else {
+      c.what = "step " + std::to_string(index + 1) + " runs " +
+               (st.when.at ? "at " + net::format_duration(*st.when.at)
+                           : "on " + st.when.on + " after " + net::format_duration(st.when.after));
+      c.why = "the scenario's timeout (" + timeout + ") came first: the step never ran";
+      fail_run(step_name(index) + " did not run: the scenario's timeout (" + timeout + ") came first");
+    }
+    if (!st.label.empty()) c.what += " (" + st.label + ")";
+    phase = step_phase::never_ran;
+    out_.checks.push_back(std::move(c));
   }
 
   // Ends what still runs: clients asked to leave (a lean client sends its DPU), FreeRDP cancelled, then the proxy and
-  // the server stopped. Bounded: at most 5 s of real time.
+  // the server stopped. Bounded: at most 5 s of real time, a deadline of its own (the scenario's, end_by_, stays where
+  // it was, so a step still waiting for an event cannot run, nor keep waiting, through the wind-down).
   asio::awaitable<void> wind_down() {
     for (auto& [name, c] : clients_)
       for (auto& a : c.attempts)
@@ -231,9 +269,9 @@ class scenario_run {
           if (a.control) a.control->request_stop();
           a.cancel->store(true);
         }
-    end_by_ = steady::now() + std::chrono::seconds(5);
-    while (attempts_running_ > 0 && steady::now() < end_by_) {
-      settle_timer_->expires_at(end_by_);
+    const auto wind_down_by = steady::now() + std::chrono::seconds(5);
+    while (attempts_running_ > 0 && steady::now() < wind_down_by) {
+      settle_timer_->expires_at(wind_down_by);
       co_await settle_timer_->async_wait(net::use_tuple);
     }
     for (auto& occupant : occupants_) {
@@ -288,10 +326,10 @@ class scenario_run {
     // A share_port step joins the server's port later: the server must be in an SO_REUSEPORT group from the start.
     if (shares_port()) config.reuse_port = true;
     auto& p = config.sessions;
-    if (p.idle_limit) p.idle_limit = scaled_seconds(*p.idle_limit, "sessions.idle_limit");
-    if (p.logon_timeout) p.logon_timeout = scaled_seconds(*p.logon_timeout, "sessions.logon_timeout");
-    if (p.disconnected_limit) p.disconnected_limit = scaled_seconds(*p.disconnected_limit, "sessions.disconnected_limit");
-    if (config.heartbeat) config.heartbeat = scaled_seconds(*config.heartbeat, "heartbeat");
+    if (p.idle_limit) p.idle_limit = scaled_limit(*p.idle_limit, "sessions.idle_limit");
+    if (p.logon_timeout) p.logon_timeout = scaled_limit(*p.logon_timeout, "sessions.logon_timeout");
+    if (p.disconnected_limit) p.disconnected_limit = scaled_limit(*p.disconnected_limit, "sessions.disconnected_limit");
+    if (config.heartbeat) config.heartbeat = scaled_limit(*config.heartbeat, "heartbeat");
     if (config.policy.supported != 0 && config.identity.certificate_pem.empty())
       config.identity = net::make_self_signed(net::key_kind::rsa, "rdpsim-scenario");
     config.on_session_event = [this](const sim::session_event& e) { on_server_event(e); };
@@ -452,15 +490,17 @@ class scenario_run {
       co_await sleep_until(started_ + scaled(*st.when.at));
     } else {
       if (!co_await wait_event(st.when.on)) {
-        if (!out_.interrupted) fail_run(label + " waited for " + st.when.on + ", which never happened");
+        step_never_ran(index);
         co_return;
       }
+      if (step_phases_[index] == step_phase::waiting_event) step_phases_[index] = step_phase::waiting_time;
       co_await sleep_until(steady::now() + scaled(st.when.after));
     }
-    if (steady::now() >= end_by_) {
-      if (!out_.interrupted) fail_run(label + " did not run: the scenario's timeout came first");
+    if (steady::now() >= end_by_ || step_phases_[index] == step_phase::never_ran) {
+      step_never_ran(index);
       co_return;
     }
+    step_phases_[index] = step_phase::acting;
     if (!st.label.empty()) note("runner", st.label);
     co_await std::visit(
         overloaded{[&](const logon_step& a) { return do_logon(a, label); },
@@ -473,6 +513,7 @@ class scenario_run {
                    [&](const occupy_port_step& a) { return do_occupy(a, label); },
                    [&](const share_port_step& a) { return do_share(a, label); }},
         st.action);
+    step_phases_[index] = step_phase::done;
     fire("step." + std::to_string(index + 1) + ".done");
   }
 
@@ -490,6 +531,15 @@ class scenario_run {
     auto& a = clients_[name].attempts[index];
     a.finished = true;
     a.ended_at = now();
+    if (a.lean || a.freerdp) {
+      // One line per logon with its closing word and the local port that names its TCP stream in the pcap:
+      // tests/scripts/scenario_test.sh reads both ("attempt N closed: WORD, local port P").
+      const auto port = a.lean ? a.lean->local_port : a.freerdp->local_port;
+      std::string text = "attempt " + std::to_string(a.number) + " closed: " + std::string(to_string(closed_of(a))) +
+                         ", local port " + std::to_string(port);
+      if (a.freerdp && !a.freerdp->socket_evidence.empty()) text += " (" + a.freerdp->socket_evidence + ")";
+      note("client:" + name, text, true);
+    }
     --attempts_running_;
     fire(name + ".ended");
     wake_settle();
@@ -694,9 +744,19 @@ class scenario_run {
     sim::admin_result r;
     std::string what;
     if (step.kind == admin_kind::restart_service) {
-      const auto down = scaled_seconds(std::chrono::duration_cast<std::chrono::seconds>(step.down), "restart down");
+      const auto down = scaled(step.down);  // `down: 0s` is a restart with no downtime
       what = "restart the service (listener down " + net::format_duration(step.down) + ")";
       r = admin.restart_service(down);
+      // Recording must not change the outcome: the pass-through relay that records the pcap would accept while
+      // the service is down and then reset (its upstream connect refused), where the client meets a refusal without
+      // it. Its listener goes down for the same time (docs/proxy.md, "The recording relay").
+      if (r.ok && proxy_ && !s_.path.through_proxy && down.count() > 0) {
+        proxy::fault_change mirror;
+        mirror.listener_down = std::chrono::duration_cast<proxy::duration>(down);
+        proxy_->apply(mirror);
+        note("proxy", "the recording relay's listener is down while the service's is (connections are refused, as "
+                      "without the relay)");
+      }
     } else {
       const auto id = session_of(step.session_of, label);
       if (!id) co_return;
@@ -723,9 +783,9 @@ class scenario_run {
     }
     auto policy = server_->admin().policy();
     std::string text;
-    auto seconds_of = [&](const std::optional<duration>& d, const char* what) -> std::optional<std::chrono::seconds> {
+    auto seconds_of = [&](const std::optional<duration>& d, const char* what) -> std::optional<milliseconds> {
       if (!d) return std::nullopt;
-      return scaled_seconds(std::chrono::duration_cast<std::chrono::seconds>(*d), what);
+      return scaled_limit(*d, what);
     };
     if (step.single_session) policy.single_session = *step.single_session;
     if (step.max_sessions) policy.max_sessions = *step.max_sessions;
@@ -734,7 +794,8 @@ class scenario_run {
     if (step.disconnected_limit) policy.disconnected_limit = seconds_of(*step.disconnected_limit, "disconnected_limit");
     const auto r = server_->admin().set_policy(policy);
     nlohmann::json j = policy;
-    note("server", "admin: policy " + j.dump() + " (rdpsim's seconds)" + (r.ok ? "" : " — failed: " + r.error));
+    note("server", "admin: policy " + j.dump() + " (rdpsim's seconds, real time at time scale " + format_scale() + ")" +
+                       (r.ok ? "" : " — failed: " + r.error));
     if (!r.ok) fail_run(label + ": policy: " + r.error);
     co_return;
   }
@@ -868,6 +929,9 @@ class scenario_run {
   }
 
   // ---- checks -----------------------------------------------------------------------------------------------------
+  // The closing word of an attempt, from what its socket saw (docs/scenarios.md, "Closing words"); the word of
+  // every attempt goes into the timeline beside its local port, and tests/scripts/scenario_test.sh compares it with
+  // the pcap of the same run.
   static close_kind closed_of(const attempt& a) {
     if (a.open_at_end) return close_kind::none;
     if (a.lean) {
@@ -876,7 +940,10 @@ class scenario_run {
       for (auto it = r.teardown.rbegin(); it != r.teardown.rend(); ++it) {
         switch (it->kind) {
           case protocol::teardown_kind::reset: return close_kind::reset;
-          case protocol::teardown_kind::closed: return close_kind::fin;
+          // The stream failed otherwise: a 0-byte read or a TLS close is the server's FIN; ETIMEDOUT is TCP giving
+          // up on unanswered retransmissions or keepalive probes, with nothing from the server.
+          case protocol::teardown_kind::closed:
+            return r.error == boost::system::errc::timed_out ? close_kind::timeout : close_kind::fin;
           case protocol::teardown_kind::silence: return close_kind::silence;
           case protocol::teardown_kind::timeout: return r.active() ? close_kind::client : close_kind::silence;
           // The server said it ends the connection (a DPU or an X.224 DR): whoever then closed first, it was the
@@ -886,20 +953,51 @@ class scenario_run {
           default: break;
         }
       }
-      if (r.error == boost::asio::error::connection_refused || r.error == boost::asio::error::connection_reset)
-        return close_kind::reset;
-      return r.server_closed ? close_kind::fin : close_kind::client;
+      // No teardown: the TCP connect itself failed (client/src/session.cpp).
+      if (r.error == boost::system::errc::connection_refused) return close_kind::refused;
+      if (r.error == boost::system::errc::timed_out && r.local_port == 0) return close_kind::timeout;
+      if (r.error == boost::system::errc::connection_reset) return close_kind::reset;
+      if (r.server_closed) return close_kind::fin;
+      // The client closed after a frame it could not use; the server may have closed first, unread.
+      if (r.peer_at_close == client::session_result::peer_state::fin) return close_kind::fin;
+      if (r.peer_at_close == client::session_result::peer_state::reset) return close_kind::reset;
+      return close_kind::client;
     }
     if (a.freerdp) {
       const auto& r = *a.freerdp;
       if (a.cancel->load() && !r.ended_by_server) return close_kind::client;
-      if (r.ended_by_server || !r.reached_active) {
-        const bool said_why = r.error_info != 0 || r.disconnect_ultimatum.has_value();
-        return said_why ? close_kind::fin : close_kind::reset;
+      const bool said_why = r.error_info != 0 || r.disconnect_ultimatum.has_value();
+      // What run_login read from the socket (or, once FreeRDP had closed it, from the errno FreeRDP logged).
+      switch (r.socket_ended) {
+        case probe::socket_end::fin: return close_kind::fin;
+        case probe::socket_end::reset: return close_kind::reset;
+        case probe::socket_end::refused: return close_kind::refused;
+        case probe::socket_end::timeout: return close_kind::timeout;
+        // The server ended the session with a PDU and had not closed a second later: its end all the same, as for
+        // the lean client above.
+        case probe::socket_end::open: return said_why ? close_kind::fin : close_kind::client;
+        case probe::socket_end::not_seen: break;
       }
+      // run_login's own deadline passed in the connection sequence: nothing came.
+      if (r.timed_out) return close_kind::silence;
+      if (r.ended_by_server || !r.reached_active) return said_why ? close_kind::fin : close_kind::reset;
       return close_kind::client;
     }
     return close_kind::none;
+  }
+
+  // What became of a reconnection's cookie, from what the client can observe: the session id of its Save Session
+  // Info compared with the one before, and whether the cookie was refused (the lean client's Auto-Reconnect Status
+  // PDU, MS-RDPBCGR 2.2.4.1; FreeRDP reports none, so rdpsim's own view of the cookie stands in for it). A refused
+  // cookie whose logon lands in the same session (the single-session policy reattaching the user's session) lost
+  // nothing of the desktop: same-session, not new-session.
+  reconnect_outcome reconnect_of(const attempt& a) const {
+    if (!was_active(a)) return reconnect_outcome::refused;
+    const auto now_session = session_seen(a);
+    const bool same = now_session && a.previous_session && *now_session == *a.previous_session;
+    const bool cookie_refused = a.lean ? a.lean->auto_reconnect_status : a.stale_cookie;
+    if (!same) return reconnect_outcome::new_session;
+    return cookie_refused ? reconnect_outcome::same_session : reconnect_outcome::honoured;
   }
 
   std::optional<std::uint32_t> session_seen(const attempt& a) const {
@@ -913,14 +1011,32 @@ class scenario_run {
     return a.active_at.has_value();
   }
 
-  bool in_window(const std::optional<time_window>& w, microseconds real, std::string* why) const {
-    if (!w) return true;
-    const double slack_scenario_ms = static_cast<double>(o_.slack.count()) / o_.time_scale;
-    const double at_ms = static_cast<double>(real.count()) / 1000.0 / o_.time_scale;
-    const bool ok = (!w->from || at_ms >= static_cast<double>(w->from->count()) - slack_scenario_ms) &&
-                    (!w->to || at_ms <= static_cast<double>(w->to->count()) + slack_scenario_ms);
-    if (!ok) *why += " (outside the window)";
-    return ok;
+  // Real time since the start as scenario time, to the millisecond: the value a window is judged on and printed as.
+  milliseconds scenario_ms(microseconds real) const {
+    return milliseconds(std::llround(static_cast<double>(real.count()) / 1000.0 / o_.time_scale));
+  }
+  static std::string window_end(duration d) { return d.count() == 0 ? "0s" : net::format_duration(d); }
+  // "95s..100s", "..40s", "25s..": a window as the file wrote it (or widened).
+  static std::string window_text(const std::optional<duration>& from, const std::optional<duration>& to) {
+    return (from ? window_end(*from) : std::string()) + ".." + (to ? window_end(*to) : std::string());
+  }
+  // The window widened by the tolerance at each end: what the check passes, and what the line prints. Both in
+  // scenario time, whatever the time scale (a tolerance of real time would widen a window by 1/scale of it: 400 ms
+  // became 8 s at 0.05).
+  static time_window widened(const time_window& w, duration tolerance) {
+    time_window out;
+    if (w.from) out.from = *w.from > tolerance ? *w.from - tolerance : duration(0);
+    if (w.to) out.to = *w.to + tolerance;
+    return out;
+  }
+  static bool in_window(const time_window& w, milliseconds at) {
+    return (!w.from || at >= *w.from) && (!w.to || at <= *w.to);
+  }
+  static std::string seconds_ms(milliseconds ms) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%lld.%03llds", static_cast<long long>(ms.count() / 1000),
+                  static_cast<long long>(ms.count() % 1000));
+    return buf;
   }
 
   // One expectation's line: what was expected ("closed reset") and what was seen ("closed fin"), item by item.
@@ -969,27 +1085,24 @@ class scenario_run {
       line.expect("dpu", std::to_string(*e.dpu_reason), got ? std::to_string(*got) : "none");
     }
     if (e.closed) line.expect("closed", std::string(to_string(*e.closed)), std::string(to_string(closed_of(a))));
-    if (e.reconnect) {
-      reconnect_outcome got = reconnect_outcome::refused;
-      if (was_active(a)) {
-        const auto now_session = session_seen(a);
-        got = (!a.stale_cookie && now_session && a.previous_session && *now_session == *a.previous_session)
-                  ? reconnect_outcome::honoured
-                  : reconnect_outcome::new_session;
-      }
-      line.expect("reconnect", std::string(to_string(*e.reconnect)), std::string(to_string(got)));
-    }
+    if (e.reconnect)
+      line.expect("reconnect", std::string(to_string(*e.reconnect)), std::string(to_string(reconnect_of(a))));
     if (e.verdict) line.expect("verdict", *e.verdict, a.scan ? std::string(probe::to_string(a.scan->result)) : "none");
     if (e.within) {
-      line.r.what += " within " + (e.within->from ? net::format_duration(*e.within->from) : std::string()) + ".." +
-                     (e.within->to ? net::format_duration(*e.within->to) : std::string());
+      // "within 95s..100s (±1s)": the window and the tolerance it is judged with, both scenario time; a failure
+      // prints the widened window the end fell outside of, and the end to the millisecond it was compared at.
+      const auto tolerance = e.tolerance.value_or(s_.tolerance);
+      const auto judged = widened(*e.within, tolerance);
+      line.r.what += " within " + window_text(e.within->from, e.within->to) + " (±" + window_end(tolerance) + ")";
       if (!a.ended_at) {
         line.ok = false;
         line.see("still open at the end");
       } else {
-        std::string why;
-        if (!in_window(e.within, *a.ended_at, &why)) line.ok = false;
-        line.see("ended at " + scenario_time(*a.ended_at, o_.time_scale) + why);
+        const auto at = scenario_ms(*a.ended_at);
+        const bool inside = in_window(judged, at);
+        if (!inside) line.ok = false;
+        line.see("ended at " + seconds_ms(at) +
+                 (inside ? std::string() : ", outside " + window_text(judged.from, judged.to)));
       }
     }
     out_.checks.push_back(line.done());
@@ -1053,7 +1166,12 @@ class scenario_run {
   scenario_result& out_;
   net::ssl::context context_;
   std::string tls_keys_;  // NSS key log lines of the lean clients' TLS sessions (with a pcap)
+  // end_by_: the scenario's timeout (real time). It never moves, except to now on an interrupt: the wind-down keeps
+  // a deadline of its own.
   steady::time_point started_, end_by_;
+  // Where each step is, so that the timeout can name every step that never ran (step_never_ran).
+  enum class step_phase { waiting_time, waiting_event, acting, done, never_ran };
+  std::vector<step_phase> step_phases_;
   std::map<std::string, client_state> clients_;
   std::map<std::string, microseconds> happened_;
   std::set<std::shared_ptr<asio::steady_timer>> waiters_;

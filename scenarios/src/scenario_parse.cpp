@@ -53,12 +53,15 @@ constexpr word_table<occupant_kind, 4> occupant_words{{{occupant_kind::http, "ht
                                                       {occupant_kind::ssh, "ssh"},
                                                       {occupant_kind::banner, "banner"},
                                                       {occupant_kind::silent, "silent"}}};
-constexpr word_table<close_kind, 5> close_words{{{close_kind::fin, "fin"},
+constexpr word_table<close_kind, 7> close_words{{{close_kind::fin, "fin"},
                                                 {close_kind::reset, "reset"},
+                                                {close_kind::refused, "refused"},
+                                                {close_kind::timeout, "timeout"},
                                                 {close_kind::silence, "silence"},
                                                 {close_kind::client, "client"},
                                                 {close_kind::none, "none"}}};
-constexpr word_table<reconnect_outcome, 3> reconnect_words{{{reconnect_outcome::honoured, "honoured"},
+constexpr word_table<reconnect_outcome, 4> reconnect_words{{{reconnect_outcome::honoured, "honoured"},
+                                                           {reconnect_outcome::same_session, "same-session"},
                                                            {reconnect_outcome::new_session, "new-session"},
                                                            {reconnect_outcome::refused, "refused"}}};
 
@@ -277,11 +280,11 @@ class reader {
     return node.Scalar();
   }
 
+  // sim::schema_bool: `true` or `false` only (the words docs/scenarios.md lists), the profile reader's rule too.
   bool flag(const YAML::Node& node, const std::string& path) const {
-    bool value = false;
-    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value))
-      fail(node, path, "expected true or false, found " + found(node));
-    return value;
+    const auto value = sim::schema_bool(node);
+    if (!value) fail(node, path, "expected true or false, found " + found(node) + sim::schema_bool_hint(node));
+    return *value;
   }
 
   std::uint64_t whole(const YAML::Node& node, const std::string& path, std::uint64_t min, std::uint64_t max) const {
@@ -343,7 +346,8 @@ class parser {
       : r_(std::move(source)), base_dir_(std::move(base_dir)), certificates_(certificates) {}
 
   scenario run(const YAML::Node& root) {
-    r_.keys(root, "", {"scenario", "summary", "cause", "timeout", "server", "path", "clients", "timeline", "expect"},
+    r_.keys(root, "",
+            {"scenario", "summary", "cause", "timeout", "tolerance", "server", "path", "clients", "timeline", "expect"},
             "a mapping of the scenario's keys");
     scenario s;
     s.where = r_.position(root);
@@ -362,6 +366,7 @@ class parser {
     if (root["cause"]) s.cause = r_.text(root["cause"], "cause");
     if (root["timeout"]) s.timeout = r_.time(root["timeout"], "timeout", false);
     timeout_ = s.timeout;
+    if (root["tolerance"]) s.tolerance = tolerance(root["tolerance"], "tolerance");
 
     s.server = read_server(root["server"] ? root["server"] : YAML::Node(YAML::NodeType::Map), root);
     s.path = root["path"] ? read_path(root["path"]) : path_spec{false, {}, r_.position(root)};
@@ -848,7 +853,8 @@ class parser {
 
   client_expectation read_client_expectation(const YAML::Node& e, const std::string& path) {
     r_.keys(e, path,
-            {"client", "attempt", "active", "error_info", "dpu_reason", "closed", "reconnect", "verdict", "within"});
+            {"client", "attempt", "active", "error_info", "dpu_reason", "closed", "reconnect", "verdict", "within",
+             "tolerance"});
     client_expectation x;
     x.where = r_.position(e);
     auto& facts = client_named(e["client"], join(path, "client"),
@@ -897,6 +903,10 @@ class parser {
       x.verdict = n.Scalar();
     }
     if (const auto n = e["within"]) x.within = window(n, join(path, "within"));
+    if (const auto n = e["tolerance"]) {
+      if (!x.within) r_.fail(n, join(path, "tolerance"), "goes with within: (it widens that window), and there is none");
+      x.tolerance = tolerance(n, join(path, "tolerance"));
+    }
     return x;
   }
 
@@ -926,6 +936,16 @@ class parser {
     if (node.IsScalar())
       if (const auto number = parse_whole(node.Scalar()); number && *number <= 4) return static_cast<std::uint32_t>(*number);
     r_.fail(node, path, "expected a T.125 reason (" + names + ") or its number 0-4, found " + found(node));
+  }
+
+  // How far outside a `within:` window an end may fall and still pass, in scenario time: 0 up to the timeout.
+  duration tolerance(const YAML::Node& node, const std::string& path) {
+    const auto d = r_.time(node, path, true);
+    if (d > timeout_)
+      r_.fail(node, path,
+              "a tolerance of " + show_duration(d) + " is longer than the scenario's timeout (" + show_duration(timeout_) +
+                  "): it would pass any window");
+    return d;
   }
 
   time_window window(const YAML::Node& node, const std::string& path) {

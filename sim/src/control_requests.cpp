@@ -108,7 +108,14 @@ json run_command(session_admin& admin, const json& request) {
 // ---- Policy as JSON ---------------------------------------------------------------------------------------------
 
 void to_json(json& j, const session_policy& p) {
-  auto seconds_or_null = [](const std::optional<std::chrono::seconds>& s) { return s ? json(s->count()) : json(); };
+  // Whole seconds, the control interface's grammar. A limit set in-process at a time scale (the scenario runner, which
+  // does not start this interface) can be a fraction of a second: it is shown as one (3.05), never rounded
+  // (docs/control.md).
+  auto seconds_or_null = [](const std::optional<std::chrono::milliseconds>& d) {
+    if (!d) return json();
+    if (d->count() % 1000 == 0) return json(d->count() / 1000);
+    return json(static_cast<double>(d->count()) / 1000.0);
+  };
   j = json{{"single_session", p.single_session},
            {"max_sessions", net::value_or_null(p.max_sessions)},
            {"idle_limit_seconds", seconds_or_null(p.idle_limit)},

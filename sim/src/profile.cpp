@@ -50,11 +50,11 @@ class reader {
     return node.as<std::string>();
   }
 
+  // sim::schema_bool: `true` or `false` only, the scenario reader's rule too.
   bool flag(const YAML::Node& node, const std::string& path) {
-    bool value = false;
-    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value))
-      fail(node, path, "expected true or false, not '" + scalar_of(node) + "'");
-    return value;
+    const auto value = schema_bool(node);
+    if (!value) fail(node, path, "expected true or false, not '" + scalar_of(node) + "'" + schema_bool_hint(node));
+    return *value;
   }
 
   std::uint64_t whole(const YAML::Node& node, const std::string& path, std::uint64_t min, std::uint64_t max) {

@@ -39,7 +39,7 @@ admin_result server_admin::drop_connection(std::uint32_t id) {
   return request(st_.table.connected(id), termination::network_drop);
 }
 
-admin_result server_admin::restart_service(std::chrono::seconds down) {
+admin_result server_admin::restart_service(std::chrono::milliseconds down) {
   if (st_.stopped) return admin_result::failure("the server is stopping");
   if (!st_.listening) return admin_result::failure("the service is already stopped");
   st_.listening = false;

@@ -208,7 +208,7 @@ void session_table::mark_active(connection_number conn) {
 }
 
 std::optional<steady_clock::time_point> session_table::expire(steady_clock::time_point now,
-                                                               std::optional<std::chrono::seconds> limit) {
+                                                               std::optional<std::chrono::milliseconds> limit) {
   if (!limit) return std::nullopt;
   std::optional<steady_clock::time_point> next;
   std::erase_if(sessions_, [&](const auto& entry) {

@@ -121,14 +121,24 @@ std::string validate(const session_policy& policy) {
   };
   if (policy.max_sessions && (*policy.max_sessions < 1 || *policy.max_sessions > max_max_sessions))
     return out_of("max_sessions", 1, max_max_sessions, *policy.max_sessions);
-  const std::pair<std::string_view, const std::optional<std::chrono::seconds>*> limits[] = {
+  const std::pair<std::string_view, const std::optional<std::chrono::milliseconds>*> limits[] = {
       {"idle_limit_seconds", &policy.idle_limit},
       {"logon_timeout_seconds", &policy.logon_timeout},
       {"disconnected_limit_seconds", &policy.disconnected_limit}};
   for (const auto& [member, limit] : limits) {
     const auto highest = member == "disconnected_limit_seconds" ? max_disconnected_limit : max_time_limit;
-    if (*limit && (**limit < std::chrono::seconds(1) || **limit > highest))
-      return out_of(member, 1, highest.count(), (*limit)->count());
+    // At least 1 ms, not 1 s: a time scale makes limits shorter than a second (sessions.hpp). The message speaks of
+    // whole seconds, the grammar of the profile and the control interface, where such a value comes from.
+    if (*limit && (**limit < std::chrono::milliseconds(1) || **limit > highest)) {
+      const auto ms = (*limit)->count();
+      if (ms % 1000 == 0) return out_of(member, 1, highest.count(), ms / 1000);
+      std::string text(member);
+      text += ms < 1 ? " must last at least 1 ms, not " : " must last at most " + std::to_string(highest.count()) +
+                                                              " seconds, not ";
+      text += std::to_string(ms);
+      text += " ms";
+      return text;
+    }
   }
   return {};
 }

@@ -105,6 +105,19 @@ void check_keys(const YAML::Node& root, const std::string& source) {
 
 }  // namespace
 
+std::optional<bool> schema_bool(const YAML::Node& node) {
+  if (!node.IsScalar()) return std::nullopt;
+  if (node.Scalar() == "true") return true;
+  if (node.Scalar() == "false") return false;
+  return std::nullopt;
+}
+
+std::string schema_bool_hint(const YAML::Node& node) {
+  bool ignored = false;
+  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, ignored)) return {};
+  return " (only the words true and false are booleans here, not YAML 1.1's yes/no, on/off, y/n or other casings)";
+}
+
 std::string located_message(const std::string& source, const YAML::Mark& at, const std::string& path,
                             const std::string& why) {
   std::string out = protocol::escape_for_terminal(source);

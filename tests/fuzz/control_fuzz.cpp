@@ -41,7 +41,7 @@ class fake_admin final : public rdp::sim::session_admin {
   admin_result logoff(std::uint32_t id) override { return act(id); }
   admin_result reset(std::uint32_t id) override { return act(id); }
   admin_result disconnect(std::uint32_t id) override { return act(id); }
-  admin_result restart_service(std::chrono::seconds) override { return act(2); }
+  admin_result restart_service(std::chrono::milliseconds) override { return act(2); }
   session_policy policy() const override { return current; }
   admin_result set_policy(const session_policy& p) override {
     ++calls;

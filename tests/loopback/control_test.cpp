@@ -93,8 +93,8 @@ class fake_admin final : public rdp::sim::session_admin {
   admin_result logoff(std::uint32_t id) override { return act("logoff", id); }
   admin_result reset(std::uint32_t id) override { return act("reset", id); }
   admin_result disconnect(std::uint32_t id) override { return act("disconnect", id); }
-  admin_result restart_service(std::chrono::seconds down) override {
-    record("restart " + std::to_string(down.count()));
+  admin_result restart_service(std::chrono::milliseconds down) override {
+    record("restart " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down).count()));
     return {};
   }
   session_policy policy() const override {

@@ -54,7 +54,7 @@ TEST(Profile, WindowsServer2022LoadsAsWritten) {
 TEST(Profile, IdleLimitAndXrdpLikeLoad) {
   auto idle = rdp::sim::load_profile(shipped_profile("idle-limit.yaml"));
   ASSERT_TRUE(idle.server.sessions.idle_limit);
-  EXPECT_EQ(idle.server.sessions.idle_limit->count(), 60);
+  EXPECT_EQ(*idle.server.sessions.idle_limit, std::chrono::seconds(60));
   EXPECT_FALSE(idle.server.policy.supports_standard_rdp);
   EXPECT_EQ(idle.server.stale_cookie, rdp::sim::stale_cookie_answer::refuse);
   EXPECT_EQ(idle.server.stale_cookie_error, 7u);

@@ -262,7 +262,7 @@ std::string with(std::string text, const std::string& from, const std::string& t
 const std::vector<bad_file>& bad_files() {
   static const std::vector<bad_file> files = {
       {"typo_in_a_top_level_key", with(minimal, "timeline:", "timline:"), "t.yaml:4:1: timline: ",
-       "unknown key (known here: scenario, summary, cause, timeout, server, path, clients, timeline, expect)"},
+       "unknown key (known here: scenario, summary, cause, timeout, tolerance, server, path, clients, timeline, expect)"},
       {"typo_in_a_client_key", with(minimal, "{name: alice}", "{name: alice, pasword: x}"),
        "t.yaml:3:19: clients[1].pasword: ", "unknown key (known here: name, kind, user, password"},
       {"typo_in_a_step_key", with(minimal, "{at: 0s, logon: alice}", "{at: 0s, logn: alice}"),

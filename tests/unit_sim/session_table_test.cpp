@@ -381,6 +381,17 @@ TEST_F(table_under_test, expire_without_a_limit_keeps_every_session) {
   EXPECT_EQ(table.counters().disconnected_expired, 0u);
 }
 
+// A limit scaled by a time scale (5 s at 0.02 is 100 ms) is counted to the millisecond, not rounded to a second.
+TEST_F(table_under_test, expire_counts_a_scaled_limit_to_the_millisecond) {
+  using std::chrono::milliseconds;
+  const auto id = disconnected_session(1, "alice", t0);
+  const auto limit = std::optional<milliseconds>(100);
+  EXPECT_EQ(table.expire(t0 + milliseconds(99), limit), t0 + milliseconds(100));
+  EXPECT_NE(table.find(id), nullptr);
+  EXPECT_EQ(table.expire(t0 + milliseconds(100), limit), std::nullopt);
+  EXPECT_EQ(table.find(id), nullptr);
+}
+
 TEST_F(table_under_test, a_session_resumed_before_its_limit_does_not_expire) {
   const auto id = disconnected_session(1, "alice", t0);
   logon(2, user("alice"));  // single session: back in it

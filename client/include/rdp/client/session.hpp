@@ -99,6 +99,13 @@ struct session_options {
 // instants, NLA's nla_status and early_authorization), and the time from TCP connect to the active state.
 struct session_result : protocol::client_result {
   double handshake_ms = 0;  // TCP connect to Font Map
+  // The connection's local port once connected (0: it never connected): what ties this session to its TCP stream
+  // in a capture (the scenario runner's pcap check).
+  std::uint16_t local_port = 0;
+  // When the client closed the connection itself after a failure of its own (a frame it could not use) rather than
+  // after the stream failed: how the server had already ended it, unread, by the socket's TCP state (CLOSE_WAIT: its
+  // FIN had come; CLOSE: its RST). The word the scenario runner writes is then the server's.
+  enum class peer_state { open, fin, reset } peer_at_close = peer_state::open;
 };
 
 // The cookie a client presents for `server`: SecurityVerifier = HMAC-MD5(key = ArcRandomBits, data = the client

@@ -87,6 +87,18 @@ struct login_options {
   std::uint32_t width = 640, height = 480;
 };
 
+// How the logon's TCP connection ended, as its socket saw it. FreeRDP says ERRCONNECT_CONNECT_TRANSPORT_FAILED for
+// all of these, so run_login reads the socket itself (docs/freerdp.md, "How the connection ended").
+enum class socket_end {
+  not_seen,  // nothing was observed (no connection was made, or the socket was gone before it could be read)
+  open,      // the server had not closed when the client ended the connection
+  fin,       // the server's FIN: a 0-byte read (TCP state CLOSE_WAIT when the session ended)
+  reset,     // the server's RST: ECONNRESET
+  refused,   // the TCP connect was refused (ECONNREFUSED; FreeRDP 2 reports it as EPIPE on its first write)
+  timeout,   // TCP gave up: ETIMEDOUT (retransmissions or keepalive probes unanswered)
+};
+std::string_view to_string(socket_end e) noexcept;  // "not-seen", "open", "fin", "reset", "refused", "timeout"
+
 // Logon Errors Info (MS-RDPBCGR 2.2.10.1.1.1.1) from a Save Session Info PDU, e.g. LOGON_MSG_SESSION_CONTINUE.
 struct logon_error_info {
   std::uint32_t type = 0, data = 0;
@@ -116,6 +128,11 @@ struct login_result {
   std::optional<int> disconnect_ultimatum;  // MCS Disconnect Provider Ultimatum reason (3 = rn-user-requested)
   std::optional<logon_error_info> logon_error;  // the last Logon Errors Info the server sent
   bool ended_by_server = false;    // during `stay`, the server closed the connection or ended the session
+  // How the TCP connection ended (the first connection of the attempt: freerdp_connect retries a failed transport
+  // once, and that second connection is not told apart).
+  socket_end socket_ended = socket_end::not_seen;
+  std::string socket_evidence;     // what it was read from: "TCP state CLOSE_WAIT", "FreeRDP: BIO_read … error 104"
+  std::uint16_t local_port = 0;    // the connection's local port once connected (0: never connected)
   bool timed_out = false;          // run_login's watchdog had to abort FreeRDP (connect_timeout or a stuck disconnect)
   bool cancelled = false;          // options.cancel was set before the attempt ended
   std::optional<auto_reconnect_cookie> cookie;   // the auto-reconnect cookie the server issued, if any

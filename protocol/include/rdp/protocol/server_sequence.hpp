@@ -63,8 +63,10 @@ struct server_sequence_options {
   // Over TLS/CredSSP the Connect-Response says NONE/NONE whatever these say, as Windows sends.
   standard_security_options standard_security;
   std::uint16_t max_desktop_width = 1920, max_desktop_height = 1200;
-  // Server Heartbeat PDUs every `heartbeat`, to a client that announces support; nullopt: none.
-  std::optional<std::chrono::seconds> heartbeat;
+  // Server Heartbeat PDUs every `heartbeat`, to a client that announces support; nullopt: none. The machine's timer
+  // keeps this period to the millisecond (a time-scaled period: 62 s at 0.05 is 3100 ms); the PDU's period field is
+  // whole seconds (2.2.16.1), so on the wire it is rounded up (heartbeat_period_field).
+  std::optional<sequence::duration> heartbeat;
   // Active-session limits (changeable later with set_limits): no input for `idle_limit`; `active_limit` since the
   // session became active (rdpsim's logon_timeout policy, ERRINFO_LOGON_TIMEOUT).
   std::optional<sequence::duration> idle_limit, active_limit;
@@ -120,6 +122,10 @@ struct teardown {
 };
 // The teardowns of the machine's own limits (docs/session-drops.md): ERRINFO_IDLE_TIMEOUT and ERRINFO_LOGON_TIMEOUT,
 // each with a provider-initiated DPU and a graceful close. An owner mapping the same ends for its table uses these.
+// The Server Heartbeat PDU's period field (MS-RDPBCGR 2.2.16.1: seconds, one byte) for a heartbeat every `every`:
+// rounded up, from 1 to 255, so that a client counting missed periods never expects a heartbeat before the next one
+// is due. Only the wire field is whole seconds; the machine sends at `every` exactly.
+std::uint8_t heartbeat_period_field(sequence::duration every) noexcept;
 teardown idle_limit_teardown() noexcept;
 teardown active_limit_teardown() noexcept;
 

@@ -162,18 +162,23 @@ struct time_window {  // `within: 25s..40s` (scenario time from the start); eith
   std::optional<duration> from, to;
 };
 
-// How the client's connection ended, as it saw it.
+// How the client's connection ended, as its socket saw it (docs/scenarios.md, "Closing words"): each word is one
+// thing the wire shows, and tests/scripts/scenario_test.sh compares it with the pcap of the same run.
 enum class close_kind {
-  fin,      // the server closed (FIN / TLS close), after or without PDUs
-  reset,    // ECONNRESET
+  fin,      // the server closed (FIN: a 0-byte read, or a TLS close), after or without PDUs
+  reset,    // the server's RST: a read or write failed with ECONNRESET (or EPIPE before any byte was read)
+  refused,  // the TCP connect was refused (ECONNREFUSED: the SYN was answered with an RST)
+  timeout,  // TCP gave up: the connect or the retransmissions / keepalive probes went unanswered (ETIMEDOUT)
   silence,  // nothing came: the client's silence_limit ended it (a silent drop detected by a deadline)
   client,   // the client left itself (a leave step, or its hold ended)
   none,     // still open when the scenario ended
 };
 enum class reconnect_outcome {
-  honoured,     // the server resumed the session the cookie named (same session id)
-  new_session,  // it logged on afresh (another session): the desktop is gone
-  refused,      // the connection was ended instead (errorInfo or close)
+  honoured,      // the server resumed the session the cookie named (same session id, the cookie accepted)
+  same_session,  // the cookie was refused, but the logon landed in the same session (the single-session policy
+                 // reattached the user's session): nothing of the desktop is lost
+  new_session,   // it logged on afresh (another session id): the desktop is gone
+  refused,       // the connection was ended instead (errorInfo or close)
 };
 
 struct client_expectation {
@@ -186,6 +191,9 @@ struct client_expectation {
   std::optional<reconnect_outcome> reconnect;
   std::optional<std::string> verdict;       // rdpprobe clients: the target's verdict word (docs/verdicts.md)
   std::optional<time_window> within;        // when the attempt ended (for rdpprobe: when the scan finished)
+  // `tolerance:` (with `within:` only): how far outside the window the end may fall and still pass, in scenario time.
+  // nullopt: the scenario's `tolerance`.
+  std::optional<duration> tolerance;
   source_position where;
 };
 struct server_expectation {
@@ -213,6 +221,9 @@ struct scenario {
   std::vector<step> steps;
   std::vector<expectation> expect;  // at least one
   duration timeout{std::chrono::minutes(5)};  // scenario time; the run is FAIL if it has not settled by then
+  // `tolerance:` — how far outside a `within:` window an end may fall and still pass, in scenario time, for every
+  // expectation that does not give its own. The check line prints it (`within 95s..100s (±1s)`).
+  duration tolerance{std::chrono::seconds(1)};
   source_position where;  // the file
 };
 

@@ -69,8 +69,9 @@ struct server_config {
   std::vector<user_account> users;
   session_policy sessions;
   // Server Heartbeat PDUs (MS-RDPBCGR 2.2.16.1) every `heartbeat`, to clients that announce support. nullopt: none,
-  // so an idle session is truly idle on the wire (what an idle-timeout test needs).
-  std::optional<std::chrono::seconds> heartbeat;
+  // so an idle session is truly idle on the wire (what an idle-timeout test needs). Milliseconds: the server's timer
+  // keeps a scaled period exactly (62 s at time scale 0.05 is 3100 ms); only the PDU's period field is whole seconds.
+  std::optional<std::chrono::milliseconds> heartbeat;
   bool tcp_keepalive = false;                   // SO_KEEPALIVE on accepted sockets (kernel defaults)
   // A client presenting an auto-reconnect cookie for a session that no longer exists (after logoff, reset or a
   // service restart): Windows goes on with a fresh logon; `refuse` ends the connection with `stale_cookie_error`.

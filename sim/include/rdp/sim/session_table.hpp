@@ -151,7 +151,7 @@ class session_table {
   // Logs off (deletes) every Disc session that has been Disc for `limit` at `now`, and returns when the next one
   // will be due; nullopt when none will (no limit, or no Disc session).
   std::optional<std::chrono::steady_clock::time_point> expire(std::chrono::steady_clock::time_point now,
-                                                              std::optional<std::chrono::seconds> limit);
+                                                              std::optional<std::chrono::milliseconds> limit);
 
   // The session `conn` is bound to, or null when the table no longer has it for this connection (an admin logged it
   // off, or another connection took it over).

@@ -39,15 +39,19 @@ struct session_info {
 struct session_policy {
   bool single_session = true;                       // Windows' default: a user's new logon takes over the old session
   std::optional<std::uint32_t> max_sessions;        // nullopt = unlimited
-  std::optional<std::chrono::seconds> idle_limit;   // nullopt = never
-  std::optional<std::chrono::seconds> logon_timeout;  // nullopt = never
+  // The limits are milliseconds although profiles and the control interface set them in whole seconds: the scenario
+  // runner scales them by its time scale (62 s at 0.05 is 3.1 s) and they must keep that precision, or a limit and a
+  // proxy timeout scaled to the millisecond could swap order (docs/profiles.md, "Time").
+  std::optional<std::chrono::milliseconds> idle_limit;     // nullopt = never
+  std::optional<std::chrono::milliseconds> logon_timeout;  // nullopt = never
   // A session Disc this long is logged off (deleted), so its auto-reconnect cookie is stale from then on. Counted
   // from when it became Disc, also for sessions already Disc when the limit is set. nullopt = never (Windows' default).
-  std::optional<std::chrono::seconds> disconnected_limit;
+  std::optional<std::chrono::milliseconds> disconnected_limit;
 };
 // The bounds of a session_policy: one rule for the profile, the control interface and session_admin::set_policy
 // (validate). At least one session (a host that takes none is refused, not simulated), time limits of at least a
-// second (0 would mean "never" in Group Policy; here "never" is nullopt).
+// millisecond (0 would mean "never" in Group Policy; here "never" is nullopt). Profiles and the control interface
+// take whole seconds from 1; only a time scale makes a limit shorter than a second.
 inline constexpr std::uint32_t max_max_sessions = 1000000;
 inline constexpr std::chrono::seconds max_time_limit{86400 * 365};   // idle and active-session limits: a year
 inline constexpr std::chrono::seconds max_disconnected_limit{86400};  // the disconnected-session limit: a day
@@ -71,8 +75,9 @@ class session_admin {
   virtual admin_result logoff(std::uint32_t id) = 0;             // LOGOFF_BY_USER-style end by the admin
   virtual admin_result reset(std::uint32_t id) = 0;              // `reset session ID`: ends it at once
   virtual admin_result disconnect(std::uint32_t id) = 0;         // `tsdiscon ID`: session stays, Disc
-  // Every connection dropped, the listener closed for `down`, then listening again (sessions are gone).
-  virtual admin_result restart_service(std::chrono::seconds down) = 0;
+  // Every connection dropped, the listener closed for `down`, then listening again (sessions are gone). Milliseconds,
+  // so that a scaled downtime (5 s at 0.05 is 250 ms) is kept as it is.
+  virtual admin_result restart_service(std::chrono::milliseconds down) = 0;
   // Not an admin action but what the network does: the connection is reset and the server keeps the session
   // (Disc), as when a NAT or firewall drops the flow. Scenarios and tests use it; a server without it refuses.
   virtual admin_result drop_connection(std::uint32_t id) {

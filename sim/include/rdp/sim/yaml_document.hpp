@@ -5,6 +5,7 @@
 // first): a second document's keys, or a second `max_sessions:`, would be silently unused.
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -32,6 +33,16 @@ YAML::Node load_single_document(const std::string& text, const std::string& sour
 // empty), line and column from 1. Every piece is file text or may hold some (a key, a value quoted in `why`, the
 // file's own name): each is escaped for a terminal here (protocol::escape_for_terminal), once, so a message never
 // carries the file's control sequences to the user's terminal.
+// A boolean as the schemas write it: the scalar `true` or `false`, nothing else. yaml-cpp's own decoding also takes
+// YAML 1.1's words (yes/no, on/off, y/n, in three casings), which docs/profiles.md and docs/scenarios.md do not list:
+// one rule for both parsers, so `heartbeat: yes` is refused with its position rather than read. nullopt: not one of
+// the two words (the caller says where and what was found).
+std::optional<bool> schema_bool(const YAML::Node& node);
+
+// What a caller adds to "expected true or false, found ..." when the text was one of yaml-cpp's other words for a
+// boolean ("yes", "On", "n"): that the schema takes only true and false. Empty for anything else.
+std::string schema_bool_hint(const YAML::Node& node);
+
 std::string located_message(const std::string& source, const YAML::Mark& at, const std::string& path,
                             const std::string& why);
 
