@@ -7,6 +7,7 @@
 
 #include "run_command.hpp"
 #include "sim_thread.hpp"
+#include "unprivileged.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,17 +29,7 @@ using namespace rdp;
 using namespace std::chrono_literals;
 using rdp::test::run_command;
 
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    std::string name = (fs::temp_directory_path() / "rdp-local-input-XXXXXX").string();
-    path = ::mkdtemp(name.data());
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
+using rdp::test::scratch_dir;
 
 void put(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 std::string content_of(const fs::path& p) {

@@ -3,12 +3,13 @@
 // writer used for its temporary, a directory that takes no new file.
 #include "rdp/net/local_file.hpp"
 
+#include "unprivileged.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,19 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A fresh directory, removed with what it holds.
-struct scratch_dir {
-  fs::path path;
-  scratch_dir() {
-    std::string name = (fs::temp_directory_path() / "rdp-local-file-XXXXXX").string();
-    path = ::mkdtemp(name.data());
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ignored);
-    fs::remove_all(path, ignored);
-  }
-};
+using rdp::test::scratch_dir;
 
 std::string content_of(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -227,30 +216,14 @@ TEST(WriteReportFile, AReadOnlyDirectoryIsAnErrorNamingIt) {
   fs::create_directory(locked);
   fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                               fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
-  fs::permissions(d.path, fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
   const auto report = (locked / "report.xml").string();
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(pipe_fds[0]);
-    if (::geteuid() == 0 && (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)) ::_exit(3);
+  const auto run = rdp::test::run_unprivileged([&] {
     std::string why;
-    const bool ok = rdp::net::write_report_file(report, "<x/>", why);
-    (void)!::write(pipe_fds[1], why.data(), why.size());
-    ::_exit(ok ? 1 : 0);
-  }
-  ::close(pipe_fds[1]);
-  std::string why;
-  char buf[512];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) why.append(buf, static_cast<std::size_t>(n));
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_NE(WEXITSTATUS(status), 3) << "could not become nobody";
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "the write succeeded in a read-only directory";
+    return rdp::net::write_report_file(report, "<x/>", why) ? std::string("written") : why;
+  });
+  ASSERT_TRUE(run.ran) << run.text;
+  const auto& why = run.text;
+  EXPECT_NE(why, "written") << "the write succeeded in a read-only directory";
   EXPECT_NE(why.find("cannot create a file in '" + locked.string() + "'"), std::string::npos) << why;
   EXPECT_NE(why.find("Permission denied"), std::string::npos) << why;
   EXPECT_TRUE(names_in(locked).empty());

@@ -25,33 +25,9 @@ using net::tcp;
 using namespace std::chrono_literals;
 
 using rdp::test::proxy_thread;
-
-
-// What a side observes when it waits for bytes.
-enum class seen { data, fin, reset, silence };
-struct observation {
-  seen what = seen::silence;
-  std::string bytes;
-};
-
-observation wait_read(tcp::socket& s, std::chrono::milliseconds limit, std::size_t want = 1) {
-  observation out;
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (out.bytes.size() < want) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{s.native_handle(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    char buf[65536];
-    net::error_code ec;
-    const auto n = s.read_some(asio::buffer(buf), ec);
-    if (ec == asio::error::eof) return {seen::fin, out.bytes};
-    if (ec) return {seen::reset, out.bytes};
-    out.bytes.append(buf, n);
-  }
-  out.what = out.bytes.empty() ? seen::silence : seen::data;
-  return out;
-}
+using rdp::test::observation;
+using rdp::test::seen;
+using rdp::test::wait_read;
 
 // A client connected through the proxy and the upstream's accepted socket.
 struct pair_through_proxy {

@@ -5,15 +5,15 @@
 #include "rdp/scenarios/scenario.hpp"
 #include "rdp/sim/profile.hpp"
 
+#include "unprivileged.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
-#include <grp.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -109,31 +109,12 @@ TEST(HostileScenarioDirectory, AnUnreadableSubdirectoryIsAnErrorNotSkipped) {
   std::ofstream(dir / "locked" / "malformed.yaml") << "not: [a scenario\n";
   fs::permissions(dir / "locked", fs::perms::none);
 
-  int out[2];
-  ASSERT_EQ(::pipe(out), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(out[0]);
-    std::string report;
-    constexpr uid_t nobody = 65534;
-    if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setresgid(nobody, nobody, nobody) != 0 ||
-                             ::setresuid(nobody, nobody, nobody) != 0))
-      report = "skip: cannot give up root (setresuid to 65534 refused)";
-    else if (::access(dir.c_str(), R_OK | X_OK) != 0)
-      report = "skip: the test directory is not readable by uid " + std::to_string(::geteuid());
-    else
-      report = walk_error_of(dir);
-    (void)!::write(out[1], report.data(), report.size());
-    ::_exit(0);
-  }
-  ::close(out[1]);
-  std::string report;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;) report.append(buffer, static_cast<std::size_t>(n));
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
+  const auto run = rdp::test::run_unprivileged([&]() -> std::string {
+    if (::access(dir.c_str(), R_OK | X_OK) != 0)
+      return "skip: the test directory is not readable by uid " + std::to_string(::geteuid());
+    return walk_error_of(dir);
+  });
+  std::string report = run.ran ? run.text : "skip: " + run.text;
   fs::permissions(dir / "locked", fs::perms::owner_all);
   if (report.rfind("skip: ", 0) == 0) GTEST_SKIP() << report.substr(6);
   EXPECT_NE(report.find((dir / "locked").string() + ": cannot read the directory: "), std::string::npos) << report;
