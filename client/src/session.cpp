@@ -134,6 +134,17 @@ asio::awaitable<session_result> run(ssl::context& context, session_options optio
     co_return result;
   }
   socket.set_option(tcp::no_delay(true), ec);
+  if (options.liveness == liveness_model::freerdp) {
+    // As FreeRDP does, after the connect (tcp.c: freerdp_tcp_set_keep_alive_mode). A socket that refuses them would
+    // make the session a different client from the one asked for: end it, saying so.
+    if (const auto set = net::set_tcp_keepalive(socket, options.keepalive)) {
+      result.error = set;
+      result.failure = "setting TCP keepalive (liveness freerdp): " + set.message();
+      socket.close(ec);
+      if (on_sequence_done) on_sequence_done(result);
+      co_return result;
+    }
+  }
   if (const auto local = socket.local_endpoint(ec); !ec) result.local_port = local.port();
 
   protocol::client_sequence machine(machine_options(options));

@@ -32,19 +32,37 @@ std::string scenario_clock(std::chrono::microseconds at, double scale) {
   return padded;
 }
 
+std::vector<std::string> wrap(const std::string& text, std::size_t width);  // below, with the SVG's helpers
+
 std::string lane_label(const std::string& lane) {
   return lane.rfind("client:", 0) == 0 ? lane.substr(7) : lane;
 }
 
 }  // namespace
 
-std::string format_result(const scenario_result& r, bool details) {
+std::string format_result(const scenario_result& r, bool details, std::size_t width) {
   std::ostringstream out;
-  out << "scenario " << protocol::escape_for_terminal(r.name) << " (" << protocol::escape_for_terminal(r.file)
-      << ", time scale " << r.time_scale << ")\n";
-  if (!r.summary.empty()) out << "  " << protocol::escape_for_terminal(r.summary) << "\n";
-  std::size_t width = 6;
-  for (const auto& e : r.timeline) width = std::max(width, lane_label(e.lane).size());
+  // One line: `lead` then `text`; past `width`, the text goes on under itself (or 4 columns in, when the lead leaves
+  // it less than 40), nothing cut.
+  auto line = [&](const std::string& lead, const std::string& text) {
+    if (width == 0 || lead.size() + text.size() <= width) {
+      out << lead << text << "\n";
+      return;
+    }
+    const std::size_t indent = lead.size() + 40 <= width ? lead.size() : 4;
+    const auto pieces = wrap(text, width - indent);
+    out << (indent == lead.size() ? lead : lead + "\n" + std::string(indent, ' ')) << pieces.front() << "\n";
+    for (std::size_t i = 1; i < pieces.size(); ++i) out << std::string(indent, ' ') << pieces[i] << "\n";
+  };
+  line("scenario ", protocol::escape_for_terminal(r.name) + " (" + protocol::escape_for_terminal(r.file) +
+                        ", time scale " + [&] {
+                          std::ostringstream scale;
+                          scale << r.time_scale;
+                          return scale.str();
+                        }() + ")");
+  if (!r.summary.empty()) line("  ", protocol::escape_for_terminal(r.summary));
+  std::size_t lane_width = 6;
+  for (const auto& e : r.timeline) lane_width = std::max(lane_width, lane_label(e.lane).size());
   std::size_t hidden = 0;
   for (const auto& e : r.timeline) {
     if (e.detail && !details) {
@@ -52,17 +70,18 @@ std::string format_result(const scenario_result& r, bool details) {
       continue;
     }
     const auto lane = lane_label(e.lane);
-    out << "  " << seconds_text(e.at);
+    std::string lead = "  " + seconds_text(e.at);
     // Scaled runs also say when it was in the scenario's own time: "6.009s (5m00.4s)".
-    if (r.time_scale != 1.0) out << " " << scenario_clock(e.at, r.time_scale);
-    out << "  " << lane << std::string(width - lane.size(), ' ') << "  "
-        << protocol::escape_for_terminal(e.text) << "\n";
+    if (r.time_scale != 1.0) lead += " " + scenario_clock(e.at, r.time_scale);
+    lead += "  " + lane + std::string(lane_width - lane.size(), ' ') + "  ";
+    line(lead, protocol::escape_for_terminal(e.text));
   }
   if (hidden) out << "  (" << hidden << " more entries of detail: --verbose, or the JSON report)\n";
   for (const auto& c : r.checks)
-    out << "  " << (c.passed ? "ok   " : "FAIL ") << protocol::escape_for_terminal(c.what) << " — saw "
-        << protocol::escape_for_terminal(c.why) << " (" << protocol::escape_for_terminal(to_string(c.where)) << ")\n";
-  if (!r.error.empty()) out << "  ERROR " << protocol::escape_for_terminal(r.error) << "\n";
+    line(c.passed ? "  ok   " : "  FAIL ", protocol::escape_for_terminal(c.what) + " — saw " +
+                                            protocol::escape_for_terminal(c.why) + " (" +
+                                            protocol::escape_for_terminal(to_string(c.where)) + ")");
+  if (!r.error.empty()) line("  ERROR ", protocol::escape_for_terminal(r.error));
   out << (r.interrupted ? "INTERRUPTED " : r.passed ? "PASS " : "FAIL ") << protocol::escape_for_terminal(r.name)
       << " in " << std::fixed;
   out.precision(2);

@@ -93,6 +93,14 @@ std::string error_info_text(std::uint32_t code) {
   return hex32(code) + (entry ? " " + std::string(entry->name) : std::string());
 }
 
+// A DPU's T.125 reason by name, its number beside: "rn-provider-initiated (1)" (mcs.hpp; MS-RDPBCGR 2.2.2.3).
+std::string dpu_reason_text(std::uint32_t code) {
+  if (code > static_cast<std::uint32_t>(protocol::mcs::disconnect_reason::channel_purged))
+    return "reason " + std::to_string(code) + " (not a T.125 reason)";
+  return std::string(protocol::mcs::to_string(static_cast<protocol::mcs::disconnect_reason>(code))) + " (" +
+         std::to_string(code) + ")";
+}
+
 class scenario_run {
  public:
   scenario_run(asio::io_context& io, const scenario& s, const run_options& o, scenario_result& out)
@@ -160,6 +168,39 @@ class scenario_run {
     note("runner", what + ": " + net::format_duration(d) + " scaled by " + format_scale() +
                        " is under 1 ms; rdpsim's timers count milliseconds, so 1 ms");
     return milliseconds(1);
+  }
+  // What a person reads is scenario time, the file's own value, with the real time beside it where the two differ:
+  // "idle-timeout 4m (4800ms real)" at time scale 0.02, "4m" at 1.
+  std::string span_text(duration d) const {
+    const auto scenario = d.count() == 0 ? std::string("0s") : net::format_duration(d);
+    const auto real = scaled(d);
+    if (o_.time_scale == 1.0 || real == d) return scenario;
+    return scenario + " (" + (real.count() == 0 ? std::string("0ms") : net::format_duration(real)) + " real)";
+  }
+  // A fault change as the file wrote it, each duration with its real value beside: proxy::describe of the unscaled
+  // change, and of the scaled one for the real values (the same parts in the same order; a part's value is its last
+  // word).
+  std::string describe_change(const proxy::fault_change& c) const {
+    const auto scenario = proxy::describe(c);
+    if (o_.time_scale == 1.0) return scenario;
+    auto parts = [](const std::string& text) {
+      std::vector<std::string> out;
+      for (std::size_t from = 0;;) {
+        const auto comma = text.find(", ", from);
+        out.push_back(text.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+        if (comma == std::string::npos) return out;
+        from = comma + 2;
+      }
+    };
+    const auto in_file = parts(scenario);
+    const auto real = parts(proxy::describe(scaled(c)));
+    if (in_file.size() != real.size()) return scenario + " (real: " + proxy::describe(scaled(c)) + ")";
+    std::string out;
+    for (std::size_t i = 0; i < in_file.size(); ++i) {
+      out += (i ? ", " : "") + in_file[i];
+      if (in_file[i] != real[i]) out += " (" + real[i].substr(real[i].rfind(' ') + 1) + " real)";
+    }
+    return out;
   }
   std::string format_scale() const {
     std::ostringstream out;
@@ -362,7 +403,10 @@ class scenario_run {
     proxy::proxy_config config;
     config.listen = net::host_port{"127.0.0.1", 0};
     config.upstream = net::host_port{"127.0.0.1", server_port_};
-    if (s_.path.through_proxy) config.initial = scaled(s_.path.proxy.change);
+    if (s_.path.through_proxy) {
+      config.initial = scaled(s_.path.proxy.change);
+      in_file_.take(s_.path.proxy.change);
+    }
     config.record = o_.pcap_dir.has_value();
     config.on_event = [this](const proxy::proxy_event& e) { on_proxy_event(e); };
     proxy_ = std::make_unique<proxy::fault_proxy>(io_.get_executor(), config);
@@ -370,7 +414,7 @@ class scenario_run {
     note("proxy", std::string(s_.path.through_proxy ? "fault proxy" : "pass-through proxy (recording for the pcap)") +
                       " on 127.0.0.1:" + std::to_string(proxy_->local_endpoint().port()) + " → 127.0.0.1:" +
                       std::to_string(server_port_) +
-                      (s_.path.through_proxy ? ", faults: " + proxy::describe(config.initial) : ""));
+                      (s_.path.through_proxy ? ", faults: " + describe_change(s_.path.proxy.change) : ""));
   }
 
   bool shares_port() const {
@@ -466,6 +510,47 @@ class scenario_run {
     }
   }
 
+  // The durations of the file's faults that the proxy's own event texts quote (scaled, as the proxy runs them): for
+  // every connection, and as a per-client fault changed them for one.
+  struct faults_in_file {
+    std::optional<std::optional<duration>> idle_timeout;
+    std::optional<duration> reset_after;
+    void take(const proxy::fault_change& c) {
+      if (c.idle_timeout) idle_timeout = c.idle_timeout;
+      if (c.reset_after) reset_after = c.reset_after;
+    }
+  };
+  const faults_in_file& in_file_for(proxy::connection_id id) const {
+    const auto it = in_file_by_connection_.find(id);
+    return it == in_file_by_connection_.end() ? in_file_ : it->second;
+  }
+  // `text` with "<lead><the scaled value>" said in scenario time, real beside: "after 4800ms idle" becomes
+  // "after 4m (4800ms real) idle". Only the exact scaled value is replaced, so nothing is restated wrongly.
+  std::string restate(std::string text, const std::string& lead, duration in_file) const {
+    const auto real = scaled(in_file);
+    const auto was = lead + (real.count() == 0 ? std::string("0ms") : net::format_duration(real));
+    const auto at = text.find(was);
+    if (at == std::string::npos || o_.time_scale == 1.0) return text;
+    return text.replace(at, was.size(), lead + span_text(in_file));
+  }
+  // The proxy's event details quote real durations; a person reads the scenario's.
+  std::string scenario_detail(const proxy::proxy_event& e) const {
+    std::string detail = e.detail;
+    const auto& f = in_file_for(e.connection);
+    if (e.kind == proxy::event_kind::idle_expired && f.idle_timeout && *f.idle_timeout)
+      detail = restate(std::move(detail), "flow forgotten after ", **f.idle_timeout);
+    if ((e.kind == proxy::event_kind::closed || e.kind == proxy::event_kind::fault_applied) && f.reset_after)
+      detail = restate(std::move(detail), "reset ", *f.reset_after);
+    if (applying_) {
+      // A change the runner is applying: its own note says it as the file does.
+      if (e.kind == proxy::event_kind::fault_applied)
+        detail = (e.connection ? "" : "all connections: ") + describe_change(*applying_);
+      if (e.kind == proxy::event_kind::listener_down && applying_->listener_down)
+        detail = restate(std::move(detail), "for ", *applying_->listener_down);
+    }
+    return detail;
+  }
+
   void on_proxy_event(const proxy::proxy_event& e) {
     std::string text = e.connection ? "#" + std::to_string(e.connection) + " " : std::string();
     text += std::string(proxy::to_string(e.kind));
@@ -473,9 +558,11 @@ class scenario_run {
     if (e.who) text += " by " + std::string(proxy::to_string(*e.who));
     if (e.toward) text += " toward " + std::string(proxy::to_string(*e.toward));
     if (e.how) text += " (" + std::string(proxy::to_string(*e.how)) + ")";
-    if (!e.detail.empty()) text += ": " + e.detail;
+    if (!e.detail.empty()) text += ": " + scenario_detail(e);
+    // A fault the runner applies is in its own note just before or after: the proxy's echo is detail.
     const bool routine = e.kind == proxy::event_kind::accepted || e.kind == proxy::event_kind::upstream_connected ||
                          e.kind == proxy::event_kind::phase ||
+                         (e.kind == proxy::event_kind::fault_applied && applying_ != nullptr) ||
                          (e.kind == proxy::event_kind::closed && e.how == proxy::close_how::fin && e.who != proxy::closer::proxy);
     note("proxy", text, routine);
     if (e.kind == proxy::event_kind::phase && e.reached) fire("proxy." + std::string(proxy::to_string(*e.reached)));
@@ -569,6 +656,17 @@ class scenario_run {
       o.announce_auto_reconnect = spec.announce_auto_reconnect;
       if (spec.busy) o.busy = scaled(*spec.busy);
       if (spec.silence_limit) o.silence_limit = scaled(*spec.silence_limit);
+      if (spec.liveness == client_liveness::freerdp) {
+        // FreeRDP 2.11's keepalive (net::tcp_keepalive's defaults), scaled like every other duration. The user
+        // timeout keeps the millisecond; the kernel takes the keepalive idle and interval in whole seconds, rounded
+        // up (net::keepalive_seconds), so below time scale 1 the probes come later than scaled: docs/scenarios.md.
+        const net::tcp_keepalive freerdp{};
+        o.liveness = client::liveness_model::freerdp;
+        o.keepalive.idle = scaled(freerdp.idle);
+        o.keepalive.interval = scaled(freerdp.interval);
+        o.keepalive.probes = freerdp.probes;
+        o.keepalive.user_timeout = std::max(scaled(freerdp.user_timeout), milliseconds(1));  // 0 would mean "off"
+      }
       o.deadlines.hold = hold_of(spec);
       a.control = std::make_shared<client::session_control>();
       o.control = a.control;
@@ -588,6 +686,7 @@ class scenario_run {
                                              ? std::string(spec.spnego ? ", NLA over SPNEGO" : ", NLA") +
                                                    (spec.hybrid_ex ? " with HYBRID_EX" : "")
                                              : std::string()) +
+                                        (spec.liveness == client_liveness::freerdp ? ", FreeRDP's TCP keepalive" : "") +
                                         ") to 127.0.0.1:" + std::to_string(o.port));
       o.on_hold_frame = [this, name = step.client, index](const client::session_result& r) {
         on_lean_hold_frame(name, index, r);
@@ -672,9 +771,20 @@ class scenario_run {
       switch (t.kind) {
         case protocol::teardown_kind::set_error_info: text += "Set Error Info " + error_info_text(t.code); break;
         case protocol::teardown_kind::disconnect_provider_ultimatum:
-          text += "Disconnect Provider Ultimatum (reason " + std::to_string(t.code) + ")";
+          text += "Disconnect Provider Ultimatum " + dpu_reason_text(t.code);
           break;
         case protocol::teardown_kind::auto_reconnect_status: text += "Auto-Reconnect Status (cookie refused)"; break;
+        // Two endings that both read "timeout" otherwise: TCP giving up on a dead path (keepalive or retransmissions
+        // unanswered: the closing word `timeout`) and the client's own deadline running out (the word `client`).
+        case protocol::teardown_kind::closed:
+          text += r.error == boost::system::errc::timed_out
+                      ? "TCP gave up (ETIMEDOUT: keepalive probes or retransmissions unanswered)"
+                      : std::string(protocol::to_string(t.kind));
+          break;
+        case protocol::teardown_kind::timeout:
+          text += r.active() ? "its hold ran out (the client's own deadline)"
+                             : "no answer within the step deadline (silence before the session was active)";
+          break;
         default: text += protocol::to_string(t.kind);
       }
     }
@@ -693,8 +803,10 @@ class scenario_run {
     }
     std::string text = r.reached_active ? "was active " + std::to_string(r.active_time.count()) + " ms" : "not active";
     if (r.error_info) text += "; errorInfo " + error_info_text(r.error_info) + (r.error_info_from_ultimatum ? " (made up by FreeRDP from the DPU)" : "");
-    if (r.disconnect_ultimatum) text += "; DPU reason " + std::to_string(*r.disconnect_ultimatum);
-    if (!r.last_error_name.empty()) text += "; " + r.last_error_name;
+    if (r.disconnect_ultimatum)
+      text += "; Disconnect Provider Ultimatum " + dpu_reason_text(static_cast<std::uint32_t>(*r.disconnect_ultimatum));
+    // FreeRDP's last error is often the errorInfo's own name: said once.
+    if (!r.last_error_name.empty() && text.find(r.last_error_name) == std::string::npos) text += "; " + r.last_error_name;
     if (r.timed_out) text += "; timed out";
     note("client:" + name, "FreeRDP returned: " + text);
     a.freerdp = std::move(r);
@@ -745,15 +857,20 @@ class scenario_run {
     std::string what;
     if (step.kind == admin_kind::restart_service) {
       const auto down = scaled(step.down);  // `down: 0s` is a restart with no downtime
-      what = "restart the service (listener down " + net::format_duration(step.down) + ")";
-      r = admin.restart_service(down);
+      what = "restart the service (listener down " + span_text(step.down);
+      if (step.sessions) what += *step.sessions == sim::restart_sessions::keep ? ", sessions kept" : ", sessions ended";
+      what += ")";
+      r = step.sessions ? admin.restart_service(down, *step.sessions) : admin.restart_service(down);
       // Recording must not change the outcome: the pass-through relay that records the pcap would accept while
       // the service is down and then reset (its upstream connect refused), where the client meets a refusal without
       // it. Its listener goes down for the same time (docs/proxy.md, "The recording relay").
       if (r.ok && proxy_ && !s_.path.through_proxy && down.count() > 0) {
-        proxy::fault_change mirror;
+        proxy::fault_change mirror, mirror_in_file;
         mirror.listener_down = std::chrono::duration_cast<proxy::duration>(down);
+        mirror_in_file.listener_down = step.down;
+        applying_ = &mirror_in_file;
         proxy_->apply(mirror);
+        applying_ = nullptr;
         note("proxy", "the recording relay's listener is down while the service's is (connections are refused, as "
                       "without the relay)");
       }
@@ -793,8 +910,19 @@ class scenario_run {
     if (step.active_limit) policy.logon_timeout = seconds_of(*step.active_limit, "active_limit");
     if (step.disconnected_limit) policy.disconnected_limit = seconds_of(*step.disconnected_limit, "disconnected_limit");
     const auto r = server_->admin().set_policy(policy);
-    nlohmann::json j = policy;
-    note("server", "admin: policy " + j.dump() + " (rdpsim's seconds, real time at time scale " + format_scale() + ")" +
+    // What the step set, in scenario time (rdpsim runs the real values beside).
+    std::string set;
+    auto add = [&](const std::string& part) { set += (set.empty() ? "" : ", ") + part; };
+    auto limit = [&](const std::optional<std::optional<duration>>& d, const char* name) {
+      if (d) add(std::string(name) + " " + (*d ? span_text(**d) : std::string("none")));
+    };
+    if (step.single_session) add(std::string("single_session ") + (*step.single_session ? "true" : "false"));
+    if (step.max_sessions)
+      add("max_sessions " + (*step.max_sessions ? std::to_string(**step.max_sessions) : std::string("unlimited")));
+    limit(step.idle_limit, "idle_limit");
+    limit(step.active_limit, "active_limit");
+    limit(step.disconnected_limit, "disconnected_limit");
+    note("server", "admin: policy " + (set.empty() ? std::string("unchanged") : set) +
                        (r.ok ? "" : " — failed: " + r.error));
     if (!r.ok) fail_run(label + ": policy: " + r.error);
     co_return;
@@ -807,19 +935,30 @@ class scenario_run {
     }
     const auto change = scaled(step.fault.change);
     if (step.client.empty()) {
-      note("proxy", "fault for every connection: " + proxy::describe(step.fault.change));
+      note("proxy", "fault for every connection: " + describe_change(step.fault.change));
+      in_file_.take(step.fault.change);
+      for (auto& [id, f] : in_file_by_connection_) f.take(step.fault.change);  // it reaches the live ones too
+      applying_ = &step.fault.change;
       proxy_->apply(change);
+      applying_ = nullptr;
       co_return;
     }
     auto& c = clients_[step.client];
     std::optional<proxy::connection_id> id;
     if (!c.attempts.empty()) id = proxy_connection_of(c.attempts.back());
-    if (!id || !proxy_->apply(*id, change)) {
+    if (id) {
+      in_file_by_connection_.try_emplace(*id, in_file_for(*id));
+      in_file_by_connection_[*id].take(step.fault.change);
+    }
+    applying_ = &step.fault.change;
+    const bool applied = id && proxy_->apply(*id, change);
+    applying_ = nullptr;
+    if (!applied) {
       fail_run(label + ": " + step.client + " has no connection through the proxy");
       co_return;
     }
     note("proxy", "fault for " + step.client + "'s connection #" + std::to_string(*id) + ": " +
-                      proxy::describe(step.fault.change));
+                      describe_change(step.fault.change));
     co_return;
   }
 
@@ -1185,6 +1324,9 @@ class scenario_run {
   std::optional<sim::server_counters> server_counters_;
   std::vector<sim::session_info> sessions_at_end_;
   std::unique_ptr<proxy::fault_proxy> proxy_;
+  faults_in_file in_file_;                                            // the file's faults for every connection
+  std::map<proxy::connection_id, faults_in_file> in_file_by_connection_;  // and as a per-client fault changed them
+  const proxy::fault_change* applying_ = nullptr;  // the file's (unscaled) change while the runner applies it
   std::optional<proxy::proxy_counters> counters_at_end_;
   std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> occupants_;
   std::vector<std::shared_ptr<asio::ip::tcp::socket>> silent_peers_;

@@ -44,11 +44,15 @@ using word_table = std::array<std::pair<T, std::string_view>, N>;
 
 constexpr word_table<client_kind, 3> client_kind_words{{
     {client_kind::lean, "lean"}, {client_kind::freerdp, "freerdp"}, {client_kind::rdpprobe, "rdpprobe"}}};
+constexpr word_table<client_liveness, 2> liveness_words{
+    {{client_liveness::mstsc, "mstsc"}, {client_liveness::freerdp, "freerdp"}}};
 constexpr word_table<admin_kind, 5> admin_kind_words{{{admin_kind::logoff, "logoff"},
                                                      {admin_kind::reset, "reset"},
                                                      {admin_kind::disconnect, "disconnect"},
                                                      {admin_kind::restart_service, "restart"},
                                                      {admin_kind::drop_connection, "drop-connection"}}};
+constexpr word_table<sim::restart_sessions, 2> restart_sessions_words{
+    {{sim::restart_sessions::keep, "keep"}, {sim::restart_sessions::end, "end"}}};
 constexpr word_table<occupant_kind, 4> occupant_words{{{occupant_kind::http, "http"},
                                                       {occupant_kind::ssh, "ssh"},
                                                       {occupant_kind::banner, "banner"},
@@ -500,7 +504,7 @@ class parser {
       const auto path = item("clients", i);
       r_.keys(c, path,
               {"name", "kind", "user", "password", "domain", "heartbeat", "auto_reconnect", "busy", "silence_limit",
-               "hold", "security", "hybrid_ex", "spnego"});
+               "hold", "security", "hybrid_ex", "spnego", "liveness"});
       client_spec spec;
       spec.where = r_.position(c);
       required(c, "name", path, "the client's name (steps and expectations refer to it)");
@@ -531,6 +535,7 @@ class parser {
       only_for("auto_reconnect", spec.kind == client_kind::lean, "lean");
       only_for("busy", spec.kind == client_kind::lean, "lean");
       only_for("silence_limit", spec.kind == client_kind::lean, "lean");
+      only_for("liveness", spec.kind == client_kind::lean, "lean");
       only_for("security", logs_on, "lean and freerdp");
       only_for("hybrid_ex", spec.kind == client_kind::lean, "lean");
       only_for("spnego", spec.kind == client_kind::lean, "lean");
@@ -549,6 +554,7 @@ class parser {
       if (c["auto_reconnect"]) spec.announce_auto_reconnect = r_.flag(c["auto_reconnect"], join(path, "auto_reconnect"));
       if (c["busy"]) spec.busy = r_.time_or_off(c["busy"], join(path, "busy"));
       if (c["silence_limit"]) spec.silence_limit = r_.time_or_off(c["silence_limit"], join(path, "silence_limit"));
+      if (c["liveness"]) spec.liveness = r_.word(c["liveness"], join(path, "liveness"), liveness_words);
       if (c["hold"]) spec.hold = r_.time_or_off(c["hold"], join(path, "hold"));
       if (c["security"]) {
         const auto& n = c["security"];
@@ -659,7 +665,7 @@ class parser {
         "logon", "reconnect", "leave", "busy", "admin", "policy", "fault", "probe", "occupy_port", "share_port"};
     r_.keys(node, path,
             {"at", "on", "after", "label", "logon", "reconnect", "leave", "busy", "admin", "policy", "fault", "probe",
-             "occupy_port", "share_port", "client", "session", "down"},
+             "occupy_port", "share_port", "client", "session", "down", "sessions"},
             "a step: a mapping with at: or on:, and one action");
     step s;
     s.where = r_.position(node);
@@ -707,6 +713,7 @@ class parser {
     extra("client", action == "fault", "fault: (the client whose connection it applies to)");
     extra("session", action == "admin", "admin: (the client whose session it acts on)");
     extra("down", action == "admin", "admin: restart (how long the listener stays down)");
+    extra("sessions", action == "admin", "admin: restart (keep or end the sessions)");
     const auto& value = node[action];
     const auto value_path = join(path, action);
     const std::initializer_list<client_kind> logging_on = {client_kind::lean, client_kind::freerdp};
@@ -734,11 +741,14 @@ class parser {
       admin_step a;
       a.kind = r_.word(value, value_path, admin_kind_words);
       const bool restart = a.kind == admin_kind::restart_service;
-      if (node["down"] && !restart)
-        r_.fail(node["down"], join(path, "down"), "goes with admin: restart, not with admin: " + value.Scalar());
+      for (const char* key : {"down", "sessions"})
+        if (node[key] && !restart)
+          r_.fail(node[key], join(path, key), "goes with admin: restart, not with admin: " + value.Scalar());
       if (restart) {
-        if (node["session"]) r_.fail(node["session"], join(path, "session"), "a restart ends every session; it names none");
+        if (node["session"])
+          r_.fail(node["session"], join(path, "session"), "a restart acts on every session; it names none");
         if (const auto n = node["down"]) a.down = r_.time(n, join(path, "down"), true);
+        if (const auto n = node["sessions"]) a.sessions = r_.word(n, join(path, "sessions"), restart_sessions_words);
       } else {
         if (!node["session"])
           r_.fail(node, join(path, "session"), "missing: the client whose session admin: " + value.Scalar() + " acts on");

@@ -85,9 +85,18 @@ json run_command(session_admin& admin, const json& request) {
       if (!seconds) return failure(why);
       down = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(*seconds));
     }
-    const auto result = admin.restart_service(down);
+    // "sessions": "keep" or "end" whatever the profile says (restart_sessions); absent: the profile's `restart`.
+    std::optional<restart_sessions> sessions;
+    if (const auto it = request.find("sessions"); it != request.end()) {
+      if (it->is_string()) sessions = restart_sessions_from_word(it->get_ref<const std::string&>());
+      if (!sessions) return failure("'sessions' must be \"keep\" or \"end\", not " + value_text(*it));
+    }
+    const auto result = sessions ? admin.restart_service(down, *sessions) : admin.restart_service(down);
     auto response = from_admin(result);
-    if (result.ok) response["down_seconds"] = down.count();
+    if (result.ok) {
+      response["down_seconds"] = down.count();
+      if (sessions) response["sessions"] = std::string(to_string(*sessions));
+    }
     return response;
   }
   if (command == "policy") {

@@ -33,8 +33,10 @@ constexpr const char* grammar = R"(Commands:
   reset session ID                   end session ID at once (`reset session`)
   disconnect ID                      disconnect session ID, it stays (`tsdiscon`)
   drop ID                            reset session ID's connection as a network drop would; it stays, Disc
-  restart-service [--down SECONDS]   restart the Remote Desktop service: every connection dropped, the
-                                     listener closed for SECONDS (default 5)
+  restart-service [--down SECONDS] [--sessions keep|end]
+                                     restart the Remote Desktop service: every connection dropped, the
+                                     listener closed for SECONDS (default 5); the sessions kept (Disc,
+                                     resumable) or ended, as the profile's `restart` says unless given
   policy show                        the session policies
   policy single-session on|off       one session per user (a new logon takes over the old one)
   policy max-sessions N|none         at most N sessions
@@ -50,7 +52,8 @@ Exit status: 0 done, 1 refused by the server (its reason is printed), 2 usage or
 struct ctl_options {
   std::string control = "127.0.0.1:" + std::to_string(default_control_port);
   std::string token_file;
-  std::string down;  // --down, restart-service only
+  std::string down;      // --down, restart-service only
+  std::string sessions;  // --sessions keep|end, restart-service only
   std::string timeout = "5s";
   bool json_output = false;
   std::vector<std::string> words;
@@ -97,6 +100,8 @@ json build_request(const ctl_options& o) {
   };
   if (w.empty()) throw usage_error("no command given");
   if (!o.down.empty() && w.front() != "restart-service") throw usage_error("--down goes with restart-service only");
+  if (!o.sessions.empty() && w.front() != "restart-service")
+    throw usage_error("--sessions goes with restart-service only");
   const auto& verb = w.front();
   if (verb == "query") {
     need(2, "query session' or 'query user");
@@ -116,9 +121,14 @@ json build_request(const ctl_options& o) {
     return json{{"command", "reset"}, {"id", parse_session_id(w[2])}};
   }
   if (verb == "restart-service") {
-    need(1, "restart-service [--down SECONDS]");
+    need(1, "restart-service [--down SECONDS] [--sessions keep|end]");
     json request{{"command", "restart-service"}};
     if (!o.down.empty()) request["down_seconds"] = parse_seconds(o.down, "--down", true);
+    if (!o.sessions.empty()) {
+      if (!restart_sessions_from_word(o.sessions))
+        throw usage_error("--sessions is keep or end, not '" + o.sessions + "'");
+      request["sessions"] = o.sessions;
+    }
     return request;
   }
   if (verb == "policy") {
@@ -177,7 +187,10 @@ void print_result(const ctl_options& o, const json& response) {
     std::cout << "reset session " << w[2] << ": ok\n";
   } else if (verb == "restart-service") {
     std::cout << "restart-service: ok, listener down for "
-              << net::format_duration(std::chrono::seconds(response.value("down_seconds", 0))) << "\n";
+              << net::format_duration(std::chrono::seconds(response.value("down_seconds", 0)));
+    if (const auto it = response.find("sessions"); it != response.end() && it->is_string())
+      std::cout << ", sessions " << (it->get<std::string>() == "keep" ? "kept (Disc)" : "ended");
+    std::cout << "\n";
   } else {
     print_policy(response.at("policy"));
   }
@@ -261,6 +274,8 @@ void add_ctl_command(CLI::App& app) {
   ctl->add_option("--token-file", options->token_file, "file holding the control token (else env RDPSIM_TOKEN)");
   ctl->add_flag("--json", options->json_output, "print the server's JSON response");
   ctl->add_option("--down", options->down, "restart-service: seconds the listener stays closed (default 5)");
+  ctl->add_option("--sessions", options->sessions,
+                  "restart-service: keep the sessions (Disc) or end them (default: the profile's restart.sessions)");
   ctl->add_option("--timeout", options->timeout, "connect and read deadline")->capture_default_str();
   ctl->add_option("command", options->words, "the command and its arguments (see below)");
   ctl->footer(grammar);

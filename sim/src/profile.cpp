@@ -268,7 +268,7 @@ profile parse_profile_node(const YAML::Node& root, const std::string& source, co
   try {
     r.only_keys(root, "", {"name", "listen", "protocols", "tls", "ntlm", "users", "sessions", "heartbeat_seconds",
                            "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "limits", "control",
-                           "standard_security", "disconnect_above_protocols", "reuse_port"});
+                           "standard_security", "disconnect_above_protocols", "reuse_port", "restart"});
     auto& config = p.server;
     p.name = root["name"] ? r.text(root["name"], "name") : std::filesystem::path(source).stem().string();
     if (root["listen"]) config.listen = listen_address(r, root["listen"], "listen", 13389);
@@ -311,6 +311,14 @@ profile parse_profile_node(const YAML::Node& root, const std::string& source, co
       if (answer == "fresh-logon") config.stale_cookie = stale_cookie_answer::fresh_logon;
       else if (answer == "refuse") config.stale_cookie = stale_cookie_answer::refuse;
       else r.fail(root["stale_cookie"], "stale_cookie", "expected fresh-logon or refuse, not '" + answer + "'");
+    }
+    if (const auto restart = root["restart"]) {
+      r.only_keys(restart, "restart", {"sessions"});
+      if (const auto sessions = restart["sessions"]) {
+        const auto word = r.text(sessions, "restart.sessions");
+        if (const auto how = restart_sessions_from_word(word)) config.restart = *how;
+        else r.fail(sessions, "restart.sessions", "expected keep or end, not '" + word + "'");
+      }
     }
     if (root["stale_cookie_error"])
       config.stale_cookie_error =

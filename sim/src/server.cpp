@@ -154,7 +154,12 @@ void server::stop() {
   expire_disconnected(*state_);  // stopped: only cancels its timer, which would otherwise keep the executor busy
   error_code ignored;
   state_->acceptor.close(ignored);
-  for (const auto& [number, conn] : state_->live) conn->socket.close(ignored);  // ends whatever its machine waits for
+  // The server shuts down: every session ends with it (termination::service_stop), none is left Disc. Closing a socket
+  // ends whatever its machine waits for.
+  for (const auto& [number, conn] : state_->live) {
+    conn->pending = termination::service_stop;
+    conn->socket.close(ignored);
+  }
 }
 
 // The session table's counters are its own (session_table.hpp); they are copied in whenever they are read.

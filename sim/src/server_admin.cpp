@@ -40,14 +40,24 @@ admin_result server_admin::drop_connection(std::uint32_t id) {
 }
 
 admin_result server_admin::restart_service(std::chrono::milliseconds down) {
+  return restart_service(down, st_.config.restart);
+}
+
+admin_result server_admin::restart_service(std::chrono::milliseconds down, restart_sessions sessions) {
   if (st_.stopped) return admin_result::failure("the server is stopping");
   if (!st_.listening) return admin_result::failure("the service is already stopped");
   st_.listening = false;
   error_code ignored;
   st_.acceptor.close(ignored);
-  st_.table.clear();  // the sessions die with the service (docs/session-drops.md)
+  // Decided here and now, so `query session` right after the restart already shows it (docs/session-drops.md,
+  // "Service restart"): `end` — the sessions die with the service; `keep` — every connection is gone, so a logged-on
+  // session is Disc from now (its disconnected-session limit counts from here, also while the service is down) and one
+  // still logging on is gone.
+  if (sessions == restart_sessions::end) st_.table.clear();
+  else st_.table.disconnect_all(net::clock::now());
   expire_disconnected(st_);
-  // The service process is gone: no PDU, the sockets simply close. Closing one ends whatever its machine waits for.
+  // The service process is gone: no PDU, the sockets simply close. Closing one ends whatever its machine waits for;
+  // the table no longer binds it to a session, so its settle changes nothing.
   for (const auto& [number, conn] : st_.live) {
     conn->pending = termination::service_stop;
     conn->socket.close(ignored);

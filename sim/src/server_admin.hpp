@@ -14,7 +14,8 @@ class server_admin final : public session_admin {
   admin_result logoff(std::uint32_t id) override;
   admin_result reset(std::uint32_t id) override;
   admin_result disconnect(std::uint32_t id) override;
-  admin_result restart_service(std::chrono::milliseconds down) override;
+  admin_result restart_service(std::chrono::milliseconds down) override;  // as the profile says
+  admin_result restart_service(std::chrono::milliseconds down, restart_sessions sessions) override;
   admin_result drop_connection(std::uint32_t id) override;
   session_policy policy() const override;
   admin_result set_policy(const session_policy& policy) override;

@@ -185,6 +185,15 @@ bool session_table::settle(connection_number conn, termination t, steady_clock::
     case termination::idle_timeout:
     case termination::active_limit:
       by_connection_.erase(conn);
+      // A connection ended without a logoff. Windows keeps a logged-on session, Disc, until it is resumed, logged off
+      // or the disconnected-session limit ends it; a session whose logon never completed (the client left during
+      // licensing or finalization, or the pre-logon deadline passed) has nothing to resume and ends with its
+      // connection. A resumed session that loses its connection before the logon completes again was logged on
+      // before: it goes back to Disc.
+      if (!session->logged_on) {
+        sessions_.erase(session->id);
+        return false;
+      }
       session->connection.reset();
       session->state = session_state::disconnected;
       session->idle_since = session->disconnected_since = now;
@@ -204,7 +213,10 @@ const session_entry* session_table::renew_cookie(connection_number conn, bool is
 }
 
 void session_table::mark_active(connection_number conn) {
-  if (auto* session = bound_entry(conn)) session->state = session_state::active;
+  if (auto* session = bound_entry(conn)) {
+    session->state = session_state::active;
+    session->logged_on = true;
+  }
 }
 
 std::optional<steady_clock::time_point> session_table::expire(steady_clock::time_point now,
@@ -263,6 +275,15 @@ admin_target session_table::remove(std::uint32_t id) {
 void session_table::clear() noexcept {
   sessions_.clear();
   by_connection_.clear();
+}
+
+bool session_table::disconnect_all(steady_clock::time_point now) {
+  std::vector<connection_number> connections;
+  connections.reserve(by_connection_.size());
+  for (const auto& [conn, id] : by_connection_) connections.push_back(conn);
+  bool any = false;
+  for (const auto conn : connections) any = settle(conn, termination::none, now) || any;
+  return any;
 }
 
 void session_table::unbind(connection_number conn) {

@@ -153,6 +153,14 @@ std::string_view to_string(session_state s) noexcept {
   return "Unknown";
 }
 
+std::string_view to_string(restart_sessions s) noexcept { return s == restart_sessions::keep ? "keep" : "end"; }
+
+std::optional<restart_sessions> restart_sessions_from_word(std::string_view word) noexcept {
+  for (auto s : {restart_sessions::keep, restart_sessions::end})
+    if (to_string(s) == word) return s;
+  return std::nullopt;
+}
+
 std::string_view state_word(session_state s) noexcept {
   switch (s) {
     case session_state::active: return "active";

@@ -55,9 +55,16 @@ std::vector<race> races() {
   return out;
 }
 
-// A timeline text without what differs from run to run or scale to scale but is no event: numbers (ports, session and
-// connection numbers, handshake milliseconds) become '#'.
-std::string without_numbers(const std::string& text) {
+// A timeline text without what differs from run to run or scale to scale but is no event: the real time the runner
+// writes beside a scenario duration ("1m (3s real)"), and numbers (ports, session and connection numbers, handshake
+// milliseconds), which become '#'.
+std::string without_numbers(std::string text) {
+  for (auto open = text.find(" ("); open != std::string::npos; open = text.find(" (", open + 1)) {
+    const auto close = text.find(')', open);
+    if (close != std::string::npos && close >= 5 && text.compare(close - 5, 5, " real") == 0 &&
+        text.find('(', open + 2) > close)
+      text.erase(open, close + 1 - open);
+  }
   std::string out;
   for (char c : text) {
     if (std::isdigit(static_cast<unsigned char>(c))) {

@@ -105,6 +105,7 @@ TEST_F(table_under_test, a_cookie_resumes_without_the_password_checked_again) {
   rules.policy.single_session = false;
   const auto first = logon(1, user("alice", "secret"));
   table.renew_cookie(1, true);
+  table.mark_active(1);
   table.settle(1, termination::network_drop, t0);
   const auto key = table.find(first.session_id)->arc_random;
   const auto out = logon(2, with_cookie(user("alice", "wrong"), first.session_id, key));
@@ -116,6 +117,7 @@ TEST_F(table_under_test, a_cookie_never_issued_is_stale_whatever_it_proves) {
   rules.policy.single_session = false;
   const auto first = logon(1, user("alice"));
   table.renew_cookie(1, false);  // the client did not take a cookie
+  table.mark_active(1);          // Save Session Info (logon) went out all the same
   table.settle(1, termination::none, t0);
   const auto key = table.find(first.session_id)->arc_random;
   const auto out = logon(2, with_cookie(user("alice"), first.session_id, key));
@@ -295,6 +297,72 @@ INSTANTIATE_TEST_SUITE_P(session_table, settle_every_termination,
                                            settle_case{termination::active_limit, fate::disconnected},
                                            settle_case{termination::service_stop, fate::deleted},
                                            settle_case{termination::network_drop, fate::disconnected}));
+
+// A connection that ends without a logoff before its logon completed (the client left during licensing or
+// finalization, the pre-logon deadline passed, the network or an admin cut it): a Windows host keeps nothing — there is
+// no desktop to go back to — so the session is gone, not Disc, and no disconnected-session limit starts for it.
+class settle_before_logon : public table_under_test, public ::testing::WithParamInterface<termination> {};
+
+TEST_P(settle_before_logon, ends_a_session_never_logged_on) {
+  const auto id = logon(5, user("alice")).session_id;
+  table.renew_cookie(5, true);  // activated, but Save Session Info never reached `logged_on`
+  EXPECT_FALSE(table.settle(5, GetParam(), t0));
+  EXPECT_EQ(table.find(id), nullptr);
+  EXPECT_EQ(table.bound(5), nullptr);
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_FALSE(table.expire(t0, 1s)) << "no Disc session, so no expiry due";
+}
+
+INSTANTIATE_TEST_SUITE_P(session_table, settle_before_logon,
+                         ::testing::Values(termination::none, termination::network_drop,
+                                           termination::disconnect_by_admin, termination::idle_timeout,
+                                           termination::active_limit));
+
+TEST_F(table_under_test, a_resumed_session_cut_off_before_its_new_logon_completes_is_disc_again) {
+  // It was logged on before: losing the connection that came back for it leaves it as it was, Disc, with the limit
+  // counting from this second disconnection.
+  rules.policy.single_session = false;
+  const auto id = disconnected_session(1, "alice", t0);
+  const auto key = table.find(id)->arc_random;
+  ASSERT_TRUE(logon(2, with_cookie(user("alice"), id, key)).resumed);
+  EXPECT_TRUE(table.settle(2, termination::none, t0 + 30s));
+  const auto* s = table.find(id);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->state, session_state::disconnected);
+  EXPECT_EQ(s->disconnected_since, t0 + 30s);
+  EXPECT_EQ(table.expire(t0 + 30s, 60s), t0 + 90s);
+}
+
+TEST_F(table_under_test, the_disconnected_limit_counts_from_when_the_connection_ended) {
+  const auto id = disconnected_session(1, "alice", t0);
+  EXPECT_EQ(table.expire(t0 + 59s, 60s), t0 + 60s);
+  ASSERT_NE(table.find(id), nullptr);
+  EXPECT_FALSE(table.expire(t0 + 60s, 60s));
+  EXPECT_EQ(table.find(id), nullptr);
+  EXPECT_EQ(table.counters().disconnected_expired, 1u);
+}
+
+TEST_F(table_under_test, a_restart_that_keeps_sessions_makes_logged_on_ones_disc_and_ends_the_rest) {
+  rules.policy.single_session = false;
+  const auto disc = disconnected_session(1, "carol", t0);  // already Disc: untouched, its limit keeps counting
+  const auto alice = logon(2, user("alice")).session_id;
+  table.renew_cookie(2, true);
+  table.mark_active(2);
+  const auto bob = logon(3, user("bob")).session_id;  // still logging on
+  EXPECT_TRUE(table.disconnect_all(t0 + 10s));
+  EXPECT_EQ(table.bound(2), nullptr);
+  EXPECT_EQ(table.bound(3), nullptr);
+  ASSERT_NE(table.find(alice), nullptr);
+  EXPECT_EQ(table.find(alice)->state, session_state::disconnected);
+  EXPECT_EQ(table.find(alice)->disconnected_since, t0 + 10s);
+  EXPECT_TRUE(table.find(alice)->cookie_issued) << "the cookie still resumes it once the service is back";
+  EXPECT_EQ(table.find(bob), nullptr);
+  ASSERT_NE(table.find(disc), nullptr);
+  EXPECT_EQ(table.find(disc)->disconnected_since, t0);
+  EXPECT_EQ(table.size(), 2u);
+  const auto key = table.find(alice)->arc_random;
+  EXPECT_TRUE(logon(4, with_cookie(user("alice"), alice, key)).resumed);
+}
 
 TEST_F(table_under_test, settling_a_replaced_connection_leaves_the_session_with_the_new_one) {
   const auto id = logon(1, user("alice")).session_id;

@@ -12,6 +12,7 @@
 // All sessions share one ssl::context (loading a trust store per session costs 25-40 ms). Every step has a deadline,
 // chosen by the machine. The FreeRDP logon (probe/login_module) stays the "real client" option.
 #include "rdp/net/asio.hpp"
+#include "rdp/net/tcp_keepalive.hpp"
 #include "rdp/protocol/activation.hpp"
 #include "rdp/protocol/client_sequence.hpp"
 
@@ -53,6 +54,18 @@ enum class session_security {
   nla,  // PROTOCOL_HYBRID: CredSSP logs on before MCS (MS-CSSP); a refused logon ends with result.nla_status
 };
 
+// Whose liveness the session has at the TCP level: what, with nobody typing, makes the client notice a peer that is
+// gone (docs/freerdp.md, "Liveness"; docs/proxy.md says what each meets through the proxy and through a firewall).
+enum class liveness_model {
+  // mstsc's default (keepAliveInterval 0): no keepalive. An idle session notices nothing until it writes; a write
+  // into a dead flow ends when the kernel's retransmissions give up (ETIMEDOUT; Linux tcp_retries2, ~15 min).
+  mstsc,
+  // FreeRDP 2.11's defaults (libfreerdp/core/settings.c): SO_KEEPALIVE with TCP_KEEPIDLE 5 s, TCP_KEEPINTVL 2 s,
+  // TCP_KEEPCNT 3 and TCP_USER_TIMEOUT 9000 ms (session_options::keepalive), set after the connect as its tcp.c does.
+  // A peer that stops answering ends the session with ETIMEDOUT about 9 s after it was last heard.
+  freerdp,
+};
+
 struct session_options {
   std::string host = "127.0.0.1";  // an IP address literal
   std::uint16_t port = 0;
@@ -73,6 +86,12 @@ struct session_options {
   // Once active, give up after this long without a frame from the server (teardown_kind::silence): a client noticing
   // a silent drop. nullopt: wait for deadlines.hold.
   std::optional<net::milliseconds> silence_limit;
+  // The TCP liveness of a real client (see liveness_model). Independent of silence_limit, which is the application's
+  // own deadline; a held session with neither is never declared dead while its peer's kernel answers.
+  liveness_model liveness = liveness_model::mstsc;
+  // With liveness_model::freerdp: the socket options (FreeRDP's defaults); a caller scaling time scales these.
+  // TCP_KEEPIDLE and TCP_KEEPINTVL are whole seconds for the kernel (net::keepalive_seconds rounds up).
+  net::tcp_keepalive keepalive;
   // Announce RNS_UD_CS_SUPPORT_HEARTBEAT_PDU: a server with heartbeats configured then sends them (2.2.16.1).
   bool announce_heartbeat = false;
   // Announce AUTORECONNECT_SUPPORTED in Confirm Active's general capability set (2.2.7.1.1): a server then issues an

@@ -61,8 +61,9 @@ struct scenario_result {
 // Runs one scenario. Never throws for what the scenario or the peers do: the result says FAIL and why.
 scenario_result run_scenario(const scenario& s, const run_options& options);
 
-// The timeline and the verdict as `rdpsim run` prints them; `details` also shows the entries marked detail.
-std::string format_result(const scenario_result& r, bool details = false);
+// The timeline and the verdict as `rdpsim run` prints them; `details` also shows the entries marked detail. With a
+// `width` (the demo's 100 columns), a longer line is wrapped at spaces and continues under its own text; 0: never.
+std::string format_result(const scenario_result& r, bool details = false, std::size_t width = 0);
 // Reports over the results so far: JUnit XML (one testcase per scenario, a failure per failed check) and JSON
 // (docs/scenarios.md, "Reports"). Both valid whatever the strings hold.
 std::string to_junit(const std::vector<scenario_result>& results);

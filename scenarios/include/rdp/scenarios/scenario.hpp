@@ -70,6 +70,12 @@ enum class client_kind {
   rdpprobe,  // rdpprobe's scan of the path (no logon): its verdict is the outcome
 };
 
+// lean: whose TCP liveness the client has (client::liveness_model; docs/scenarios.md, "liveness").
+enum class client_liveness {
+  mstsc,    // no keepalive (mstsc's default): an idle session notices a dead path only when it writes
+  freerdp,  // FreeRDP 2.11's keepalive: idle 5 s, interval 2 s, 3 probes, TCP_USER_TIMEOUT 9 s
+};
+
 struct client_spec {
   std::string name;  // unique in the scenario; steps and expectations refer to it
   client_kind kind = client_kind::lean;
@@ -81,6 +87,9 @@ struct client_spec {
   // lean: once active, with nothing from the server for this long the client gives up: how a client notices a
   // silent drop (MS-RDPBCGR 2.2.16.1: after count2 missed heartbeats it reconnects). nullopt: it never does.
   std::optional<duration> silence_limit;
+  // lean: the TCP liveness of a real client, scaled like every duration. mstsc (the default) sets no socket option,
+  // as the lean client always did.
+  client_liveness liveness = client_liveness::mstsc;
   // How long a logon may hold the session at most (scenario time); the scenario's `timeout` bounds it anyway.
   std::optional<duration> hold;
   // freerdp: any | tls | nla | rdp (probe::login_security). lean: tls | nla (client::session_security: NLA is the
@@ -123,6 +132,8 @@ struct admin_step {       // `admin: logoff` with `session: CLIENT` (that client
   admin_kind kind = admin_kind::logoff;
   std::string session_of;  // empty for restart_service
   duration down{0};
+  // restart_service's `sessions: keep|end`; nullopt: what the server's profile says (`restart: {sessions: ...}`).
+  std::optional<sim::restart_sessions> sessions;
 };
 struct policy_step {      // `policy: {single_session: false, max_sessions: 1, idle_limit: 60s, ...}`: what it names
   std::optional<bool> single_session;

@@ -77,6 +77,9 @@ struct server_config {
   // service restart): Windows goes on with a fresh logon; `refuse` ends the connection with `stale_cookie_error`.
   stale_cookie_answer stale_cookie = stale_cookie_answer::fresh_logon;
   std::uint32_t stale_cookie_error = protocol::errinfo::server_denied_connection;
+  // What a service restart (session_admin::restart_service) does to the sessions when it is not told: profile
+  // `restart: {sessions: keep|end}` (docs/profiles.md). `end` unless the profile says, as rdpsim always did.
+  restart_sessions restart = restart_sessions::end;
   net::milliseconds drain_timeout{2000};        // after the last PDU, how long to wait for the client to hang up
   std::uint16_t max_desktop_width = 1920, max_desktop_height = 1200;
   // Limits on what clients can make the simulator hold (docs/profiles.md, "limits"). Each hit is counted in

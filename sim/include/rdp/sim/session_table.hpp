@@ -25,7 +25,7 @@ namespace rdp::sim {
 // How the server ends a connection, and what happens to its session (docs/session-drops.md has the wire
 // sequence of each and the MS-RDPBCGR section it follows).
 enum class termination {
-  none,                 // the client went away or broke the sequence; session kept (Disc)
+  none,                 // the client went away, broke the sequence or was cut off; session kept (Disc) if logged on
   logoff_by_admin,      // ERRINFO_RPC_INITIATED_LOGOFF, DPU rn-provider-initiated, close; session deleted
   disconnect_by_admin,  // ERRINFO_RPC_INITIATED_DISCONNECT, DPU rn-provider-initiated, close; session kept (Disc)
   reset,                // TCP RST, no PDU; session deleted
@@ -81,6 +81,10 @@ struct session_entry {
   // Session Info, 2.2.4.2); until they are, no cookie resumes the session, whatever it proves.
   arc_random_bits arc_random{};
   bool cookie_issued = false;
+  // A logon into it completed (Save Session Info went out, `logged_on`). Only such a session is kept (Disc) when its
+  // connection ends without a logoff; one whose logon never completed has no desktop to go back to and is gone, as a
+  // Windows host ends a session still at its logon screen.
+  bool logged_on = false;
 };
 
 // What the table counts; the server reports them in server_counters.
@@ -138,14 +142,16 @@ class session_table {
   logon_outcome choose(connection_number conn, const protocol::activation::client_info& info,
                        const logon_rules& rules, std::chrono::system_clock::time_point logon_time);
 
-  // What happens to `conn`'s session when the connection ends the way `t` says. Returns true when the session
-  // became Disc (its expiry may now be due: call expire).
+  // What happens to `conn`'s session when the connection ends the way `t` says: deleted (logoff, reset, service
+  // stop), handed over (replaced), or else Disc from `now` — the disconnected-session limit counts from there — when it
+  // was ever logged on, and deleted when not. Returns true when the session became Disc (its expiry may now be due:
+  // call expire).
   bool settle(connection_number conn, termination t, std::chrono::steady_clock::time_point now);
 
   // The logon into `conn`'s session completes (Save Session Info, 2.2.4.2): fresh ArcRandomBits, issued when the
   // client takes a cookie, so the one an earlier connection held is stale from now on. Null if `conn` holds no session.
   const session_entry* renew_cookie(connection_number conn, bool issued);
-  // The client holds its cookie: the session shows as Active.
+  // The client holds its cookie: the session shows as Active, and is logged on from now on.
   void mark_active(connection_number conn);
 
   // Logs off (deletes) every Disc session that has been Disc for `limit` at `now`, and returns when the next one
@@ -167,8 +173,11 @@ class session_table {
   admin_target remove(std::uint32_t id);
   // disconnect and drop-connection: the session must be connected; the table changes when the connection ends.
   admin_target connected(std::uint32_t id) const;
-  // A service restart: every session dies with the service.
+  // A service restart that ends the sessions: every session dies with the service.
   void clear() noexcept;
+  // A service restart that keeps the sessions: every connection is gone, as settle(conn, termination::none, now) says
+  // for each — a logged-on session is Disc from `now`, one never logged on is gone. Returns true when any became Disc.
+  bool disconnect_all(std::chrono::steady_clock::time_point now);
 
   const session_counters& counters() const noexcept { return counters_; }
 

@@ -60,6 +60,15 @@ inline constexpr std::chrono::seconds max_disconnected_limit{86400};  // the dis
 // or empty when nothing is.
 std::string validate(const session_policy& policy);
 
+// What a restart of the Remote Desktop service does to the sessions (docs/session-drops.md, "Service restart"):
+// `keep` — the connections end, the sessions stay in the session manager as Disc and can be resumed once the service is
+// back (the shipped Windows Server profiles: the Local Session Manager, not TermService, owns the sessions — MS-TSTS
+// 1.3; that they survive is derived from this, not observed); `end` — every session dies with the service and every
+// auto-reconnect cookie is stale (a host whose restart logs everyone off, the xrdp-like profile).
+enum class restart_sessions { keep, end };
+std::string_view to_string(restart_sessions s) noexcept;                         // "keep", "end"
+std::optional<restart_sessions> restart_sessions_from_word(std::string_view word) noexcept;
+
 // The outcome of an admin action: ok, or why not (e.g. "no session 7"). The action's wire effects happen
 // asynchronously after it returns, as on Windows, where `logoff 3` returns before the client has seen the PDUs.
 struct admin_result {
@@ -75,9 +84,16 @@ class session_admin {
   virtual admin_result logoff(std::uint32_t id) = 0;             // LOGOFF_BY_USER-style end by the admin
   virtual admin_result reset(std::uint32_t id) = 0;              // `reset session ID`: ends it at once
   virtual admin_result disconnect(std::uint32_t id) = 0;         // `tsdiscon ID`: session stays, Disc
-  // Every connection dropped, the listener closed for `down`, then listening again (sessions are gone). Milliseconds,
-  // so that a scaled downtime (5 s at 0.05 is 250 ms) is kept as it is.
+  // Every connection dropped, the listener closed for `down`, then listening again; the sessions kept or ended as the
+  // server's profile says (restart_sessions). Milliseconds, so that a scaled downtime (5 s at 0.05 is 250 ms) is kept
+  // as it is.
   virtual admin_result restart_service(std::chrono::milliseconds down) = 0;
+  // The same restart with the sessions kept or ended whatever the profile says. A server that cannot do both refuses.
+  virtual admin_result restart_service(std::chrono::milliseconds down, restart_sessions sessions) {
+    (void)down;
+    return admin_result::failure("a restart that " + std::string(sessions == restart_sessions::keep ? "keeps" : "ends") +
+                                 " the sessions is not supported here");
+  }
   // Not an admin action but what the network does: the connection is reset and the server keeps the session
   // (Disc), as when a NAT or firewall drops the flow. Scenarios and tests use it; a server without it refuses.
   virtual admin_result drop_connection(std::uint32_t id) {
