@@ -38,7 +38,13 @@ struct identity_options {
 net::tls_identity make_identity(const identity_options& o) {
   if (!o.cert_path.empty() || !o.key_path.empty()) {
     if (o.cert_path.empty() || o.key_path.empty()) throw std::invalid_argument("--cert and --key go together");
-    return net::load_identity(o.cert_path, o.key_path);
+    // A certificate or key that cannot be used is the user's input at fault: a usage error (exit 2), as a bad
+    // --profile is, not a failure of rdpsim's own (exit 1).
+    try {
+      return net::load_identity(o.cert_path, o.key_path);
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(std::string("--cert/--key: ") + e.what());
+    }
   }
   if (o.key_type != "rsa" && o.key_type != "ecdsa")
     throw std::invalid_argument("--key-type must be rsa or ecdsa, not '" + o.key_type + "'");

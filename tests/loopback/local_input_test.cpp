@@ -59,7 +59,7 @@ TEST(LocalInput, AProfileThatIsADeviceOrAFifoIsRefusedAtOnce) {
 
 TEST(LocalInput, ACertificateThatIsADeviceIsRefusedAtOnce) {
   const auto r = run_command(bounded(RDPSIM_BIN, "serve --cert /dev/zero --key /dev/zero"));
-  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.status, 2) << r.output;  // the user's input at fault: a usage error, as a bad --profile
   EXPECT_TRUE(has(r.output, "cannot read certificate file '/dev/zero': not a regular file (a character device)"))
       << r.output;
 }
