@@ -52,10 +52,10 @@ std::optional<std::uint64_t> whole_number(const json& j, std::string_view name, 
 
 
 json run_command(session_admin& admin, const json& request) {
-  static const std::set<std::string, std::less<>> known{"token", "command", "id", "down_seconds", "policy"};
+  static const std::set<std::string, std::less<>> known{"token", "command", "id", "down_seconds", "sessions", "policy"};
   for (const auto& [key, value] : request.items())
     if (!known.contains(key))
-      return failure("unknown member '" + key + "' (a request has token, command, id, down_seconds, policy)");
+      return failure("unknown member '" + key + "' (a request has token, command, id, down_seconds, sessions, policy)");
   const auto command_it = request.find("command");
   if (command_it == request.end()) return failure("missing member 'command' (one of " + std::string(command_list) + ")");
   if (!command_it->is_string()) return failure("'command' must be a string, not " + value_text(*command_it));
@@ -89,7 +89,9 @@ json run_command(session_admin& admin, const json& request) {
     std::optional<restart_sessions> sessions;
     if (const auto it = request.find("sessions"); it != request.end()) {
       if (it->is_string()) sessions = restart_sessions_from_word(it->get_ref<const std::string&>());
-      if (!sessions) return failure("'sessions' must be \"keep\" or \"end\", not " + value_text(*it));
+      // A wrong word is quoted (as JSON, so escaped), anything else named by its type.
+      if (!sessions)
+        return failure("'sessions' must be \"keep\" or \"end\", not " + (it->is_string() ? it->dump() : value_text(*it)));
     }
     const auto result = sessions ? admin.restart_service(down, *sessions) : admin.restart_service(down);
     auto response = from_admin(result);

@@ -97,6 +97,11 @@ class fake_admin final : public rdp::sim::session_admin {
     record("restart " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down).count()));
     return {};
   }
+  admin_result restart_service(std::chrono::milliseconds down, rdp::sim::restart_sessions what) override {
+    record("restart " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down).count()) + " " +
+           std::string(rdp::sim::to_string(what)));
+    return {};
+  }
   session_policy policy() const override {
     std::lock_guard lock(mutex_);
     return policy_;
@@ -293,6 +298,21 @@ TEST(ControlServer, RestartServiceTakesTheDownTime) {
   EXPECT_EQ(h.admin.calls(), (std::vector<std::string>{"restart 5", "restart 12"}));
 }
 
+// "sessions" overrides the profile's restart policy, and says so in the answer; absent, the profile's is used (the
+// one-argument call above); any other value is refused without calling.
+TEST(ControlServer, RestartServiceKeepsOrEndsSessionsWhenTold) {
+  control_harness h;
+  EXPECT_EQ(h.call({{"command", "restart-service"}, {"sessions", "keep"}}),
+            json({{"ok", true}, {"down_seconds", 5}, {"sessions", "keep"}}));
+  EXPECT_EQ(h.call({{"command", "restart-service"}, {"down_seconds", 7}, {"sessions", "end"}}),
+            json({{"ok", true}, {"down_seconds", 7}, {"sessions", "end"}}));
+  EXPECT_EQ(h.call({{"command", "restart-service"}, {"sessions", "kept"}}).at("error"),
+            "'sessions' must be \"keep\" or \"end\", not \"kept\"");
+  EXPECT_EQ(h.call({{"command", "restart-service"}, {"sessions", true}}).at("error"),
+            "'sessions' must be \"keep\" or \"end\", not boolean");
+  EXPECT_EQ(h.admin.calls(), (std::vector<std::string>{"restart 5 keep", "restart 7 end"}));
+}
+
 TEST(ControlServer, PolicyShowsAndChangesOnlyTheGivenMembers) {
   control_harness h;
   const json defaults = {{"single_session", true},
@@ -382,7 +402,7 @@ TEST(ControlServer, UnknownCommandAndMembersAreErrorsButTheConnectionStays) {
                             "restart-service, policy)"}}));
   c.send(request_line({{"token", test_token}, {"command", "logoff"}, {"session", 2}}));
   EXPECT_EQ(c.read_response().value().at("error"),
-            "unknown member 'session' (a request has token, command, id, down_seconds, policy)");
+            "unknown member 'session' (a request has token, command, id, down_seconds, sessions, policy)");
   c.send(request_line({{"token", test_token}}));
   EXPECT_EQ(c.read_response().value().at("error"),
             "missing member 'command' (one of query-session, logoff, reset, disconnect, restart-service, policy)");
