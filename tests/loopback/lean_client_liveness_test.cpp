@@ -8,6 +8,7 @@
 // - Through `rdpsim run`, a file's `liveness:` reaches the lean client, and idle sessions are held to their `hold`.
 // No root needed: a classic BPF socket filter is unprivileged, and it acts only on the test's own socket.
 #include "rdp/client/session.hpp"
+#include "client_thread.hpp"
 #include "run_command.hpp"
 #include "sim_thread.hpp"
 
@@ -70,36 +71,7 @@ client::session_options options_for(std::uint16_t port, std::string user, client
   return o;
 }
 
-// One session on its own thread; the test reads when its sequence is done and its final result.
-class client_thread {
- public:
-  explicit client_thread(client::session_options options) : context_(client::make_client_context()) {
-    sequence_done_ = sequence_.get_future();
-    auto on_done = [this](const client::session_result& r) { sequence_.set_value(r); };
-    final_ = asio::co_spawn(io_, client::run_session(context_, std::move(options), on_done), asio::use_future);
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~client_thread() {
-    io_.stop();
-    thread_.join();
-  }
-  std::optional<client::session_result> sequence(std::chrono::milliseconds limit) {
-    if (sequence_done_.wait_for(limit) != std::future_status::ready) return std::nullopt;
-    return sequence_done_.get();
-  }
-  std::optional<client::session_result> final(std::chrono::milliseconds limit) {
-    if (final_.wait_for(limit) != std::future_status::ready) return std::nullopt;
-    return final_.get();
-  }
-
- private:
-  net::ssl::context context_;
-  asio::io_context io_{1};
-  std::promise<client::session_result> sequence_;
-  std::future<client::session_result> sequence_done_;
-  std::future<client::session_result> final_;
-  std::thread thread_;
-};
+using rdp::test::client_thread;
 
 // A one-connection TCP relay in front of rdpsim whose client-facing socket can be made deaf at the TCP level:
 // silence() attaches a socket filter that drops every segment the client sends before TCP sees it, so nothing is
