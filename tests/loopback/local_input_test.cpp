@@ -8,6 +8,7 @@
 #include "run_command.hpp"
 #include "sim_thread.hpp"
 #include "unprivileged.hpp"
+#include "wait_until.hpp"
 
 #include <gtest/gtest.h>
 
@@ -167,8 +168,7 @@ users:
   testing::internal::CaptureStderr();
   const auto result = client::run_session_blocking(context, o);
   // The log line is written when the server ends the connection: wait for the refusal to be counted.
-  for (int i = 0; i < 100 && sim.call([&] { return sim.server().counters().nla_refusals; }) == 0; ++i)
-    std::this_thread::sleep_for(20ms);
+  rdp::test::wait_until([&] { return sim.call([&] { return sim.server().counters().nla_refusals; }) > 0; }, 2s);
   const auto log = testing::internal::GetCapturedStderr();
   EXPECT_TRUE(result.nla_status) << result.failure;
   EXPECT_TRUE(has(log, "no account named '\\x1b[2JLAB\\\\\\x1b[31mmallory\\x1b]0;owned\\x07'")) << log;

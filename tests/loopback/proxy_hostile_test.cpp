@@ -2,6 +2,7 @@
 // that fill its slots and never answer a FIN, a fault lifted while data waits on it, and another process that takes
 // the proxy's port while its listener is down. Plain sockets on loopback; every wait is bounded.
 #include "proxy_thread.hpp"
+#include "wait_until.hpp"
 #include "rdp/protocol/x224.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
 #include "rdp/proxy/proxy_control.hpp"
@@ -68,11 +69,7 @@ protocol::byte_buffer connection_request(std::uint16_t src_ref) {
 template <class Pred>
 proxy::proxy_counters wait_counters(proxy_thread& proxy, Pred pred, std::chrono::milliseconds limit = 5s) {
   auto c = proxy.counters();
-  for (int i = 0; i < 1000 && !pred(c); ++i) {
-    if (std::chrono::milliseconds(i * 10) >= limit) break;
-    std::this_thread::sleep_for(10ms);
-    c = proxy.counters();
-  }
+  rdp::test::wait_until([&] { return pred(c = proxy.counters()); }, limit);
   return c;
 }
 
@@ -184,10 +181,7 @@ TEST(ProxyHostile, AFlowTheServerClosedIsClosedAfterTheGraceAndItsDescriptorsGo)
   EXPECT_NE(closed->detail.find("half-closed"), std::string::npos) << closed->detail;
   // The proxy's two sockets are gone, and the test's server socket; the test's client socket remains.
   std::size_t now = open_descriptors();
-  for (int i = 0; i < 300 && now + 3 != with_flow; ++i) {
-    std::this_thread::sleep_for(10ms);
-    now = open_descriptors();
-  }
+  rdp::test::wait_until([&] { return (now = open_descriptors()) + 3 == with_flow; }, 3s);
   EXPECT_EQ(now + 3, with_flow);
 }
 

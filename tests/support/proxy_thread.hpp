@@ -1,6 +1,7 @@
 #pragma once
 // The fault proxy (rdp::proxy::fault_proxy) on an io_context of its own thread, for tests: its members are called on
 // that thread through call(), and its events are kept for the test to wait for.
+#include "wait_until.hpp"
 #include "rdp/net/asio.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
 
@@ -83,13 +84,15 @@ class proxy_thread {
   // The first event of `kind` matching `pred`, waiting up to `limit` for it.
   template <class Pred>
   std::optional<proxy::proxy_event> wait_event(proxy::event_kind kind, Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(3)) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      for (const auto& e : events())
-        if (e.kind == kind && pred(e)) return e;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return std::nullopt;
+    std::optional<proxy::proxy_event> found;
+    wait_until(
+        [&] {
+          for (const auto& e : events())
+            if (e.kind == kind && pred(e)) return found = e, true;
+          return false;
+        },
+        limit, std::chrono::milliseconds(5));
+    return found;
   }
   std::optional<proxy::proxy_event> wait_event(proxy::event_kind kind) {
     return wait_event(kind, [](const proxy::proxy_event&) { return true; });
