@@ -5,6 +5,7 @@
 #include "rdp/scenarios/scenario.hpp"
 #include "rdp/sim/profile.hpp"
 
+#include "scenario_text.hpp"
 #include "unprivileged.hpp"
 
 #include <gtest/gtest.h>
@@ -22,24 +23,9 @@ namespace fs = std::filesystem;
 using namespace rdp::scenarios;
 using rdp::sim::certificate_handling;
 
-std::string scenario_error_of(const std::string& text, const std::string& source = "t.yaml",
-                              const std::string& base_dir = ".") {
-  try {
-    parse_scenario(text, source, base_dir, certificate_handling::check_only);
-  } catch (const scenario_error& e) {
-    return e.what();
-  }
-  return "(parsed without an error)";
-}
+using rdp::test::profile_error_of;
+using rdp::test::scenario_error_of;
 
-std::string profile_error_of(const std::string& text, const std::string& source = "p.yaml") {
-  try {
-    rdp::sim::parse_profile(text, source, ".", certificate_handling::check_only);
-  } catch (const rdp::sim::profile_error& e) {
-    return e.what();
-  }
-  return "(parsed without an error)";
-}
 
 bool has_raw_escape(const std::string& text) { return text.find('\x1b') != std::string::npos; }
 

@@ -2,25 +2,19 @@
 // `hybrid_ex` on a lean client, and the errors for what a lean client cannot do.
 #include "rdp/scenarios/scenario.hpp"
 
+#include "scenario_text.hpp"
+
 #include <gtest/gtest.h>
 
 namespace {
 
 using namespace rdp::scenarios;
 
-scenario parse(const std::string& clients) {
-  const std::string text = "scenario: t\nclients:\n  - " + clients +
-                           "\ntimeline:\n  - {at: 0s, logon: alice}\nexpect:\n  - {client: alice, active: true}\n";
-  return parse_scenario(text, "t.yaml", ".", rdp::sim::certificate_handling::check_only);
+scenario parse(const std::string& client) {
+  return rdp::test::parse_scenario_text(rdp::test::scenario_with_client(client));
 }
-
-std::string error_of(const std::string& clients) {
-  try {
-    parse(clients);
-  } catch (const scenario_error& e) {
-    return e.what();
-  }
-  return "(parsed without an error)";
+std::string error_of(const std::string& client) {
+  return rdp::test::scenario_error_of(rdp::test::scenario_with_client(client));
 }
 
 TEST(ScenarioParseLeanNla, ALeanClientTakesSecurityNlaAndHybridEx) {

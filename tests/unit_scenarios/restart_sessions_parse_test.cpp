@@ -4,6 +4,8 @@
 #include "rdp/scenarios/scenario.hpp"
 #include "rdp/sim/profile.hpp"
 
+#include "scenario_text.hpp"
+
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -21,14 +23,7 @@ std::string with_restart(const std::string& step) {
          "\nexpect:\n  - {client: alice, active: true}\n";
 }
 
-std::string scenario_error_of(const std::string& text) {
-  try {
-    parse_scenario(text, "t.yaml", ".", certificate_handling::check_only);
-  } catch (const scenario_error& e) {
-    return e.what();
-  }
-  return "(parsed without an error)";
-}
+using rdp::test::scenario_error_of;
 
 TEST(RestartSessionsParse, TheStepTakesKeepOrEndAndOtherwiseThePolicyOfTheProfile) {
   const auto step_of = [](const std::string& text) {

@@ -4,6 +4,8 @@
 // the file's, in scenario time, 1 s unless the file says otherwise.
 #include "rdp/scenarios/scenario.hpp"
 #include "rdp/sim/profile.hpp"
+
+#include "scenario_text.hpp"
 #include "rdp/sim/yaml_document.hpp"
 
 #include <gtest/gtest.h>
@@ -17,33 +19,10 @@ using namespace rdp::scenarios;
 using namespace std::chrono_literals;
 using rdp::sim::certificate_handling;
 
-scenario parse(const std::string& text) {
-  return parse_scenario(text, "t.yaml", ".", certificate_handling::check_only);
-}
-
-std::string error_of(const std::string& text) {
-  try {
-    parse(text);
-  } catch (const scenario_error& e) {
-    return e.what();
-  }
-  return "(parsed without an error)";
-}
-
-std::string profile_error_of(const std::string& text) {
-  try {
-    rdp::sim::parse_profile(text, "p.yaml", ".", certificate_handling::check_only);
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(parsed without an error)";
-}
-
-std::string with(std::string text, const std::string& from, const std::string& to) {
-  const auto at = text.find(from);
-  if (at == std::string::npos) throw std::logic_error("test bug: '" + from + "' is not in the text");
-  return text.replace(at, from.size(), to);
-}
+scenario parse(const std::string& text) { return rdp::test::parse_scenario_text(text); }
+std::string error_of(const std::string& text) { return rdp::test::scenario_error_of(text); }
+using rdp::test::profile_error_of;
+using rdp::test::with;
 
 const std::string minimal = R"(scenario: t
 clients:
