@@ -5,8 +5,6 @@
 #include "rdp/net/engine.hpp"
 #include "rdp/net/tls.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -166,13 +164,11 @@ asio::awaitable<session_result> run(ssl::context& context, session_options optio
     }
   });
   copy_result(machine, result);
-  if (!result.server_closed && !result.closed_by_owner) {
-    tcp_info info{};
-    socklen_t length = sizeof info;
-    if (::getsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &length) == 0) {
-      if (info.tcpi_state == TCP_CLOSE_WAIT) result.peer_at_close = session_result::peer_state::fin;
-      if (info.tcpi_state == TCP_CLOSE) result.peer_at_close = session_result::peer_state::reset;
-    }
+  // Read as the machine decided to close, before the engine's own shutdown: after it, the state says what our close
+  // did, not whether the server's FIN or RST had come first (the crossing close of a server that is not RDP).
+  if (!result.server_closed && !result.closed_by_owner && engine.tcp_at_close()) {
+    if (engine.tcp_at_close()->peer_sent_fin()) result.peer_at_close = session_result::peer_state::fin;
+    if (engine.tcp_at_close()->peer_reset()) result.peer_at_close = session_result::peer_state::reset;
   }
   socket.close(ec);
   co_return result;

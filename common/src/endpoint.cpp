@@ -253,33 +253,19 @@ boost::system::result<std::vector<expanded_target>> expand_target_file(std::stri
   return none_is_an_error(std::move(out), why);
 }
 
-std::string format_duration(std::chrono::milliseconds d) {
-  const auto ms = d.count();
-  if (ms != 0 && ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
-  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
 boost::system::result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why) {
-  auto fail = [&]() -> boost::system::result<std::chrono::milliseconds> {
-    if (why) *why = "duration '" + shown(text) + "' is not like 500ms, 3s, 1.5s or 2m";
-    return make_error_code(errc::bad_target);
-  };
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || !(value > 0)) return fail();
-  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  double scale = 0;
-  if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "ms") scale = 1;
-  else if (unit == "m") scale = 60000;
-  else return fail();
-  const double ms = value * scale;
-  if (ms < 1 || ms > 86400000.0) {
-    if (why) *why = "duration '" + shown(text) + "' must be between 1ms and 24h";
-    return make_error_code(errc::bad_target);
+  // Escaped here, as the flags' error messages are printed as they are.
+  const auto d = read_duration(text, zero_value::refuse, why);
+  if (!d) {
+    if (why) *why = shown(*why);
+    return d.error();
   }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  if (ms != *d) {
+    if (why) *why = "'" + shown(text) + "' is not a whole number of milliseconds";
+    return make_error_code(errc::bad_quantity);
+  }
+  return ms;
 }
 
 }  // namespace rdp::net

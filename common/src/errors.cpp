@@ -13,6 +13,7 @@ class net_category_impl final : public boost::system::error_category {
       case errc::frame_too_large: return "frame larger than the limit";
       case errc::peer_closed: return "peer closed the connection";
       case errc::bad_target: return "cannot parse target";
+      case errc::bad_quantity: return "cannot parse a duration, size or rate";
     }
     return "unknown rdp.net error " + std::to_string(ev);
   }

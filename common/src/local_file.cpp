@@ -1,5 +1,7 @@
 #include "rdp/net/local_file.hpp"
 
+#include "rdp/protocol/hex.hpp"
+
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -60,13 +62,7 @@ std::string random_suffix() {
     }
     got += static_cast<std::size_t>(n);
   }
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (const auto b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
+  return protocol::to_hex(std::span<const std::uint8_t>(bytes, sizeof bytes));
 }
 
 // In place, for a character device or a FIFO: what `cmd > /dev/null` or `> fifo` would do, minus the wait for a

@@ -1,6 +1,7 @@
 #include "rdp/net/tls.hpp"
 
 #include "rdp/net/local_file.hpp"
+#include "rdp/protocol/hex.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -47,17 +48,6 @@ std::string iso8601(const ASN1_TIME* t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-std::string hex_lower(const unsigned char* data, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
-  }
-  return out;
 }
 
 // A PEM file of a certificate chain, a key or CA certificates: a few KiB; 1 MiB holds hundreds of certificates.
@@ -317,7 +307,7 @@ certificate_facts describe_certificate(X509* certificate) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   X509_digest(certificate, EVP_sha256(), digest, &length);
-  f.sha256 = hex_lower(digest, length);
+  f.sha256 = protocol::to_hex(std::span<const std::uint8_t>(digest, length));
   if (auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr))) {
     for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
       const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);

@@ -476,13 +476,15 @@ bool apply_settings(rdpSettings* s, const login_options& o, const std::filesyste
             freerdp_settings_set_uint32(s, FreeRDP_ServerPort, o.port) &&
             freerdp_settings_set_string(s, FreeRDP_ConfigPath, config_path.c_str()) &&
             freerdp_settings_set_uint32(s, FreeRDP_TcpConnectTimeout, clamp_ms(o.connect_timeout)) &&
-            freerdp_settings_set_uint32(s, FreeRDP_TcpAckTimeout, clamp_ms(o.connect_timeout)) &&
             freerdp_settings_set_uint32(s, FreeRDP_DesktopWidth, o.width) &&
             freerdp_settings_set_uint32(s, FreeRDP_DesktopHeight, o.height) &&
             // Advertise AUTORECONNECT_SUPPORTED in the General Capability Set, so that a server issues a cookie.
             // libfreerdp core never reconnects on its own because of it (only libfreerdp-client's
             // client_auto_reconnect_ex does, which we do not call).
             freerdp_settings_set_bool(s, FreeRDP_AutoReconnectionEnabled, TRUE);
+  // TCP_USER_TIMEOUT stays FreeRDP's own (9000 ms, docs/freerdp.md 1.8) unless asked: the connect watchdog bounds the
+  // connection sequence, and a session held past activation should notice a dead path as a FreeRDP client would.
+  if (o.tcp_ack_timeout) ok = ok && freerdp_settings_set_uint32(s, FreeRDP_TcpAckTimeout, clamp_ms(*o.tcp_ack_timeout));
   // Unset rather than empty: an empty Username would still make a "Cookie: mstshash=" line in the X.224 request.
   if (!o.user.empty()) ok = ok && freerdp_settings_set_string(s, FreeRDP_Username, o.user.c_str());
   if (!o.domain.empty()) ok = ok && freerdp_settings_set_string(s, FreeRDP_Domain, o.domain.c_str());

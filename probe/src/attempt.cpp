@@ -97,7 +97,7 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
     if (classified && classified->kind != protocol::listener_kind::rdp) {
       state.listener = *classified;
       switch (classified->kind) {
-        case protocol::listener_kind::silence: a.outcome = attempt_outcome::timeout; break;
+        case protocol::listener_kind::silent: a.outcome = attempt_outcome::timeout; break;
         case protocol::listener_kind::closed: a.outcome = attempt_outcome::closed; break;
         case protocol::listener_kind::reset: a.outcome = attempt_outcome::reset; break;
         default: a.outcome = attempt_outcome::not_rdp; break;

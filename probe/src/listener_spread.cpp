@@ -2,78 +2,27 @@
 #include "rdp/probe/listener_spread.hpp"
 
 #include "rdp/probe/report.hpp"
+#include "rdp/protocol/hex.hpp"
 #include "rdp/protocol/nego.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cstdio>
 
 namespace rdp::probe {
 namespace {
 
-std::string hex_request(std::uint32_t bits) {
-  char text[16];
-  std::snprintf(text, sizeof text, "0x%02X", bits);
-  return text;
-}
+using protocol::listener_kind;
+
+// "0x0B": the requestedProtocols an RDP answer was to, as the report labels it.
+std::string hex_request(std::uint32_t bits) { return protocol::hex_number(bits, 2); }
 
 bool same_key(const spread_entry& e, const connection_met& m) {
   if (e.kind != m.kind || e.fingerprint != m.fingerprint) return false;
-  return m.kind != met_kind::rdp || e.requested_bits == m.requested_bits;
+  return m.kind != listener_kind::rdp || e.requested_bits == m.requested_bits;
 }
 
 }  // namespace
-
-std::string_view to_string(met_kind kind) noexcept {
-  switch (kind) {
-    case met_kind::rdp: return "rdp";
-    case met_kind::tpkt_not_rdp: return "tpkt-not-rdp";
-    case met_kind::tls: return "tls";
-    case met_kind::http: return "http";
-    case met_kind::ssh: return "ssh";
-    case met_kind::smb: return "smb";
-    case met_kind::vnc: return "vnc";
-    case met_kind::banner: return "banner";
-    case met_kind::binary: return "binary";
-    case met_kind::silent: return "silent";
-    case met_kind::closed: return "closed";
-    case met_kind::reset: return "reset";
-    case met_kind::refused: return "refused";
-    case met_kind::error: return "error";
-  }
-  return "unknown";
-}
-
-bool identifies_listener(met_kind kind) noexcept {
-  switch (kind) {
-    case met_kind::silent:
-    case met_kind::closed:
-    case met_kind::reset:
-    case met_kind::refused:
-    case met_kind::error: return false;
-    default: return true;
-  }
-}
-
-met_kind met_kind_of(protocol::listener_kind kind) noexcept {
-  using protocol::listener_kind;
-  switch (kind) {
-    case listener_kind::rdp: return met_kind::rdp;
-    case listener_kind::tpkt_not_rdp: return met_kind::tpkt_not_rdp;
-    case listener_kind::tls: return met_kind::tls;
-    case listener_kind::http: return met_kind::http;
-    case listener_kind::ssh: return met_kind::ssh;
-    case listener_kind::smb: return met_kind::smb;
-    case listener_kind::vnc: return met_kind::vnc;
-    case listener_kind::text_banner: return met_kind::banner;
-    case listener_kind::binary_unknown: return met_kind::binary;
-    case listener_kind::silence: return met_kind::silent;
-    case listener_kind::closed: return met_kind::closed;
-    case listener_kind::reset: return met_kind::reset;
-  }
-  return met_kind::binary;
-}
 
 std::optional<connection_met> met_by(const protocol_attempt& a, const std::optional<protocol::classification>& listener,
                                      std::string address) {
@@ -85,39 +34,39 @@ std::optional<connection_met> met_by(const protocol_attempt& a, const std::optio
     case attempt_outcome::skipped: return std::nullopt;
     // The RDP answers (MS-RDPBCGR 2.2.1.2): what the server chose for this request is its fingerprint.
     case attempt_outcome::selected:
-      m.kind = met_kind::rdp;
+      m.kind = listener_kind::rdp;
       m.fingerprint = "selected " + protocol::describe_protocol_bits(a.selected.value_or(0));
       break;
     case attempt_outcome::failure:
-      m.kind = met_kind::rdp;
+      m.kind = listener_kind::rdp;
       m.fingerprint = "failure " + protocol::describe_neg_failure(a.failure_code.value_or(0));
       break;
     case attempt_outcome::no_negotiation:
-      m.kind = met_kind::rdp;
+      m.kind = listener_kind::rdp;
       m.fingerprint = "no negotiation";
       break;
     case attempt_outcome::disconnected:
-      m.kind = met_kind::rdp;
+      m.kind = listener_kind::rdp;
       m.fingerprint = "disconnected";
       break;
-    case attempt_outcome::refused: m.kind = met_kind::refused; break;
-    case attempt_outcome::error: m.kind = met_kind::error; break;
+    case attempt_outcome::refused: m.kind = listener_kind::refused; break;
+    case attempt_outcome::error: m.kind = listener_kind::error; break;
     case attempt_outcome::not_rdp:
     case attempt_outcome::timeout:
     case attempt_outcome::reset:
     case attempt_outcome::closed:
       if (listener) {
-        m.kind = met_kind_of(listener->kind);
-        if (identifies_listener(m.kind)) m.fingerprint = listener->detail;
+        m.kind = listener->kind;
+        if (protocol::identifies_listener(m.kind)) m.fingerprint = listener->detail;
       } else if (a.outcome == attempt_outcome::not_rdp) {
         // Not classified: a TPKT answer that is no valid Connection Confirm (attempt.cpp, "malformed").
-        m.kind = met_kind::tpkt_not_rdp;
+        m.kind = listener_kind::tpkt_not_rdp;
         m.fingerprint = a.detail;
       } else {
         // A timeout, reset or close before the listener was classified: the connect itself, as TCP saw it.
-        m.kind = a.outcome == attempt_outcome::timeout ? met_kind::error
-                 : a.outcome == attempt_outcome::reset ? met_kind::reset
-                                                        : met_kind::closed;
+        m.kind = a.outcome == attempt_outcome::timeout ? listener_kind::error
+                 : a.outcome == attempt_outcome::reset ? listener_kind::reset
+                                                        : listener_kind::closed;
       }
       break;
   }
@@ -129,7 +78,7 @@ void tally::add(const connection_met& met) {
   if (it == entries.end()) {
     spread_entry e;
     e.kind = met.kind;
-    if (met.kind == met_kind::rdp) e.requested_bits = met.requested_bits;
+    if (met.kind == listener_kind::rdp) e.requested_bits = met.requested_bits;
     e.fingerprint = met.fingerprint;
     e.example = met.evidence;
     entries.push_back(std::move(e));
@@ -146,7 +95,7 @@ std::size_t tally::connections() const noexcept {
   return n;
 }
 
-std::size_t tally::connections_of(met_kind kind) const noexcept {
+std::size_t tally::connections_of(listener_kind kind) const noexcept {
   std::size_t n = 0;
   for (const auto& e : entries)
     if (e.kind == kind) n += e.connections;
@@ -162,18 +111,18 @@ std::vector<std::string> tally::addresses() const {
 }
 
 bool disagree(const tally& t) {
-  std::optional<met_kind> first_spoken;
+  std::optional<listener_kind> first_spoken;
   for (const auto& e : t.entries) {
-    if (!identifies_listener(e.kind)) continue;
+    if (!protocol::identifies_listener(e.kind)) continue;
     if (!first_spoken) first_spoken = e.kind;
     // Two kinds that spoke: RDP beside something else, or two different non-RDP programs.
     else if (*first_spoken != e.kind) return true;
   }
   // Only one kind spoke. For RDP: the same request answered two ways is two servers (or two configurations).
   for (auto a = t.entries.begin(); a != t.entries.end(); ++a) {
-    if (a->kind != met_kind::rdp) continue;
+    if (a->kind != listener_kind::rdp) continue;
     for (auto b = a + 1; b != t.entries.end(); ++b)
-      if (b->kind == met_kind::rdp && b->requested_bits == a->requested_bits && b->fingerprint != a->fingerprint)
+      if (b->kind == listener_kind::rdp && b->requested_bits == a->requested_bits && b->fingerprint != a->fingerprint)
         return true;
   }
   return false;
@@ -185,7 +134,7 @@ std::string describe(const tally& t) {
   std::string out = std::to_string(total) + (total == 1 ? " connection: " : " connections: ");
   // One part per kind, in the order first met: its count, what it answered (at most three of them: a healthy RDP
   // server answers each request its own way, and the detailed lines list them all), and where.
-  std::vector<met_kind> kinds;
+  std::vector<listener_kind> kinds;
   for (const auto& e : t.entries)
     if (std::find(kinds.begin(), kinds.end(), e.kind) == kinds.end()) kinds.push_back(e.kind);
   for (std::size_t k = 0; k < kinds.size(); ++k) {

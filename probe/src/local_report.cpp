@@ -115,7 +115,9 @@ std::string probe_met_text(const local_probe& p) {
 
 // The probe answered as one RDP server would: its verdict, and every connection of its spread met RDP.
 bool probe_met_only_rdp(const local_probe& p) {
-  if (p.spread) return p.spread->connections() > 0 && p.spread->connections_of(met_kind::rdp) == p.spread->connections();
+  if (p.spread)
+    return p.spread->connections() > 0 &&
+           p.spread->connections_of(protocol::listener_kind::rdp) == p.spread->connections();
   return p.result && is_rdp_server(*p.result);
 }
 
@@ -253,14 +255,14 @@ void evaluate_local_report(local_report& report) {
     const auto total = t.connections();
     std::string shares;
     for (const auto& e : t.entries) {
-      if (e.kind == met_kind::rdp) continue;
+      if (e.kind == protocol::listener_kind::rdp) continue;
       shares += (shares.empty() ? "" : ", ") + std::to_string(e.connections) + " of " + std::to_string(total) +
                 " connections met " + std::string(to_string(e.kind)) + (e.fingerprint.empty() ? "" : " (" + e.fingerprint + ")");
     }
     if (shares.empty() && !disagree(t)) continue;
     if (shares.empty()) {
       shares = "the RDP answers contradict each other, two RDP servers configured differently (" + describe(t) + ")";
-    } else if (const auto rdp = t.connections_of(met_kind::rdp); rdp > 0) {
+    } else if (const auto rdp = t.connections_of(protocol::listener_kind::rdp); rdp > 0) {
       shares += "; the other " + std::to_string(rdp) + " met rdp";
     }
     report.findings.push_back("the SO_REUSEPORT group on " + p.address + " answers differently: " + shares);

@@ -4,7 +4,7 @@
 // the cap or the deadline (MS-RDPBCGR 1.3.1.1 steps 1-2). The callers differ only in what they make of the answer:
 // the scanner classifies anything, NTLM info wants CredSSP selected, Standard RDP Security wants no negotiation.
 #include "rdp/net/asio.hpp"
-#include "rdp/probe/scanner.hpp"
+#include "rdp/probe/probe_options.hpp"
 #include "rdp/protocol/x224.hpp"
 
 #include <optional>

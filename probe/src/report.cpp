@@ -5,6 +5,7 @@
 #include "rdp/probe/ntlm_info.hpp"
 #include "rdp/probe/standard_security.hpp"
 #include "rdp/probe/wire_json.hpp"
+#include "rdp/protocol/hex.hpp"
 #include "rdp/protocol/text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,9 @@ std::string term(std::string_view s) { return protocol::escape_for_terminal(s); 
 using net::hex32_or_null;
 using net::text_or_null;
 using net::value_or_null;
+
+// "0x0B": a requestedProtocols value as the report labels it (the tally's "requested" too, listener_spread.cpp).
+std::string combination_label(std::uint32_t bits) { return protocol::hex_number(bits, 2); }
 
 std::string fmt_ms(const std::optional<double>& v) {
   if (!v) return "-";
@@ -120,11 +124,9 @@ nlohmann::json to_json(const target_report& r) {
   for (const auto& a : r.protocols) protocols[std::string(protocol::to_string(a.requested))] = attempt_json(a);
   json combinations = json::object();
   for (const auto& a : r.combinations) {
-    char bits[16];
-    std::snprintf(bits, sizeof bits, "0x%02X", a.requested_bits);
     auto j = attempt_json(a);
     j["requested"] = protocol::describe_protocol_bits(a.requested_bits);
-    combinations[bits] = std::move(j);
+    combinations[combination_label(a.requested_bits)] = std::move(j);
   }
   json tls = nullptr;
   if (r.tls) {
@@ -212,7 +214,8 @@ void print_human(std::ostream& out, const target_report& r) {
   }
   for (const auto& a : r.combinations) {
     char line[64];
-    std::snprintf(line, sizeof line, "  0x%02X        %-13s ", a.requested_bits, a.supported ? "accepted" : "not accepted");
+    std::snprintf(line, sizeof line, "  %-12s%-13s ", combination_label(a.requested_bits).c_str(),
+                  a.supported ? "accepted" : "not accepted");
     out << line << term(a.detail) << " (asked " << protocol::describe_protocol_bits(a.requested_bits) << ")\n";
   }
   if (r.tls) {
@@ -296,11 +299,7 @@ void print_human(std::ostream& out, const target_report& r) {
       char count[32];
       std::snprintf(count, sizeof count, "%14zu ", e.connections);
       out << count << to_string(e.kind);
-      if (e.requested_bits) {
-        char bits[24];
-        std::snprintf(bits, sizeof bits, " (asked 0x%02X)", *e.requested_bits);
-        out << bits;
-      }
+      if (e.requested_bits) out << " (asked " << combination_label(*e.requested_bits) << ")";
       if (!e.fingerprint.empty()) out << ": " << term(e.fingerprint);
       if (!e.addresses.empty()) {
         out << " at";
@@ -334,11 +333,6 @@ void right_cell(std::ostream& out, const std::string& text, std::size_t width) {
   out << std::string(text.size() < width ? width - text.size() : 0, ' ') << text << ' ';
 }
 
-std::string combination_label(std::uint32_t bits) {
-  char label[16];
-  std::snprintf(label, sizeof label, "0x%02X", bits);
-  return label;
-}
 
 // What a client sending this combination ends up with: the protocol selected, else how the attempt ended.
 std::string combination_cell(const protocol_attempt& a) {

@@ -1,5 +1,6 @@
 #include "rdp/probe/scanner.hpp"
 
+#include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
 #include "rdp/net/spawn.hpp"
@@ -173,7 +174,6 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   report.target = std::move(target_text);
   report.address = target.text();
   const auto start = net::clock::now();
-  auto executor = co_await asio::this_coro::executor;
   if (options->before_target) options->before_target(report.target);
 
   std::vector<tcp::endpoint> endpoints;
@@ -192,18 +192,13 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     for (const auto& address : options->resolve(target.host)) endpoints.emplace_back(address, target.port);
     if (endpoints.empty()) co_return dns_failed("no addresses");
   } else {
-    // A and AAAA alike (AF_UNSPEC, and no AI_ADDRCONFIG: a name's IPv6 address is probed even where this machine has
-    // no global IPv6 address of its own, as ::1 shows).
-    tcp::resolver resolver(executor);
     const auto dns_start = net::clock::now();
-    auto [dns_ec, results] = co_await net::with_deadline(
-        resolver.async_resolve(target.host, std::to_string(target.port), tcp::resolver::numeric_service, net::use_tuple),
-        options->connect_timeout);
+    auto [dns_ec, resolved] = co_await net::resolve(target.host, target.port, options->connect_timeout);
     report.dns_ms = net::ms_since(dns_start);
-    if (dns_ec || results.empty()) co_return dns_failed(dns_ec ? dns_ec.message() : "no addresses");
-    for (const auto& r : results) endpoints.push_back(r.endpoint());
+    if (dns_ec || resolved.empty()) co_return dns_failed(dns_ec ? dns_ec.message() : "no addresses");
+    endpoints = std::move(resolved);
   }
-  // Each address once: getaddrinfo repeats one per matching hosts line, and probing it twice would count it twice.
+  // Each address once (the test hook's too): probing one twice would count it twice.
   {
     std::vector<tcp::endpoint> unique;
     for (const auto& ep : endpoints)

@@ -1,5 +1,7 @@
 #include "rdp/protocol/classify.hpp"
 
+#include "rdp/protocol/hex.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -33,13 +35,35 @@ std::string_view to_string(listener_kind kind) noexcept {
     case listener_kind::ssh: return "ssh";
     case listener_kind::smb: return "smb";
     case listener_kind::vnc: return "vnc";
-    case listener_kind::text_banner: return "text-banner";
-    case listener_kind::binary_unknown: return "binary-unknown";
-    case listener_kind::silence: return "silence";
+    case listener_kind::banner: return "banner";
+    case listener_kind::binary: return "binary";
+    case listener_kind::silent: return "silent";
     case listener_kind::closed: return "closed";
     case listener_kind::reset: return "reset";
+    case listener_kind::refused: return "refused";
+    case listener_kind::error: return "error";
   }
   return "unknown";
+}
+
+bool identifies_listener(listener_kind kind) noexcept {
+  switch (kind) {
+    case listener_kind::rdp:
+    case listener_kind::tpkt_not_rdp:
+    case listener_kind::tls:
+    case listener_kind::http:
+    case listener_kind::ssh:
+    case listener_kind::smb:
+    case listener_kind::vnc:
+    case listener_kind::banner:
+    case listener_kind::binary: return true;
+    case listener_kind::silent:
+    case listener_kind::closed:
+    case listener_kind::reset:
+    case listener_kind::refused:
+    case listener_kind::error: return false;
+  }
+  return false;
 }
 
 namespace {
@@ -119,27 +143,6 @@ bytes_view trim_spaces(bytes_view s) noexcept {
   return s;
 }
 
-constexpr std::string_view hex_digits = "0123456789abcdef";
-
-void append_hex_byte(std::string& out, std::uint8_t b) {
-  out += hex_digits[b >> 4];
-  out += hex_digits[b & 0x0F];
-}
-
-// "0x" and `digits` hex digits of v.
-void append_hex_value(std::string& out, std::uint32_t v, int digits) {
-  out += "0x";
-  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += hex_digits[(v >> shift) & 0x0F];
-}
-
-// "7f 45 4c"
-void append_hex_bytes(std::string& out, bytes_view b) {
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i) out += ' ';
-    append_hex_byte(out, b[i]);
-  }
-}
-
 // Printable ASCII passes; anything else becomes \xNN. Stops at `budget` characters, ending with "...". The cut
 // falls between characters, so an escape is never left half written.
 void append_sanitised(std::string& out, bytes_view text, std::size_t budget) {
@@ -156,7 +159,7 @@ void append_sanitised(std::string& out, bytes_view text, std::size_t budget) {
       piece += static_cast<char>(c);
     } else {
       piece += "\\x";
-      append_hex_byte(piece, c);
+      append_hex(piece, c);
     }
     if (piece.size() + 3 <= budget) room_for_ellipsis = piece.size();
   }
@@ -171,7 +174,7 @@ bool note_spoke_first(listener_kind k) noexcept {
     case listener_kind::tls:
     case listener_kind::http:
     case listener_kind::smb:
-    case listener_kind::binary_unknown: return true;
+    case listener_kind::binary: return true;
     default: return false;
   }
 }
@@ -194,8 +197,8 @@ verdict classify_binary(const input& in) {
   std::string detail;
   if (in.data.size() >= hex_prefix) detail = "first 16 bytes: ";
   else detail = std::to_string(in.data.size()) + " bytes: ";
-  append_hex_bytes(detail, window(in.data, hex_prefix));
-  return finish(listener_kind::binary_unknown, std::move(detail), in);
+  detail += to_hex(window(in.data, hex_prefix), " ");
+  return finish(listener_kind::binary, std::move(detail), in);
 }
 
 // ---------------------------------------------------------------------------------------------- text
@@ -224,7 +227,7 @@ verdict classify_text(const input& in) {
   if (line.empty() || high * 4 > line.size()) return classify_binary(in);
   std::string detail = "text: ";
   append_sanitised(detail, line, line_budget);
-  return finish(listener_kind::text_banner, std::move(detail), in);
+  return finish(listener_kind::banner, std::move(detail), in);
 }
 
 // ---------------------------------------------------------------------------------------------- TPKT / X.224
@@ -278,7 +281,7 @@ verdict classify_tpkt(const input& in) {
     if (!in.ended) return need_more();
     if (d.size() < 4) return classify_binary(in);
     std::string detail = "TPKT header without an X.224 TPDU, " + std::to_string(d.size()) + " bytes: ";
-    append_hex_bytes(detail, d);
+    detail += to_hex(d, " ");
     return finish(listener_kind::tpkt_not_rdp, std::move(detail), in);
   }
   const std::size_t length = be16(d, 2);
@@ -288,7 +291,7 @@ verdict classify_tpkt(const input& in) {
     const auto name = tpdu_name(code);
     detail += name.empty() ? std::string_view("TPDU") : name;
     detail += " (";
-    append_hex_value(detail, code, 2);
+    detail += hex_number(code, 2);
     detail += "), not a Connection Confirm; TPKT length " + std::to_string(length);
     return finish(listener_kind::tpkt_not_rdp, std::move(detail), in);
   }
@@ -306,10 +309,10 @@ verdict classify_tpkt(const input& in) {
       detail += "; RDP_NEG_RSP selected ";
       const auto name = protocol_name(selected);
       if (!name.empty()) detail += std::string(name) + " (";
-      append_hex_value(detail, selected, 8);
+      detail += hex_number(selected, 8);
       if (!name.empty()) detail += ')';
       detail += ", flags ";
-      append_hex_value(detail, w[12], 2);
+      detail += hex_number(w[12], 2);
     } else if (type == 0x03) {  // RDP_NEG_FAILURE: still an RDP listener, with a policy mismatch (5.4 item 4)
       const std::uint32_t failure = le32(w, 15);
       detail += "; RDP_NEG_FAILURE ";
@@ -318,14 +321,14 @@ verdict classify_tpkt(const input& in) {
       detail += " (" + std::to_string(failure) + ")";
     } else {
       detail += "; negotiation type ";
-      append_hex_value(detail, type, 2);
+      detail += hex_number(type, 2);
     }
   } else if (length >= 11) {
     detail += "; no negotiation response (Standard RDP Security only)";
   }
   if (w.size() >= 10) {
     detail += "; SRC-REF ";
-    append_hex_value(detail, be16(w, 8), 4);
+    detail += hex_number(be16(w, 8), 4);
   }
   return finish(listener_kind::rdp, std::move(detail), in);
 }
@@ -469,12 +472,12 @@ verdict classify_smb(const input& in) {
       detail += "NEGOTIATE";
     } else {
       detail += "command ";
-      append_hex_value(detail, command, 4);
+      detail += hex_number(command, 4);
     }
     detail += response ? " response" : " request";
     if (command == 0 && response && w.size() >= negotiate_end && le16(w, header + 64) == 65) {
       detail += ", dialect ";
-      append_hex_value(detail, le16(w, header + 68), 4);
+      detail += hex_number(le16(w, header + 68), 4);
     }
   }
   return finish(listener_kind::smb, std::move(detail), in);
@@ -637,7 +640,7 @@ boost::system::result<classification> classify_listener(const listener_observati
     case stream_end::reset:
       return classification{listener_kind::reset, "nothing received; the peer reset the connection (RST)"};
     case stream_end::timed_out:
-      return classification{listener_kind::silence, "nothing received before the deadline; connection still open"};
+      return classification{listener_kind::silent, "nothing received before the deadline; connection still open"};
   }
   return need_more();
 }

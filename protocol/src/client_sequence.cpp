@@ -382,6 +382,7 @@ seq::action client_sequence::read_action() {
 }
 
 seq::action client_sequence::close(seq::close_style style, seq::instant deadline) {
+  if (!result_.ended_at) result_.ended_at = now_;
   step_ = step::closing;
   waiting_ = waiting::close;
   pending_ = seq::close(style, deadline);
@@ -466,6 +467,7 @@ seq::action client_sequence::sequence_over(after_notify then) {
 }
 
 seq::action client_sequence::stop() {
+  if (!result_.ended_at) result_.ended_at = now_;
   if (options_.goodbye && result_.reached >= client_phase::negotiated) {
     step_ = step::goodbye;
     return send(x224::encode(x224::disconnect_request{}), now_ + options_.deadlines.close);
@@ -476,6 +478,7 @@ seq::action client_sequence::stop() {
 seq::action client_sequence::fail(error_code ec, std::string what) {
   result_.error = ec;
   result_.failure = std::move(what);
+  if (!result_.ended_at) result_.ended_at = now_;
   if (!sequence_over_) return sequence_over(after_notify::fail_close);
   return close(fail_style_, now_ + options_.deadlines.close);
 }
@@ -495,6 +498,7 @@ void client_sequence::set_busy(std::optional<seq::duration> every) noexcept {
 
 seq::action client_sequence::leave_on_request() {
   result_.closed_by_owner = true;
+  if (!result_.ended_at) result_.ended_at = now_;
   if (step_ == step::hold) {
     // What FreeRDP's client sends when it disconnects: an MCS Disconnect Provider Ultimatum, rn-user-requested.
     step_ = step::goodbye;

@@ -1,5 +1,7 @@
 #include "rdp/protocol/errinfo.hpp"
 
+#include "rdp/protocol/hex.hpp"
+
 #include <algorithm>
 #include <cstddef>
 
@@ -430,17 +432,6 @@ const Entry* find_by_code(std::span<const Entry> rows, std::uint32_t code) noexc
   return (it != rows.end() && it->code == code) ? &*it : nullptr;
 }
 
-// "0x0000001B": eight upper-case hex digits, the way FreeRDP and the spec print errorInfo.
-std::string hex8(std::uint32_t v) {
-  constexpr std::string_view digits = "0123456789ABCDEF";
-  std::string out = "0x00000000";
-  for (std::size_t i = 0; i < 8; ++i) {
-    out[9 - i] = digits[v & 0xFu];
-    v >>= 4;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::span<const error_info_entry> error_info_table() noexcept { return error_info_rows; }
@@ -473,12 +464,12 @@ std::string describe_error_info(std::uint32_t code) {
   if (const auto* e = find_error_info(code)) {
     std::string out(e->name);
     out += " (";
-    out += hex8(code);
+    out += hex32(code);
     out += "): ";
     out += e->meaning;
     return out;
   }
-  std::string out = "unknown errorInfo (" + hex8(code) + ")";
+  std::string out = "unknown errorInfo (" + hex32(code) + ")";
   if (const auto range = classify_error_info_range(code); range != error_info_range::unknown) {
     out += " in the ";
     out += to_string(range);
@@ -522,12 +513,12 @@ std::string describe_ntstatus(std::uint32_t code) {
   if (const auto* s = find_ntstatus(code)) {
     std::string out(s->name);
     out += " (";
-    out += hex8(code);
+    out += hex32(code);
     out += "): ";
     out += s->meaning;
     return out;
   }
-  return "unknown NTSTATUS (" + hex8(code) + ")";
+  return "unknown NTSTATUS (" + hex32(code) + ")";
 }
 
 }  // namespace rdp::protocol

@@ -1,10 +1,10 @@
 #include "rdp/protocol/gcc.hpp"
 
+#include "rdp/protocol/hex.hpp"
 #include "rdp/protocol/per.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 
 namespace rdp::protocol::gcc {
 namespace {
@@ -414,9 +414,7 @@ std::string describe_encryption_methods(std::uint32_t methods) {
     if (auto name = encryption_method_name(bit); !name.empty()) {
       out += name;
     } else {
-      char hex[16];
-      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(bit));
-      out += hex;
+      out += hex_number(bit, 2);
     }
   }
   return out;

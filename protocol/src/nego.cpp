@@ -1,10 +1,10 @@
 #include "rdp/protocol/nego.hpp"
 
 #include "rdp/protocol/bytes.hpp"
+#include "rdp/protocol/hex.hpp"
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 
 namespace rdp::protocol {
 namespace {
@@ -120,9 +120,7 @@ std::vector<std::string> describe_neg_response_flags(std::uint8_t flags) {
     if (flags & bit) out.emplace_back(name);
   }
   if (const auto unknown = static_cast<std::uint8_t>(flags & ~known)) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "0x%02X", unknown);
-    out.emplace_back(buf);
+    out.push_back(hex_number(unknown, 2));
   }
   return out;
 }

@@ -68,12 +68,9 @@ void append_utf8(std::string& out, char32_t cp) {
 
 bool is_control(char32_t cp) noexcept { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 
-constexpr char hex_digits[] = "0123456789abcdef";
-
 void append_escaped_byte(std::string& out, unsigned char b) {
   out += "\\x";
-  out.push_back(hex_digits[b >> 4]);
-  out.push_back(hex_digits[b & 0x0F]);
+  append_hex(out, b);
 }
 
 }  // namespace
@@ -156,17 +153,6 @@ std::string escape_for_terminal(std::string_view raw) {
       out.append(raw.substr(i, n));
     }
     i += n;
-  }
-  return out;
-}
-
-std::string to_hex(std::string_view raw) {
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (const char c : raw) {
-    const auto b = static_cast<unsigned char>(c);
-    out.push_back(hex_digits[b >> 4]);
-    out.push_back(hex_digits[b & 0x0F]);
   }
   return out;
 }

@@ -715,13 +715,9 @@ asio::awaitable<void> pump(state_ptr st, connection_ptr c, way w) {
 
 asio::awaitable<void> run_connection(state_ptr st, connection_ptr c) {
   const auto& upstream = st->config.upstream;
-  tcp::resolver resolver(st->executor);
-  auto [rec, results] = co_await net::with_deadline(
-      resolver.async_resolve(upstream.host, std::to_string(upstream.port), net::use_tuple), st->config.connect_timeout);
+  auto [rec, endpoints] = co_await net::resolve(upstream.host, upstream.port, st->config.connect_timeout);
   error_code ec = rec;
   if (!ec && !c->finished) {
-    std::vector<tcp::endpoint> endpoints;
-    for (const auto& r : results) endpoints.push_back(r.endpoint());
     auto [cec, reached] = co_await net::connect_first(c->server, std::move(endpoints), st->config.connect_timeout);
     (void)reached;
     ec = cec;

@@ -1,6 +1,8 @@
 // The fault proxy's control commands (proxy_control.hpp).
 #include "rdp/proxy/proxy_control.hpp"
 
+#include "rdp/net/quantity.hpp"
+
 #include <limits>
 
 namespace rdp::proxy {
@@ -168,9 +170,20 @@ bool fault_change_from_json(const json& j, fault_change& out, std::string* why) 
        : key == "slice_delay_ms" ? f.slice_delay
        : key == "reset_after_ms" ? f.reset_after
                                  : f.listener_down) = d;
+    } else if (key == "bandwidth" && v.is_string()) {
+      // A rate as the scenario files and the --bandwidth flag write it: "10Mbit/s", "64KiB/s" (quantity.hpp).
+      std::string rate_why;
+      const auto rate = net::read_rate(v.get_ref<const std::string&>(), net::zero_value::allow, &rate_why);
+      if (!rate) {
+        if (why) *why = "'bandwidth': " + rate_why;
+        return false;
+      }
+      f.bandwidth = *rate;
     } else if (key == "bandwidth" || key == "slice") {
       if (!v.is_number_unsigned()) {
-        if (why) *why = "'" + key + "' must be a whole number (0: none)";
+        if (why)
+          *why = "'" + key + "' must be a whole number (0: none)" +
+                 (key == "bandwidth" ? " of bytes per second, or a rate such as \"10Mbit/s\"" : "");
         return false;
       }
       if (key == "bandwidth")

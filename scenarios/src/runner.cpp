@@ -14,6 +14,7 @@
 #include "rdp/probe/login.hpp"
 #include "rdp/probe/scanner.hpp"
 #include "rdp/protocol/errinfo.hpp"
+#include "rdp/protocol/hex.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/text.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
@@ -82,15 +83,9 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string hex32(std::uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08X", v);
-  return buf;
-}
-
 std::string error_info_text(std::uint32_t code) {
   const auto* entry = protocol::find_error_info(code);
-  return hex32(code) + (entry ? " " + std::string(entry->name) : std::string());
+  return protocol::hex32(code) + (entry ? " " + std::string(entry->name) : std::string());
 }
 
 // A DPU's T.125 reason by name, its number beside: "rn-provider-initiated (1)" (mcs.hpp; MS-RDPBCGR 2.2.2.3).
@@ -211,6 +206,13 @@ class scenario_run {
 
   void note(std::string lane, std::string text, bool detail = false) {
     out_.timeline.push_back({now(), std::move(lane), protocol::to_valid_utf8(text), detail});
+  }
+  // A line for something that happened earlier than now (a client's decision, reported after its drain): it goes in
+  // its place, so the timeline stays in time order.
+  void note_at(microseconds at, std::string lane, std::string text) {
+    const auto place = std::upper_bound(out_.timeline.begin(), out_.timeline.end(), at,
+                                        [](microseconds t, const timeline_entry& e) { return t < e.at; });
+    out_.timeline.insert(place, {at, std::move(lane), protocol::to_valid_utf8(text), false});
   }
   void fail_run(std::string why) {
     note("runner", "ERROR " + why);
@@ -617,7 +619,10 @@ class scenario_run {
   void attempt_ended(const std::string& name, std::size_t index) {
     auto& a = clients_[name].attempts[index];
     a.finished = true;
-    a.ended_at = now();
+    // The lean client's own instant of deciding, not after its goodbye and drain (deadlines.close, real time).
+    a.ended_at = a.lean && a.lean->ended_at
+                     ? std::min(now(), std::chrono::duration_cast<microseconds>(*a.lean->ended_at - started_))
+                     : now();
     if (a.lean || a.freerdp) {
       // One line per logon with its closing word and the local port that names its TCP stream in the pcap:
       // tests/scripts/scenario_test.sh reads both ("attempt N closed: WORD, local port P").
@@ -790,7 +795,11 @@ class scenario_run {
     }
     if (r.closed_by_owner) text += (text.empty() ? "" : ", ") + std::string("the client left");
     if (text.empty()) text = r.failure.empty() ? r.error.message() : r.failure;
-    note("client:" + name, "ended: " + text);
+    if (r.ended_at)
+      note_at(std::min(now(), std::chrono::duration_cast<microseconds>(*r.ended_at - started_)), "client:" + name,
+              "ended: " + text);
+    else
+      note("client:" + name, "ended: " + text);
   }
 
   void on_freerdp_done(const std::string& name, std::size_t index, probe::login_result r) {

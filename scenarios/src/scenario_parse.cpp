@@ -7,6 +7,7 @@
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/local_file.hpp"
+#include "rdp/net/quantity.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/text.hpp"
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <limits>
+#include <span>
 #include <sstream>
 #include <utility>
 
@@ -33,7 +35,6 @@ namespace fs = std::filesystem;
 
 // Files larger than this are neither scenarios nor profiles (and a path to /dev/zero must not hang the parser).
 constexpr std::size_t max_file_bytes = 1 << 20;
-constexpr duration longest{std::chrono::hours(24)};
 // How deep `rdpsim run DIR` looks for scenario files below DIR.
 constexpr int max_directory_depth = 32;
 
@@ -64,6 +65,30 @@ constexpr word_table<close_kind, 7> close_words{{{close_kind::fin, "fin"},
                                                 {close_kind::silence, "silence"},
                                                 {close_kind::client, "client"},
                                                 {close_kind::none, "none"}}};
+// What a timeline step does: the key that names its action. read_step switches over these without a default, so a
+// word added here and not handled there is a compiler warning (an error in CI), never another step's action.
+enum class step_word { logon, reconnect, leave, busy, admin, policy, fault, probe, occupy_port, share_port };
+constexpr word_table<step_word, 10> step_words{{{step_word::logon, "logon"},
+                                                {step_word::reconnect, "reconnect"},
+                                                {step_word::leave, "leave"},
+                                                {step_word::busy, "busy"},
+                                                {step_word::admin, "admin"},
+                                                {step_word::policy, "policy"},
+                                                {step_word::fault, "fault"},
+                                                {step_word::probe, "probe"},
+                                                {step_word::occupy_port, "occupy_port"},
+                                                {step_word::share_port, "share_port"}}};
+// The keys of a step: when, its label, the action's word, and the keys that go with some actions.
+constexpr auto step_keys = [] {
+  constexpr std::array<std::string_view, 4> when{"at", "on", "after", "label"};
+  constexpr std::array<std::string_view, 4> with_action{"client", "session", "down", "sessions"};
+  std::array<std::string_view, when.size() + step_words.size() + with_action.size()> keys{};
+  std::size_t i = 0;
+  for (const auto k : when) keys[i++] = k;
+  for (const auto& [word, k] : step_words) keys[i++] = k;
+  for (const auto k : with_action) keys[i++] = k;
+  return keys;
+}();
 constexpr word_table<reconnect_outcome, 4> reconnect_words{{{reconnect_outcome::honoured, "honoured"},
                                                            {reconnect_outcome::same_session, "same-session"},
                                                            {reconnect_outcome::new_session, "new-session"},
@@ -139,74 +164,17 @@ std::optional<std::uint64_t> parse_whole(std::string_view text) {
   return value;
 }
 
-// "30s", "500ms", "15m", "2h", "1.5s", compounds such as "4m30s", and "0" (with any unit) where zero means
-// something. One part at a time goes to net::parse_duration (the tools' own reading); hours and zero are read
-// here because parse_duration takes neither.
-std::optional<duration> parse_scenario_duration(std::string_view text, bool zero_allowed) {
-  if (text.empty() || text.size() > 64) return std::nullopt;
-  duration total{0};
-  bool any_nonzero = false;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t number_start = i;
-    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
-    const std::size_t unit_start = i;
-    while (i < text.size() && text[i] >= 'a' && text[i] <= 'z') ++i;
-    if (unit_start == number_start) return std::nullopt;  // no number, or a character that is neither
-    const auto number = text.substr(number_start, unit_start - number_start);
-    const auto unit = text.substr(unit_start, i - unit_start);
-    // Only a lone number goes without a unit (seconds, as net::parse_duration reads it): "4m30" is not guessed at.
-    if (unit.empty() && (i != text.size() || number_start != 0)) return std::nullopt;
-    double value = 0;
-    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-    if (ec != std::errc{} || end != number.data() + number.size() || !(value >= 0)) return std::nullopt;
-    if (unit != "" && unit != "ms" && unit != "s" && unit != "m" && unit != "h") return std::nullopt;
-    if (value == 0) continue;
-    any_nonzero = true;
-    if (unit == "h") {
-      if (value > 24) return std::nullopt;
-      total += duration(static_cast<std::int64_t>(value * 3600000.0));
-      continue;
-    }
-    const auto part = net::parse_duration(text.substr(number_start, i - number_start));
-    if (!part) return std::nullopt;
-    total += *part;
-  }
-  if (!any_nonzero) {
-    if (zero_allowed) return duration{0};
+// A duration of the file: net::read_duration (the tools' one grammar, docs/quantities.md), in the milliseconds the
+// runner keeps: what is finer is refused, not rounded. `why` says what is wrong.
+std::optional<duration> parse_scenario_duration(std::string_view text, bool zero_allowed, std::string& why) {
+  const auto read = net::read_duration(text, zero_allowed ? net::zero_value::allow : net::zero_value::refuse, &why);
+  if (!read) return std::nullopt;
+  const auto ms = std::chrono::duration_cast<duration>(*read);
+  if (ms != *read) {
+    why = "'" + std::string(text) + "' is not a whole number of milliseconds";
     return std::nullopt;
   }
-  if (total > longest || total.count() < 1) return std::nullopt;
-  return total;
-}
-
-// Bytes per second: a number, or "64KiB/s", "1MB/s", "500kB/s" (k/K/M/G powers of 1000, Ki/Mi/Gi of 1024).
-std::optional<std::uint64_t> parse_bandwidth(std::string_view text) {
-  if (auto whole = parse_whole(text)) return whole;
-  constexpr std::string_view per_second = "/s";
-  if (text.size() <= per_second.size() || text.substr(text.size() - per_second.size()) != per_second)
-    return std::nullopt;
-  text.remove_suffix(per_second.size());
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  const auto number = parse_whole(text.substr(0, digits));
-  if (!number) return std::nullopt;
-  const auto unit = text.substr(digits);
-  constexpr std::array<std::pair<std::string_view, std::uint64_t>, 9> units{{{"B", 1},
-                                                                              {"kB", 1000},
-                                                                              {"KB", 1000},
-                                                                              {"MB", 1000000},
-                                                                              {"GB", 1000000000},
-                                                                              {"KiB", 1024},
-                                                                              {"MiB", 1024 * 1024},
-                                                                              {"GiB", 1024 * 1024 * 1024},
-                                                                              {"", 1}}};
-  for (const auto& [name, scale] : units) {
-    if (name != unit) continue;
-    if (*number > std::numeric_limits<std::uint64_t>::max() / scale) return std::nullopt;
-    return *number * scale;
-  }
-  return std::nullopt;
+  return ms;
 }
 
 std::string show_duration(duration d) { return d.count() == 0 ? "0s" : net::format_duration(d); }
@@ -259,6 +227,10 @@ class reader {
   // for chaining.
   const YAML::Node& keys(const YAML::Node& map, const std::string& path, std::initializer_list<std::string_view> allowed,
                          const std::string& what = "a mapping") const {
+    return keys(map, path, std::span<const std::string_view>(allowed.begin(), allowed.size()), what);
+  }
+  const YAML::Node& keys(const YAML::Node& map, const std::string& path, std::span<const std::string_view> allowed,
+                         const std::string& what = "a mapping") const {
     if (!map.IsMap()) fail(map, path, "expected " + what + ", found " + found(map));
     for (const auto& entry : map) {
       if (!entry.first.IsScalar()) fail(entry.first, path, "expected a key name, found " + found(entry.first));
@@ -301,11 +273,13 @@ class reader {
   }
 
   duration time(const YAML::Node& node, const std::string& path, bool zero_allowed) const {
-    const auto value = node.IsScalar() ? parse_scenario_duration(node.Scalar(), zero_allowed) : std::nullopt;
-    if (!value)
+    if (!node.IsScalar())
       fail(node, path,
            std::string("expected a duration such as 500ms, 30s, 4m30s or 2h (") + (zero_allowed ? "0 to" : "1ms to") +
                " 24h), found " + found(node));
+    std::string why;
+    const auto value = parse_scenario_duration(node.Scalar(), zero_allowed, why);
+    if (!value) fail(node, path, why);
     return *value;
   }
 
@@ -468,10 +442,12 @@ class parser {
     if (const auto n = node["latency"]) change.latency = r_.time(n, join(path, "latency"), true);
     if (const auto n = node["jitter"]) change.jitter = r_.time(n, join(path, "jitter"), true);
     if (const auto n = node["bandwidth"]) {
-      const auto value = n.IsScalar() ? parse_bandwidth(n.Scalar()) : std::nullopt;
-      if (!value)
+      if (!n.IsScalar())
         r_.fail(n, join(path, "bandwidth"),
-                "expected bytes per second (0 = unlimited), as a number or like 64KiB/s or 1MB/s, found " + found(n));
+                "expected bytes per second (0 = unlimited), as a number or like 64KiB/s or 10Mbit/s, found " + found(n));
+      std::string why;
+      const auto value = net::read_rate(n.Scalar(), net::zero_value::allow, &why);
+      if (!value) r_.fail(n, join(path, "bandwidth"), why);
       change.bandwidth = *value;
     }
     if (const auto n = node["slice"]) change.slice = static_cast<std::size_t>(r_.whole(n, join(path, "slice"), 0, 1 << 24));
@@ -661,12 +637,8 @@ class parser {
   }
 
   step read_step(const YAML::Node& node, const std::string& path, YAML::Node& on_node) {
-    static constexpr std::array<std::string_view, 10> actions = {
-        "logon", "reconnect", "leave", "busy", "admin", "policy", "fault", "probe", "occupy_port", "share_port"};
-    r_.keys(node, path,
-            {"at", "on", "after", "label", "logon", "reconnect", "leave", "busy", "admin", "policy", "fault", "probe",
-             "occupy_port", "share_port", "client", "session", "down", "sessions"},
-            "a step: a mapping with at: or on:, and one action");
+    // An unknown key (a misspelt action) is refused here, at its line and column.
+    r_.keys(node, path, step_keys, "a step: a mapping with at: or on:, and one action");
     step s;
     s.where = r_.position(node);
     // When.
@@ -694,91 +666,103 @@ class parser {
     }
     if (const auto n = node["label"]) s.label = r_.text(n, join(path, "label"));
     // What: exactly one action.
-    std::string action;
-    for (const auto a : actions) {
-      if (!node[std::string(a)]) continue;
-      if (!action.empty())
-        r_.fail(node[std::string(a)], join(path, std::string(a)),
-                "a step does one thing: it already has " + action + " (make another step)");
-      action = a;
+    std::optional<step_word> what;
+    for (const auto& [word, key] : step_words) {
+      if (!node[std::string(key)]) continue;
+      if (what)
+        r_.fail(node[std::string(key)], join(path, std::string(key)),
+                "a step does one thing: it already has " + std::string(word_of(step_words, *what)) +
+                    " (make another step)");
+      what = word;
     }
-    if (action.empty()) {
-      std::string list;
-      for (const auto a : actions) list += (list.empty() ? "" : ", ") + std::string(a);
-      r_.fail(node, path, "missing: what the step does (one of " + list + ")");
-    }
+    if (!what) r_.fail(node, path, "missing: what the step does (one of " + list_words(step_words) + ")");
+    const std::string action(word_of(step_words, *what));
     const auto extra = [&](const char* key, bool allowed, const std::string& with) {
       if (node[key] && !allowed) r_.fail(node[key], join(path, key), "goes with " + with + ", not with " + action);
     };
-    extra("client", action == "fault", "fault: (the client whose connection it applies to)");
-    extra("session", action == "admin", "admin: (the client whose session it acts on)");
-    extra("down", action == "admin", "admin: restart (how long the listener stays down)");
-    extra("sessions", action == "admin", "admin: restart (keep or end the sessions)");
+    extra("client", *what == step_word::fault, "fault: (the client whose connection it applies to)");
+    extra("session", *what == step_word::admin, "admin: (the client whose session it acts on)");
+    extra("down", *what == step_word::admin, "admin: restart (how long the listener stays down)");
+    extra("sessions", *what == step_word::admin, "admin: restart (keep or end the sessions)");
     const auto& value = node[action];
     const auto value_path = join(path, action);
-    const std::initializer_list<client_kind> logging_on = {client_kind::lean, client_kind::freerdp};
-    if (action == "logon" || action == "reconnect") {
-      const bool reconnect = action == "reconnect";
-      auto& facts = client_named(value, value_path, logging_on,
-                                 reconnect ? "only lean and freerdp clients reconnect with a cookie"
-                                           : "only lean and freerdp clients log on (rdpprobe clients run probe:)");
-      ++facts.logons;
-      if (reconnect) ++facts.reconnects;
-      else facts.has_logon = true;
-      if (reconnect) reconnect_nodes_.emplace_back(value, value_path);
-      s.action = logon_step{facts.spec->name, reconnect};
-    } else if (action == "leave") {
-      auto& facts = client_named(value, value_path, logging_on, "only lean and freerdp clients hold a session to leave");
-      s.action = leave_step{facts.spec->name};
-    } else if (action == "busy") {
-      r_.keys(value, value_path, {"client", "every"});
-      required(value, "client", value_path, "the client to keep busy");
-      required(value, "every", value_path, "how often it sends input (null: idle again)");
-      auto& facts = client_named(value["client"], join(value_path, "client"), {client_kind::lean},
-                                 "only the lean client sends input on a schedule");
-      s.action = busy_step{facts.spec->name, r_.time_or_off(value["every"], join(value_path, "every"))};
-    } else if (action == "admin") {
-      admin_step a;
-      a.kind = r_.word(value, value_path, admin_kind_words);
-      const bool restart = a.kind == admin_kind::restart_service;
-      for (const char* key : {"down", "sessions"})
-        if (node[key] && !restart)
-          r_.fail(node[key], join(path, key), "goes with admin: restart, not with admin: " + value.Scalar());
-      if (restart) {
-        if (node["session"])
-          r_.fail(node["session"], join(path, "session"), "a restart acts on every session; it names none");
-        if (const auto n = node["down"]) a.down = r_.time(n, join(path, "down"), true);
-        if (const auto n = node["sessions"]) a.sessions = r_.word(n, join(path, "sessions"), restart_sessions_words);
-      } else {
-        if (!node["session"])
-          r_.fail(node, join(path, "session"), "missing: the client whose session admin: " + value.Scalar() + " acts on");
-        a.session_of = client_named(node["session"], join(path, "session"), logging_on,
-                                    "only lean and freerdp clients have a session")
-                           .spec->name;
-      }
-      s.action = a;
-    } else if (action == "policy") {
-      s.action = read_policy(value, value_path);
-    } else if (action == "fault") {
-      if (!through_proxy_)
-        r_.fail(value, value_path, "the path is direct: there is no proxy to fault (path: {proxy: {...}})");
-      fault_step f;
-      f.fault = read_fault(value, value_path, false);
-      if (const auto n = node["client"])
-        f.client = client_named(n, join(path, "client"),
-                                {client_kind::lean, client_kind::freerdp, client_kind::rdpprobe}, "")
-                       .spec->name;
-      s.action = f;
-    } else if (action == "probe") {
-      auto& facts = client_named(value, value_path, {client_kind::rdpprobe}, "only rdpprobe clients probe");
-      ++facts.probes;
-      s.action = probe_step{facts.spec->name};
-    } else if (action == "share_port") {
-      s.action = share_port_step{r_.word(value, value_path, occupant_words)};
-    } else {
-      s.action = occupy_port_step{r_.word(value, value_path, occupant_words)};
-    }
+    s.action = read_action(*what, node, path, value, value_path);
     return s;
+  }
+
+  // The action of a step whose word is `what`: one case per word, none by default.
+  step_action read_action(step_word what, const YAML::Node& node, const std::string& path, const YAML::Node& value,
+                          const std::string& value_path) {
+    const std::initializer_list<client_kind> logging_on = {client_kind::lean, client_kind::freerdp};
+    switch (what) {
+      case step_word::logon:
+      case step_word::reconnect: {
+        const bool reconnect = what == step_word::reconnect;
+        auto& facts = client_named(value, value_path, logging_on,
+                                   reconnect ? "only lean and freerdp clients reconnect with a cookie"
+                                             : "only lean and freerdp clients log on (rdpprobe clients run probe:)");
+        ++facts.logons;
+        if (reconnect) ++facts.reconnects;
+        else facts.has_logon = true;
+        if (reconnect) reconnect_nodes_.emplace_back(value, value_path);
+        return logon_step{facts.spec->name, reconnect};
+      }
+      case step_word::leave: {
+        auto& facts =
+            client_named(value, value_path, logging_on, "only lean and freerdp clients hold a session to leave");
+        return leave_step{facts.spec->name};
+      }
+      case step_word::busy: {
+        r_.keys(value, value_path, {"client", "every"});
+        required(value, "client", value_path, "the client to keep busy");
+        required(value, "every", value_path, "how often it sends input (null: idle again)");
+        auto& facts = client_named(value["client"], join(value_path, "client"), {client_kind::lean},
+                                   "only the lean client sends input on a schedule");
+        return busy_step{facts.spec->name, r_.time_or_off(value["every"], join(value_path, "every"))};
+      }
+      case step_word::admin: {
+        admin_step a;
+        a.kind = r_.word(value, value_path, admin_kind_words);
+        const bool restart = a.kind == admin_kind::restart_service;
+        for (const char* key : {"down", "sessions"})
+          if (node[key] && !restart)
+            r_.fail(node[key], join(path, key), "goes with admin: restart, not with admin: " + value.Scalar());
+        if (restart) {
+          if (node["session"])
+            r_.fail(node["session"], join(path, "session"), "a restart acts on every session; it names none");
+          if (const auto n = node["down"]) a.down = r_.time(n, join(path, "down"), true);
+          if (const auto n = node["sessions"]) a.sessions = r_.word(n, join(path, "sessions"), restart_sessions_words);
+        } else {
+          if (!node["session"])
+            r_.fail(node, join(path, "session"),
+                    "missing: the client whose session admin: " + value.Scalar() + " acts on");
+          a.session_of = client_named(node["session"], join(path, "session"), logging_on,
+                                      "only lean and freerdp clients have a session")
+                             .spec->name;
+        }
+        return a;
+      }
+      case step_word::policy: return read_policy(value, value_path);
+      case step_word::fault: {
+        if (!through_proxy_)
+          r_.fail(value, value_path, "the path is direct: there is no proxy to fault (path: {proxy: {...}})");
+        fault_step f;
+        f.fault = read_fault(value, value_path, false);
+        if (const auto n = node["client"])
+          f.client = client_named(n, join(path, "client"),
+                                  {client_kind::lean, client_kind::freerdp, client_kind::rdpprobe}, "")
+                         .spec->name;
+        return f;
+      }
+      case step_word::probe: {
+        auto& facts = client_named(value, value_path, {client_kind::rdpprobe}, "only rdpprobe clients probe");
+        ++facts.probes;
+        return probe_step{facts.spec->name};
+      }
+      case step_word::occupy_port: return occupy_port_step{r_.word(value, value_path, occupant_words)};
+      case step_word::share_port: return share_port_step{r_.word(value, value_path, occupant_words)};
+    }
+    r_.fail(node, path, "a step word without an action (a bug of the parser)");
   }
 
   policy_step read_policy(const YAML::Node& node, const std::string& path) {
@@ -969,16 +953,18 @@ class parser {
     const auto from = text.substr(0, dots), to = text.substr(dots + 2);
     if (from.empty() && to.empty()) r_.fail(node, path, "a window open at both ends says nothing; leave within: out");
     if (!from.empty()) {
-      w.from = parse_scenario_duration(from, true);
-      if (!w.from) r_.fail(node, path, "'" + from + "' is not a duration such as 500ms, 30s, 4m30s or 2h");
+      std::string why;
+      w.from = parse_scenario_duration(from, true, why);
+      if (!w.from) r_.fail(node, path, why);
       if (*w.from >= timeout_)
         r_.fail(node, path,
                 "the window starts at " + show_duration(*w.from) + ", not before the scenario's timeout (" +
                     show_duration(timeout_) + ")");
     }
     if (!to.empty()) {
-      w.to = parse_scenario_duration(to, true);
-      if (!w.to) r_.fail(node, path, "'" + to + "' is not a duration such as 500ms, 30s, 4m30s or 2h");
+      std::string why;
+      w.to = parse_scenario_duration(to, true, why);
+      if (!w.to) r_.fail(node, path, why);
     }
     if (w.from && w.to && *w.from > *w.to)
       r_.fail(node, path,

@@ -43,27 +43,19 @@ asio::awaitable<void> call_control_coro(net::host_port where, std::string line, 
     result->ec = ec;
     result->error = prefix + place + ": " + describe(ec, timeout);
   };
+  auto [resolve_ec, resolved] = co_await net::resolve(where.host, where.port, timeout);
+  if (resolve_ec) {
+    fail(resolve_ec, "cannot reach ");
+    co_return;
+  }
+  // A name is only ever "localhost" (call_control refused every other one): its loopback addresses, nothing else.
   std::vector<tcp::endpoint> endpoints;
-  error_code literal_ec;
-  const auto literal = asio::ip::make_address(where.host, literal_ec);
-  if (!literal_ec) {
-    endpoints.emplace_back(literal, where.port);
-  } else {
-    tcp::resolver resolver(executor);
-    auto [resolve_ec, resolved] = co_await net::with_deadline(
-        resolver.async_resolve(where.host, std::to_string(where.port), net::use_tuple), timeout);
-    if (resolve_ec) {
-      fail(resolve_ec, "cannot reach ");
-      co_return;
-    }
-    // Only "localhost" gets here (call_control refused every other name): its loopback addresses, nothing else.
-    for (const auto& entry : resolved)
-      if (entry.endpoint().address().is_loopback()) endpoints.push_back(entry.endpoint());
-    if (endpoints.empty()) {
-      result->ec = make_error_code(boost::system::errc::invalid_argument);
-      result->error = "'localhost' does not resolve to a loopback address here: give 127.0.0.1 or ::1";
-      co_return;
-    }
+  for (const auto& endpoint : resolved)
+    if (endpoint.address().is_loopback()) endpoints.push_back(endpoint);
+  if (endpoints.empty()) {
+    result->ec = make_error_code(boost::system::errc::invalid_argument);
+    result->error = "'localhost' does not resolve to a loopback address here: give 127.0.0.1 or ::1";
+    co_return;
   }
   tcp::socket socket(executor);
   auto [connect_ec, reached] = co_await net::connect_first(socket, std::move(endpoints), timeout);

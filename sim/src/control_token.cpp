@@ -2,6 +2,7 @@
 #include "rdp/sim/control_token.hpp"
 
 #include "rdp/net/local_file.hpp"
+#include "rdp/protocol/hex.hpp"
 
 #include <openssl/rand.h>
 
@@ -23,14 +24,7 @@ std::string make_control_token() {
   // OpenSSL's CSPRNG is documented to be cryptographically strong (and fails loudly when it cannot be).
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
     throw std::runtime_error("rdpsim: cannot generate a control token: OpenSSL's RAND_bytes failed");
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string token;
-  token.reserve(bytes.size() * 2);
-  for (const auto b : bytes) {
-    token.push_back(hex[b >> 4]);
-    token.push_back(hex[b & 0x0f]);
-  }
-  return token;
+  return protocol::to_hex(std::span<const std::uint8_t>(bytes));
 }
 
 namespace {

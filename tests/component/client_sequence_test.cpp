@@ -481,6 +481,51 @@ TEST(ClientSequence, RequestCloseWakesTheHoldAndSendsADpu) {
   EXPECT_FALSE(c.result().error);
 }
 
+// The end is the instant the machine decided, not the end of its goodbye or drain: the drain is real time
+// (deadlines.close), and a scenario replayed at a time scale reads ended_at as the end of the story.
+TEST(ClientSequence, EndedAtIsTheDecisionNotTheDrain) {
+  auto o = tls_options();
+  o.silence_limit = 4s;
+  client_sequence c(o);
+  client_script s(c);
+  ASSERT_TRUE(to_active(s, c));
+  EXPECT_FALSE(c.result().ended_at);
+  s.advance(1s);
+  ASSERT_TRUE(hold_frame(s, c, activation::encode(activation::heartbeat{30, 2, 4}, server_route())));
+  const auto heard = s.now();
+  ASSERT_TRUE(s.expect(seq::action_kind::read));
+  EXPECT_EQ(s.pending().deadline, heard + 4s);
+  ASSERT_TRUE(s.time_out());
+  const auto decided = s.now();
+  EXPECT_EQ(decided, heard + 4s);
+  EXPECT_EQ(s.pending().deadline, decided + o.deadlines.close);  // the drain's deadline, after the decision
+  ASSERT_TRUE(s.expect_close(seq::close_style::graceful));
+  EXPECT_EQ(c.result().ended_at, decided);
+  EXPECT_EQ(c.result().teardown.back().kind, teardown_kind::silence);
+
+  // Asked to leave: the instant of the request, though the DPU's write and the drain come after it.
+  client_sequence leaving(tls_options());
+  client_script l(leaving);
+  ASSERT_TRUE(to_active(l, leaving));
+  l.advance(2s);
+  const auto asked = l.now();
+  leaving.request_close();
+  ASSERT_TRUE(l.wake());
+  l.advance(300ms);
+  ASSERT_TRUE(l.expect_write([](bytes_view) { return true; }));
+  ASSERT_TRUE(l.expect_close(seq::close_style::graceful));
+  EXPECT_EQ(leaving.result().ended_at, asked);
+
+  // The stream failing under the hold: that instant.
+  client_sequence dropped(tls_options());
+  client_script d(dropped);
+  ASSERT_TRUE(to_active(d, dropped));
+  d.advance(5s);
+  const auto failed = d.now();
+  ASSERT_TRUE(d.fail(reset));
+  EXPECT_EQ(dropped.result().ended_at, failed);
+}
+
 TEST(ClientSequence, AWakeWithoutARequestKeepsTheSameDeadline) {
   client_sequence c(tls_options());
   client_script s(c);

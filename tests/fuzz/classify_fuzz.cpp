@@ -33,7 +33,7 @@ void check_sane(const classification& c, bool empty_input) {
   for (const char ch : c.detail) check(ch >= 0x20 && ch <= 0x7E);
   check(!to_string(c.kind).empty());
   const bool nothing_kind =
-      c.kind == listener_kind::silence || c.kind == listener_kind::closed || c.kind == listener_kind::reset;
+      c.kind == listener_kind::silent || c.kind == listener_kind::closed || c.kind == listener_kind::reset;
   check(nothing_kind == empty_input);
 }
 
@@ -50,7 +50,7 @@ void check_all_states(bytes_view data, bool spoke_first) {
       check(end != stream_end::open);
       check((end == stream_end::closed) == (r->kind == listener_kind::closed));
       check((end == stream_end::reset) == (r->kind == listener_kind::reset));
-      check((end == stream_end::timed_out) == (r->kind == listener_kind::silence));
+      check((end == stream_end::timed_out) == (r->kind == listener_kind::silent));
     }
   }
 }

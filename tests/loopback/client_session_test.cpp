@@ -10,6 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <array>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -147,6 +152,43 @@ TEST(MiniClient, HeartbeatsOnlyWhenConfiguredAndAnnounced) {
   EXPECT_TRUE(c->heartbeats.empty());
   EXPECT_EQ(c->error, boost::system::errc::make_error_code(boost::system::errc::timed_out))
       << "the hold ran out: nothing was sent";
+}
+
+}  // namespace
+
+namespace {
+
+// A port held by something that is not RDP and speaks first: an SSH-like banner, then its FIN, before the client's
+// X.224 request is even read. When the client fails on the bytes, the FIN is already in its socket (CLOSE_WAIT):
+// how the session ended is the server's FIN (peer_at_close), read before the client's own close changes the state.
+TEST(MiniClient, APeerThatClosedBeforeTheClientFailedOnItsBytesIsSeenAsItsFin) {
+  asio::io_context io;
+  net::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  std::thread server([&] {
+    net::tcp::socket peer(io);
+    net::error_code ec;
+    acceptor.accept(peer, ec);
+    if (ec) return;
+    const std::string banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
+    // Corked, the banner waits in the socket and the FIN joins its segment: the client cannot read the bytes
+    // without the FIN having come (otherwise which came first to the client's read is a race).
+    const int cork = 1;
+    ::setsockopt(peer.native_handle(), IPPROTO_TCP, TCP_CORK, &cork, sizeof cork);
+    asio::write(peer, asio::buffer(banner), ec);
+    peer.shutdown(net::tcp::socket::shutdown_send, ec);
+    // Kept open (not closed) until the client is done: a close with the client's CR unread would send an RST.
+    std::array<char, 512> sink{};
+    while (!ec) peer.read_some(asio::buffer(sink), ec);
+  });
+  auto o = options_for(port, "alice", "secret");
+  o.deadlines.step = 2000ms;
+  auto context = client::make_client_context();
+  const auto r = client::run_session_blocking(context, std::move(o));
+  server.join();
+  EXPECT_FALSE(r.active());
+  EXPECT_FALSE(r.server_closed) << "the client failed on the bytes, before it read the FIN: " << r.failure;
+  EXPECT_EQ(r.peer_at_close, client::session_result::peer_state::fin) << r.failure;
 }
 
 }  // namespace

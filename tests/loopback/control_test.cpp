@@ -990,7 +990,7 @@ TEST(ControlCli, PolicySetAndShow) {
                       "max-sessions        3\n"
                       "idle-limit          15m\n"
                       "logon-timeout       none\n"
-                      "disconnected-limit  60m\n");
+                      "disconnected-limit  1h\n");  // net::format_duration: the largest unit that holds it
   r = rdp::test::run_command(ctl(h, "policy max-sessions none"));
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_FALSE(h.admin.current_policy().max_sessions);

@@ -213,7 +213,7 @@ TEST(DisconnectedLimit, APendingLimitDoesNotKeepTheServerFromStopping) {
 
 TEST(DisconnectedLimit, ASessionDisconnectedByStoppingDoesNotKeepTheServerRunning) {
   auto sim = std::make_shared<test::sim_thread>(sim_config(3600s));
-  // bob is active: stopping closes his connection, so his session becomes Disc while the server stops.
+  // bob is active: stopping closes his connection and ends his session with the service.
   auto held = std::async(std::launch::async, [port = sim->port()] { return run_client(port, "bob", true); });
   bool bob_active = false;
   for (int i = 0; i < 500 && !bob_active; ++i) {
@@ -224,6 +224,30 @@ TEST(DisconnectedLimit, ASessionDisconnectedByStoppingDoesNotKeepTheServerRunnin
   ASSERT_TRUE(bob_active);
   EXPECT_TRUE(stops_in_time(std::move(sim))) << "the server's thread was still running 10 s after stop()";
   held.get();
+}
+
+// The service stopping ends every session it holds, as a stopped Remote Desktop service does not leave them Disc for
+// a later logon to resume: bob's connection is closed with no PDU (termination::service_stop), his session is gone
+// from the table, and the table stays empty while the stopped server still answers queries.
+TEST(DisconnectedLimit, StoppingTheServerEndsEverySessionItHolds) {
+  test::sim_thread sim(sim_config(3600s));
+  auto held = std::async(std::launch::async, [port = sim.port()] { return run_client(port, "bob", true); });
+  std::optional<std::uint32_t> bob_session;
+  for (int i = 0; i < 500 && !bob_session; ++i) {
+    for (const auto& row : sim.call([&] { return sim.server().admin().query_sessions(); }))
+      if (row.user == "bob" && row.state == session_state::active) bob_session = row.id;
+    if (!bob_session) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(bob_session);
+  sim.call([&] { sim.server().stop(); });
+  ASSERT_EQ(held.wait_for(10s), std::future_status::ready) << "bob's client still held 10 s after the server stopped";
+  const auto bob = held.get();
+  ASSERT_TRUE(bob.active()) << bob.failure;
+  EXPECT_TRUE(bob.server_closed) << "the stopped server should have closed bob's connection";
+  EXPECT_FALSE(bob.error_info) << "a stopping service sends no Set Error Info";
+  EXPECT_FALSE(bob.disconnect_reason) << "a stopping service sends no Disconnect Provider Ultimatum";
+  EXPECT_TRUE(wait_gone(sim, *bob_session)) << "bob's session was left in the table (Disc?) after the server stopped";
+  EXPECT_TRUE(sim.call([&] { return sim.server().admin().query_sessions(); }).empty());
 }
 
 }  // namespace

@@ -273,7 +273,7 @@ TEST(Load, TwoThousandIdleSessionsHeldThenLoggedOffLeaveNoFdsOrMemoryBehind) {
             {"--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--control-token-file", token_file.string()},
             /*with_control=*/true, &why, /*child_open_files=*/1024, 20s);
   ASSERT_TRUE(why.empty()) << why;
-  // rdpsim raised its own soft limit (sim/src/main.cpp): started with 1024, it must now have the hard limit.
+  // rdpsim raised its own soft limit (apps/rdpsim/main.cpp): started with 1024, it must now have the hard limit.
   const auto [sim_soft, sim_hard] = open_files_limits(sim.pid());
   EXPECT_EQ(sim_soft, sim_hard) << "rdpsim's soft open-files limit";
 

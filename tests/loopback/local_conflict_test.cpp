@@ -77,7 +77,7 @@ TEST(LocalConflict, ReuseportGroupOfRdpsimAndHttpIsAFindingWithBothShares) {
   const auto& t = *p->spread;
   // 8 connections per member of the pair, each one negotiation: every one met rdpsim or the HTTP listener.
   EXPECT_EQ(t.connections(), 16u) << probe::describe(t);
-  const auto rdp = t.connections_of(probe::met_kind::rdp), http_met = t.connections_of(probe::met_kind::http);
+  const auto rdp = t.connections_of(protocol::listener_kind::rdp), http_met = t.connections_of(protocol::listener_kind::http);
   EXPECT_GT(rdp, 0u) << probe::describe(t);
   EXPECT_GT(http_met, 0u) << probe::describe(t);
   EXPECT_EQ(rdp + http_met, 16u) << probe::describe(t);
@@ -131,7 +131,7 @@ TEST(LocalConflict, ReuseportGroupOfTwoRdpsimsIsAGroupWithoutANotRdpShare) {
   ASSERT_NE(p, nullptr);
   ASSERT_TRUE(p->spread);
   EXPECT_EQ(p->spread->connections(), 24u);
-  EXPECT_EQ(p->spread->connections_of(probe::met_kind::rdp), 24u) << probe::describe(*p->spread);
+  EXPECT_EQ(p->spread->connections_of(protocol::listener_kind::rdp), 24u) << probe::describe(*p->spread);
   EXPECT_FALSE(probe::disagree(*p->spread)) << probe::describe(*p->spread);  // the same answer from both
   // Both instances were met, which one connection could not show.
   EXPECT_GT(first->counters().accepted, 0u);

@@ -286,7 +286,7 @@ TEST(LocalListeners, TwoProcessesWithReuseportAreOneGroup) {
   ASSERT_EQ(r.probes.size(), 1u);
   ASSERT_TRUE(r.probes[0].spread);
   EXPECT_EQ(r.probes[0].spread->connections(), 16u);
-  EXPECT_EQ(r.probes[0].spread->connections_of(probe::met_kind::rdp), 0u);
+  EXPECT_EQ(r.probes[0].spread->connections_of(protocol::listener_kind::rdp), 0u);
   std::ostringstream out;
   probe::print_human(out, r);
   EXPECT_NE(out.str().find("FINDING: " + group), std::string::npos) << out.str();

@@ -441,6 +441,13 @@ TEST(FaultProxyControl, FaultChangeFromJsonReadsEveryMember) {
   EXPECT_NE(why.find("reset_at"), std::string::npos);
   EXPECT_FALSE(proxy::fault_change_from_json(nlohmann::json::parse(R"({"latency_ms":-1})"), f, &why));
   EXPECT_FALSE(proxy::fault_change_from_json(nlohmann::json::parse("[]"), f, &why));
+  // A bandwidth as text is a rate of the tools' one grammar (net::read_rate), as in a scenario file.
+  ASSERT_TRUE(proxy::fault_change_from_json(nlohmann::json::parse(R"({"bandwidth":"10Mbit/s"})"), f, &why)) << why;
+  EXPECT_EQ(f.bandwidth, std::optional<std::uint64_t>(1250000));
+  EXPECT_FALSE(proxy::fault_change_from_json(nlohmann::json::parse(R"({"bandwidth":"10Mbit"})"), f, &why));
+  EXPECT_EQ(why, "'bandwidth': '10Mbit' is not a rate: a size with a unit says how much, not how fast: write "
+                 "'10Mbit/s'");
+  EXPECT_FALSE(proxy::fault_change_from_json(nlohmann::json::parse(R"({"bandwidth":-5})"), f, &why));
 }
 
 TEST(FaultProxyCli, BadFlagsAreNamedWithExitTwo) {

@@ -40,7 +40,7 @@ namespace {
 
 using namespace rdp;
 namespace asio = net::asio;
-using probe::met_kind;
+using protocol::listener_kind;
 
 using other_listener = test::foreign_listener;
 using other_kind = test::foreign_listener::speaks;
@@ -99,7 +99,7 @@ TEST(ScanConflict, ReusePortPairOfRdpAndHttpIsAListenerConflict) {
   const auto r = scan("127.0.0.41:" + std::to_string(sim.port()), {"127.0.0.41", sim.port()}, spread_options());
 
   EXPECT_EQ(r.result, probe::verdict::listener_conflict) << r.evidence;
-  const auto rdp = r.spread.connections_of(met_kind::rdp), other = r.spread.connections_of(met_kind::http);
+  const auto rdp = r.spread.connections_of(listener_kind::rdp), other = r.spread.connections_of(listener_kind::http);
   EXPECT_GT(rdp, 0u) << probe::describe(r.spread);
   EXPECT_GT(other, 0u) << probe::describe(r.spread);
   EXPECT_EQ(rdp + other, r.spread.connections()) << probe::describe(r.spread);
@@ -136,7 +136,7 @@ TEST(ScanConflict, HttpMetFirstIsAListenerConflictOnceTheConflictProbesMeetRdp) 
   ASSERT_TRUE(sim.has_value()) << "the HTTP listener was never reached: " << r.evidence;
   EXPECT_EQ(r.protocols.at(0).outcome, probe::attempt_outcome::not_rdp) << r.protocols.at(0).detail;
   EXPECT_EQ(r.result, probe::verdict::listener_conflict) << r.evidence;
-  const auto rdp = r.spread.connections_of(met_kind::rdp), other = r.spread.connections_of(met_kind::http);
+  const auto rdp = r.spread.connections_of(listener_kind::rdp), other = r.spread.connections_of(listener_kind::http);
   EXPECT_GT(rdp, 0u) << probe::describe(r.spread);
   EXPECT_GT(other, 0u) << probe::describe(r.spread);
   // The 33 attempts and the 32 connections after the first answer; the HTTP server and rdpsim saw them all.
@@ -155,7 +155,7 @@ TEST(ScanConflict, ReusePortPairOfTwoRdpsimsIsNoConflict) {
   EXPECT_EQ(r.result, probe::verdict::rdp) << r.evidence;
   EXPECT_FALSE(probe::disagree(r.spread)) << probe::describe(r.spread);
   EXPECT_EQ(r.spread.connections(), main_connections);
-  EXPECT_EQ(r.spread.connections_of(met_kind::rdp), main_connections) << probe::describe(r.spread);
+  EXPECT_EQ(r.spread.connections_of(listener_kind::rdp), main_connections) << probe::describe(r.spread);
   // Both members were met (so "no conflict" is not one of them hiding): each accepted some of the connections.
   const auto a = first.counters().accepted, b = second.counters().accepted;
   EXPECT_GT(a, 0u);
@@ -201,12 +201,12 @@ TEST_F(ScanConflictSplit, AddressesMeetingRdpAndSshAreAListenerConflict) {
   EXPECT_EQ(r.resolved, (std::vector<std::string>{"127.0.0.43", "::1"}));
   // The 33 attempts on the first address, and one on the other.
   EXPECT_EQ(r.spread.connections(), main_connections + 1);
-  EXPECT_EQ(r.spread.connections_of(met_kind::rdp), main_connections);
-  EXPECT_EQ(r.spread.connections_of(met_kind::ssh), 1u);
+  EXPECT_EQ(r.spread.connections_of(listener_kind::rdp), main_connections);
+  EXPECT_EQ(r.spread.connections_of(listener_kind::ssh), 1u);
   EXPECT_EQ(ssh_->accepted(), 1u);
   // Which address met what.
   for (const auto& e : r.spread.entries)
-    EXPECT_EQ(e.addresses, std::vector<std::string>{e.kind == met_kind::rdp ? v4 : v6}) << probe::describe(r.spread);
+    EXPECT_EQ(e.addresses, std::vector<std::string>{e.kind == listener_kind::rdp ? v4 : v6}) << probe::describe(r.spread);
   EXPECT_NE(r.evidence.find("met ssh (SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3) at " + v6), std::string::npos)
       << r.evidence;
   EXPECT_NE(r.evidence.find("at " + v4), std::string::npos) << r.evidence;
@@ -217,8 +217,8 @@ TEST_F(ScanConflictSplit, SshFirstIsStillAConflictOnceTheOtherAddressIsMet) {
   // SSH too (nothing shares [::1]:P), the other attempts are skipped, and the IPv4 address then meets RDP.
   const auto r = scan("split.test", {"split.test", port()}, options({"::1", "127.0.0.43"}));
   EXPECT_EQ(r.result, probe::verdict::listener_conflict) << r.evidence;
-  EXPECT_EQ(r.spread.connections_of(met_kind::ssh), 33u) << probe::describe(r.spread);
-  EXPECT_EQ(r.spread.connections_of(met_kind::rdp), 1u) << probe::describe(r.spread);
+  EXPECT_EQ(r.spread.connections_of(listener_kind::ssh), 33u) << probe::describe(r.spread);
+  EXPECT_EQ(r.spread.connections_of(listener_kind::rdp), 1u) << probe::describe(r.spread);
   EXPECT_EQ(ssh_->accepted(), 33u);
 }
 
@@ -251,7 +251,7 @@ TEST(ScanConflict, NameWithTwoAddressesMeetingDifferentListeners) {
   EXPECT_EQ(r.result, probe::verdict::listener_conflict) << r.evidence;
   EXPECT_EQ(r.resolved, (std::vector<std::string>{"127.0.0.44", "127.0.0.45"}));
   EXPECT_EQ(r.spread.connections(), main_connections + 1);
-  EXPECT_EQ(r.spread.connections_of(met_kind::http), 1u);
+  EXPECT_EQ(r.spread.connections_of(listener_kind::http), 1u);
   EXPECT_EQ(http.accepted(), 1u);
   EXPECT_EQ(r.spread.addresses(), (std::vector<std::string>{"127.0.0.44:" + std::to_string(sim.port()),
                                                              "127.0.0.45:" + std::to_string(sim.port())}));
@@ -274,7 +274,7 @@ TEST(ScanConflict, NameWithTwoAddressesBothRdpsimIsNoConflict) {
   EXPECT_EQ(r.result, probe::verdict::rdp) << r.evidence;
   EXPECT_FALSE(probe::disagree(r.spread));
   EXPECT_EQ(r.spread.connections(), main_connections + 1);
-  EXPECT_EQ(r.spread.connections_of(met_kind::rdp), main_connections + 1);
+  EXPECT_EQ(r.spread.connections_of(listener_kind::rdp), main_connections + 1);
   EXPECT_EQ(b->counters().accepted, 1u);
   EXPECT_EQ(r.spread.addresses().size(), 2u);
   EXPECT_EQ(sum(r.spread), r.spread.connections());
@@ -288,7 +288,7 @@ TEST(ScanConflict, MinConnectionsTopsUpTheAttemptsWithTheFirstRequest) {
   const auto r = scan("127.0.0.48:" + std::to_string(http.port()), {"127.0.0.48", http.port()}, o);
   EXPECT_EQ(r.result, probe::verdict::not_rdp) << r.evidence;
   EXPECT_EQ(r.spread.connections(), 10u);
-  EXPECT_EQ(r.spread.connections_of(met_kind::http), 10u);
+  EXPECT_EQ(r.spread.connections_of(listener_kind::http), 10u);
   EXPECT_EQ(http.accepted(), 10u);
 }
 

@@ -3,6 +3,7 @@
 // acceptor), and the non-RDP / hostile listeners of scripted_listener before it.
 #include "rdp/net/spawn.hpp"
 #include "rdp/net/deadline.hpp"
+#include "rdp/probe/scanner.hpp"
 #include "rdp/probe/standard_security.hpp"
 #include "rdp/protocol/gcc.hpp"
 #include "rdp/protocol/mcs.hpp"

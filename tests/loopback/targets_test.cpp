@@ -67,30 +67,6 @@ TEST(Targets, FileWithCommentsBlankLinesAndErrorsByLine) {
   EXPECT_EQ(texts({"@" + path}).at(0), "error: no targets");
   std::remove(path.c_str());
 }
-
-TEST(Durations, ParseAndReject) {
-  using rdp::net::parse_duration;
-  EXPECT_EQ(parse_duration("500ms")->count(), 500);
-  EXPECT_EQ(parse_duration("1.5s")->count(), 1500);
-  EXPECT_EQ(parse_duration("2")->count(), 2000);
-  EXPECT_EQ(parse_duration("2m")->count(), 120000);
-  for (const char* bad : {"", "0", "-1s", "soon", "5h", "0.1ms", "3 s"}) EXPECT_FALSE(parse_duration(bad)) << bad;
-}
-
-TEST(Durations, FormatInTheLargestExactUnitAndParseBack) {
-  using namespace std::chrono;
-  using rdp::net::format_duration;
-  EXPECT_EQ(format_duration(minutes(15)), "15m");
-  EXPECT_EQ(format_duration(seconds(90)), "90s");
-  EXPECT_EQ(format_duration(milliseconds(500)), "500ms");
-  EXPECT_EQ(format_duration(milliseconds(1500)), "1500ms");
-  EXPECT_EQ(format_duration(hours(24)), "1440m");
-  EXPECT_EQ(format_duration(milliseconds(0)), "0ms");
-  for (const auto d : {milliseconds(1), milliseconds(999), milliseconds(1000), milliseconds(61000),
-                       milliseconds(3600000), milliseconds(86400000)})
-    EXPECT_EQ(rdp::net::parse_duration(format_duration(d)).value(), d) << format_duration(d);
-}
-
 }  // namespace
 
 namespace {

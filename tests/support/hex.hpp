@@ -1,5 +1,7 @@
 #pragma once
 // Test helper: "03 00 00 0b" → bytes, and back, so vectors read like the captures they came from.
+#include "rdp/protocol/hex.hpp"
+
 #include <cstdint>
 #include <span>
 #include <stdexcept>
@@ -29,15 +31,7 @@ inline std::vector<std::uint8_t> hex(std::string_view text) {
   return out;
 }
 
-inline std::string to_hex(std::span<const std::uint8_t> bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i) out += ' ';
-    out += digits[bytes[i] >> 4];
-    out += digits[bytes[i] & 15];
-  }
-  return out;
-}
+// "03 00 00 0b": protocol::to_hex, spaced as the vectors are written.
+inline std::string to_hex(std::span<const std::uint8_t> bytes) { return protocol::to_hex(bytes, " "); }
 
 }  // namespace rdp::test

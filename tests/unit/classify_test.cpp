@@ -48,7 +48,7 @@ void expect_sane(const classification& c) {
 classification final_answer(const bytes& wire, std::size_t& decided_at, bool spoke_first = false) {
   const auto one_shot = classify(wire, stream_end::open, spoke_first);
   EXPECT_TRUE(one_shot) << "the whole reply should be enough to decide";
-  if (!one_shot) return {listener_kind::binary_unknown, {}};
+  if (!one_shot) return {listener_kind::binary, {}};
   expect_sane(*one_shot);
   std::optional<std::size_t> first;
   for (std::size_t n = 0; n <= wire.size(); ++n) {
@@ -90,7 +90,7 @@ classification final_at_end(const bytes& wire, bool spoke_first = false) {
 classification ended(const bytes& wire, stream_end end = stream_end::closed, bool spoke_first = false) {
   const auto r = classify(wire, end, spoke_first);
   EXPECT_TRUE(r);
-  if (!r) return {listener_kind::binary_unknown, {}};
+  if (!r) return {listener_kind::binary, {}};
   expect_sane(*r);
   return *r;
 }
@@ -191,7 +191,7 @@ TEST(Classify, X224DisconnectRequestIsTpktNotRdp) {
 TEST(Classify, X224DataAndErrorAreTpktNotRdp) {
   const auto dt = final_answer(hex("03 00 00 0c 02 f0 80 7f 65 82 01 00"));
   EXPECT_EQ(dt.kind, listener_kind::tpkt_not_rdp);
-  EXPECT_EQ(dt.detail, "TPKT with X.224 Data (0xf0), not a Connection Confirm; TPKT length 12");
+  EXPECT_EQ(dt.detail, "TPKT with X.224 Data (0xF0), not a Connection Confirm; TPKT length 12");
   const auto er = final_answer(hex("03 00 00 0d 08 70 00 00 01 c1 02 e0 00"));
   EXPECT_EQ(er.kind, listener_kind::tpkt_not_rdp);
   EXPECT_EQ(er.detail, "TPKT with X.224 Error (0x70), not a Connection Confirm; TPKT length 13");
@@ -293,7 +293,7 @@ TEST(Classify, VncBannerIsVnc) {
 
 TEST(Classify, SmtpFtpPopBannersAreText) {
   const auto smtp = final_at_end(text("220 mail.example ESMTP Postfix (Debian/GNU)\r\n"), true);
-  EXPECT_EQ(smtp.kind, listener_kind::text_banner);
+  EXPECT_EQ(smtp.kind, listener_kind::banner);
   EXPECT_EQ(smtp.detail, "text: 220 mail.example ESMTP Postfix (Debian/GNU)");
   EXPECT_EQ(final_at_end(text("+OK Dovecot (Debian) ready.\r\n"), true).detail, "text: +OK Dovecot (Debian) ready.");
   const auto ftp = text("220 (vsFTPd 3.0.3)\r\n530 Please login with USER and PASS.\r\n");
@@ -304,7 +304,7 @@ TEST(Classify, GarbageIsBinaryUnknown) {
   // An ELF header, 14 bytes then FIN.
   const auto elf = hex("7f 45 4c 46 02 01 01 00 00 00 00 00 00 00");
   const auto c = ended(elf);
-  EXPECT_EQ(c.kind, listener_kind::binary_unknown);
+  EXPECT_EQ(c.kind, listener_kind::binary);
   EXPECT_EQ(c.detail, "14 bytes: 7f 45 4c 46 02 01 01 00 00 00 00 00 00 00");
   EXPECT_FALSE(classify(elf, stream_end::open)) << "open and shorter than 16 bytes: wait for the full evidence";
   const auto longer = hex("81 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12");
@@ -330,7 +330,7 @@ TEST(Classify, EmptyInputPerEndState) {
   EXPECT_TRUE(is_need_more(open.error()));
   EXPECT_EQ(ended(none, stream_end::closed).kind, listener_kind::closed);
   EXPECT_EQ(ended(none, stream_end::reset).kind, listener_kind::reset);
-  EXPECT_EQ(ended(none, stream_end::timed_out).kind, listener_kind::silence);
+  EXPECT_EQ(ended(none, stream_end::timed_out).kind, listener_kind::silent);
 }
 
 TEST(Classify, ToStringNamesEveryKind) {
@@ -341,12 +341,26 @@ TEST(Classify, ToStringNamesEveryKind) {
   EXPECT_EQ(to_string(listener_kind::ssh), "ssh");
   EXPECT_EQ(to_string(listener_kind::smb), "smb");
   EXPECT_EQ(to_string(listener_kind::vnc), "vnc");
-  EXPECT_EQ(to_string(listener_kind::text_banner), "text-banner");
-  EXPECT_EQ(to_string(listener_kind::binary_unknown), "binary-unknown");
-  EXPECT_EQ(to_string(listener_kind::silence), "silence");
+  EXPECT_EQ(to_string(listener_kind::banner), "banner");
+  EXPECT_EQ(to_string(listener_kind::binary), "binary");
+  EXPECT_EQ(to_string(listener_kind::silent), "silent");
   EXPECT_EQ(to_string(listener_kind::closed), "closed");
   EXPECT_EQ(to_string(listener_kind::reset), "reset");
+  EXPECT_EQ(to_string(listener_kind::refused), "refused");
+  EXPECT_EQ(to_string(listener_kind::error), "error");
   EXPECT_EQ(to_string(stream_end::timed_out), "timed-out");
+}
+
+// One vocabulary for listener.kind and listener_spread (docs/verdicts.md): the kinds that spoke say which program
+// owns a socket, the transport's outcomes do not.
+TEST(Classify, OnlyAListenerThatSpokeIdentifiesIt) {
+  for (const auto kind : {listener_kind::rdp, listener_kind::tpkt_not_rdp, listener_kind::tls, listener_kind::http,
+                          listener_kind::ssh, listener_kind::smb, listener_kind::vnc, listener_kind::banner,
+                          listener_kind::binary})
+    EXPECT_TRUE(identifies_listener(kind)) << to_string(kind);
+  for (const auto kind : {listener_kind::silent, listener_kind::closed, listener_kind::reset, listener_kind::refused,
+                          listener_kind::error})
+    EXPECT_FALSE(identifies_listener(kind)) << to_string(kind);
 }
 
 // ------------------------------------------------------------------------------------------------ long input
@@ -356,7 +370,7 @@ TEST(Classify, MebibyteOfTextIsBoundedAndDecidedEarly) {
   for (const auto end : all_states) {
     const auto r = classify(wire, end);
     ASSERT_TRUE(r) << to_string(end);
-    EXPECT_EQ(r->kind, listener_kind::text_banner);
+    EXPECT_EQ(r->kind, listener_kind::banner);
     expect_sane(*r);
     EXPECT_TRUE(r->detail.ends_with("...")) << r->detail;
   }
@@ -372,7 +386,7 @@ TEST(Classify, MebibyteOfRandomBytesIsBounded) {
   for (const auto end : all_states) {
     const auto r = classify(wire, end);
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->kind, listener_kind::binary_unknown);
+    EXPECT_EQ(r->kind, listener_kind::binary);
     expect_sane(*r);
   }
 }
@@ -413,7 +427,7 @@ TEST(Classify, NonPrintableServerHeaderIsEscaped) {
 
 TEST(Classify, Utf8TextBannerIsTextWithEscapes) {
   const auto c = final_at_end(text("220 Caf\xc3\xa9 ready\r\n"));
-  EXPECT_EQ(c.kind, listener_kind::text_banner);
+  EXPECT_EQ(c.kind, listener_kind::banner);
   EXPECT_EQ(c.detail, "text: 220 Caf\\xc3\\xa9 ready");
 }
 
@@ -430,7 +444,7 @@ TEST(Classify, LongEscapedLineIsCutWithoutHalfEscapes) {
 
 TEST(ClassifyMalformed, TpktSecondByteNotZeroIsBinary) {
   EXPECT_EQ(final_answer(hex("03 01 00 13 0e d0 00 00 12 34 00 02 01 08 00 01 00 00 00")).kind,
-            listener_kind::binary_unknown);
+            listener_kind::binary);
 }
 
 TEST(ClassifyMalformed, TpktHeaderOnlyThenCloseIsTpktNotRdp) {
@@ -440,7 +454,7 @@ TEST(ClassifyMalformed, TpktHeaderOnlyThenCloseIsTpktNotRdp) {
 }
 
 TEST(ClassifyMalformed, TwoBytesOfTpktThenCloseIsBinary) {
-  EXPECT_EQ(ended(hex("03 00")).kind, listener_kind::binary_unknown);
+  EXPECT_EQ(ended(hex("03 00")).kind, listener_kind::binary);
 }
 
 TEST(ClassifyMalformed, ConnectionConfirmCutShort) {
@@ -480,11 +494,11 @@ TEST(ClassifyMalformed, NegResponseWithUnknownProtocol) {
 }
 
 TEST(ClassifyMalformed, TlsRecordVersionOutOfRangeIsBinary) {
-  EXPECT_EQ(final_answer(hex("16 03 07 00 05 02 00 00 01 00 00 00 00 00 00 00")).kind, listener_kind::binary_unknown);
+  EXPECT_EQ(final_answer(hex("16 03 07 00 05 02 00 00 01 00 00 00 00 00 00 00")).kind, listener_kind::binary);
 }
 
 TEST(ClassifyMalformed, TlsTypeWithoutMajorThreeIsBinary) {
-  EXPECT_EQ(ended(hex("15 02 01 00 02 02 0a")).kind, listener_kind::binary_unknown);
+  EXPECT_EQ(ended(hex("15 02 01 00 02 02 0a")).kind, listener_kind::binary);
 }
 
 TEST(ClassifyMalformed, TlsAlertHeaderCutShort) {
@@ -526,11 +540,11 @@ TEST(ClassifyMalformed, HttpWithBareLineFeeds) {
 }
 
 TEST(ClassifyMalformed, SmbSignatureMismatchIsBinary) {
-  EXPECT_EQ(final_answer(hex("00 00 00 10 fe 53 4d 58 00 00 00 00 00 00 00 00")).kind, listener_kind::binary_unknown);
+  EXPECT_EQ(final_answer(hex("00 00 00 10 fe 53 4d 58 00 00 00 00 00 00 00 00")).kind, listener_kind::binary);
 }
 
 TEST(ClassifyMalformed, SmbCutShortIsBinary) {
-  EXPECT_EQ(ended(hex("00 00 00 10 fe 53")).kind, listener_kind::binary_unknown);
+  EXPECT_EQ(ended(hex("00 00 00 10 fe 53")).kind, listener_kind::binary);
 }
 
 TEST(ClassifyMalformed, Smb2ShortNetbiosLength) {
@@ -548,7 +562,7 @@ TEST(ClassifyMalformed, SignaturePrefixThenCloseIsText) {
 
 TEST(ClassifyMalformed, LoneAngleBracketIsText) {
   EXPECT_EQ(ended(text("<")).detail, "text: <");
-  EXPECT_EQ(final_at_end(text("< 3 ok\n")).kind, listener_kind::text_banner);
+  EXPECT_EQ(final_at_end(text("< 3 ok\n")).kind, listener_kind::banner);
 }
 
 TEST(ClassifyMalformed, HtmlWithoutClosingTagWaitsThenDecides) {
@@ -564,17 +578,17 @@ TEST(ClassifyMalformed, VncShortVersion) {
 
 TEST(ClassifyMalformed, TextWithControlByteIsBinary) {
   const auto c = final_answer(text(std::string("hello\x00world, and more bytes", 27)));
-  EXPECT_EQ(c.kind, listener_kind::binary_unknown);
+  EXPECT_EQ(c.kind, listener_kind::binary);
   EXPECT_EQ(c.detail, "first 16 bytes: 68 65 6c 6c 6f 00 77 6f 72 6c 64 2c 20 61 6e 64");
 }
 
 TEST(ClassifyMalformed, TextMostlyHighBytesIsBinary) {
   EXPECT_EQ(final_answer(text("A\xc8\xc9\xca\xcb\xcc\xcd\xce\xcf\xd0\xd1\xd2\xd3\xd4\xd5\xd6\n")).kind,
-            listener_kind::binary_unknown);
+            listener_kind::binary);
 }
 
 TEST(ClassifyMalformed, EmptyTextLineIsBinary) {
-  EXPECT_EQ(ended(text("\r\n")).kind, listener_kind::binary_unknown);
+  EXPECT_EQ(ended(text("\r\n")).kind, listener_kind::binary);
 }
 
 TEST(ClassifyMalformed, ClassifiesEveryEndOfEveryShortInput) {

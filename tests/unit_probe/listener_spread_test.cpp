@@ -15,7 +15,7 @@ namespace {
 
 using namespace rdp;
 using probe::attempt_outcome;
-using probe::met_kind;
+using protocol::listener_kind;
 using probe::protocol_attempt;
 using probe::tally;
 
@@ -48,36 +48,36 @@ probe::connection_met ssh(std::string address = {}) {
 
 TEST(ListenerSpread, RdpAnswersAreFingerprintedByWhatTheServerChose) {
   auto m = rdp_selected(0x03, 0x02);
-  EXPECT_EQ(m.kind, met_kind::rdp);
+  EXPECT_EQ(m.kind, listener_kind::rdp);
   EXPECT_EQ(m.requested_bits, 0x03u);
   EXPECT_EQ(m.fingerprint, "selected credssp");
 
   auto f = attempt(0x00, attempt_outcome::failure, "RDP_NEG_FAILURE");
   f.failure_code = 0x05;  // HYBRID_REQUIRED_BY_SERVER (2.2.1.2.2)
   EXPECT_EQ(probe::met_by(f, std::nullopt)->fingerprint, "failure HYBRID_REQUIRED_BY_SERVER");
-  EXPECT_EQ(probe::met_by(attempt(0, attempt_outcome::no_negotiation, ""), std::nullopt)->kind, met_kind::rdp);
+  EXPECT_EQ(probe::met_by(attempt(0, attempt_outcome::no_negotiation, ""), std::nullopt)->kind, listener_kind::rdp);
   EXPECT_EQ(probe::met_by(attempt(0x10, attempt_outcome::disconnected, ""), std::nullopt)->fingerprint, "disconnected");
 }
 
 TEST(ListenerSpread, OtherListenersAreFingerprintedByTheirClassification) {
   auto m = http("127.0.0.1:3389");
-  EXPECT_EQ(m.kind, met_kind::http);
+  EXPECT_EQ(m.kind, listener_kind::http);
   EXPECT_EQ(m.fingerprint, "HTTP/1.0 400 Bad Request");
   EXPECT_EQ(m.evidence, "http: HTTP/1.0 400 Bad Request");
   EXPECT_EQ(m.address, "127.0.0.1:3389");
-  // A silent listener: classified silence, no fingerprint (nothing spoke).
-  auto silent = probe::met_by(attempt(0, attempt_outcome::timeout, "silence: nothing in 3000 ms"),
-                              protocol::classification{protocol::listener_kind::silence, "nothing in 3000 ms"});
-  EXPECT_EQ(silent->kind, met_kind::silent);
+  // A silent listener: classified silent, no fingerprint (nothing spoke).
+  auto silent = probe::met_by(attempt(0, attempt_outcome::timeout, "silent: nothing in 3000 ms"),
+                              protocol::classification{protocol::listener_kind::silent, "nothing in 3000 ms"});
+  EXPECT_EQ(silent->kind, listener_kind::silent);
   EXPECT_EQ(silent->fingerprint, "");
   EXPECT_EQ(probe::met_by(attempt(0, attempt_outcome::refused, "TCP connect: refused"), std::nullopt)->kind,
-            met_kind::refused);
+            listener_kind::refused);
   // A connect that timed out (no classification) is a transport error, not a silent listener.
   EXPECT_EQ(probe::met_by(attempt(0, attempt_outcome::timeout, "TCP connect: timed out"), std::nullopt)->kind,
-            met_kind::error);
+            listener_kind::error);
   // A malformed confirm: a TPKT speaker we cannot understand.
   EXPECT_EQ(probe::met_by(attempt(0, attempt_outcome::not_rdp, "malformed X.224 Connection Confirm"), std::nullopt)->kind,
-            met_kind::tpkt_not_rdp);
+            listener_kind::tpkt_not_rdp);
   EXPECT_FALSE(probe::met_by(attempt(0, attempt_outcome::skipped, "skipped"), std::nullopt));
 }
 
@@ -91,11 +91,11 @@ TEST(ListenerSpread, TallyCountsPerKindAndFingerprintAndRequest) {
   t.add(http("127.0.0.1:3389"));
   ASSERT_EQ(t.entries.size(), 3u);
   EXPECT_EQ(t.connections(), 6u);
-  EXPECT_EQ(t.connections_of(met_kind::rdp), 3u);
-  EXPECT_EQ(t.connections_of(met_kind::http), 3u);
+  EXPECT_EQ(t.connections_of(listener_kind::rdp), 3u);
+  EXPECT_EQ(t.connections_of(listener_kind::http), 3u);
   EXPECT_EQ(t.entries[0].connections, 2u);
   EXPECT_EQ(t.entries[0].requested_bits, 0x00u);
-  EXPECT_EQ(t.entries[1].kind, met_kind::http);
+  EXPECT_EQ(t.entries[1].kind, listener_kind::http);
   EXPECT_FALSE(t.entries[1].requested_bits);  // a non-RDP answer does not depend on the request
   EXPECT_EQ(t.entries[1].example, "http: HTTP/1.0 400 Bad Request");
   EXPECT_EQ(t.addresses(), std::vector<std::string>{"127.0.0.1:3389"});
@@ -145,7 +145,7 @@ TEST(ListenerSpread, TransportOutcomesAloneDoNotDisagree) {
   t.add(*probe::met_by(attempt(0, attempt_outcome::reset, "reset"), std::nullopt));
   t.add(*probe::met_by(attempt(0, attempt_outcome::refused, "refused"), std::nullopt));
   t.add(*probe::met_by(attempt(0, attempt_outcome::timeout, "silence"),
-                       protocol::classification{protocol::listener_kind::silence, "nothing"}));
+                       protocol::classification{protocol::listener_kind::silent, "nothing"}));
   EXPECT_EQ(t.connections(), 4u);
   EXPECT_FALSE(probe::disagree(t));
   EXPECT_FALSE(probe::disagree(tally{}));
@@ -178,13 +178,17 @@ TEST(ListenerSpread, JsonShape) {
   EXPECT_EQ(j["met"][1]["example"], "http: HTTP/1.0 400 Bad Request");
 }
 
-TEST(ListenerSpread, KindNames) {
-  EXPECT_EQ(probe::to_string(met_kind::tpkt_not_rdp), "tpkt-not-rdp");
-  EXPECT_EQ(probe::to_string(met_kind::banner), "banner");
-  EXPECT_EQ(probe::to_string(met_kind::silent), "silent");
-  EXPECT_EQ(probe::met_kind_of(protocol::listener_kind::text_banner), met_kind::banner);
-  EXPECT_TRUE(probe::identifies_listener(met_kind::binary));
-  EXPECT_FALSE(probe::identifies_listener(met_kind::refused));
+// The spread counts in the classifier's words (protocol::listener_kind): a banner is "banner" in listener.kind and
+// in listener_spread alike.
+TEST(ListenerSpread, CountsInTheClassifiersWords) {
+  const auto banner = probe::met_by(attempt(0, attempt_outcome::not_rdp, "banner: 220 ftp ready"),
+                                    protocol::classification{listener_kind::banner, "220 ftp ready"});
+  ASSERT_TRUE(banner);
+  EXPECT_EQ(banner->kind, listener_kind::banner);
+  EXPECT_EQ(banner->fingerprint, "220 ftp ready");
+  tally t;
+  t.add(*banner);
+  EXPECT_EQ(probe::to_json(t)["met"][0]["kind"], "banner");
 }
 
 // The verdict (decide_verdict): a disagreeing spread is listener-conflict whatever the attempts say, its evidence

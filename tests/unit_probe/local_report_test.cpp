@@ -162,7 +162,7 @@ TEST(LocalListenersFindings, AnRdpServerIsOneThatAnsweredRdpWhateverItThenRefuse
 // --- SO_REUSEPORT groups, their spread, and split families (issue 16) ---
 
 // `n` connections that met `kind` with `fingerprint`, at 127.0.0.1:3389, requestedProtocols 0x01 as the spread asks.
-void add(probe::tally& t, probe::met_kind kind, std::string fingerprint, std::size_t n) {
+void add(probe::tally& t, protocol::listener_kind kind, std::string fingerprint, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
     t.add(probe::connection_met{.kind = kind,
                                 .requested_bits = 0x01,
@@ -230,8 +230,8 @@ TEST(LocalListenersGroups, ASpreadWithAnHttpShareNamesTheShare) {
   auto http = socket_on("127.0.0.1", false, {20});
   auto p = probe_at("127.0.0.1:3389", false, {0, 1});
   probe::tally t;
-  add(t, probe::met_kind::rdp, "selected SSL", 9);
-  add(t, probe::met_kind::http, "HTTP/1.1 400 Bad Request", 7);
+  add(t, protocol::listener_kind::rdp, "selected SSL", 9);
+  add(t, protocol::listener_kind::http, "HTTP/1.1 400 Bad Request", 7);
   p.spread = t;
   const auto r = evaluated({rdp, http}, {p});
   ASSERT_EQ(r.findings.size(), 2u) << joined(r.findings);
@@ -252,7 +252,7 @@ TEST(LocalListenersGroups, ASpreadWithAnHttpShareNamesTheShare) {
 TEST(LocalListenersGroups, ASpreadThatMetOnlyOneKindOfRdpServerAddsNothing) {
   auto p = probe_at("127.0.0.1:3389", false, {0, 1});
   probe::tally t;
-  add(t, probe::met_kind::rdp, "selected SSL", 16);
+  add(t, protocol::listener_kind::rdp, "selected SSL", 16);
   p.spread = t;
   const auto r = evaluated({socket_on("127.0.0.1", false, {10}), socket_on("127.0.0.1", false, {20})}, {p});
   ASSERT_EQ(r.findings.size(), 1u) << joined(r.findings);  // the group alone: still a stale second instance
@@ -262,8 +262,8 @@ TEST(LocalListenersGroups, ASpreadThatMetOnlyOneKindOfRdpServerAddsNothing) {
 TEST(LocalListenersGroups, ASpreadOfContradictingRdpAnswersIsAFinding) {
   auto p = probe_at("127.0.0.1:3389", false, {0, 1});
   probe::tally t;
-  add(t, probe::met_kind::rdp, "selected SSL", 10);
-  add(t, probe::met_kind::rdp, "failure SSL_NOT_ALLOWED_BY_SERVER (0x02)", 6);
+  add(t, protocol::listener_kind::rdp, "selected SSL", 10);
+  add(t, protocol::listener_kind::rdp, "failure SSL_NOT_ALLOWED_BY_SERVER (0x02)", 6);
   p.spread = t;
   const auto r = evaluated({socket_on("127.0.0.1", false, {10}), socket_on("127.0.0.1", false, {20})}, {p});
   ASSERT_EQ(r.findings.size(), 2u) << joined(r.findings);
@@ -279,8 +279,8 @@ TEST(LocalListenersGroups, ASpreadReplacesTheOneProbesNotRdpFinding) {
   b.owners = {{20, "prog20", ""}};
   auto p = probe_at("127.0.0.1:3389", false, {0, 1}, probe::verdict::not_rdp);
   probe::tally t;
-  add(t, probe::met_kind::http, "HTTP/1.1 400 Bad Request", 8);
-  add(t, probe::met_kind::rdp, "selected SSL", 8);
+  add(t, protocol::listener_kind::http, "HTTP/1.1 400 Bad Request", 8);
+  add(t, protocol::listener_kind::rdp, "selected SSL", 8);
   p.spread = t;
   const auto r = evaluated({a, b}, {p});
   EXPECT_FALSE(contains(r.findings, "owner is not an RDP server")) << joined(r.findings);
@@ -364,8 +364,8 @@ TEST(LocalListenersFamilies, SocketsMetFollowTheKernelsLookupOrder) {
 TEST(LocalReportJson, ProbesAndGroupSizeAndSpread) {
   auto p = probe_at("127.0.0.1:3389", false, {0, 1});
   probe::tally t;
-  add(t, probe::met_kind::rdp, "selected SSL", 3);
-  add(t, probe::met_kind::http, "HTTP/1.1 400 Bad Request", 1);
+  add(t, protocol::listener_kind::rdp, "selected SSL", 3);
+  add(t, protocol::listener_kind::http, "HTTP/1.1 400 Bad Request", 1);
   p.spread = t;
   const auto j = probe::to_json(evaluated({socket_on("127.0.0.1", false, {10}), socket_on("127.0.0.1", false, {20})}, {p}));
   EXPECT_EQ(j.at("listeners").at(0).at("group_size"), 2);

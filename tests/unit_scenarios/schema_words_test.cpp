@@ -123,7 +123,9 @@ TEST(WindowTolerance, IsRefusedWithoutAWindowOrBeyondTheTimeout) {
             0u)
       << too_long;
   const auto not_a_duration = error_of(with(windowed, "within: 95s..100s", "within: 95s..100s, tolerance: lots"));
-  EXPECT_EQ(not_a_duration.rfind("t.yaml:8:51: expect[1].tolerance: expected a duration", 0), 0u) << not_a_duration;
+  EXPECT_EQ(not_a_duration.rfind("t.yaml:8:51: expect[1].tolerance: 'lots' is not a duration: expected a number", 0),
+            0u)
+      << not_a_duration;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #pragma once
-// Values as users type them on a command line: targets (HOST, HOST:PORT, [IPv6]:PORT, bare IPv6, with a
-// default port) and durations ("500ms", "3s", "1.5s", "2m"; a bare number is seconds).
+// Targets as users type them on a command line: HOST, HOST:PORT, [IPv6]:PORT, bare IPv6, with a default port. And
+// the durations of the flags that take milliseconds (the grammar itself is quantity.hpp's).
+#include "rdp/net/quantity.hpp"
+
 #include <boost/system/result.hpp>
 
 #include <chrono>
@@ -45,10 +47,10 @@ boost::system::result<std::vector<expanded_target>> expand_target_file(std::stri
                                                                        std::uint16_t default_port, std::size_t limit,
                                                                        std::string* why);
 
-// A positive duration; errc::bad_target with `why` naming the problem otherwise.
+// A duration of 1ms to 24h in whole milliseconds, for the flags whose timers keep milliseconds: read_duration
+// (quantity.hpp: "500ms", "1.5s", "4m30s", "1h"; a lone number is seconds) without 0, and without what is finer
+// than a millisecond ("1500us" is refused, not rounded). errc::bad_quantity with `why` naming the problem otherwise.
+// format_duration (quantity.hpp) prints what it reads back to the same value.
 boost::system::result<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why = nullptr);
-// A duration as the tools print it, in the largest unit that holds it exactly: "15m", "90s", "500ms" (and "0ms").
-// What parse_duration reads back to the same value, for anything from 1ms to 24h.
-std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace rdp::net

@@ -7,9 +7,17 @@
 //
 // Usage: `sequence_engine engine(socket, options); co_await engine.run(machine, on_notify);` where `on_notify(machine)`
 // runs for each notify action (without suspending) before the machine is resumed with notified.
+//
+// sequence_engine is basic_sequence_engine<tcp::socket, steady_clock>. A test runs the same engine on an in-memory
+// stream and a clock it moves by hand — basic_sequence_engine<memory_stream, manual_clock> (memory_stream.hpp,
+// manual_clock.hpp) — so a driver's timeouts, splits and errors are tested without sockets or sleeping. What differs
+// between stream types is found by overload: read_tcp_info and close_with_reset (tcp_info.hpp, drain.hpp; a
+// memory_stream's own), and the TLS that start_tls runs (started_tls below).
+#include "rdp/net/buffered_tls.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/drain.hpp"
 #include "rdp/net/lean_tls.hpp"
+#include "rdp/net/tcp_info.hpp"
 #include "rdp/net/tls.hpp"
 #include "rdp/protocol/sequence.hpp"
 
@@ -18,6 +26,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -57,39 +66,54 @@ struct engine_options {
 
 using tls_stream = ssl::stream<tcp::socket&>;
 
-class sequence_engine {
+// The TLS a start_tls runs on `Stream`: lean_tls on a TCP socket (what production runs), Asio's TLS stream on anything
+// else (buffered_tls.hpp).
+template <class Stream>
+struct started_tls {
+  using type = buffered_tls<Stream>;
+};
+template <>
+struct started_tls<tcp::socket> {
+  using type = lean_tls;
+};
+
+template <class Stream, class Clock = clock>
+class basic_sequence_engine {
+  static_assert(std::is_same_v<typename Clock::time_point, protocol::sequence::instant>,
+                "the machines' instants are steady_clock time points: the clock must use that type");
+
  public:
-  sequence_engine(tcp::socket& socket, engine_options options) : socket_(socket), options_(std::move(options)) {}
+  basic_sequence_engine(Stream& socket, engine_options options) : socket_(socket), options_(std::move(options)) {}
   // An engine over a TLS stream already established (the probe runs its own handshake to collect TLS facts, then
   // hands the rest of the connection to a machine that starts after TLS).
-  sequence_engine(tls_stream& established, engine_options options)
+  basic_sequence_engine(ssl::stream<Stream&>& established, engine_options options)
       : socket_(established.next_layer()), options_(std::move(options)), tls_(&established) {}
 
-  sequence_engine(const sequence_engine&) = delete;
-  sequence_engine& operator=(const sequence_engine&) = delete;
+  basic_sequence_engine(const basic_sequence_engine&) = delete;
+  basic_sequence_engine& operator=(const basic_sequence_engine&) = delete;
 
   // The TLS session once a start_tls completed (or the one given), else null.
-  SSL* tls_handle() noexcept { return lean_ ? lean_->native_handle() : tls_ ? tls_->native_handle() : nullptr; }
-  tcp::socket& socket() noexcept { return socket_; }
+  SSL* tls_handle() noexcept { return started_ ? started_->native_handle() : tls_ ? tls_->native_handle() : nullptr; }
+  Stream& socket() noexcept { return socket_; }
 
   // Runs `machine` from its start event to done. Never throws for anything the peer does.
   template <class Machine, class OnNotify>
   asio::awaitable<void> run(Machine& machine, OnNotify on_notify) {
     using namespace protocol::sequence;
-    auto act = machine.resume(happened(event_kind::start, clock::now()));
+    auto act = machine.resume(happened(event_kind::start, Clock::now()));
     for (;;) {
       switch (act.kind) {
         case action_kind::done: co_return;
         case action_kind::notify:
           on_notify(machine);
-          act = machine.resume(happened(event_kind::notified, clock::now()));
+          act = machine.resume(happened(event_kind::notified, Clock::now()));
           break;
         case action_kind::write: act = machine.resume(co_await write(act)); break;
         case action_kind::read: act = machine.resume(co_await read(act)); break;
         case action_kind::start_tls: act = machine.resume(co_await handshake(act)); break;
         case action_kind::close:
           co_await close(act);
-          act = machine.resume(happened(event_kind::closed, clock::now()));
+          act = machine.resume(happened(event_kind::closed, Clock::now()));
           break;
       }
     }
@@ -98,85 +122,90 @@ class sequence_engine {
   asio::awaitable<void> run(Machine& machine) {
     co_await run(machine, [](Machine&) {});
   }
+  // The socket's TCP state as the machine asked to close, before the engine closed it; nullopt until then (or when
+  // the socket was already closed, or the stream is not TCP).
+  const std::optional<tcp_snapshot>& tcp_at_close() const noexcept { return tcp_at_close_; }
 
  private:
   using event = protocol::sequence::event;
   using event_kind = protocol::sequence::event_kind;
   using action = protocol::sequence::action;
+  using duration = typename Clock::duration;
+  using timer = asio::basic_waitable_timer<Clock>;
 
   static event failure(const error_code& ec) {
-    if (ec == errc::timed_out) return protocol::sequence::happened(event_kind::timed_out, clock::now());
-    return protocol::sequence::failed(clock::now(), ec);
+    if (ec == errc::timed_out) return protocol::sequence::happened(event_kind::timed_out, Clock::now());
+    return protocol::sequence::failed(Clock::now(), ec);
   }
 
   asio::awaitable<event> write(const action& act) {
-    const auto left = act.deadline - clock::now();
-    if (left <= clock::duration::zero()) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
+    const auto left = act.deadline - Clock::now();
+    if (left <= duration::zero()) co_return protocol::sequence::happened(event_kind::timed_out, Clock::now());
     const auto buffer = asio::buffer(act.bytes.data(), act.bytes.size());
     error_code ec;
-    if (lean_) {
-      ec = co_await with_deadline(lean_->write(act.bytes), left);
+    if (started_) {
+      ec = co_await with_deadline<Clock>(started_->write(act.bytes), left);
     } else {
-      auto [write_ec, n] = tls_ ? co_await with_deadline(asio::async_write(*tls_, buffer, use_tuple), left)
-                                : co_await with_deadline(asio::async_write(socket_, buffer, use_tuple), left);
+      auto [write_ec, n] = tls_ ? co_await with_deadline<Clock>(asio::async_write(*tls_, buffer, use_tuple), left)
+                                : co_await with_deadline<Clock>(asio::async_write(socket_, buffer, use_tuple), left);
       (void)n;
       ec = write_ec;
     }
     if (ec) co_return failure(ec);
-    co_return protocol::sequence::happened(event_kind::written, clock::now());
+    co_return protocol::sequence::happened(event_kind::written, Clock::now());
   }
 
-  // One read of whatever stream carries the bytes now: lean TLS, an adopted asio TLS stream, or the socket.
+  // One read of whatever stream carries the bytes now: the TLS started here, an adopted asio TLS stream, or the socket.
   asio::awaitable<std::tuple<error_code, std::size_t>> read_chunk() {
-    if (lean_) co_return co_await lean_->read_some(chunk_);
+    if (started_) co_return co_await started_->read_some(chunk_);
     if (tls_) co_return co_await tls_->async_read_some(asio::buffer(chunk_), use_tuple);
     co_return co_await socket_.async_read_some(asio::buffer(chunk_), use_tuple);
   }
 
   asio::awaitable<event> read(const action& act) {
     auto* wake = act.wakeable ? options_.wake : nullptr;
-    if (wake && wake->take()) co_return protocol::sequence::happened(event_kind::woken, clock::now());
-    if (act.deadline <= clock::now()) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
-    asio::steady_timer deadline(socket_.get_executor(), act.deadline);
+    if (wake && wake->take()) co_return protocol::sequence::happened(event_kind::woken, Clock::now());
+    if (act.deadline <= Clock::now()) co_return protocol::sequence::happened(event_kind::timed_out, Clock::now());
+    timer deadline(socket_.get_executor(), act.deadline);
     std::size_t got = 0;
     error_code ec;
     using namespace asio::experimental::awaitable_operators;
     if (wake) {
       auto result = co_await (read_chunk() || deadline.async_wait(use_tuple) || wake->timer().async_wait(use_tuple));
-      if (result.index() == 1) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
+      if (result.index() == 1) co_return protocol::sequence::happened(event_kind::timed_out, Clock::now());
       if (result.index() == 2) {
         wake->timer().expires_at(clock::time_point::max());
         wake->take();
-        co_return protocol::sequence::happened(event_kind::woken, clock::now());
+        co_return protocol::sequence::happened(event_kind::woken, Clock::now());
       }
       std::tie(ec, got) = std::get<0>(result);
     } else {
       auto result = co_await (read_chunk() || deadline.async_wait(use_tuple));
-      if (result.index() == 1) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
+      if (result.index() == 1) co_return protocol::sequence::happened(event_kind::timed_out, Clock::now());
       std::tie(ec, got) = std::get<0>(result);
     }
     // Bytes that came with an error (a TLS close after the last record) are delivered first; the error shows at the
     // next read.
-    if (got > 0) co_return protocol::sequence::received(clock::now(), protocol::bytes_view(chunk_.data(), got));
+    if (got > 0) co_return protocol::sequence::received(Clock::now(), protocol::bytes_view(chunk_.data(), got));
     if (ec) co_return failure(ec);
-    co_return protocol::sequence::failed(clock::now(), make_error_code(asio::error::eof));
+    co_return protocol::sequence::failed(Clock::now(), make_error_code(asio::error::eof));
   }
 
   asio::awaitable<event> handshake(const action& act) {
-    if (!options_.tls_context) co_return protocol::sequence::failed(clock::now(), make_error_code(asio::error::no_protocol_option));
-    if (tls_ || lean_) co_return protocol::sequence::failed(clock::now(), make_error_code(asio::error::already_started));
-    lean_.emplace(socket_, *options_.tls_context);
-    if (options_.before_handshake) options_.before_handshake(lean_->native_handle());
-    const auto left = act.deadline - clock::now();
-    if (left <= clock::duration::zero()) co_return protocol::sequence::happened(event_kind::timed_out, clock::now());
-    const auto ec = co_await with_deadline(lean_->handshake(options_.role), left);
+    if (!options_.tls_context) co_return protocol::sequence::failed(Clock::now(), make_error_code(asio::error::no_protocol_option));
+    if (tls_ || started_) co_return protocol::sequence::failed(Clock::now(), make_error_code(asio::error::already_started));
+    started_.emplace(socket_, *options_.tls_context);
+    if (options_.before_handshake) options_.before_handshake(started_->native_handle());
+    const auto left = act.deadline - Clock::now();
+    if (left <= duration::zero()) co_return protocol::sequence::happened(event_kind::timed_out, Clock::now());
+    const auto ec = co_await with_deadline<Clock>(started_->handshake(options_.role), left);
     if (ec) co_return failure(ec);
-    auto done = protocol::sequence::happened(event_kind::tls_done, clock::now());
+    auto done = protocol::sequence::happened(event_kind::tls_done, Clock::now());
     // A client's machine may bind credentials to the server's key (CredSSP, MS-CSSP 3.1.5): it gets the certificate's
     // SubjectPublicKey with the event (sequence.hpp). The server's machine knows its own key.
     if (options_.role == ssl::stream_base::client) {
       peer_public_key_.clear();
-      if (X509* peer = SSL_get0_peer_certificate(lean_->native_handle())) peer_public_key_ = subject_public_key(peer);
+      if (X509* peer = SSL_get0_peer_certificate(started_->native_handle())) peer_public_key_ = subject_public_key(peer);
       done.bytes = protocol::bytes_view(peer_public_key_.data(), peer_public_key_.size());
     }
     co_return done;
@@ -184,25 +213,31 @@ class sequence_engine {
 
   asio::awaitable<void> close(const action& act) {
     using protocol::sequence::close_style;
+    // Before our own shutdown or drain changes it: had the peer's FIN or RST already come?
+    tcp_at_close_ = read_tcp_info(socket_);
     error_code ignored;
     switch (act.close) {
       case close_style::reset: close_with_reset(socket_); co_return;
       case close_style::abrupt: socket_.close(ignored); co_return;
       case close_style::graceful: {
-        const auto left = act.deadline - clock::now();
-        if (left > clock::duration::zero()) co_await half_close_and_drain(socket_, left, options_.drain_max_bytes);
+        const auto left = act.deadline - Clock::now();
+        if (left > duration::zero()) co_await half_close_and_drain<Clock>(socket_, left, options_.drain_max_bytes);
         socket_.close(ignored);
         co_return;
       }
     }
   }
 
-  tcp::socket& socket_;
+  Stream& socket_;
+  std::optional<tcp_snapshot> tcp_at_close_;
   engine_options options_;
-  tls_stream* tls_ = nullptr;     // an established asio TLS stream given to the constructor
-  std::optional<lean_tls> lean_;  // the TLS this engine started (start_tls)
+  ssl::stream<Stream&>* tls_ = nullptr;  // an established asio TLS stream given to the constructor
+  std::optional<typename started_tls<Stream>::type> started_;  // the TLS this engine started (start_tls)
   std::array<std::uint8_t, 4096> chunk_{};
   std::vector<std::uint8_t> peer_public_key_;  // what the last tls_done event's bytes point into
 };
+
+// The engine production runs: a TCP socket, the steady clock.
+using sequence_engine = basic_sequence_engine<tcp::socket>;
 
 }  // namespace rdp::net

@@ -11,6 +11,7 @@ enum class errc {
   frame_too_large,    // the peer announced a frame above our cap
   peer_closed,        // the peer closed the connection before the exchange finished
   bad_target,         // a target string that cannot be parsed
+  bad_quantity,       // a duration, size or rate that cannot be parsed (quantity.hpp)
 };
 
 const boost::system::error_category& net_category() noexcept;

@@ -5,7 +5,8 @@
 // listener per family. One connection then proves nothing: the scan (scanner.cpp) and `rdpprobe local` count what
 // each connection met here and call the port a conflict when the answers disagree.
 // Pure: no sockets, no clocks. Built from the attempt outcomes the probe already records (report.hpp) and the
-// first-response classifier (protocol/classify.hpp); tested in tests/unit_probe/listener_spread_test.cpp.
+// first-response classifier (protocol/classify.hpp), whose listener_kind is the one vocabulary of what answered;
+// tested in tests/unit_probe/listener_spread_test.cpp.
 #include "rdp/protocol/classify.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -21,36 +22,9 @@ namespace rdp::probe {
 
 struct protocol_attempt;  // report.hpp
 
-// What answered one connection. The first kinds name a listener that spoke; silent … error are what the transport
-// did when nothing spoke (they tell nothing about which program owns the socket: an overloaded RDP server is silent
-// or resets sometimes too).
-enum class met_kind {
-  rdp,           // an RDP answer: RDP_NEG_RSP, RDP_NEG_FAILURE, a legacy confirm, an RDP hang-up (MS-RDPBCGR 2.2.1.2)
-  tpkt_not_rdp,  // a TPKT speaker answering with another TPDU
-  tls,           // a TLS-first server
-  http,
-  ssh,
-  smb,
-  vnc,
-  banner,        // a readable text line (FTP/SMTP "220 …", anything printable)
-  binary,        // bytes that match nothing known
-  silent,        // connected, nothing came before the deadline
-  closed,        // connected, the peer closed without a word
-  reset,         // the connection was reset without a word
-  refused,       // TCP connect refused
-  error,         // another socket error (connect timeout, unreachable …)
-};
-// "rdp", "tpkt-not-rdp", "tls", "http", "ssh", "smb", "vnc", "banner", "binary", "silent", "closed", "reset",
-// "refused", "error".
-std::string_view to_string(met_kind kind) noexcept;
-// A listener spoke (rdp … binary), as opposed to what the transport did (silent … error).
-bool identifies_listener(met_kind kind) noexcept;
-// The kind a classification names (protocol::listener_kind::silence is met_kind::silent, and so on).
-met_kind met_kind_of(protocol::listener_kind kind) noexcept;
-
 // What one connection met.
 struct connection_met {
-  met_kind kind = met_kind::error;
+  protocol::listener_kind kind = protocol::listener_kind::error;
   std::uint32_t requested_bits = 0;  // the requestedProtocols the connection sent (RDP answers depend on it)
   // What tells this listener from another of the same kind. RDP: the answer to requested_bits ("selected HYBRID",
   // "failure SSL_NOT_ALLOWED_BY_SERVER (0x02)", "no negotiation", "disconnected"); others: the classification's
@@ -68,7 +42,7 @@ std::optional<connection_met> met_by(const protocol_attempt& attempt,
 
 // One line of a tally: the connections that met the same thing.
 struct spread_entry {
-  met_kind kind = met_kind::error;
+  protocol::listener_kind kind = protocol::listener_kind::error;
   // RDP answers are compared per request (the same server answers 0x00 and 0x03 differently): set for kind rdp.
   std::optional<std::uint32_t> requested_bits;
   std::string fingerprint;
@@ -84,7 +58,7 @@ struct tally {
 
   void add(const connection_met& met);
   std::size_t connections() const noexcept;            // every connection counted
-  std::size_t connections_of(met_kind kind) const noexcept;
+  std::size_t connections_of(protocol::listener_kind kind) const noexcept;
   // Distinct addresses counted, in the order first met.
   std::vector<std::string> addresses() const;
 };

@@ -54,10 +54,13 @@ struct login_options {
   // Sent in the Client Info PDU (and to CredSSP under nla). The password is never logged, printed or kept in results.
   std::string user, domain, password;
   login_security security = login_security::any;
-  // Bounds the whole connection sequence (TCP connect to activation). It is also FreeRDP's TcpConnectTimeout and
-  // TcpAckTimeout, but FreeRDP's blocking negotiation and TLS reads have no timeout of their own, so a watchdog
-  // aborts the attempt and shuts the socket down when this elapses (result.timed_out).
+  // Bounds the whole connection sequence (TCP connect to activation). It is also FreeRDP's TcpConnectTimeout, but
+  // FreeRDP's blocking negotiation and TLS reads have no timeout of their own, so a watchdog aborts the attempt and
+  // shuts the socket down when this elapses (result.timed_out).
   std::chrono::milliseconds connect_timeout{10000};
+  // FreeRDP's TcpAckTimeout (its TCP_USER_TIMEOUT, as xfreerdp's /timeout: sets it). Unset: FreeRDP's default,
+  // 9000 ms, so that a held session notices a dead path when a stock FreeRDP client would (docs/freerdp.md 1.8).
+  std::optional<std::chrono::milliseconds> tcp_ack_timeout;
   // After reaching the active state, keep pumping the session's events this long, or until the server ends the
   // session (result.ended_by_server). 0: disconnect as soon as the session is active.
   std::chrono::milliseconds stay{0};

@@ -4,7 +4,7 @@
 // CHALLENGE (MS-NLMP 2.2.1.2) the NetBIOS/DNS names, the clock and the Windows build. No credentials are needed or
 // sent: the exchange stops after the CHALLENGE.
 #include "rdp/net/asio.hpp"
-#include "rdp/probe/scanner.hpp"
+#include "rdp/probe/probe_options.hpp"
 
 #include <nlohmann/json_fwd.hpp>
 

@@ -4,7 +4,8 @@
 // (2.2.1.3.3) offers some RC4/FIPS methods, and from the server's Connect-Response (2.2.1.4) its encryption level,
 // the method it chose and its RDP version. The exchange stops there: no keys are exchanged, nobody logs in.
 #include "rdp/net/asio.hpp"
-#include "rdp/probe/scanner.hpp"
+#include "rdp/probe/probe_options.hpp"
+#include "rdp/probe/report.hpp"  // session_result
 
 #include <nlohmann/json_fwd.hpp>
 

@@ -1,6 +1,8 @@
 #pragma once
 // Bounds-checked little/big-endian reading and writing over byte spans. Every read reports underflow
 // instead of reading past the end, so decoders can turn it into errc::truncated or errc::need_more.
+#include "rdp/protocol/hex.hpp"  // hex32: how codes read from these bytes are printed
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -13,9 +15,6 @@ namespace rdp::protocol {
 
 using bytes_view = std::span<const std::uint8_t>;
 using byte_buffer = std::vector<std::uint8_t>;
-
-// "0x0000000C": how MS-RDPBCGR, FreeRDP and Windows write 32-bit codes (errorInfo, NTSTATUS, versions, flags).
-std::string hex32(std::uint32_t value);
 
 class byte_reader {
  public:

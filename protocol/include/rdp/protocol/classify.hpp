@@ -23,25 +23,35 @@ enum class stream_end { open, closed, reset, timed_out };
 
 std::string_view to_string(stream_end e) noexcept;  // "open", "closed", "reset", "timed-out"
 
-// What the first response says is listening.
+// What answered at a port: the one vocabulary of listener kinds, for rdpprobe's `listener.kind` and its
+// `listener_spread` alike (docs/verdicts.md). rdp … binary name a listener that spoke, classified by its first
+// response; silent, closed and reset say how the stream ended with nothing received; refused and error are what the
+// TCP connect met before there was a stream — classify_listener never returns those two (the probe's tally of
+// connections counts them, probe/listener_spread.hpp).
 enum class listener_kind {
-  rdp,             // X.224 Connection Confirm (TPKT 03 00, TPDU code 0xD0) — including an RDP_NEG_FAILURE, still RDP
-  tpkt_not_rdp,    // a TPKT speaker answering with another TPDU (e.g. 0xF0 data, 0x80 DR, 0x70 ER)
-  tls,             // a TLS record: alert (0x15) or handshake (0x16) — a TLS-first server
-  http,            // "HTTP/" status line, or an HTML body (Python http.server answers with HTML only)
-  ssh,             // "SSH-" banner
-  smb,             // NetBIOS session + \xFESMB or \xFFSMB
-  vnc,             // "RFB 003.00x\n"
-  text_banner,     // printable text line (FTP/SMTP "220 ...", POP "+OK", anything readable)
-  binary_unknown,  // bytes that match nothing above
-  silence,         // nothing received and the stream timed out while open
-  closed,          // nothing received and the peer closed (FIN) — e.g. OpenSSL s_server dropping a non-TLS hello
-  reset,           // nothing received and the peer reset the connection
+  rdp,           // X.224 Connection Confirm (TPKT 03 00, TPDU code 0xD0) — including an RDP_NEG_FAILURE, still RDP
+  tpkt_not_rdp,  // a TPKT speaker answering with another TPDU (e.g. 0xF0 data, 0x80 DR, 0x70 ER)
+  tls,           // a TLS record: alert (0x15) or handshake (0x16) — a TLS-first server
+  http,          // "HTTP/" status line, or an HTML body (Python http.server answers with HTML only)
+  ssh,           // "SSH-" banner
+  smb,           // NetBIOS session + \xFESMB or \xFFSMB
+  vnc,           // "RFB 003.00x\n"
+  banner,        // printable text line (FTP/SMTP "220 ...", POP "+OK", anything readable)
+  binary,        // bytes that match nothing above
+  silent,        // nothing received and the stream timed out while open
+  closed,        // nothing received and the peer closed (FIN) — e.g. OpenSSL s_server dropping a non-TLS hello
+  reset,         // nothing received and the peer reset the connection
+  refused,       // the TCP connect was refused
+  error,         // another connect error (connect timeout, unreachable …)
 };
 
-// "rdp", "tpkt-not-rdp", "tls", "http", "ssh", "smb", "vnc", "text-banner", "binary-unknown", "silence", "closed",
-// "reset".
+// "rdp", "tpkt-not-rdp", "tls", "http", "ssh", "smb", "vnc", "banner", "binary", "silent", "closed", "reset",
+// "refused", "error".
 std::string_view to_string(listener_kind kind) noexcept;
+
+// A listener spoke (rdp … binary), as opposed to what the transport did (silent … error): only the former says which
+// program owns a socket (an overloaded RDP server is silent or resets sometimes too).
+bool identifies_listener(listener_kind kind) noexcept;
 
 // Everything the probe saw from the listener.
 struct listener_observation {

@@ -219,6 +219,10 @@ struct client_result {
   std::uint64_t inputs_sent = 0;  // busy input PDUs written
   // Instants on the driver's clock, for per-phase latency.
   std::optional<sequence::instant> started_at, tls_at, active_at;
+  // When the machine decided the connection was over (a deadline or the silence limit ran out, the stream failed, the
+  // owner asked it to leave, or the sequence failed), before any goodbye write or graceful close's drain: the drain
+  // is real time (deadlines.close) and would move the end of a time-scaled story.
+  std::optional<sequence::instant> ended_at;
 };
 
 class client_sequence {

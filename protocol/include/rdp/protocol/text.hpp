@@ -2,6 +2,8 @@
 // Text that came off the wire (certificate names, NTLM names, HTTP headers, banners, Client Info strings, /proc
 // contents) is untrusted bytes. These are the only ways the tools turn it into something a report may print:
 // valid UTF-8 for JSON and XML, escaped for a terminal, and the raw bytes as hex where they were not text.
+#include "rdp/protocol/hex.hpp"  // to_hex: the raw bytes as hex
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -27,9 +29,6 @@ std::string escape_xml(std::string_view raw);
 // (U+0080..U+009F, which some terminals obey as CSI/OSC) and bytes that are not UTF-8 become \xNN, and a backslash
 // becomes \\ so the escaping is unambiguous. Tab becomes \t, LF \n, CR \r.
 std::string escape_for_terminal(std::string_view raw);
-
-// Lower-case hex of the bytes, two digits each: "a1ff1b".
-std::string to_hex(std::string_view raw);
 
 // Whether a report needs the raw bytes beside the text: true when `raw` is not valid UTF-8 or holds a control
 // character (C0 but tab/LF/CR, DEL, C1), i.e. when to_valid_utf8 or escape_for_terminal lost or changed something.

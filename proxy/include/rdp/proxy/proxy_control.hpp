@@ -19,9 +19,10 @@ namespace rdp::proxy {
 net::control_outcome handle_proxy_control_line(fault_proxy& proxy, std::string_view token, std::string_view line) noexcept;
 
 // A fault change from its JSON ("set" above): {"idle_timeout_ms":N|null,"on_idle":"drop"|"reset"|"reset-both",
-// "idle_from":PHASE,"latency_ms":N,"jitter_ms":N,"bandwidth":N,"slice":N,"slice_delay_ms":N,"reset_now":true,
-// "reset_at":PHASE,"reset_after_ms":N,"blackhole":bool,"listener_down_ms":N,"refuse_new":bool}. Every member is
-// optional; false with `why` naming the member and what is wrong for anything else.
+// "idle_from":PHASE,"latency_ms":N,"jitter_ms":N,"bandwidth":N|RATE,"slice":N,"slice_delay_ms":N,"reset_now":true,
+// "reset_at":PHASE,"reset_after_ms":N,"blackhole":bool,"listener_down_ms":N,"refuse_new":bool}. A bandwidth is
+// bytes per second, or a rate as text ("10Mbit/s", net::read_rate). Every member is optional; false with `why`
+// naming the member and what is wrong for anything else.
 bool fault_change_from_json(const nlohmann::json& j, fault_change& out, std::string* why);
 
 }  // namespace rdp::proxy

@@ -1,7 +1,7 @@
-// `rdpsim run` (run_cli.hpp): every file is parsed before anything runs; then each scenario runs in turn, and the
+// `rdpsim run` (run_command.hpp): every file is parsed before anything runs; then each scenario runs in turn, and the
 // reports asked for (--junit, --json, --report) are rewritten after each one, so a Ctrl-C keeps those of the
 // scenarios that finished (and their pcaps, written when each ends).
-#include "run_cli.hpp"
+#include "run_command.hpp"
 
 #include "rdp/net/local_file.hpp"
 #include "rdp/protocol/text.hpp"
@@ -20,7 +20,7 @@
 namespace rdp::sim {
 namespace {
 
-struct run_cli_options {
+struct run_command_options {
   std::vector<std::string> paths;
   double time_scale = 1.0;
   std::string junit, json, pcap_dir, report_dir;
@@ -42,7 +42,7 @@ bool write_file(const std::string& path, const std::string& text) {
   return false;
 }
 
-bool write_reports(const run_cli_options& o, const std::vector<scenarios::scenario_result>& results) {
+bool write_reports(const run_command_options& o, const std::vector<scenarios::scenario_result>& results) {
   bool ok = true;
   if (!o.junit.empty()) ok = write_file(o.junit, scenarios::to_junit(results)) && ok;
   if (!o.json.empty()) ok = write_file(o.json, scenarios::to_json(results)) && ok;
@@ -54,7 +54,7 @@ bool write_reports(const run_cli_options& o, const std::vector<scenarios::scenar
   return ok;
 }
 
-int run(const run_cli_options& o) {
+int run(const run_command_options& o) {
   if (!(o.time_scale > 0) || o.time_scale > 1000) {
     std::cerr << "rdpsim run: --time-scale " << o.time_scale
               << ": must be a number above 0 and at most 1000 (0.05 replays 30 minutes in 90 s)\n";
@@ -124,7 +124,7 @@ int run(const run_cli_options& o) {
 }  // namespace
 
 void add_run_command(CLI::App& app) {
-  auto o = std::make_shared<run_cli_options>();
+  auto o = std::make_shared<run_command_options>();
   auto* cmd = app.add_subcommand("run", "Run scenario files (scenarios/, docs/scenarios.md) end to end on loopback");
   cmd->add_option("paths", o->paths, "scenario files, or directories searched for *.yaml")->required();
   // The tolerance of a window is the file's, in scenario time, so a file says the same at every scale and on every

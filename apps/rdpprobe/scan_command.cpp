@@ -1,9 +1,9 @@
-#include "rdp/probe/cli.hpp"
+// `rdpprobe scan` (scan_command.hpp): flags to probe_options, probe_all, and the reports streamed as targets finish.
+#include "scan_command.hpp"
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/local_file.hpp"
 #include "rdp/probe/junit.hpp"
-#include "rdp/probe/local_listeners.hpp"
 #include "rdp/probe/scanner.hpp"
 
 #include <CLI/CLI.hpp>
@@ -17,6 +17,7 @@
 #include <functional>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -336,16 +337,25 @@ int run_scan(const scan_settings& s) {
   return all_healthy ? exit_healthy : exit_finding;
 }
 
+int run_scan_command(const scan_settings& s) {
+  try {
+    return run_scan(s);
+  } catch (const usage_error& e) {
+    std::cerr << "rdpprobe: " << e.message << "\n";
+    return exit_usage;
+  } catch (const std::exception& e) {
+    // A bug or an exhausted resource: said, and never an exit status that could read as a clean run.
+    std::cerr << "rdpprobe: internal error: " << e.what() << "\n";
+    return exit_finding;
+  }
+}
+
 }  // namespace
 
-int run_cli(int argc, char** argv) {
-  // A reader that goes away (`rdpprobe scan … | head -1`) must not kill the run before its files are written: the
-  // write then fails with EPIPE and report_output stops the output.
-  std::signal(SIGPIPE, SIG_IGN);
-  CLI::App app{"rdpprobe — what is really listening on an RDP port, and what it says"};
-  app.require_subcommand(1);
+CLI::App* add_scan_command(CLI::App& app) {
   auto* scan = app.add_subcommand("scan", "Negotiate each security protocol with each target and report what it selects");
-  scan_settings settings;
+  auto settings_ptr = std::make_shared<scan_settings>();
+  auto& settings = *settings_ptr;
   scan->add_option("targets", settings.targets,
                    "HOST, HOST:PORT, [IPv6]:PORT, CIDR range (10.0.0.0/24[:PORT]) or @FILE (default port 3389)")
       ->required();
@@ -417,42 +427,8 @@ int run_cli(int argc, char** argv) {
       "session-error, dns-failed, listener-conflict, login-failed, reconnect-failed, internal-error.\n"
       "Exit status: 0 every target is rdp, 1 any finding (or the report could not be written), 2 usage or input\n"
       "error, 130 interrupted.");
-  auto* local = app.add_subcommand("local", "List what listens on an RDP port on this machine, and which process owns it");
-  std::uint16_t local_port = net::default_rdp_port;
-  bool local_json = false;
-  local->add_option("--port", local_port, "TCP port")->check(CLI::Range(1, 65535))->capture_default_str();
-  local->add_flag("--json", local_json, "one JSON object (docs/local-listeners.md)");
-  local_options local_o;
-  local->add_option("--connections", local_o.connections,
-                    "connections to each SO_REUSEPORT group's address, to meet every member (1-64) [8 per member, at "
-                    "most 64]")
-      ->check(CLI::Range(std::size_t{1}, max_spread_connections));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "rdpprobe: " << e.what() << "\n(run 'rdpprobe " << (scan->parsed() ? "scan " : "") << "--help')\n";
-    return exit_usage;
-  }
-  if (local->parsed()) {
-    try {
-      return run_local(local_port, local_json, std::cout, local_o);
-    } catch (const std::exception& e) {
-      std::cerr << "rdpprobe local: " << e.what() << "\n";
-      return exit_finding;
-    }
-  }
-  try {
-    return run_scan(settings);
-  } catch (const usage_error& e) {
-    std::cerr << "rdpprobe: " << e.message << "\n";
-    return exit_usage;
-  } catch (const std::exception& e) {
-    // A bug or an exhausted resource: said, and never an exit status that could read as a clean run.
-    std::cerr << "rdpprobe: internal error: " << e.what() << "\n";
-    return exit_finding;
-  }
+  scan->callback([settings_ptr] { std::exit(run_scan_command(*settings_ptr)); });
+  return scan;
 }
 
 }  // namespace rdp::probe

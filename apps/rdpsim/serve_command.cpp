@@ -1,28 +1,22 @@
-// The rdpsim command line: `serve` runs the simulated server; `demo` (the README's first command) replays two drops
-// of the scenario library (demo_cli.cpp); `run`, `proxy` and `ctl` have files of their own.
+// `rdpsim serve` (serve_command.hpp): the simulated server from a profile and flags, with its control interface,
+// until SIGINT/SIGTERM.
+#include "serve_command.hpp"
+
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/tls.hpp"
-#include "rdp/probe/login.hpp"
-#include "rdp/probe/scanner.hpp"
 #include "rdp/protocol/bytes.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/sim/control.hpp"
 #include "rdp/sim/profile.hpp"
 #include "rdp/sim/server.hpp"
-#include "ctl_cli.hpp"
-#include "demo_cli.hpp"
-#include "proxy_cli.hpp"
-#include "run_cli.hpp"
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <csignal>
-#include <cstdio>
-#include <future>
+#include <cstdlib>
 #include <iostream>
-#include <sstream>
-#include <thread>
+#include <memory>
+#include <stdexcept>
 
 namespace rdp::sim {
 namespace {
@@ -126,52 +120,9 @@ int run_serve(const serve_options& o) {
   return 0;
 }
 
-}  // namespace
-
-int run_cli(int argc, char** argv) {
-  CLI::App app{"rdpsim — a simulated RDP server for reproducing session drops"};
-  app.require_subcommand(1);
-  serve_options so;
-  auto* serve = app.add_subcommand("serve", "Run the simulated RDP server until SIGINT/SIGTERM");
-  serve->add_option("--profile", so.profile_path, "YAML profile (sim/profiles/, docs/profiles.md); flags override it")
-      ->check(CLI::ExistingFile);
-  serve->add_option("--listen", so.listen, "ADDRESS:PORT to listen on (port 0: any free port) [127.0.0.1:13389]");
-  serve->add_flag("--reuse-port", so.reuse_port,
-                  "SO_REUSEPORT: join listeners already on the address and port (a stale second instance); the kernel "
-                  "spreads connections between them");
-  serve->add_option("--protocols", so.protocols,
-                    "security protocols offered: rdp,tls,credssp,credssp-ex,rdstls,rdsaad [rdp,tls]");
-  auto* cert = serve->add_option("--cert", so.id.cert_path, "TLS certificate (PEM); default: a self-signed one generated at start");
-  auto* key = serve->add_option("--key", so.id.key_path, "TLS private key (PEM) for --cert");
-  auto* key_type = serve->add_option("--key-type", so.id.key_type, "key of the generated certificate: rsa or ecdsa")->capture_default_str();
-  auto* cn = serve->add_option("--cn", so.id.common_name, "common name of the generated certificate")->capture_default_str();
-  serve->add_option("--control", so.control_listen, "loopback ADDRESS:PORT of the control interface [127.0.0.1:13390]");
-  serve->add_option("--control-token-file", so.control_token_file, "write the control token to this file (mode 0600)");
-  serve->add_flag("--no-control", so.no_control, "no control interface (no admin actions)");
-  demo_options demo_o;
-  auto* demo = app.add_subcommand("demo", "Replay two drops on loopback (a stale session, a firewall's idle timeout), "
-                                          "each with what every side saw and rdpprobe's verdict");
-  demo->add_flag("--json", demo_o.json, "print the runner's JSON report instead of the timelines");
-  demo->add_flag("--verbose", demo_o.verbose, "also print the timelines' details (the proxy's phase trace, probes)");
-  demo->add_option("--pcap", demo_o.pcap_dir, "also write each story's pcap (and TLS keys) to this directory");
-  add_ctl_command(app);  // `rdpsim ctl …` runs and exits inside its own callback (ctl_cli.hpp)
-  add_proxy_command(app);  // `rdpsim proxy …` likewise (proxy_cli.hpp)
-  add_run_command(app);  // `rdpsim run …` likewise (run_cli.hpp)
+int run_serve_command(const serve_options& o) {
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "rdpsim: " << e.what() << "\n(run 'rdpsim --help')\n";
-    return exit_usage;
-  }
-  try {
-    if (serve->parsed()) {
-      so.identity_given = cert->count() + key->count() + key_type->count() + cn->count() > 0;
-      return run_serve(so);
-    }
-    if (demo->parsed()) return run_demo(demo_o);
-    return exit_usage;
+    return run_serve(o);
   } catch (const std::invalid_argument& e) {
     std::cerr << "rdpsim: " << e.what() << "\n";
     return exit_usage;
@@ -182,6 +133,34 @@ int run_cli(int argc, char** argv) {
     std::cerr << e.what() << "\n";
     return 1;
   }
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto so = std::make_shared<serve_options>();
+  auto* serve = app.add_subcommand("serve", "Run the simulated RDP server until SIGINT/SIGTERM");
+  serve->add_option("--profile", so->profile_path, "YAML profile (sim/profiles/, docs/profiles.md); flags override it")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--listen", so->listen, "ADDRESS:PORT to listen on (port 0: any free port) [127.0.0.1:13389]");
+  serve->add_flag("--reuse-port", so->reuse_port,
+                  "SO_REUSEPORT: join listeners already on the address and port (a stale second instance); the kernel "
+                  "spreads connections between them");
+  serve->add_option("--protocols", so->protocols,
+                    "security protocols offered: rdp,tls,credssp,credssp-ex,rdstls,rdsaad [rdp,tls]");
+  auto* cert = serve->add_option("--cert", so->id.cert_path, "TLS certificate (PEM); default: a self-signed one generated at start");
+  auto* key = serve->add_option("--key", so->id.key_path, "TLS private key (PEM) for --cert");
+  auto* key_type = serve->add_option("--key-type", so->id.key_type, "key of the generated certificate: rsa or ecdsa")->capture_default_str();
+  auto* cn = serve->add_option("--cn", so->id.common_name, "common name of the generated certificate")->capture_default_str();
+  serve->add_option("--control", so->control_listen, "loopback ADDRESS:PORT of the control interface [127.0.0.1:13390]");
+  serve->add_option("--control-token-file", so->control_token_file, "write the control token to this file (mode 0600)");
+  serve->add_flag("--no-control", so->no_control, "no control interface (no admin actions)");
+  serve->callback([so, cert, key, key_type, cn] {
+    so->identity_given = cert->count() + key->count() + key_type->count() + cn->count() > 0;
+    const int status = run_serve_command(*so);
+    std::cout.flush();
+    std::exit(status);
+  });
 }
 
 }  // namespace rdp::sim

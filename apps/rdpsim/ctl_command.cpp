@@ -1,7 +1,7 @@
 // `rdpsim ctl`: Windows' session administration commands, spelled as on Windows where they exist (`query session`,
 // `query user`, `logoff ID`, `reset session ID`), sent to a running rdpsim's control port. Tables are formatted
 // here from the server's JSON (control.hpp), so `--json` shows exactly what the server said.
-#include "ctl_cli.hpp"
+#include "ctl_command.hpp"
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/local_file.hpp"
@@ -279,7 +279,7 @@ void add_ctl_command(CLI::App& app) {
   ctl->add_option("--timeout", options->timeout, "connect and read deadline")->capture_default_str();
   ctl->add_option("command", options->words, "the command and its arguments (see below)");
   ctl->footer(grammar);
-  // cli.cpp dispatches `serve` and `demo` after parsing; ctl finishes here so that it needs no dispatch line there.
+  // ctl finishes here, as every subcommand does, so that main.cpp needs no dispatch of its own.
   ctl->callback([options] {
     const int status = run_ctl(*options);
     std::cout.flush();

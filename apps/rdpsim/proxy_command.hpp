@@ -9,7 +9,7 @@ class App;
 namespace rdp::sim {
 
 // Registers `proxy` on rdpsim's command line. It runs in its CLI11 callback until SIGINT/SIGTERM and ends the
-// process (0 after a signal, 2 for a usage or start-up error), so cli.cpp needs this one call.
+// process (0 after a signal, 2 for a usage or start-up error), so main.cpp needs this one call.
 void add_proxy_command(CLI::App& app);
 
 }  // namespace rdp::sim

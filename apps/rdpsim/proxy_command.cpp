@@ -1,8 +1,10 @@
-// `rdpsim proxy` (proxy_cli.hpp): flags to a proxy_config, the event log as JSON lines, the control interface with
+// `rdpsim proxy` (proxy_command.hpp): flags to a proxy_config, the event log as JSON lines, the control interface with
 // the proxy's commands (rdp/proxy/proxy_control.hpp) on rdpsim's control server.
-#include "proxy_cli.hpp"
+#include "proxy_command.hpp"
 
 #include "rdp/net/endpoint.hpp"
+#include "rdp/net/quantity.hpp"
+#include "rdp/protocol/text.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
 #include "rdp/proxy/proxy_control.hpp"
 #include "rdp/sim/control_server.hpp"
@@ -91,7 +93,12 @@ proxy::proxy_config config_from(const proxy_options& o) {
   if (!o.idle_from.empty()) f.idle_from = phase_flag("--idle-from", o.idle_from);
   if (!o.latency.empty()) f.latency = duration_flag("--latency", o.latency);
   if (!o.jitter.empty()) f.jitter = duration_flag("--jitter", o.jitter);
-  if (!o.bandwidth.empty()) f.bandwidth = number_flag("--bandwidth", o.bandwidth);
+  if (!o.bandwidth.empty()) {
+    std::string not_a_rate;
+    const auto rate = net::read_rate(o.bandwidth, net::zero_value::refuse, &not_a_rate);
+    if (!rate) throw usage_error("--bandwidth: " + protocol::escape_for_terminal(not_a_rate));
+    f.bandwidth = *rate;
+  }
   if (!o.slice.empty()) f.slice = static_cast<std::size_t>(number_flag("--slice", o.slice));
   if (!o.slice_delay.empty()) {
     f.slice_delay = duration_flag("--slice-delay", o.slice_delay);
@@ -195,7 +202,7 @@ void add_proxy_command(CLI::App& app) {
   cmd->add_option("--idle-from", o->idle_from, "count idle time from this phase on (default connected)");
   cmd->add_option("--latency", o->latency, "added to every chunk, each way");
   cmd->add_option("--jitter", o->jitter, "random extra delay up to this, each chunk");
-  cmd->add_option("--bandwidth", o->bandwidth, "bytes per second, each way");
+  cmd->add_option("--bandwidth", o->bandwidth, "a rate, each way: 20000 (bytes/s), 64KiB/s, 10Mbit/s (docs/quantities.md)");
   cmd->add_option("--slice", o->slice, "forward in writes of at most this many bytes");
   cmd->add_option("--slice-delay", o->slice_delay, "pause between slices");
   cmd->add_option("--reset-at", o->reset_at, "reset both sides at this phase (tls-established, active, …)");

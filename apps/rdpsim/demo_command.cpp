@@ -3,20 +3,32 @@
 // through the fault proxy — each with what every side saw and rdpprobe's verdict. The scenarios are embedded, so the
 // demo needs no file; they are the library's own kind (scenarios/*.yaml, docs/scenarios.md), parsed by the same
 // parser and run by the same runner as `rdpsim run`.
-#include "demo_cli.hpp"
-
-#include "rdp/scenarios/runner.hpp"
-#include "rdp/scenarios/scenario.hpp"
+#include "demo_command.hpp"
 
 #include "rdp/protocol/text.hpp"
+#include "rdp/scenarios/runner.hpp"
+#include "rdp/scenarios/scenario.hpp"
+#include "rdp/sim/profile.hpp"
 
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <stdexcept>
 #include <utility>
 
 namespace rdp::sim {
 namespace {
 
+constexpr int exit_usage = 2;
 constexpr std::size_t demo_width = 100;  // the demo fits a 100-column terminal
+
+struct demo_options {
+  bool json = false;     // the runner's JSON report instead of the timelines
+  std::string pcap_dir;  // also write each story's pcap there
+  bool verbose = false;  // the timelines' details too
+};
 
 constexpr const char* demo_profile = R"(
   profile:
@@ -142,8 +154,7 @@ expect:
   };
 }
 
-}  // namespace
-
+// 0 when both stories played as expected.
 int run_demo(const demo_options& o) {
   bool all_passed = true;
   std::vector<scenarios::scenario_result> results;
@@ -184,6 +195,37 @@ int run_demo(const demo_options& o) {
     std::cout << "rdpsim demo: " << (all_passed ? "both drops reproduced" : "a story did not play as expected")
               << ".\nMore: rdpsim run scenarios/ --time-scale 0.05 (docs/scenarios.md)\n";
   return all_passed ? 0 : 1;
+}
+
+int run_demo_command(const demo_options& o) {
+  try {
+    return run_demo(o);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "rdpsim: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const profile_error& e) {
+    std::cerr << "rdpsim: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+
+void add_demo_command(CLI::App& app) {
+  auto o = std::make_shared<demo_options>();
+  auto* demo = app.add_subcommand("demo", "Replay two drops on loopback (a stale session, a firewall's idle timeout), "
+                                          "each with what every side saw and rdpprobe's verdict");
+  demo->add_flag("--json", o->json, "print the runner's JSON report instead of the timelines");
+  demo->add_flag("--verbose", o->verbose, "also print the timelines' details (the proxy's phase trace, probes)");
+  demo->add_option("--pcap", o->pcap_dir, "also write each story's pcap (and TLS keys) to this directory");
+  demo->callback([o] {
+    const int status = run_demo_command(*o);
+    std::cout.flush();
+    std::exit(status);
+  });
 }
 
 }  // namespace rdp::sim
