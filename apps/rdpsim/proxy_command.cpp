@@ -3,7 +3,6 @@
 #include "proxy_command.hpp"
 
 #include "rdp/net/endpoint.hpp"
-#include "rdp/net/quantity.hpp"
 #include "rdp/protocol/text.hpp"
 #include "rdp/proxy/fault_proxy.hpp"
 #include "rdp/proxy/proxy_control.hpp"
@@ -13,6 +12,7 @@
 
 #include <charconv>
 #include <csignal>
+#include <map>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -30,8 +30,11 @@ constexpr std::uint16_t default_proxy_control_port = 13391;  // rdpsim's own is 
 struct proxy_options {
   std::string listen = "127.0.0.1:0";
   std::string upstream;
-  std::string idle_timeout, on_idle, idle_from, latency, jitter, bandwidth, slice, slice_delay, reset_at,
-      reset_after, connect_timeout = "5s", half_close_timeout = "5s", refusal_timeout = "2s";
+  std::string connect_timeout = "5s", half_close_timeout = "5s", refusal_timeout = "2s";
+  // One per row of proxy::fault_table that has a flag, by its scenario key: the text given, or whether an on/off
+  // flag was.
+  std::map<std::string_view, std::string> fault_values;
+  std::map<std::string_view, bool> fault_switches;
   std::string max_connections = "512", max_connections_per_source = "64";
   std::string events_file;
   std::string control = "127.0.0.1:" + std::to_string(default_proxy_control_port);
@@ -58,11 +61,27 @@ std::uint64_t number_flag(const std::string& flag, const std::string& text) {
   return value;
 }
 
-proxy::phase phase_flag(const std::string& flag, const std::string& text) {
-  if (auto p = proxy::phase_from_word(text)) return *p;
-  throw usage_error(flag + ": unknown phase '" + text +
-                    "' (connected, x224-request, x224-confirm, tls-client-hello, tls-established, first-app-data, "
-                    "logged-on, active, session-info-sent)");
+// The faults in force from the start: every flag of proxy::fault_table given, each read in its row's grammar (a
+// flag sets a fault, so none takes 0), and the relations between flags the table does not hold.
+proxy::fault_change faults_from(const proxy_options& o) {
+  proxy::fault_change f;
+  for (const auto& row : proxy::fault_table) {
+    if (row.flag.empty()) continue;
+    std::string text;
+    if (row.value == proxy::fault_value::on_off) {
+      if (o.fault_switches.at(row.scenario_key)) text = "true";
+    } else {
+      text = o.fault_values.at(row.scenario_key);
+    }
+    if (text.empty()) continue;
+    std::string why;
+    if (!proxy::read_fault(row, text, proxy::fault_origin::flag, f, &why))
+      throw usage_error(std::string(row.flag) + ": " + protocol::escape_for_terminal(why));
+  }
+  if (f.on_idle && !f.idle_timeout) throw usage_error("--on-idle needs --idle-timeout");
+  if (f.slice_delay && !f.slice) throw usage_error("--slice-delay needs --slice");
+  if (f.reset_after && !f.reset_at_phase) throw usage_error("--reset-after needs --reset-at PHASE");
+  return f;
 }
 
 proxy::proxy_config config_from(const proxy_options& o) {
@@ -83,32 +102,7 @@ proxy::proxy_config config_from(const proxy_options& o) {
   config.max_connections = static_cast<std::size_t>(number_flag("--max-connections", o.max_connections));
   config.max_connections_per_source =
       static_cast<std::size_t>(number_flag("--max-connections-per-source", o.max_connections_per_source));
-  auto& f = config.initial;
-  if (!o.idle_timeout.empty()) f.idle_timeout = std::optional<proxy::duration>(duration_flag("--idle-timeout", o.idle_timeout));
-  if (!o.on_idle.empty()) {
-    f.on_idle = proxy::idle_expiry_from_word(o.on_idle);
-    if (!f.on_idle) throw usage_error("--on-idle: '" + o.on_idle + "' is not drop, reset or reset-both");
-    if (!f.idle_timeout) throw usage_error("--on-idle needs --idle-timeout");
-  }
-  if (!o.idle_from.empty()) f.idle_from = phase_flag("--idle-from", o.idle_from);
-  if (!o.latency.empty()) f.latency = duration_flag("--latency", o.latency);
-  if (!o.jitter.empty()) f.jitter = duration_flag("--jitter", o.jitter);
-  if (!o.bandwidth.empty()) {
-    std::string not_a_rate;
-    const auto rate = net::read_rate(o.bandwidth, net::zero_value::refuse, &not_a_rate);
-    if (!rate) throw usage_error("--bandwidth: " + protocol::escape_for_terminal(not_a_rate));
-    f.bandwidth = *rate;
-  }
-  if (!o.slice.empty()) f.slice = static_cast<std::size_t>(number_flag("--slice", o.slice));
-  if (!o.slice_delay.empty()) {
-    f.slice_delay = duration_flag("--slice-delay", o.slice_delay);
-    if (!f.slice) throw usage_error("--slice-delay needs --slice");
-  }
-  if (!o.reset_at.empty()) f.reset_at_phase = phase_flag("--reset-at", o.reset_at);
-  if (!o.reset_after.empty()) {
-    f.reset_after = duration_flag("--reset-after", o.reset_after);
-    if (!f.reset_at_phase) throw usage_error("--reset-after needs --reset-at PHASE");
-  }
+  config.initial = faults_from(o);
   return config;
 }
 
@@ -181,8 +175,8 @@ int run_proxy(const proxy_options& o) {
 
 void add_proxy_command(CLI::App& app) {
   auto o = std::make_shared<proxy_options>();
-  auto* cmd = app.add_subcommand("proxy", "Relay TCP to an RDP server, injecting faults (idle timeout, resets, "
-                                          "blackhole, latency, bandwidth, slicing, listener down)");
+  auto* cmd = app.add_subcommand("proxy", "Relay TCP to an RDP server, injecting the network's faults (idle timeout, "
+                                          "resets, latency, bandwidth, …: docs/proxy.md)");
   cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0: any free one)")->capture_default_str();
   cmd->add_option("--upstream", o->upstream, "HOST:PORT of the RDP server")->required();
   cmd->add_option("--connect-timeout", o->connect_timeout, "to the upstream")->capture_default_str();
@@ -197,16 +191,14 @@ void add_proxy_command(CLI::App& app) {
   cmd->add_option("--refusal-timeout", o->refusal_timeout,
                   "how long a refused (busy) connection may take to send its X.224 Connection Request")
       ->capture_default_str();
-  cmd->add_option("--idle-timeout", o->idle_timeout, "forget a flow after this long with no data either way");
-  cmd->add_option("--on-idle", o->on_idle, "then: drop (silence), reset (the next sender), reset-both");
-  cmd->add_option("--idle-from", o->idle_from, "count idle time from this phase on (default connected)");
-  cmd->add_option("--latency", o->latency, "added to every chunk, each way");
-  cmd->add_option("--jitter", o->jitter, "random extra delay up to this, each chunk");
-  cmd->add_option("--bandwidth", o->bandwidth, "a rate, each way: 20000 (bytes/s), 64KiB/s, 10Mbit/s (docs/quantities.md)");
-  cmd->add_option("--slice", o->slice, "forward in writes of at most this many bytes");
-  cmd->add_option("--slice-delay", o->slice_delay, "pause between slices");
-  cmd->add_option("--reset-at", o->reset_at, "reset both sides at this phase (tls-established, active, …)");
-  cmd->add_option("--reset-after", o->reset_after, "… this long after it");
+  for (const auto& row : proxy::fault_table) {
+    if (row.flag.empty()) continue;
+    const std::string flag(row.flag), help(row.doc);
+    if (row.value == proxy::fault_value::on_off)
+      cmd->add_flag(flag, o->fault_switches[row.scenario_key], help);
+    else
+      cmd->add_option(flag, o->fault_values[row.scenario_key], help)->type_name(proxy::value_placeholder(row));
+  }
   cmd->add_option("--events", o->events_file, "append the event log here, one JSON object per line");
   cmd->add_option("--control", o->control, "HOST:PORT of the control interface (loopback only)")->capture_default_str();
   cmd->add_option("--control-token-file", o->control_token_file, "write the control token here");

@@ -121,24 +121,29 @@ bool probe_met_only_rdp(const local_probe& p) {
   return p.result && is_rdp_server(*p.result);
 }
 
-}  // namespace
+// The listening sockets by the address they are bound to (family, address).
+using sockets_by_address = std::map<std::pair<bool, std::string>, std::vector<std::size_t>>;
 
-void evaluate_local_report(local_report& report) {
-  report.findings.clear();
-  report.notes.clear();
+// Sockets with a known owner joined into owner groups; the others, whose owner this user cannot see.
+struct owner_groups {
+  std::vector<std::size_t> parent;                       // union-find over the sockets
+  std::map<std::size_t, std::vector<std::size_t>> groups;  // root → sockets, known owners only
+  std::vector<std::size_t> unknown;
+};
+
+// What the family finding said: whether it was made, and the owner groups it named.
+struct family_split {
+  bool found = false;
+  std::set<std::size_t> roots_met;
+};
+
+// SO_REUSEPORT groups: Linux refuses a second listening socket on an address and port unless both set
+// SO_REUSEPORT (and belong to one uid), so several sockets on one address are a group, however many processes
+// hold them. The kernel then hands each new connection to one member by a hash of its 4-tuple (inet_ehashfn,
+// reuseport_select_sock): some clients meet one program and some another. One socket held by several processes
+// (inherited across fork) is not a group: it is one socket, one accept queue.
+void note_reuseport_groups(local_report& report, const sockets_by_address& by_address) {
   const auto& ls = report.listeners;
-  const std::string port = std::to_string(report.port);
-  if (ls.empty()) {
-    report.findings.push_back("nothing listens on port " + port);
-  }
-
-  // SO_REUSEPORT groups: Linux refuses a second listening socket on an address and port unless both set
-  // SO_REUSEPORT (and belong to one uid), so several sockets on one address are a group, however many processes
-  // hold them. The kernel then hands each new connection to one member by a hash of its 4-tuple (inet_ehashfn,
-  // reuseport_select_sock): some clients meet one program and some another. One socket held by several processes
-  // (inherited across fork) is not a group: it is one socket, one accept queue.
-  std::map<std::pair<bool, std::string>, std::vector<std::size_t>> by_address;
-  for (std::size_t i = 0; i < ls.size(); ++i) by_address[{ls[i].socket.ipv6, ls[i].socket.address}].push_back(i);
   for (const auto& [where, members] : by_address) {
     if (members.size() < 2) continue;
     std::string who;
@@ -149,11 +154,15 @@ void evaluate_local_report(local_report& report) {
     report.findings.push_back(std::to_string(members.size()) + " sockets share " + ls[members.front()].local_address() +
                               " (SO_REUSEPORT group): " + who + "; the kernel splits connections between them");
   }
+}
 
-  // Owner groups: sockets held by a common process are one owner (inherited across fork, or one program with a
-  // v4 and a v6 socket), and so are the members of an SO_REUSEPORT group, which the finding above names.
-  // Union-find over the sockets that have a known owner.
-  std::vector<std::size_t> parent(ls.size());
+// Owner groups: sockets held by a common process are one owner (inherited across fork, or one program with a
+// v4 and a v6 socket), and so are the members of an SO_REUSEPORT group, which note_reuseport_groups names.
+// Union-find over the sockets that have a known owner.
+owner_groups group_owners(const std::vector<local_listener>& ls, const sockets_by_address& by_address) {
+  owner_groups owners;
+  auto& parent = owners.parent;
+  parent.resize(ls.size());
   std::iota(parent.begin(), parent.end(), std::size_t{0});
   const auto join = [&](std::size_t a, std::size_t b) { parent[find_root(parent, a)] = find_root(parent, b); };
   std::map<int, std::size_t> first_socket_of_pid;
@@ -165,15 +174,17 @@ void evaluate_local_report(local_report& report) {
   for (const auto& [where, members] : by_address)
     for (const auto i : members)
       if (!ls[i].owners.empty() && !ls[members.front()].owners.empty()) join(i, members.front());
-  std::map<std::size_t, std::vector<std::size_t>> groups;  // root → sockets, known owners only
-  std::vector<std::size_t> unknown;
   for (std::size_t i = 0; i < ls.size(); ++i) {
-    if (ls[i].owners.empty()) unknown.push_back(i);
-    else groups[find_root(parent, i)].push_back(i);
+    if (ls[i].owners.empty()) owners.unknown.push_back(i);
+    else owners.groups[find_root(parent, i)].push_back(i);
   }
+  return owners;
+}
 
-  // What a client of each family meets: the IPv4 loopback probe against the IPv6 one (docs/local-listeners.md,
-  // "Split families"). Only the probes tell what answered; the kernel's lookup order tells which sockets.
+// What a client of each family meets: the IPv4 loopback probe against the IPv6 one (docs/local-listeners.md,
+// "Split families"). Only the probes tell what answered; the kernel's lookup order tells which sockets.
+family_split note_family_split(local_report& report, owner_groups& owners) {
+  const auto& ls = report.listeners;
   const local_probe* v4 = nullptr;
   const local_probe* v6 = nullptr;
   for (const auto& p : report.probes) {
@@ -182,36 +193,41 @@ void evaluate_local_report(local_report& report) {
     if (!p.ipv6 && p.address.starts_with("127.0.0.1:")) v4 = &p;
     if (p.ipv6 && p.address.starts_with("[::1]:")) v6 = &p;
   }
-  bool family_finding = false;
-  std::set<std::size_t> roots_met_by_family;
-  if (v4 && v6 && v4->result != verdict::refused && v6->result != verdict::refused) {
-    const auto roots_of = [&](const local_probe& p) {
-      std::set<std::size_t> roots;
-      for (const auto i : p.sockets) roots.insert(ls[i].owners.empty() ? ls.size() + i : find_root(parent, i));
-      return roots;
-    };
-    const auto r4 = roots_of(*v4), r6 = roots_of(*v6);
-    if (r4 != r6 || probe_met_only_rdp(*v4) != probe_met_only_rdp(*v6)) {
-      family_finding = true;
-      roots_met_by_family.insert(r4.begin(), r4.end());
-      roots_met_by_family.insert(r6.begin(), r6.end());
-      const auto side = [&](const local_probe& p) {
-        std::string who;
-        for (const auto i : p.sockets) who += (who.empty() ? "" : "; ") + owners_text(ls[i]) + " on " + ls[i].local_address();
-        return probe_met_text(p) + " (" + (who.empty() ? "no socket known" : who) + "; probed " + p.address + ")";
-      };
-      report.findings.push_back("IPv4 and IPv6 clients meet different listeners on port " + port +
-                                ": an IPv4 client meets " + side(*v4) + ", an IPv6 client meets " + side(*v6));
-    }
-  }
+  family_split split;
+  if (!v4 || !v6 || v4->result == verdict::refused || v6->result == verdict::refused) return split;
+  const auto roots_of = [&](const local_probe& p) {
+    std::set<std::size_t> roots;
+    for (const auto i : p.sockets) roots.insert(ls[i].owners.empty() ? ls.size() + i : find_root(owners.parent, i));
+    return roots;
+  };
+  const auto r4 = roots_of(*v4), r6 = roots_of(*v6);
+  if (r4 == r6 && probe_met_only_rdp(*v4) == probe_met_only_rdp(*v6)) return split;
+  split.found = true;
+  split.roots_met.insert(r4.begin(), r4.end());
+  split.roots_met.insert(r6.begin(), r6.end());
+  const auto side = [&](const local_probe& p) {
+    std::string who;
+    for (const auto i : p.sockets) who += (who.empty() ? "" : "; ") + owners_text(ls[i]) + " on " + ls[i].local_address();
+    return probe_met_text(p) + " (" + (who.empty() ? "no socket known" : who) + "; probed " + p.address + ")";
+  };
+  report.findings.push_back("IPv4 and IPv6 clients meet different listeners on port " + std::to_string(report.port) +
+                            ": an IPv4 client meets " + side(*v4) + ", an IPv6 client meets " + side(*v6));
+  return split;
+}
 
+// More than one owner of the port, unless the family finding already named them all; then one finding per socket
+// whose owner this user cannot see.
+void note_owners(local_report& report, const owner_groups& owners, const family_split& family) {
+  const auto& ls = report.listeners;
+  const auto& groups = owners.groups;
+  const auto& unknown = owners.unknown;
   bool multiple = groups.size() > 1;
   std::string why;
   if (multiple) {
     why = "which one a client reaches depends on the address it connects to";
     // The family finding already says who each family meets; repeat it only when another owner is left over.
-    if (family_finding && unknown.empty() &&
-        std::all_of(groups.begin(), groups.end(), [&](const auto& g) { return roots_met_by_family.count(g.first) > 0; }))
+    if (family.found && unknown.empty() &&
+        std::all_of(groups.begin(), groups.end(), [&](const auto& g) { return family.roots_met.count(g.first) > 0; }))
       multiple = false;
   } else if (!unknown.empty()) {
     // Processes we could not see: sockets created by different users cannot be one process's.
@@ -230,23 +246,26 @@ void evaluate_local_report(local_report& report) {
       for (const auto i : members)
         if (seen.insert(ls[i].local_address()).second)
           addresses += (addresses.empty() ? "" : ", ") + ls[i].local_address();
-      std::string owners;
+      std::string owner_names;
       for (const auto i : members) {
         const auto text = owners_text(ls[i]);
-        if (owners.find(text) == std::string::npos) owners += (owners.empty() ? "" : ", ") + text;
+        if (owner_names.find(text) == std::string::npos) owner_names += (owner_names.empty() ? "" : ", ") + text;
       }
-      who += (who.empty() ? "" : "; ") + owners + " on " + addresses;
+      who += (who.empty() ? "" : "; ") + owner_names + " on " + addresses;
     }
     for (const auto i : unknown) who += (who.empty() ? "" : "; ") + owners_text(ls[i]) + " on " + ls[i].local_address();
-    report.findings.push_back("multiple owners of port " + port + " (" + why + "): " + who);
+    report.findings.push_back("multiple owners of port " + std::to_string(report.port) + " (" + why + "): " + who);
   }
   for (const auto i : unknown)
     report.findings.push_back("owner unknown: no process this user can inspect holds the socket on " +
                               ls[i].local_address() + " (uid " + std::to_string(ls[i].socket.uid) + ", " +
                               ls[i].user + "); run as root to see every process");
+}
 
-  // The spread of a group: what each share of the connections met. Anything but RDP is a finding, naming the share;
-  // so are RDP answers that contradict each other (two RDP servers configured differently).
+// The spread of a group: what each share of the connections met. Anything but RDP is a finding, naming the share;
+// so are RDP answers that contradict each other (two RDP servers configured differently). Returns the addresses
+// probed with a spread.
+std::set<std::string> note_spreads(local_report& report) {
   std::set<std::string> spread_probed;
   for (const auto& p : report.probes) {
     if (!p.spread) continue;
@@ -267,8 +286,13 @@ void evaluate_local_report(local_report& report) {
     }
     report.findings.push_back("the SO_REUSEPORT group on " + p.address + " answers differently: " + shares);
   }
+  return spread_probed;
+}
 
-  // One finding per probed address that is not an RDP server, naming who listens there.
+// One finding per probed address that is not an RDP server (and has no spread, which note_spreads covered),
+// naming who listens there.
+void note_non_rdp_owners(local_report& report, const std::set<std::string>& spread_probed) {
+  const auto& ls = report.listeners;
   std::set<std::string> reported;
   for (const auto& l : ls) {
     if (!l.result) {
@@ -287,9 +311,12 @@ void evaluate_local_report(local_report& report) {
     report.findings.push_back("owner is not an RDP server: " + owners + " on " + l.local_address() + " answers " +
                               what_answered(l) + (l.probed != l.local_address() ? " (probed " + l.probed + ")" : ""));
   }
+}
 
-  // Whether a [::] socket takes IPv4 clients: /proc/net/tcp6 does not show IPV6_V6ONLY, so the verdict step
-  // connected to an IPv4 loopback address that only a dual-stack [::] could answer.
+// Whether a [::] socket takes IPv4 clients: /proc/net/tcp6 does not show IPV6_V6ONLY, so the verdict step
+// connected to an IPv4 loopback address that only a dual-stack [::] could answer.
+void note_dual_stack(local_report& report) {
+  const auto& ls = report.listeners;
   for (const auto& p : report.probes) {
     if (!p.dual_stack_check || !p.result) continue;
     std::string sockets;
@@ -302,6 +329,24 @@ void evaluate_local_report(local_report& report) {
                              " met " + probe_met_text(p) +
                              "; an IPv4 client meets it at every address no IPv4 socket holds");
   }
+}
+
+}  // namespace
+
+void evaluate_local_report(local_report& report) {
+  report.findings.clear();
+  report.notes.clear();
+  const auto& ls = report.listeners;
+  if (ls.empty()) report.findings.push_back("nothing listens on port " + std::to_string(report.port));
+  sockets_by_address by_address;
+  for (std::size_t i = 0; i < ls.size(); ++i) by_address[{ls[i].socket.ipv6, ls[i].socket.address}].push_back(i);
+  note_reuseport_groups(report, by_address);
+  auto owners = group_owners(ls, by_address);
+  const auto family = note_family_split(report, owners);
+  note_owners(report, owners, family);
+  const auto spread_probed = note_spreads(report);
+  note_non_rdp_owners(report, spread_probed);
+  note_dual_stack(report);
   if (report.uninspected > 0)
     report.notes.push_back(std::to_string(report.uninspected) +
                            " processes could not be inspected (permission denied on /proc/<pid>/fd); run as root "

@@ -31,6 +31,30 @@ struct attempt_job {
   std::vector<tcp::endpoint> endpoints;
 };
 
+// What every attempt of one target shares: the options, clamped to the target's overall deadline when an attempt
+// starts, the TLS context and pacer of the run, the name certificates are verified for, and how many run at once.
+struct attempt_context {
+  std::shared_ptr<const probe_options> options;
+  bool bounded = false;  // options->target_timeout is set: no phase may run past `deadline`
+  net::clock::time_point deadline;
+  std::shared_ptr<asio::ssl::context> tls_context;
+  std::shared_ptr<connection_pacer> pacer;
+  std::string verify_name;
+
+  // Deadlines of an attempt started now: no phase may run past the target's overall deadline.
+  std::shared_ptr<const probe_options> options_now() const {
+    if (!bounded) return options;
+    const auto left =
+        std::max(net::milliseconds(1), std::chrono::duration_cast<net::milliseconds>(deadline - net::clock::now()));
+    auto clamped = std::make_shared<probe_options>(*options);
+    clamped->connect_timeout = std::min(clamped->connect_timeout, left);
+    clamped->read_timeout = std::min(clamped->read_timeout, left);
+    clamped->tls_timeout = std::min(clamped->tls_timeout, left);
+    return clamped;
+  }
+  bool out_of_time() const { return bounded && net::clock::now() >= deadline; }
+};
+
 // Workers taking a batch's attempts in turn; the timer is cancelled when the last worker ends, however it ends
 // (net::spawn reports every completion, an exception included).
 struct attempt_batch {
@@ -47,35 +71,31 @@ struct attempt_batch {
 };
 
 asio::awaitable<void> attempt_worker(std::shared_ptr<attempt_batch> batch, std::vector<attempt_state>* states,
-                                     std::vector<attempt_job> jobs,
-                                     std::function<std::shared_ptr<const probe_options>()> options_now,
-                                     std::shared_ptr<asio::ssl::context> tls_context,
-                                     std::shared_ptr<connection_pacer> pacer, std::string verify_name,
+                                     std::vector<attempt_job> jobs, std::shared_ptr<const attempt_context> context,
                                      std::shared_ptr<bool> session_checked) {
   while (batch->next < jobs.size()) {
     const std::size_t i = batch->next++;
-    (*states)[i] = co_await detail::attempt_protocol(jobs[i].endpoints, jobs[i].requested_bits, options_now(),
-                                                     tls_context, pacer, verify_name, session_checked);
+    (*states)[i] = co_await detail::attempt_protocol(jobs[i].endpoints, jobs[i].requested_bits, context->options_now(),
+                                                     context->tls_context, context->pacer, context->verify_name,
+                                                     session_checked);
   }
 }
 
-// Runs jobs[from …] into (*states)[from …], at most `in_flight` at once, each on its own connection: the target's
-// time is then its slowest answer, not the sum. Returns the first worker's exception as text, empty when none.
+// Runs jobs[from …] into (*states)[from …], at most options->attempts_in_flight at once, each on its own connection:
+// the target's time is then its slowest answer, not the sum. Returns the first worker's exception as text, empty
+// when none.
 asio::awaitable<std::string> run_attempts(std::vector<attempt_state>* states, std::vector<attempt_job> jobs,
-                                          std::size_t from, unsigned in_flight,
-                                          std::function<std::shared_ptr<const probe_options>()> options_now,
-                                          std::shared_ptr<asio::ssl::context> tls_context,
-                                          std::shared_ptr<connection_pacer> pacer, std::string verify_name,
+                                          std::size_t from, std::shared_ptr<const attempt_context> context,
                                           std::shared_ptr<bool> session_checked, std::string label) {
   if (from >= jobs.size()) co_return std::string();
   auto executor = co_await asio::this_coro::executor;
   auto batch = std::make_shared<attempt_batch>(executor);
   batch->next = from;
-  batch->workers = std::min<std::size_t>(std::max<unsigned>(1, in_flight), jobs.size() - from);
+  batch->workers =
+      std::min<std::size_t>(std::max<unsigned>(1, context->options->attempts_in_flight), jobs.size() - from);
   for (std::size_t w = 0; w < batch->workers; ++w)
-    net::spawn(executor,
-               attempt_worker(batch, states, jobs, options_now, tls_context, pacer, verify_name, session_checked),
-               label, [batch](std::exception_ptr e) { batch->worker_done(e); });
+    net::spawn(executor, attempt_worker(batch, states, jobs, context, session_checked), label,
+               [batch](std::exception_ptr e) { batch->worker_done(e); });
   co_await batch->all_done.async_wait(net::use_tuple);
   co_return batch->failure;
 }
@@ -165,78 +185,93 @@ asio::awaitable<void> connection_pacer::wait_turn() {
   }
 }
 
-asio::awaitable<target_report> probe_target(std::string target_text, net::host_port target,
-                                            std::shared_ptr<const probe_options> options,
-                                            std::shared_ptr<asio::ssl::context> tls_context,
-                                            std::shared_ptr<connection_pacer> pacer,
-                                            asio::any_io_executor blocking_executor) {
-  target_report report;
-  report.target = std::move(target_text);
-  report.address = target.text();
-  const auto start = net::clock::now();
-  if (options->before_target) options->before_target(report.target);
+namespace {
 
+// One target's probe, shared by its steps: the report they fill, the addresses and requests every connection uses,
+// and the first internal failure among its attempt workers.
+struct target_probe {
+  target_report report;
+  net::host_port target;
+  net::clock::time_point start;
+  std::shared_ptr<const attempt_context> context;
+  std::vector<tcp::endpoint> endpoints;  // the name's addresses, each once
+  std::vector<std::uint32_t> requests;   // one requestedProtocols per attempt: --protocols, then --combinations
+  std::string internal_failure;          // set when an attempt worker failed: the attempts say nothing reliable then
+
+  const probe_options& options() const { return *context->options; }
+  void note_failure(const std::string& failure) {
+    if (!failure.empty() && internal_failure.empty())
+      internal_failure = "a negotiation attempt ended by an internal error: " + failure;
+  }
+};
+
+// Every connection of one target, by why it was made.
+struct target_connections {
+  std::vector<attempt_state> attempts;  // one per request, in the order of target_probe::requests
+  // Where the first attempt connected: the address the other attempts reach too (they walk the same list).
+  tcp::endpoint reached;
+  std::vector<attempt_state> conflict_probes;  // more connections with the first request after a non-RDP answer
+  std::string stop_reason;                     // set when the attempts after the first were skipped, and why
+  std::vector<attempt_state> topup;            // more with the first request, up to options.min_connections
+  std::vector<attempt_job> address_jobs;       // one connection to each other address of the name
+  std::vector<attempt_state> per_address;
+};
+
+// The target's addresses into probe.endpoints, each once. False, with the report's verdict dns-failed, when the name
+// has none.
+asio::awaitable<bool> resolve_target(target_probe& probe) {
+  auto& report = probe.report;
+  const auto& target = probe.target;
+  const auto& options = probe.options();
   std::vector<tcp::endpoint> endpoints;
   error_code literal_ec;
   const auto literal = asio::ip::make_address(target.host, literal_ec);
   auto dns_failed = [&](const std::string& why) {
     report.result = verdict::dns_failed;
     report.evidence = "cannot resolve '" + target.host + "': " + why;
-    report.total_ms = net::ms_since(start);
-    return report;
   };
   if (!literal_ec) {
     // An address literal needs no resolver (which would cost a thread hop per target).
     endpoints.emplace_back(literal, target.port);
-  } else if (options->resolve) {
-    for (const auto& address : options->resolve(target.host)) endpoints.emplace_back(address, target.port);
-    if (endpoints.empty()) co_return dns_failed("no addresses");
+  } else if (options.resolve) {
+    for (const auto& address : options.resolve(target.host)) endpoints.emplace_back(address, target.port);
+    if (endpoints.empty()) {
+      dns_failed("no addresses");
+      co_return false;
+    }
   } else {
     const auto dns_start = net::clock::now();
-    auto [dns_ec, resolved] = co_await net::resolve(target.host, target.port, options->connect_timeout);
+    auto [dns_ec, resolved] = co_await net::resolve(target.host, target.port, options.connect_timeout);
     report.dns_ms = net::ms_since(dns_start);
-    if (dns_ec || resolved.empty()) co_return dns_failed(dns_ec ? dns_ec.message() : "no addresses");
+    if (dns_ec || resolved.empty()) {
+      dns_failed(dns_ec ? dns_ec.message() : "no addresses");
+      co_return false;
+    }
     endpoints = std::move(resolved);
   }
   // Each address once (the test hook's too): probing one twice would count it twice.
-  {
-    std::vector<tcp::endpoint> unique;
-    for (const auto& ep : endpoints)
-      if (std::find(unique.begin(), unique.end(), ep) == unique.end()) unique.push_back(ep);
-    endpoints = std::move(unique);
-  }
+  for (const auto& ep : endpoints)
+    if (std::find(probe.endpoints.begin(), probe.endpoints.end(), ep) == probe.endpoints.end())
+      probe.endpoints.push_back(ep);
   if (literal_ec)
-    for (const auto& ep : endpoints) report.resolved.push_back(ep.address().to_string());
+    for (const auto& ep : probe.endpoints) report.resolved.push_back(ep.address().to_string());
+  co_return true;
+}
 
-  const bool bounded = options->target_timeout.count() > 0;
-  const auto target_deadline = start + options->target_timeout;
-  std::vector<std::uint32_t> requests;
-  for (auto p : options->protocols) requests.push_back(protocol::to_bits(p));
-  requests.insert(requests.end(), options->combinations.begin(), options->combinations.end());
-
-  // Deadlines of an attempt started now: no phase may run past the target's overall deadline.
-  auto options_now = [&]() -> std::shared_ptr<const probe_options> {
-    if (!bounded) return options;
-    const auto left = std::max(net::milliseconds(1), std::chrono::duration_cast<net::milliseconds>(
-                                                         target_deadline - net::clock::now()));
-    auto clamped = std::make_shared<probe_options>(*options);
-    clamped->connect_timeout = std::min(clamped->connect_timeout, left);
-    clamped->read_timeout = std::min(clamped->read_timeout, left);
-    clamped->tls_timeout = std::min(clamped->tls_timeout, left);
-    return clamped;
-  };
-  std::vector<attempt_job> jobs;
-  for (auto bits : requests) jobs.push_back({.requested_bits = bits, .endpoints = endpoints});
-  std::vector<attempt_state> states(requests.size());
-  // The first attempt alone: it tells whether anything RDP answers at all. A listener that refused, stayed silent
-  // or spoke another protocol will do the same for every other request, so asking again would only multiply the
-  // wait (and the load on whatever it is).
-  auto session_checked = std::make_shared<bool>(false);
-  states[0] = co_await detail::attempt_protocol(endpoints, requests[0], options_now(), tls_context, pacer,
-                                                target.host, session_checked);
+// The first attempt alone: it tells whether anything RDP answers at all. A listener that refused, stayed silent
+// or spoke another protocol will do the same for every other request, so asking again would only multiply the
+// wait (and the load on whatever it is). Returns its outcome.
+asio::awaitable<attempt_outcome> make_first_attempt(target_probe& probe, target_connections& made,
+                                                    std::shared_ptr<bool> session_checked) {
+  const auto& context = *probe.context;
+  auto& states = made.attempts;
+  states[0] = co_await detail::attempt_protocol(probe.endpoints, probe.requests[0], context.options_now(),
+                                                context.tls_context, context.pacer, probe.target.host,
+                                                session_checked);
   auto first = states[0].attempt.outcome;
   if ((first == attempt_outcome::closed || first == attempt_outcome::reset) && !states[0].tls) {
-    if (auto facts = co_await detail::try_tls_first(endpoints, options_now(), tls_context, target.host)) {
+    if (auto facts = co_await detail::try_tls_first(probe.endpoints, context.options_now(), context.tls_context,
+                                                    probe.target.host)) {
       auto& a = states[0].attempt;
       a.outcome = first = attempt_outcome::not_rdp;
       std::string subject = facts->certificate ? ", certificate " + facts->certificate->subject : "";
@@ -246,85 +281,96 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
       states[0].tls = std::move(facts);
     }
   }
-  const auto out_of_time = [&] { return bounded && net::clock::now() >= target_deadline; };
-  // run_attempts' arguments, built before the co_await expressions (GCC 12 mishandles temporaries inside them).
-  const std::function<std::shared_ptr<const probe_options>()> options_fn = options_now;
+  made.reached = states[0].connected_to.value_or(probe.endpoints.front());
+  co_return first;
+}
+
+// A listener that spoke something else may share the port with an RDP server
+// (SO_REUSEPORT: the kernel picks a member per connection by the hash of its 4-tuple, so by our source port).
+// A few more connections with the same request, to that address alone, meet the other member with probability
+// 1 - 2^-conflict_probes for a pair; one that meets RDP makes the other attempts worth running after all.
+// Not after silence: each extra connection would wait out the read deadline (a silent port would take three times
+// as long), and silence does not say which program holds the socket.
+asio::awaitable<void> probe_for_conflict(target_probe& probe, target_connections& made, attempt_outcome first) {
+  made.conflict_probes.resize(first == attempt_outcome::not_rdp ? probe.options().conflict_probes : 0);
+  if (made.conflict_probes.empty() || probe.context->out_of_time()) co_return;
+  // run_attempts' arguments, built before the co_await expression (GCC 12 mishandles temporaries inside them).
+  std::vector<attempt_job> jobs(made.conflict_probes.size(),
+                                attempt_job{.requested_bits = probe.requests[0], .endpoints = {made.reached}});
   const std::shared_ptr<bool> no_session_check;  // the extra connections never run the session check
-  const std::string probes_label = "rdpprobe: " + report.target + ": connections after a non-RDP answer";
-  const std::string attempts_label = "rdpprobe: " + report.target + ": negotiation attempts";
-  const std::string addresses_label = "rdpprobe: " + report.target + ": the name's other addresses";
-  // Where the first attempt connected: the address the other attempts reach too (they walk the same list).
-  const auto reached = states[0].connected_to.value_or(endpoints.front());
-  std::string internal_failure;  // set when an attempt worker failed: the attempts say nothing reliable then
-  auto note_failure = [&](const std::string& failure) {
-    if (!failure.empty() && internal_failure.empty())
-      internal_failure = "a negotiation attempt ended by an internal error: " + failure;
-  };
+  const std::string label = "rdpprobe: " + probe.report.target + ": connections after a non-RDP answer";
+  auto failure =
+      co_await run_attempts(&made.conflict_probes, jobs, 0, probe.context, no_session_check, label);
+  probe.note_failure(failure);
+}
 
-  // A listener that spoke something else may share the port with an RDP server
-  // (SO_REUSEPORT: the kernel picks a member per connection by the hash of its 4-tuple, so by our source port).
-  // A few more connections with the same request, to that address alone, meet the other member with probability
-  // 1 - 2^-conflict_probes for a pair; one that meets RDP makes the other attempts worth running after all.
-  // Not after silence: each extra connection would wait out the read deadline (a silent port would take three times
-  // as long), and silence does not say which program holds the socket.
-  std::vector<attempt_state> probes(first == attempt_outcome::not_rdp ? options->conflict_probes : 0);
-  if (!probes.empty() && !out_of_time()) {
-    std::vector<attempt_job> probe_jobs(probes.size(), attempt_job{.requested_bits = requests[0], .endpoints = {reached}});
-    auto failure = co_await run_attempts(&probes, probe_jobs, 0, options->attempts_in_flight, options_fn, tls_context,
-                                         pacer, target.host, no_session_check, probes_label);
-    note_failure(failure);
-  }
-  const bool probes_met_rdp =
-      std::any_of(probes.begin(), probes.end(), [](const auto& p) { return answered_rdp(p.attempt.outcome); });
-
-  std::string stop_reason;
+// The attempts with the other requests, unless the first answer (and the conflict probes) showed no RDP server or
+// the target's time is up: then made.stop_reason says why they were skipped.
+asio::awaitable<void> make_other_attempts(target_probe& probe, target_connections& made, attempt_outcome first,
+                                          std::shared_ptr<bool> session_checked) {
+  const bool probes_met_rdp = std::any_of(made.conflict_probes.begin(), made.conflict_probes.end(),
+                                          [](const auto& p) { return answered_rdp(p.attempt.outcome); });
   if ((first == attempt_outcome::not_rdp || first == attempt_outcome::refused || first == attempt_outcome::timeout) &&
       !probes_met_rdp)
-    stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
-  else if (out_of_time())
-    stop_reason = "skipped: the target's overall timeout was reached";
-  if (stop_reason.empty()) {
-    auto failure = co_await run_attempts(&states, jobs, 1, options->attempts_in_flight, options_fn, tls_context, pacer,
-                                         target.host, session_checked, attempts_label);
-    note_failure(failure);
-  }
+    made.stop_reason = "skipped: an earlier attempt showed the listener is not answering RDP";
+  else if (probe.context->out_of_time())
+    made.stop_reason = "skipped: the target's overall timeout was reached";
+  if (!made.stop_reason.empty()) co_return;
+  std::vector<attempt_job> jobs;
+  for (auto bits : probe.requests) jobs.push_back({.requested_bits = bits, .endpoints = probe.endpoints});
+  const std::string label = "rdpprobe: " + probe.report.target + ": negotiation attempts";
+  auto failure = co_await run_attempts(&made.attempts, jobs, 1, probe.context, session_checked, label);
+  probe.note_failure(failure);
+}
 
-  // A minimum of connections to the reached address (min_connections): more with the first request until there are.
-  const auto made = static_cast<std::size_t>(std::count_if(states.begin(), states.end(), [](const auto& st) {
-                      return st.attempt.outcome != attempt_outcome::skipped;
-                    })) + probes.size();
-  std::vector<attempt_state> topup(made < options->min_connections ? options->min_connections - made : 0);
-  if (!topup.empty() && !out_of_time()) {
-    std::vector<attempt_job> topup_jobs(topup.size(), attempt_job{.requested_bits = requests[0], .endpoints = {reached}});
-    auto failure = co_await run_attempts(&topup, topup_jobs, 0, options->attempts_in_flight, options_fn, tls_context,
-                                         pacer, target.host, no_session_check, probes_label);
-    note_failure(failure);
-  }
+// A minimum of connections to the reached address (min_connections): more with the first request until there are.
+asio::awaitable<void> top_up_connections(target_probe& probe, target_connections& made) {
+  const auto count = static_cast<std::size_t>(std::count_if(made.attempts.begin(), made.attempts.end(),
+                                                            [](const auto& st) {
+                                                              return st.attempt.outcome != attempt_outcome::skipped;
+                                                            })) +
+                     made.conflict_probes.size();
+  const auto minimum = probe.options().min_connections;
+  made.topup.resize(count < minimum ? minimum - count : 0);
+  if (made.topup.empty() || probe.context->out_of_time()) co_return;
+  std::vector<attempt_job> jobs(made.topup.size(),
+                                attempt_job{.requested_bits = probe.requests[0], .endpoints = {made.reached}});
+  const std::shared_ptr<bool> no_session_check;
+  const std::string label = "rdpprobe: " + probe.report.target + ": connections after a non-RDP answer";
+  auto failure = co_await run_attempts(&made.topup, jobs, 0, probe.context, no_session_check, label);
+  probe.note_failure(failure);
+}
 
-  // A name with several addresses: a client may reach any of them (by family, by its resolver's order, by Happy
-  // Eyeballs), so each other address gets one connection with the first request, and addresses that meet different
-  // listeners are a finding of their own.
-  std::vector<attempt_job> address_jobs;
-  if (!options->first_address)
-    for (const auto& ep : endpoints)
-      if (ep != reached) address_jobs.push_back({.requested_bits = requests[0], .endpoints = {ep}});
-  std::vector<attempt_state> per_address(address_jobs.size());
-  if (!address_jobs.empty() && !out_of_time()) {
-    auto failure = co_await run_attempts(&per_address, address_jobs, 0, options->attempts_in_flight, options_fn,
-                                         tls_context, pacer, target.host, no_session_check, addresses_label);
-    note_failure(failure);
-  }
+// A name with several addresses: a client may reach any of them (by family, by its resolver's order, by Happy
+// Eyeballs), so each other address gets one connection with the first request, and addresses that meet different
+// listeners are a finding of their own.
+asio::awaitable<void> try_other_addresses(target_probe& probe, target_connections& made) {
+  if (!probe.options().first_address)
+    for (const auto& ep : probe.endpoints)
+      if (ep != made.reached) made.address_jobs.push_back({.requested_bits = probe.requests[0], .endpoints = {ep}});
+  made.per_address.resize(made.address_jobs.size());
+  if (made.address_jobs.empty() || probe.context->out_of_time()) co_return;
+  const std::shared_ptr<bool> no_session_check;
+  const std::string label = "rdpprobe: " + probe.report.target + ": the name's other addresses";
+  auto failure =
+      co_await run_attempts(&made.per_address, made.address_jobs, 0, probe.context, no_session_check, label);
+  probe.note_failure(failure);
+}
 
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    auto& state = states[i];
-    if (i > 0 && !stop_reason.empty()) {
-      detail::set_request(state.attempt, requests[i]);
-      state.attempt.detail = stop_reason;
+// Folds every connection into the report: the attempts in request order (skipped ones with the stop reason), the
+// first connection's timings and address, the first TLS facts and listener, and what each connection met.
+void fold_connections(target_probe& probe, target_connections& made) {
+  auto& report = probe.report;
+  for (std::size_t i = 0; i < probe.requests.size(); ++i) {
+    auto& state = made.attempts[i];
+    if (i > 0 && !made.stop_reason.empty()) {
+      detail::set_request(state.attempt, probe.requests[i]);
+      state.attempt.detail = made.stop_reason;
     }
-    count_met(report.spread, state, endpoints);
+    count_met(report.spread, state, probe.endpoints);
     if (i == 0) {
       // The extra connections of the same address right after the first attempt, in the order they were made.
-      for (const auto& p : probes) count_met(report.spread, p, {reached});
+      for (const auto& p : made.conflict_probes) count_met(report.spread, p, {made.reached});
     }
     if (state.connected_to && !report.connect_ms) {
       report.connect_ms = state.attempt.connect_ms;
@@ -340,23 +386,31 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
     auto& into = state.attempt.combination ? report.combinations : report.protocols;
     into.push_back(std::move(state.attempt));
   }
-  for (const auto& t : topup) count_met(report.spread, t, {reached});
-  for (std::size_t i = 0; i < per_address.size(); ++i) count_met(report.spread, per_address[i], address_jobs[i].endpoints);
-  // Standard RDP Security: what nmap's rdp-enum-encryption reports (level, RC4/FIPS methods, version), asked only
-  // of a server that accepts PROTOCOL_RDP, each exchange on a connection of its own.
+  for (const auto& t : made.topup) count_met(report.spread, t, {made.reached});
+  for (std::size_t i = 0; i < made.per_address.size(); ++i)
+    count_met(report.spread, made.per_address[i], made.address_jobs[i].endpoints);
+}
+
+// Standard RDP Security: what nmap's rdp-enum-encryption reports (level, RC4/FIPS methods, version), asked only
+// of a server that accepts PROTOCOL_RDP, each exchange on a connection of its own.
+asio::awaitable<void> ask_standard_security(target_probe& probe) {
+  auto& report = probe.report;
   const bool accepts_rdp = std::any_of(report.protocols.begin(), report.protocols.end(), [](const auto& a) {
     return a.requested == security_protocol::rdp && a.supported;
   });
-  if (options->standard_security && accepts_rdp && !(bounded && net::clock::now() >= target_deadline)) {
-    report.standard_security =
-        std::make_shared<const standard_security_result>(co_await probe_standard_security(endpoints, options_now()));
-    // Standard RDP Security's Connect-Initial is a session check in the clear: it decides when there was none over
-    // TLS, or when it alone saw the server hang up.
-    const auto& plain = report.standard_security->session;
-    if (plain && (!report.session || (tears_down(plain->outcome) && !tears_down(report.session->outcome))))
-      report.session = plain;
-  }
-  // NTLM info: what nmap's rdp-ntlm-info reports, from a server that selects CredSSP for some request.
+  if (!probe.options().standard_security || !accepts_rdp || probe.context->out_of_time()) co_return;
+  report.standard_security = std::make_shared<const standard_security_result>(
+      co_await probe_standard_security(probe.endpoints, probe.context->options_now()));
+  // Standard RDP Security's Connect-Initial is a session check in the clear: it decides when there was none over
+  // TLS, or when it alone saw the server hang up.
+  const auto& plain = report.standard_security->session;
+  if (plain && (!report.session || (tears_down(plain->outcome) && !tears_down(report.session->outcome))))
+    report.session = plain;
+}
+
+// NTLM info: what nmap's rdp-ntlm-info reports, from a server that selects CredSSP for some request.
+asio::awaitable<void> ask_ntlm_info(target_probe& probe) {
+  auto& report = probe.report;
   auto selected_credssp = [](const protocol_attempt& a) {
     return a.outcome == attempt_outcome::selected && a.selected &&
            (*a.selected == protocol::to_bits(security_protocol::hybrid) ||
@@ -364,21 +418,66 @@ asio::awaitable<target_report> probe_target(std::string target_text, net::host_p
   };
   const bool credssp = std::any_of(report.protocols.begin(), report.protocols.end(), selected_credssp) ||
                        std::any_of(report.combinations.begin(), report.combinations.end(), selected_credssp);
-  if (options->ntlm_info && credssp && !(bounded && net::clock::now() >= target_deadline)) {
-    report.ntlm_info =
-        std::make_shared<const ntlm_info_result>(co_await probe_ntlm_info(endpoints, options_now(), tls_context));
+  if (!probe.options().ntlm_info || !credssp || probe.context->out_of_time()) co_return;
+  report.ntlm_info = std::make_shared<const ntlm_info_result>(
+      co_await probe_ntlm_info(probe.endpoints, probe.context->options_now(), probe.context->tls_context));
+}
+
+}  // namespace
+
+asio::awaitable<target_report> probe_target(std::string target_text, net::host_port target,
+                                            std::shared_ptr<const probe_options> options,
+                                            std::shared_ptr<asio::ssl::context> tls_context,
+                                            std::shared_ptr<connection_pacer> pacer,
+                                            asio::any_io_executor blocking_executor) {
+  target_probe probe;
+  auto& report = probe.report;
+  report.target = std::move(target_text);
+  report.address = target.text();
+  probe.start = net::clock::now();
+  if (options->before_target) options->before_target(report.target);
+  probe.target = target;
+  probe.context = std::make_shared<const attempt_context>(attempt_context{
+      .options = options,
+      .bounded = options->target_timeout.count() > 0,
+      .deadline = probe.start + options->target_timeout,
+      .tls_context = tls_context,
+      .pacer = pacer,
+      .verify_name = target.host,
+  });
+
+  if (!co_await resolve_target(probe)) {
+    report.total_ms = net::ms_since(probe.start);
+    co_return std::move(report);
   }
+  for (auto p : options->protocols) probe.requests.push_back(protocol::to_bits(p));
+  probe.requests.insert(probe.requests.end(), options->combinations.begin(), options->combinations.end());
+
+  target_connections made;
+  made.attempts.resize(probe.requests.size());
+  auto session_checked = std::make_shared<bool>(false);
+  const auto first = co_await make_first_attempt(probe, made, session_checked);
+  co_await probe_for_conflict(probe, made, first);
+  co_await make_other_attempts(probe, made, first, session_checked);
+  co_await top_up_connections(probe, made);
+  co_await try_other_addresses(probe, made);
+  fold_connections(probe, made);
+
+  co_await ask_standard_security(probe);
+  co_await ask_ntlm_info(probe);
   if (report.ntlm_info) report.credssp_ms = report.ntlm_info->credssp_ms;
   if (report.session) report.mcs_ms = report.session->mcs_ms;
   decide_verdict(report);
-  if (!internal_failure.empty()) {
+  if (!probe.internal_failure.empty()) {
     // Whatever the other attempts saw, one of them is missing: no verdict about the server can be drawn.
     report.result = verdict::internal_error;
-    report.evidence = internal_failure;
+    report.evidence = probe.internal_failure;
   }
-  if (options->login) co_await log_on(report, target, *options->login, bounded, target_deadline, blocking_executor);
-  report.total_ms = net::ms_since(start);
-  co_return report;
+  if (options->login)
+    co_await log_on(report, target, *options->login, probe.context->bounded, probe.context->deadline,
+                    blocking_executor);
+  report.total_ms = net::ms_since(probe.start);
+  co_return std::move(report);
 }
 
 namespace {

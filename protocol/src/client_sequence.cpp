@@ -228,111 +228,21 @@ seq::action client_sequence::start_step(step s) {
   deadline_ = now_ + options_.deadlines.step;
   frames_in_step_ = 0;
   switch (s) {
-    case step::x224: {
-      auto frame = x224::encode(make_connection_request(options_));
-      if (!frame) return fail(frame.error(), "encoding the X.224 Connection Request");
-      return send(std::move(*frame), deadline_);
-    }
+    case step::x224: return send_connection_request();
     case step::tls:
       waiting_ = waiting::tls;
       pending_ = seq::start_tls(deadline_);
       return pending_;
-    case step::credssp_negotiate: {
-      if (!options_.nla.crypto)
-        return fail(make_error_code(errc::value_out_of_range), "starting CredSSP: no crypto primitives were given");
-      if (server_public_key_.empty())
-        return fail(make_error_code(errc::value_out_of_range),
-                    "starting CredSSP: the server's TLS public key is unknown (nothing to bind the credentials to)");
-      credssp_initiator_options o;
-      o.identity = {options_.user, options_.domain, options_.password, options_.nla.workstation};
-      o.random.client_challenge = options_.nla.client_challenge;
-      o.random.exported_session_key = options_.nla.exported_session_key;
-      o.nonce = options_.nla.nonce;
-      o.filetime = options_.nla.filetime;
-      o.public_key = server_public_key_;
-      o.version = options_.nla.credssp_version;
-      o.target_spn = options_.nla.target_spn;
-      if (options_.nla.spnego) o.spnego_mechs = {spnego::oid(spnego::ntlm_oid.begin(), spnego::ntlm_oid.end())};
-      credssp_.emplace(*options_.nla.crypto, std::move(o));
-      return send(credssp::encode(credssp_->start()), deadline_);
-    }
-    case step::connect_response: {
-      const std::uint32_t selected = selected_protocol();
-      auto frame = mcs::encode(options_.connect_initial
-                                   ? *options_.connect_initial
-                                   : make_client_connect_initial(selected, options_.announce_heartbeat));
-      if (!frame) return fail(frame.error(), "encoding the MCS Connect-Initial");
-      return send(std::move(*frame), deadline_);
-    }
-    case step::attach: {
-      // Erect Domain and Attach User, back to back as FreeRDP sends them (2.2.1.5, 2.2.1.6).
-      byte_buffer both = mcs_frame(mcs::encode(mcs::erect_domain_request{}));
-      const byte_buffer attach = mcs_frame(mcs::encode(mcs::attach_user_request{}));
-      both.insert(both.end(), attach.begin(), attach.end());
-      return send(std::move(both), deadline_);
-    }
+    case step::credssp_negotiate: return start_credssp();
+    case step::connect_response: return send_connect_initial();
+    case step::attach: return send_attach_user();
     case step::join_user:
-    case step::join_io: {
-      // Channel Join for the user channel, then the I/O channel, one confirm each (2.2.1.8, 2.2.1.9).
-      const auto channel = s == step::join_user ? result_.user_id : mcs::global_channel_id;
-      auto join = mcs::encode(mcs::channel_join_request{result_.user_id, channel});
-      if (!join) return fail(join.error(), std::string("encoding ") + request());
-      return send(mcs_frame(std::move(*join)), deadline_);
-    }
-    case step::license: {
-      // Client Info with the credentials (2.2.1.11), then the server's licensing answer: "valid client" (2.2.1.12).
-      activation::client_info info;
-      info.flags |= activation::info_flag::autologon;
-      info.user = options_.user;
-      info.domain = options_.domain;
-      info.password = options_.password;
-      info.client_address = options_.client_address;
-      info.auto_reconnect_cookie = options_.cookie;
-      const auto& raw_user = options_.user_utf16le;
-      if (raw_user) {
-        if (raw_user->size() % 2) return fail(make_error_code(errc::value_out_of_range), "placing the raw user name");
-        info.user = std::string(raw_user->size() / 2, '\x01');  // a placeholder of the same length
-      }
-      auto frame = activation::encode(info, route_);
-      if (!frame) return fail(frame.error(), "encoding the Client Info PDU");
-      if (raw_user) {
-        // The placeholder's UTF-16LE (01 00 01 00 …, with its 00 00 terminator) is the only such run in the PDU:
-        // the raw bytes go in its place.
-        byte_buffer placeholder;
-        for (std::size_t i = 0; i < raw_user->size() / 2; ++i) placeholder.insert(placeholder.end(), {0x01, 0x00});
-        placeholder.insert(placeholder.end(), {0x00, 0x00});
-        const auto at = std::search(frame->begin(), frame->end(), placeholder.begin(), placeholder.end());
-        if (at == frame->end()) return fail(make_error_code(errc::value_out_of_range), "placing the raw user name");
-        std::copy(raw_user->begin(), raw_user->end(), at);
-      }
-      return send(std::move(*frame), deadline_);
-    }
+    case step::join_io: return send_channel_join();
+    case step::license: return send_client_info();
     case step::demand_active:
     case step::early_authorization: return pump();
-    case step::finalization: {
-      // Confirm Active (2.2.1.13.2), then Synchronize, Control Cooperate, Control Request Control and Font List
-      // (2.2.1.14-2.2.1.18) in one write, as a client may send them back to back.
-      activation::confirm_active confirm;
-      confirm.share_id = route_.share_id;
-      confirm.originator_id = server_channel_;
-      confirm.capabilities = client_capabilities(demand_, options_.announce_auto_reconnect);
-      auto frame = activation::encode(confirm, route_);
-      if (!frame) return fail(frame.error(), "encoding the Confirm Active PDU");
-      const activation::control cooperate{activation::control_action::cooperate, 0, 0};
-      const activation::control request_control{activation::control_action::request_control, 0, 0};
-      for (const auto& pdu : {activation::encode(activation::synchronize{server_channel_}, route_),
-                              activation::encode(cooperate, route_), activation::encode(request_control, route_),
-                              activation::encode_font_list(route_)})
-        frame->insert(frame->end(), pdu.begin(), pdu.end());
-      demand_ = {};
-      return send(std::move(*frame), deadline_);
-    }
-    case step::trickle: {
-      // One byte of an Erect Domain Request (valid, and harmless to repeat) per write.
-      const byte_buffer erect = mcs_frame(mcs::encode(mcs::erect_domain_request{}));
-      const auto byte = erect[trickle_at_++ % erect.size()];
-      return send(byte_buffer{byte}, now_ + options_.deadlines.step);
-    }
+    case step::finalization: return send_finalization();
+    case step::trickle: return send_trickle_byte();
     case step::credssp_authenticate:
     case step::credssp_credentials:  // written by on_ts_request
     case step::font_map:
@@ -342,6 +252,122 @@ seq::action client_sequence::start_step(step s) {
     case step::done: break;
   }
   return pump();
+}
+
+// Negotiation (MS-RDPBCGR 1.3.1.1 steps 1-2).
+
+seq::action client_sequence::send_connection_request() {
+  auto frame = x224::encode(make_connection_request(options_));
+  if (!frame) return fail(frame.error(), "encoding the X.224 Connection Request");
+  return send(std::move(*frame), deadline_);
+}
+
+// NLA: CredSSP over the TLS channel (MS-CSSP 3.1.5), bound to the server's public key.
+
+seq::action client_sequence::start_credssp() {
+  if (!options_.nla.crypto)
+    return fail(make_error_code(errc::value_out_of_range), "starting CredSSP: no crypto primitives were given");
+  if (server_public_key_.empty())
+    return fail(make_error_code(errc::value_out_of_range),
+                "starting CredSSP: the server's TLS public key is unknown (nothing to bind the credentials to)");
+  credssp_initiator_options o;
+  o.identity = {options_.user, options_.domain, options_.password, options_.nla.workstation};
+  o.random.client_challenge = options_.nla.client_challenge;
+  o.random.exported_session_key = options_.nla.exported_session_key;
+  o.nonce = options_.nla.nonce;
+  o.filetime = options_.nla.filetime;
+  o.public_key = server_public_key_;
+  o.version = options_.nla.credssp_version;
+  o.target_spn = options_.nla.target_spn;
+  if (options_.nla.spnego) o.spnego_mechs = {spnego::oid(spnego::ntlm_oid.begin(), spnego::ntlm_oid.end())};
+  credssp_.emplace(*options_.nla.crypto, std::move(o));
+  return send(credssp::encode(credssp_->start()), deadline_);
+}
+
+// MCS: Connect-Initial, Erect Domain and Attach User, the channel joins (2.2.1.3-2.2.1.9).
+
+seq::action client_sequence::send_connect_initial() {
+  const std::uint32_t selected = selected_protocol();
+  auto frame = mcs::encode(options_.connect_initial ? *options_.connect_initial
+                                                    : make_client_connect_initial(selected, options_.announce_heartbeat));
+  if (!frame) return fail(frame.error(), "encoding the MCS Connect-Initial");
+  return send(std::move(*frame), deadline_);
+}
+
+seq::action client_sequence::send_attach_user() {
+  // Erect Domain and Attach User, back to back as FreeRDP sends them (2.2.1.5, 2.2.1.6).
+  byte_buffer both = mcs_frame(mcs::encode(mcs::erect_domain_request{}));
+  const byte_buffer attach = mcs_frame(mcs::encode(mcs::attach_user_request{}));
+  both.insert(both.end(), attach.begin(), attach.end());
+  return send(std::move(both), deadline_);
+}
+
+seq::action client_sequence::send_channel_join() {
+  // Channel Join for the user channel, then the I/O channel, one confirm each (2.2.1.8, 2.2.1.9).
+  auto join = mcs::encode(mcs::channel_join_request{result_.user_id, joining_channel()});
+  if (!join) return fail(join.error(), std::string("encoding ") + request());
+  return send(mcs_frame(std::move(*join)), deadline_);
+}
+
+std::uint16_t client_sequence::joining_channel() const noexcept {
+  return step_ == step::join_user ? result_.user_id : mcs::global_channel_id;
+}
+
+seq::action client_sequence::send_trickle_byte() {
+  // One byte of an Erect Domain Request (valid, and harmless to repeat) per write.
+  const byte_buffer erect = mcs_frame(mcs::encode(mcs::erect_domain_request{}));
+  const auto byte = erect[trickle_at_++ % erect.size()];
+  return send(byte_buffer{byte}, now_ + options_.deadlines.step);
+}
+
+// Activation: Client Info and licensing, the capability exchange and finalization (2.2.1.11-2.2.1.22).
+
+seq::action client_sequence::send_client_info() {
+  // Client Info with the credentials (2.2.1.11), then the server's licensing answer: "valid client" (2.2.1.12).
+  activation::client_info info;
+  info.flags |= activation::info_flag::autologon;
+  info.user = options_.user;
+  info.domain = options_.domain;
+  info.password = options_.password;
+  info.client_address = options_.client_address;
+  info.auto_reconnect_cookie = options_.cookie;
+  const auto& raw_user = options_.user_utf16le;
+  if (raw_user) {
+    if (raw_user->size() % 2) return fail(make_error_code(errc::value_out_of_range), "placing the raw user name");
+    info.user = std::string(raw_user->size() / 2, '\x01');  // a placeholder of the same length
+  }
+  auto frame = activation::encode(info, route_);
+  if (!frame) return fail(frame.error(), "encoding the Client Info PDU");
+  if (raw_user) {
+    // The placeholder's UTF-16LE (01 00 01 00 …, with its 00 00 terminator) is the only such run in the PDU:
+    // the raw bytes go in its place.
+    byte_buffer placeholder;
+    for (std::size_t i = 0; i < raw_user->size() / 2; ++i) placeholder.insert(placeholder.end(), {0x01, 0x00});
+    placeholder.insert(placeholder.end(), {0x00, 0x00});
+    const auto at = std::search(frame->begin(), frame->end(), placeholder.begin(), placeholder.end());
+    if (at == frame->end()) return fail(make_error_code(errc::value_out_of_range), "placing the raw user name");
+    std::copy(raw_user->begin(), raw_user->end(), at);
+  }
+  return send(std::move(*frame), deadline_);
+}
+
+seq::action client_sequence::send_finalization() {
+  // Confirm Active (2.2.1.13.2), then Synchronize, Control Cooperate, Control Request Control and Font List
+  // (2.2.1.14-2.2.1.18) in one write, as a client may send them back to back.
+  activation::confirm_active confirm;
+  confirm.share_id = route_.share_id;
+  confirm.originator_id = server_channel_;
+  confirm.capabilities = client_capabilities(demand_, options_.announce_auto_reconnect);
+  auto frame = activation::encode(confirm, route_);
+  if (!frame) return fail(frame.error(), "encoding the Confirm Active PDU");
+  const activation::control cooperate{activation::control_action::cooperate, 0, 0};
+  const activation::control request_control{activation::control_action::request_control, 0, 0};
+  for (const auto& pdu : {activation::encode(activation::synchronize{server_channel_}, route_),
+                          activation::encode(cooperate, route_), activation::encode(request_control, route_),
+                          activation::encode_font_list(route_)})
+    frame->insert(frame->end(), pdu.begin(), pdu.end());
+  demand_ = {};
+  return send(std::move(*frame), deadline_);
 }
 
 std::uint32_t client_sequence::selected_protocol() const noexcept {
@@ -715,131 +741,146 @@ std::optional<seq::action> client_sequence::on_sequence_frame(bytes_view frame) 
     case share::server_event_kind::deactivate_all:
     case share::server_event_kind::other: break;
   }
-  const auto decode_failure = [this](const error_code& ec) {
-    return fail(ec, std::string("decoding ") + awaited() + ": " + ec.message());
-  };
   switch (step_) {
-    case step::x224: {
-      auto confirm = x224::decode_connection_confirm(frame);
-      if (!confirm) return decode_failure(confirm.error());
-      result_.confirm = confirm->value;
-      const auto& negotiation = confirm->value.negotiation;
-      const auto* failure = std::get_if<neg_failure>(&negotiation);
-      const auto* response = std::get_if<neg_response>(&negotiation);
-      if (options_.security == client_security::tls) {
-        if (failure)
-          return fail(make_error_code(errc::bad_negotiation),
-                      "the server refused TLS: RDP_NEG_FAILURE " + describe_neg_failure(failure->failure_code));
-        if (!response)
-          return fail(make_error_code(errc::bad_negotiation),
-                      "the X.224 Connection Confirm has no negotiation response: the server did not select TLS");
-        if (response->selected_protocol != to_bits(security_protocol::ssl))
-          return fail(make_error_code(errc::bad_negotiation),
-                      "the server did not select TLS: it selected " + describe_protocol_bits(response->selected_protocol));
-        // The server sends nothing after the confirm until our ClientHello; bytes here would belong to no layer.
-        if (decoder_.buffered() > 0)
-          return fail(make_error_code(errc::trailing_bytes),
-                      "the server sent " + std::to_string(decoder_.buffered()) +
-                          " bytes after the X.224 Connection Confirm, before TLS");
-      } else if (options_.security == client_security::nla) {
-        if (failure)
-          return fail(make_error_code(errc::bad_negotiation),
-                      "the server refused NLA: RDP_NEG_FAILURE " + describe_neg_failure(failure->failure_code));
-        if (!response)
-          return fail(make_error_code(errc::bad_negotiation),
-                      "the X.224 Connection Confirm has no negotiation response: the server did not select NLA");
-        const auto requested = make_connection_request(options_).negotiation->requested_protocols;
-        const auto chosen = response->selected_protocol;
-        if ((chosen != hybrid_bits && chosen != hybrid_ex_bits) || !(chosen & requested))
-          return fail(make_error_code(errc::bad_negotiation),
-                      "the server did not select NLA (PROTOCOL_HYBRID" +
-                          std::string(requested & hybrid_ex_bits ? " or HYBRID_EX" : "") +
-                          "): it selected " + describe_protocol_bits(chosen));
-        if (decoder_.buffered() > 0)
-          return fail(make_error_code(errc::trailing_bytes),
-                      "the server sent " + std::to_string(decoder_.buffered()) +
-                          " bytes after the X.224 Connection Confirm, before TLS");
-      } else {
-        if (failure)
-          return fail(make_error_code(errc::bad_negotiation),
-                      "the server refused Standard RDP Security: RDP_NEG_FAILURE " +
-                          describe_neg_failure(failure->failure_code));
-        if (response && response->selected_protocol != to_bits(security_protocol::rdp))
-          return fail(make_error_code(errc::bad_negotiation),
-                      "the server selected " + describe_protocol_bits(response->selected_protocol) +
-                          " instead of Standard RDP Security");
-      }
-      return reach(client_phase::negotiated);
-    }
-    case step::connect_response: {
-      auto response = mcs::decode_connect_response(frame);
-      if (!response) return decode_failure(response.error());
-      result_.server = response->value.user_data.server;
-      if (result_.server->core) result_.rdp_version = result_.server->core->version;
-      if (response->value.result != 0)
-        return fail(make_error_code(errc::bad_mcs), "the MCS Connect-Response is not rt-successful (result " +
-                                                        std::to_string(response->value.result) + ")");
-      return reach(client_phase::mcs_connected);
-    }
-    case step::attach: {
-      auto payload = mcs_of(frame);
-      if (!payload) return decode_failure(payload.error());
-      auto confirm = mcs::decode_attach_user_confirm(*payload);
-      if (!confirm) return decode_failure(confirm.error());
-      if (confirm->value.result != 0)
-        return fail(make_error_code(errc::bad_mcs), "the Attach User Confirm is not rt-successful (result " +
-                                                        std::to_string(confirm->value.result) + ")");
-      result_.user_id = confirm->value.initiator;
-      route_.initiator = result_.user_id;
-      route_.pdu_source = result_.user_id;
-      return reach(client_phase::attached);
-    }
+    case step::x224: return on_connection_confirm(frame);
+    case step::connect_response: return on_connect_response(frame);
+    case step::attach: return on_attach_user_confirm(frame);
     case step::join_user:
-    case step::join_io: {
-      auto payload = mcs_of(frame);
-      if (!payload) return decode_failure(payload.error());
-      auto confirm = mcs::decode_channel_join_confirm(*payload);
-      if (!confirm) return decode_failure(confirm.error());
-      const auto channel = step_ == step::join_user ? result_.user_id : mcs::global_channel_id;
-      if (confirm->value.result != 0 || confirm->value.channel_id != channel)
-        return fail(make_error_code(errc::bad_mcs), "the server refused to join channel " + std::to_string(channel));
-      if (step_ == step::join_user) return start_step(step::join_io);
-      return reach(client_phase::joined);
-    }
-    case step::license: {
-      auto user_data = user_data_of(frame);
-      if (!user_data) return decode_failure(user_data.error());
-      auto alert = activation::decode_license_error_alert(*user_data);
-      if (!alert) return decode_failure(alert.error());
-      if (alert->value.error_code != activation::license_error_alert{}.error_code)
-        return fail(make_error_code(errc::unexpected_share_pdu), "licensing did not end with STATUS_VALID_CLIENT");
-      return reach(client_phase::licensed);
-    }
-    case step::demand_active: {
-      auto user_data = user_data_of(frame);
-      if (!user_data) return decode_failure(user_data.error());
-      auto decoded = activation::decode_demand_active(*user_data);
-      if (!decoded) return decode_failure(decoded.error());
-      auto header = share::decode_share_pdu(*user_data);
-      if (!header) return decode_failure(header.error());
-      server_channel_ = header->value.control.source;
-      demand_ = std::move(decoded->value);
-      result_.session_id = demand_.session_id;
-      route_.share_id = demand_.share_id;
-      return start_step(step::finalization);
-    }
-    case step::font_map: {
-      // The server's Synchronize, Control (cooperate, granted) and Font Map (2.2.1.19-2.2.1.22): the Font Map ends
-      // the sequence; anything before it is not checked.
-      auto user_data = user_data_of(frame);
-      if (!user_data) return std::nullopt;
-      auto pdu = share::decode_share_pdu(*user_data);
-      if (pdu && pdu->value.data && pdu->value.data->type2 == share::pdu_type2::font_map)
-        return reach(client_phase::active);
-      return std::nullopt;
-    }
+    case step::join_io: return on_channel_join_confirm(frame);
+    case step::license: return on_license(frame);
+    case step::demand_active: return on_demand_active(frame);
+    case step::font_map: return on_server_finalization(frame);
     default: return std::nullopt;
   }
+}
+
+seq::action client_sequence::fail_decoding(const error_code& ec) {
+  return fail(ec, std::string("decoding ") + awaited() + ": " + ec.message());
+}
+
+seq::action client_sequence::on_connection_confirm(bytes_view frame) {
+  auto confirm = x224::decode_connection_confirm(frame);
+  if (!confirm) return fail_decoding(confirm.error());
+  result_.confirm = confirm->value;
+  const auto& negotiation = confirm->value.negotiation;
+  const auto* failure = std::get_if<neg_failure>(&negotiation);
+  const auto* response = std::get_if<neg_response>(&negotiation);
+  if (options_.security == client_security::tls) {
+    if (failure)
+      return fail(make_error_code(errc::bad_negotiation),
+                  "the server refused TLS: RDP_NEG_FAILURE " + describe_neg_failure(failure->failure_code));
+    if (!response)
+      return fail(make_error_code(errc::bad_negotiation),
+                  "the X.224 Connection Confirm has no negotiation response: the server did not select TLS");
+    if (response->selected_protocol != to_bits(security_protocol::ssl))
+      return fail(make_error_code(errc::bad_negotiation),
+                  "the server did not select TLS: it selected " + describe_protocol_bits(response->selected_protocol));
+    // The server sends nothing after the confirm until our ClientHello; bytes here would belong to no layer.
+    if (decoder_.buffered() > 0)
+      return fail(make_error_code(errc::trailing_bytes),
+                  "the server sent " + std::to_string(decoder_.buffered()) +
+                      " bytes after the X.224 Connection Confirm, before TLS");
+  } else if (options_.security == client_security::nla) {
+    if (failure)
+      return fail(make_error_code(errc::bad_negotiation),
+                  "the server refused NLA: RDP_NEG_FAILURE " + describe_neg_failure(failure->failure_code));
+    if (!response)
+      return fail(make_error_code(errc::bad_negotiation),
+                  "the X.224 Connection Confirm has no negotiation response: the server did not select NLA");
+    const auto requested = make_connection_request(options_).negotiation->requested_protocols;
+    const auto chosen = response->selected_protocol;
+    if ((chosen != hybrid_bits && chosen != hybrid_ex_bits) || !(chosen & requested))
+      return fail(make_error_code(errc::bad_negotiation),
+                  "the server did not select NLA (PROTOCOL_HYBRID" +
+                      std::string(requested & hybrid_ex_bits ? " or HYBRID_EX" : "") +
+                      "): it selected " + describe_protocol_bits(chosen));
+    if (decoder_.buffered() > 0)
+      return fail(make_error_code(errc::trailing_bytes),
+                  "the server sent " + std::to_string(decoder_.buffered()) +
+                      " bytes after the X.224 Connection Confirm, before TLS");
+  } else {
+    if (failure)
+      return fail(make_error_code(errc::bad_negotiation),
+                  "the server refused Standard RDP Security: RDP_NEG_FAILURE " +
+                      describe_neg_failure(failure->failure_code));
+    if (response && response->selected_protocol != to_bits(security_protocol::rdp))
+      return fail(make_error_code(errc::bad_negotiation),
+                  "the server selected " + describe_protocol_bits(response->selected_protocol) +
+                      " instead of Standard RDP Security");
+  }
+  return reach(client_phase::negotiated);
+}
+
+seq::action client_sequence::on_connect_response(bytes_view frame) {
+  auto response = mcs::decode_connect_response(frame);
+  if (!response) return fail_decoding(response.error());
+  result_.server = response->value.user_data.server;
+  if (result_.server->core) result_.rdp_version = result_.server->core->version;
+  if (response->value.result != 0)
+    return fail(make_error_code(errc::bad_mcs), "the MCS Connect-Response is not rt-successful (result " +
+                                                    std::to_string(response->value.result) + ")");
+  return reach(client_phase::mcs_connected);
+}
+
+seq::action client_sequence::on_attach_user_confirm(bytes_view frame) {
+  auto payload = mcs_of(frame);
+  if (!payload) return fail_decoding(payload.error());
+  auto confirm = mcs::decode_attach_user_confirm(*payload);
+  if (!confirm) return fail_decoding(confirm.error());
+  if (confirm->value.result != 0)
+    return fail(make_error_code(errc::bad_mcs), "the Attach User Confirm is not rt-successful (result " +
+                                                    std::to_string(confirm->value.result) + ")");
+  result_.user_id = confirm->value.initiator;
+  route_.initiator = result_.user_id;
+  route_.pdu_source = result_.user_id;
+  return reach(client_phase::attached);
+}
+
+seq::action client_sequence::on_channel_join_confirm(bytes_view frame) {
+  auto payload = mcs_of(frame);
+  if (!payload) return fail_decoding(payload.error());
+  auto confirm = mcs::decode_channel_join_confirm(*payload);
+  if (!confirm) return fail_decoding(confirm.error());
+  const auto channel = joining_channel();
+  if (confirm->value.result != 0 || confirm->value.channel_id != channel)
+    return fail(make_error_code(errc::bad_mcs), "the server refused to join channel " + std::to_string(channel));
+  if (step_ == step::join_user) return start_step(step::join_io);
+  return reach(client_phase::joined);
+}
+
+seq::action client_sequence::on_license(bytes_view frame) {
+  auto user_data = user_data_of(frame);
+  if (!user_data) return fail_decoding(user_data.error());
+  auto alert = activation::decode_license_error_alert(*user_data);
+  if (!alert) return fail_decoding(alert.error());
+  if (alert->value.error_code != activation::license_error_alert{}.error_code)
+    return fail(make_error_code(errc::unexpected_share_pdu), "licensing did not end with STATUS_VALID_CLIENT");
+  return reach(client_phase::licensed);
+}
+
+seq::action client_sequence::on_demand_active(bytes_view frame) {
+  auto user_data = user_data_of(frame);
+  if (!user_data) return fail_decoding(user_data.error());
+  auto decoded = activation::decode_demand_active(*user_data);
+  if (!decoded) return fail_decoding(decoded.error());
+  auto header = share::decode_share_pdu(*user_data);
+  if (!header) return fail_decoding(header.error());
+  server_channel_ = header->value.control.source;
+  demand_ = std::move(decoded->value);
+  result_.session_id = demand_.session_id;
+  route_.share_id = demand_.share_id;
+  return start_step(step::finalization);
+}
+
+std::optional<seq::action> client_sequence::on_server_finalization(bytes_view frame) {
+  // The server's Synchronize, Control (cooperate, granted) and Font Map (2.2.1.19-2.2.1.22): the Font Map ends
+  // the sequence; anything before it is not checked.
+  auto user_data = user_data_of(frame);
+  if (!user_data) return std::nullopt;
+  auto pdu = share::decode_share_pdu(*user_data);
+  if (pdu && pdu->value.data && pdu->value.data->type2 == share::pdu_type2::font_map)
+    return reach(client_phase::active);
+  return std::nullopt;
 }
 
 seq::action client_sequence::on_timeout() {

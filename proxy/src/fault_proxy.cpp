@@ -1,10 +1,16 @@
 // The fault proxy (fault_proxy.hpp): an accept loop, and per connection two pumps (client to server, server to
-// client) and an idle watch. Everything runs on one executor, so the connection's state needs no lock.
+// client) and a fault watch. Everything runs on one executor, so the connection's state needs no lock.
 //
-// Forwarding is one buffer per direction: read, look (only until the phase tracker is done), wait for the timing
-// faults, write. Once there is nothing to look at, no timing fault and no recording, a direction moves its bytes
+// The relay decides nothing about faults: each connection's fault_policy (fault_policy.hpp) does, given the events
+// (a chunk read, a phase, a fault change, a side's end, a due time reached), and the relay carries out its decisions —
+// writes slice by slice when it says, drops, resets, arms the timers it asks for — and records.
+//
+// Forwarding is one buffer per direction: read, look (only until the phase tracker is done), ask the policy, write.
+// Once there is nothing to look at, nothing the policy needs to see and no recording, a direction moves its bytes
 // with splice(2) through a pipe instead, socket to socket without a copy through user space.
 #include "rdp/proxy/fault_proxy.hpp"
+
+#include "rdp/proxy/fault_policy.hpp"
 
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
@@ -98,7 +104,7 @@ std::string to_json_line(const proxy_event& e) {
 
 namespace {
 
-enum class way { to_server = 0, to_client = 1 };  // the direction of a pump: from the client, from the server
+std::size_t index(way w) { return static_cast<std::size_t>(w); }
 
 // "userspace" honesty (issue 14): the proxy's kernel has ACKed whatever it read, so the sender sees no loss.
 constexpr std::string_view drop_note =
@@ -135,17 +141,13 @@ std::string endpoint_text(const tcp::endpoint& ep) {
 struct connection {
   connection_id id;
   tcp::socket client, server;
-  fault_change faults;
+  fault_policy policy;  // every fault decision of this flow
   sp::tracker tracker;
-  std::vector<phase> reached;
-  clock::time_point last_activity = clock::now();
-  clock::time_point idle_from_at = clock::now();
   asio::ip::address source;  // the client's address: what the per-source limit counts
-  asio::steady_timer idle_timer, reset_timer, half_close_timer;
-  // One per way; a fault change cancels them, so a pump waiting on one recomputes its wait under the new faults.
+  // fault_timer waits for the policy's next_timer; a phase or a fault change cancels it, so the watch asks again.
+  asio::steady_timer fault_timer, half_close_timer;
+  // One per way, for the policy's waits between writes; a fault change cancels them, so a pump asks again.
   std::array<asio::steady_timer, 2> pace_timers;
-  std::array<clock::time_point, 2> pace_free{};  // token bucket: when the bandwidth allows the next byte, per way
-  bool forgotten = false;
   bool finished = false;
   bool client_closed = false, server_closed = false;  // by the proxy
   bool fin_to_client = false;                         // the proxy shut the client socket's sending side
@@ -158,16 +160,15 @@ struct connection {
   std::size_t recorded = 0;
   bool recording = false;
 
-  connection(connection_id i, tcp::socket c, const asio::any_io_executor& ex)
+  connection(connection_id i, tcp::socket c, const asio::any_io_executor& ex, const fault_change& faults,
+             std::uint64_t seed)
       : id(i),
         client(std::move(c)),
         server(ex),
-        idle_timer(ex),
-        reset_timer(ex),
+        policy(faults, clock::now(), seed),
+        fault_timer(ex),
         half_close_timer(ex),
         pace_timers{{asio::steady_timer(ex), asio::steady_timer(ex)}} {}
-
-  bool has_reached(phase p) const { return std::find(reached.begin(), reached.end(), p) != reached.end(); }
 };
 using connection_ptr = std::shared_ptr<connection>;
 
@@ -185,7 +186,7 @@ struct fault_proxy::state {
   connection_id next_id = 1;
   bool started = false, stopped = false, listening = false;
   asio::steady_timer listener_timer;
-  std::mt19937_64 random{std::random_device{}()};
+  std::mt19937_64 random{std::random_device{}()};  // each connection's jitter seed
 
   state(asio::any_io_executor ex, proxy_config c)
       : executor(ex), config(std::move(c)), acceptor(ex), listener_timer(ex) {}
@@ -268,8 +269,7 @@ void finish(const state_ptr& st, const connection_ptr& c) {
   if (c->finished) return;
   c->finished = true;
   error_code ignored;
-  c->idle_timer.cancel();
-  c->reset_timer.cancel();
+  c->fault_timer.cancel();
   c->half_close_timer.cancel();
   for (auto& t : c->pace_timers) t.cancel();
   if (!c->client_closed) {
@@ -295,22 +295,14 @@ void pump_done(const state_ptr& st, const connection_ptr& c) {
 
 // ---- Phases and faults ------------------------------------------------------------------------------------------
 
-void schedule_phase_reset(const state_ptr& st, const connection_ptr& c) {
-  const auto after = c->faults.reset_after.value_or(duration{0});
-  c->reset_timer.expires_after(after);
-  const auto at = *c->faults.reset_at_phase;
-  c->reset_timer.async_wait([st, weak = std::weak_ptr(c), at, after](const error_code& ec) {
-    auto conn = weak.lock();
-    if (ec || !conn || conn->finished) return;
-    reset_both(st, *conn,
-               "reset " + (after.count() ? net::format_duration(after) : std::string("0ms")) + " after " +
-                   std::string(to_string(at)));
-  });
+// The policy's due times may have moved (a phase, a fault change): its watch and the pumps' waits ask again.
+void ask_again(connection& c) {
+  c.fault_timer.cancel();
+  for (auto& t : c.pace_timers) t.cancel();
 }
 
 void reach(const state_ptr& st, const connection_ptr& c, phase p, std::string detail = {}) {
-  if (c->has_reached(p)) return;
-  c->reached.push_back(p);
+  if (!c->policy.on_phase(p, clock::now())) return;
   proxy_event e;
   e.connection = c->id;
   e.kind = event_kind::phase;
@@ -319,32 +311,18 @@ void reach(const state_ptr& st, const connection_ptr& c, phase p, std::string de
   e.bytes_from_server = c->from_server;
   e.detail = std::move(detail);
   st->emit(std::move(e));
-  if (c->faults.idle_from == p) {
-    c->idle_from_at = clock::now();
-    c->idle_timer.cancel();  // the idle watch looks again
-  }
-  if (c->faults.reset_at_phase == p) schedule_phase_reset(st, c);
+  c->fault_timer.cancel();
 }
 
 void apply_to(const state_ptr& st, const connection_ptr& c, const fault_change& change) {
   if (c->finished) return;
-  merge(c->faults, change);
+  const bool reset_now = c->policy.apply(change, clock::now());
   st->emit(*c, event_kind::fault_applied, describe(change));
-  if (change.reset_now) {
+  if (reset_now) {
     reset_both(st, *c, "reset now");
     return;
   }
-  // A phase reset named after its phase was reached is counted from now.
-  if (change.reset_at_phase && c->has_reached(*change.reset_at_phase)) schedule_phase_reset(st, c);
-  if (change.idle_timeout || change.idle_from) {
-    if (change.idle_from && c->has_reached(*change.idle_from)) c->idle_from_at = clock::now();
-    c->idle_timer.cancel();
-  }
-  // A change applies to what is queued too (issue 24: after 1 B/s was lifted, a chunk still waited the 5,000 s the
-  // old rate had scheduled). The token bucket starts afresh at a new rate, and a pump waiting on a pacing timer
-  // wakes and works out its wait again under the faults now in force (wait_paced).
-  if (change.bandwidth) c->pace_free = {};
-  for (auto& t : c->pace_timers) t.cancel();
+  ask_again(*c);
 }
 
 void on_stream_events(const state_ptr& st, const connection_ptr& c, const std::vector<sp::phase_event>& events) {
@@ -369,13 +347,11 @@ void on_stream_events(const state_ptr& st, const connection_ptr& c, const std::v
   }
 }
 
-// The flow was forgotten after the idle timeout.
-void expire(const state_ptr& st, const connection_ptr& c, duration after) {
-  c->forgotten = true;
+// The policy forgot the flow after the idle timeout: said, counted, and for reset-both done.
+void forgotten(const state_ptr& st, const connection_ptr& c, const timer_decision& d) {
   ++st->counters.idle_expiries;
-  const auto mode = c->faults.on_idle.value_or(idle_expiry::drop);
-  const std::string head = "flow forgotten after " + net::format_duration(after) + " idle: ";
-  switch (mode) {
+  const std::string head = "flow forgotten after " + net::format_duration(d.after) + " idle: ";
+  switch (d.mode) {
     case idle_expiry::drop:
       st->emit(*c, event_kind::idle_expired, head + "everything later is dropped both ways; " + std::string(drop_note));
       break;
@@ -391,64 +367,24 @@ void expire(const state_ptr& st, const connection_ptr& c, duration after) {
   }
 }
 
-asio::awaitable<void> idle_watch(state_ptr st, connection_ptr c) {
-  // Each turn waits on the timer (moved by fault changes and phases, which cancel it) or expires the flow, after
-  // which it only waits: bounded by the connection's life.
+// Waits for the policy's next due time (the idle timeout, a reset at a phase) and carries out what it brings. Each
+// turn waits on the timer (which phases and fault changes cancel, to ask again) or acts on a due time, and every act
+// consumes its due time: bounded by the connection's life.
+asio::awaitable<void> fault_watch(state_ptr st, connection_ptr c) {
   while (!c->finished && !st->stopped) {
-    const auto& timeout = c->faults.idle_timeout;
-    const phase from = c->faults.idle_from.value_or(phase::connected);
-    const bool armed = timeout && *timeout && **timeout > duration{0} && !c->forgotten && c->has_reached(from);
-    if (armed) {
-      const auto due = std::max(c->last_activity, c->idle_from_at) + **timeout;
-      if (clock::now() >= due) {
-        expire(st, c, **timeout);
-        continue;
-      }
-      c->idle_timer.expires_at(due);
-    } else {
-      c->idle_timer.expires_at(clock::time_point::max());
+    const auto due = c->policy.next_timer();
+    if (due && clock::now() >= *due) {
+      const auto d = c->policy.on_timer(clock::now());
+      if (d.what == timer_decision::act::forget) forgotten(st, c, d);
+      if (d.what == timer_decision::act::reset_both) reset_both(st, *c, d.why);
+      continue;
     }
-    co_await c->idle_timer.async_wait(net::use_tuple);
+    c->fault_timer.expires_at(due.value_or(clock::time_point::max()));
+    co_await c->fault_timer.async_wait(net::use_tuple);
   }
 }
 
 // ---- Forwarding -------------------------------------------------------------------------------------------------
-
-// What a chunk waits for before (a piece of) it is written.
-enum class pacing {
-  latency,      // since the chunk was read: latency plus its share of the jitter
-  slice_delay,  // since the previous slice was written
-  bandwidth,    // until the token bucket allows the next byte
-};
-
-// When the wait ends under the faults in force now; a time already past when that fault is not (or no longer) set.
-clock::time_point due_under_faults(const connection& c, way w, pacing what, clock::time_point since, double jitter_share) {
-  const auto& f = c.faults;
-  switch (what) {
-    case pacing::latency: {
-      const auto jitter = std::chrono::duration<double, std::milli>(f.jitter.value_or(duration{0})) * jitter_share;
-      return since + f.latency.value_or(duration{0}) + std::chrono::duration_cast<clock::duration>(jitter);
-    }
-    case pacing::slice_delay: return f.slice.value_or(0) > 0 ? since + f.slice_delay.value_or(duration{0}) : since;
-    case pacing::bandwidth:
-      return f.bandwidth.value_or(0) > 0 ? c.pace_free[static_cast<std::size_t>(w)] : clock::time_point{};
-  }
-  return since;
-}
-
-// Waits until the due time of `what`, worked out again whenever a fault change cancels the timer (apply_to), so a
-// lifted or shortened fault frees the chunk at once. False when the connection ended meanwhile. Each turn ends at
-// the due time or at a fault change, so the loop is bounded by the changes made while it waits.
-asio::awaitable<bool> wait_paced(connection_ptr c, way w, pacing what, clock::time_point since, double jitter_share) {
-  auto& timer = c->pace_timers[static_cast<std::size_t>(w)];
-  while (!c->finished) {
-    const auto due = due_under_faults(*c, w, what, since, jitter_share);
-    if (due <= clock::now()) co_return true;
-    timer.expires_at(due);
-    co_await timer.async_wait(net::use_tuple);
-  }
-  co_return false;
-}
 
 closer side_of_source(way w) { return w == way::to_server ? closer::client : closer::server; }
 closer side_of_sink(way w) { return w == way::to_server ? closer::server : closer::client; }
@@ -460,36 +396,27 @@ close_how how_of(const error_code& ec) {
   return close_how::error;
 }
 
-// Writes `data` (read at `arrived`) toward the sink with the timing faults in force: latency and jitter per chunk
-// (one pump per way waits in order, so chunks keep their order), the bandwidth as a token bucket, slices with a
-// pause between. Every wait follows the faults as they are when it ends, not as they were when it began.
-asio::awaitable<error_code> forward(state_ptr st, connection_ptr c, way w, protocol::bytes_view data,
-                                    clock::time_point arrived) {
+// Writes `data` toward the sink slice by slice, each when the policy says it may go (latency and jitter, slice
+// delays, the bandwidth; one pump per way, so chunks keep their order). A fault change cancels the wait and the
+// policy is asked again, so every wait follows the faults as they are when it ends. Each turn writes a slice or waits
+// for a due time or a change: bounded by the chunk's slices and the changes made meanwhile.
+asio::awaitable<error_code> forward(state_ptr st, connection_ptr c, way w, protocol::bytes_view data) {
   auto& sink = w == way::to_server ? c->server : c->client;
-  const auto& f = c->faults;
-  // The chunk's draw of the jitter, as a share of whatever jitter is in force while it waits.
-  const double jitter_share = f.jitter.value_or(duration{0}).count() > 0
-                                  ? std::uniform_real_distribution<double>(0.0, 1.0)(st->random)
-                                  : 0.0;
-  if (!co_await wait_paced(c, w, pacing::latency, arrived, jitter_share)) co_return asio::error::operation_aborted;
-  auto last_write = clock::now();
-  for (std::size_t at = 0; at < data.size();) {
-    const std::size_t slice = f.slice.value_or(0) > 0 ? *f.slice : data.size();
-    const auto piece = data.subspan(at, std::min(slice, data.size() - at));
-    if (at > 0 && !co_await wait_paced(c, w, pacing::slice_delay, last_write, 0.0))
-      co_return asio::error::operation_aborted;
-    if (!co_await wait_paced(c, w, pacing::bandwidth, clock::now(), 0.0)) co_return asio::error::operation_aborted;
-    if (const auto bandwidth = f.bandwidth.value_or(0); bandwidth > 0) {
-      auto& free_at = c->pace_free[static_cast<std::size_t>(w)];
-      free_at = std::max(free_at, clock::now()) +
-                std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(
-                    static_cast<double>(piece.size()) / static_cast<double>(bandwidth)));
+  auto& timer = c->pace_timers[index(w)];
+  for (;;) {
+    const auto step = c->policy.next_write(w, clock::now());
+    if (step.what == write_step::act::done) co_return error_code{};
+    if (step.what == write_step::act::wait) {
+      timer.expires_at(step.until);
+      co_await timer.async_wait(net::use_tuple);
+      if (c->finished) co_return asio::error::operation_aborted;
+      continue;
     }
-    at += piece.size();
+    const auto piece = data.subspan(step.offset, step.size);
     // Recorded as it is handed to the socket: after the write completes, the peer may already have answered.
     if (w == way::to_client) record(*c, st, capture::direction::from_server, capture::flow_event_kind::data, piece);
     if (auto ec = co_await net::send(sink, piece, st->config.write_timeout)) co_return ec;
-    last_write = clock::now();
+    c->policy.written(w, clock::now());
     if (w == way::to_client) {
       c->from_server += piece.size();
       st->counters.bytes_from_server += piece.size();
@@ -498,7 +425,6 @@ asio::awaitable<error_code> forward(state_ptr st, connection_ptr c, way w, proto
       st->counters.bytes_from_client += piece.size();
     }
   }
-  co_return error_code{};
 }
 
 // After `ended` sent its FIN (passed on to the other side), the other side has half_close_timeout without sending to
@@ -509,7 +435,7 @@ asio::awaitable<void> half_close_watch(state_ptr st, connection_ptr c, closer en
   const auto grace = st->config.half_close_timeout;
   const auto fin_at = clock::now();
   while (!c->finished && !st->stopped) {
-    const auto due = std::max(fin_at, c->last_activity) + grace;
+    const auto due = std::max(fin_at, c->policy.last_activity()) + grace;
     if (clock::now() >= due) {
       const closer open = ended == closer::client ? closer::server : closer::client;
       const std::string why = "half-closed: the " + std::string(to_string(open)) + " did not end its side within " +
@@ -539,13 +465,9 @@ void source_ended(const state_ptr& st, const connection_ptr& c, way w, const err
     c->client_closed = c->client_closed || how != close_how::fin;
   else
     c->server_closed = c->server_closed || how != close_how::fin;
-  if (c->forgotten) {
-    // A firewall that forgot the flow answers a FIN like any segment (reset-sender) or drops it.
-    if (c->faults.on_idle == idle_expiry::reset_sender && how == close_how::fin)
-      reset_side(st, *c, source, "idle expiry: the flow is forgotten (FIN answered with a reset)");
-    return;
-  }
-  if (c->faults.blackhole.value_or(false)) return;  // nothing is forwarded, a FIN neither
+  const auto d = c->policy.on_end(w, how == close_how::fin);
+  if (d.what == end_decision::act::reset_sender) reset_side(st, *c, source, d.why);
+  if (d.what != end_decision::act::pass_on) return;
   if (how == close_how::fin) {
     error_code ignored;
     auto& other = sink == closer::client ? c->client : c->server;
@@ -564,14 +486,9 @@ void source_ended(const state_ptr& st, const connection_ptr& c, way w, const err
   }
 }
 
-// Whether a direction may move its bytes without looking at them: nothing left to follow, nothing to record, and no
-// fault that needs the bytes in hand (timing, drop, blackhole). Checked again before every chunk.
-bool may_splice(const connection& c) {
-  const auto& f = c.faults;
-  return c.tracker.done() && !c.recording && !c.forgotten && !f.blackhole.value_or(false) &&
-         f.latency.value_or(duration{0}).count() == 0 && f.jitter.value_or(duration{0}).count() == 0 &&
-         f.bandwidth.value_or(0) == 0 && f.slice.value_or(0) == 0;
-}
+// Whether a direction may move its bytes without looking at them: nothing left to follow, nothing to record, and
+// nothing the policy needs to see (a timing fault, a drop, a corruption armed). Checked again before every chunk.
+bool may_splice(const connection& c, way w) { return c.tracker.done() && !c.recording && !c.policy.needs_bytes(w); }
 
 struct pipe_fds {
   int read = -1, write = -1;
@@ -607,11 +524,11 @@ asio::awaitable<splice_end> splice_pump(state_ptr st, connection_ptr c, way w) {
   sink.non_blocking(true, ignored);
   // Each turn waits for the source once and moves what it has; ends when a fault or the connection's end needs the
   // bytes in hand again. The pipe is empty at the top of every turn.
-  while (may_splice(*c) && !c->finished) {
+  while (may_splice(*c, w) && !c->finished) {
     auto [wec] = co_await source.async_wait(tcp::socket::wait_read, net::use_tuple);
     if (c->finished || st->stopped) co_return splice_end{true, asio::error::operation_aborted};
     if (wec) co_return splice_end{true, wec};
-    if (!may_splice(*c)) break;
+    if (!may_splice(*c, w)) break;
     const auto in = ::splice(source.native_handle(), nullptr, pipe.write, nullptr, splice_chunk,
                              SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (in == 0) co_return splice_end{true, asio::error::eof};
@@ -619,7 +536,7 @@ asio::awaitable<splice_end> splice_pump(state_ptr st, connection_ptr c, way w) {
       if (errno == EAGAIN || errno == EINTR) continue;
       co_return splice_end{true, error_code(errno, boost::system::system_category())};
     }
-    c->last_activity = clock::now();
+    c->policy.on_spliced(clock::now());
     auto left = static_cast<std::size_t>(in);
     const auto deadline = clock::now() + st->config.write_timeout;
     while (left > 0) {
@@ -650,7 +567,7 @@ asio::awaitable<void> pump(state_ptr st, connection_ptr c, way w) {
   std::vector<sp::phase_event> events;
   // Ends when the source ends or the connection does; each turn reads once (or splices until that must stop).
   for (;;) {
-    if (may_splice(*c)) {
+    if (may_splice(*c, w)) {
       const auto end = co_await splice_pump(st, c, w);
       if (c->finished || st->stopped) break;
       if (end.ec) {
@@ -676,27 +593,24 @@ asio::awaitable<void> pump(state_ptr st, connection_ptr c, way w) {
     }
     const protocol::bytes_view data(buffer.data(), n);
     if (w == way::to_server) record(*c, st, capture::direction::from_client, capture::flow_event_kind::data, data);
-    if (c->forgotten) {
-      if (c->faults.on_idle == idle_expiry::reset_sender) {
-        reset_side(st, *c, side_of_source(w), "idle expiry: the flow is forgotten (segment answered with a reset)");
-        break;
-      }
-      st->counters.bytes_dropped += n;
-      continue;
-    }
     const auto arrived = clock::now();
-    c->last_activity = arrived;
-    if (!c->tracker.done()) {
+    if (!c->policy.forgotten() && !c->tracker.done()) {  // a forgotten flow is not looked at
       events.clear();
       c->tracker.feed(w == way::to_server ? sp::direction::from_client : sp::direction::from_server, data, events);
       on_stream_events(st, c, events);
       if (c->finished) break;
     }
-    if (c->faults.blackhole.value_or(false)) {
+    const auto decision = c->policy.on_chunk(w, data, arrived);
+    if (decision.what == chunk_decision::act::reset_sender) {
+      reset_side(st, *c, side_of_source(w), decision.why);
+      break;
+    }
+    if (decision.what == chunk_decision::act::drop) {
       st->counters.bytes_dropped += n;
       continue;
     }
-    const auto write_ec = co_await forward(st, c, w, data, arrived);
+    if (!decision.note.empty()) st->emit(*c, event_kind::fault_applied, decision.note);
+    const auto write_ec = co_await forward(st, c, w, decision.bytes);
     if (c->finished || st->stopped) break;
     if (write_ec) {
       const bool sink_closed_by_us = w == way::to_server ? c->server_closed : c->client_closed;
@@ -736,14 +650,13 @@ asio::awaitable<void> run_connection(state_ptr st, connection_ptr c) {
   c->client.set_option(tcp::no_delay(true), ignored);
   c->server.set_option(tcp::no_delay(true), ignored);
   c->upstream_port = c->server.local_endpoint(ignored).port();
-  c->last_activity = clock::now();
   st->emit(*c, event_kind::upstream_connected,
            upstream.text() + " from " + endpoint_text(c->server.local_endpoint(ignored)));
   reach(st, c, phase::connected);
   c->pumps = 2;
   net::spawn(st->executor, pump(st, c, way::to_server), "rdpsim proxy: connection " + std::to_string(c->id));
   net::spawn(st->executor, pump(st, c, way::to_client), "rdpsim proxy: connection " + std::to_string(c->id));
-  net::spawn(st->executor, idle_watch(st, c), "rdpsim proxy: idle watch " + std::to_string(c->id));
+  net::spawn(st->executor, fault_watch(st, c), "rdpsim proxy: fault watch " + std::to_string(c->id));
 }
 
 // refuse_new: the connection is accepted and reset at once (an RST after the handshake), unlike a limit (refuse_busy).
@@ -810,16 +723,6 @@ void refuse_busy(const state_ptr& st, tcp::socket socket, const std::string& why
   net::spawn(st->executor, answer_busy(st, std::move(held)), "rdpsim proxy: refusal");
 }
 
-enum class limit { none, overall, per_source };
-
-// Which limit keeps a new connection from `source` out now, if any.
-limit limit_reached(const fault_proxy::state& st, const asio::ip::address& source) {
-  if (st.live.size() >= st.config.max_connections) return limit::overall;
-  const auto it = st.per_source.find(source);
-  if (it != st.per_source.end() && it->second >= st.config.max_connections_per_source) return limit::per_source;
-  return limit::none;
-}
-
 asio::awaitable<void> accept_loop(state_ptr st) {
   // Ends when the listener closes (stop, or listener_down: reopening starts a new loop).
   while (st->listening && !st->stopped) {
@@ -831,27 +734,26 @@ asio::awaitable<void> accept_loop(state_ptr st) {
       co_await pause.async_wait(net::use_tuple);
       continue;
     }
-    if (st->faults.refuse_new.value_or(false)) {
-      refuse(st, std::move(socket), "refuse-new");
-      continue;
-    }
     error_code ignored;
     const auto remote = socket.remote_endpoint(ignored);
-    if (const auto reached = limit_reached(*st, remote.address()); reached == limit::overall) {
-      ++st->counters.refused_overall_limit;
-      refuse_busy(st, std::move(socket), "overall limit " + std::to_string(st->config.max_connections) + " reached");
-      continue;
-    } else if (reached == limit::per_source) {
-      ++st->counters.refused_source_limit;
-      refuse_busy(st, std::move(socket),
-                  "per-source limit " + std::to_string(st->config.max_connections_per_source) + " reached for " +
-                      remote.address().to_string());
-      continue;
+    const auto from_source = st->per_source.find(remote.address());
+    switch (admit(st->faults, st->live.size(), from_source == st->per_source.end() ? 0 : from_source->second,
+                  st->config.max_connections, st->config.max_connections_per_source)) {
+      case admission::refuse_new: refuse(st, std::move(socket), "refuse-new"); continue;
+      case admission::overall_limit:
+        ++st->counters.refused_overall_limit;
+        refuse_busy(st, std::move(socket), "overall limit " + std::to_string(st->config.max_connections) + " reached");
+        continue;
+      case admission::source_limit:
+        ++st->counters.refused_source_limit;
+        refuse_busy(st, std::move(socket),
+                    "per-source limit " + std::to_string(st->config.max_connections_per_source) + " reached for " +
+                        remote.address().to_string());
+        continue;
+      case admission::accept: break;
     }
     ++st->counters.accepted;
-    auto c = std::make_shared<connection>(st->next_id++, std::move(socket), st->executor);
-    c->faults = st->faults;
-    c->faults.reset_now = false;
+    auto c = std::make_shared<connection>(st->next_id++, std::move(socket), st->executor, st->faults, st->random());
     c->source = remote.address();
     ++st->per_source[c->source];
     c->client_text = endpoint_text(remote);
@@ -1034,8 +936,8 @@ std::vector<connection_info> fault_proxy::connections() const {
     info.id = id;
     info.client = c->client_text;
     info.upstream_port = c->upstream_port;
-    info.reached = c->reached;
-    info.forgotten = c->forgotten;
+    info.reached = c->policy.reached();
+    info.forgotten = c->policy.forgotten();
     info.bytes_from_client = c->from_client;
     info.bytes_from_server = c->from_server;
     out.push_back(std::move(info));

@@ -1,10 +1,6 @@
 // The fault proxy's control commands (proxy_control.hpp).
 #include "rdp/proxy/proxy_control.hpp"
 
-#include "rdp/net/quantity.hpp"
-
-#include <limits>
-
 namespace rdp::proxy {
 namespace {
 
@@ -12,35 +8,66 @@ using json = nlohmann::json;
 
 json failure(std::string why) { return net::control_failure(std::move(why)); }
 
-bool read_ms(const json& v, const char* name, duration& out, std::string* why) {
-  if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 86'400'000u) {
-    if (why) *why = std::string("'") + name + "' must be a whole number of milliseconds from 0 to 86400000";
-    return false;
+// A member of "set" as the text its row's grammar reads (faults.hpp): a `…_ms` key's number is milliseconds, a rate's
+// or a size's number is bytes, null is `none` for a limit, a boolean is true or false; text is taken as it is. False
+// for a JSON type the row does not take.
+bool fault_text(const fault_row& row, const json& v, std::string& text) {
+  switch (row.value) {
+    case fault_value::time:
+    case fault_value::limit:
+      if (v.is_null() && row.value == fault_value::limit) text = "none";
+      else if (v.is_number_unsigned()) text = std::to_string(v.get<std::uint64_t>()) + "ms";
+      else return false;
+      return true;
+    case fault_value::rate:
+    case fault_value::size:
+      if (v.is_number_unsigned()) text = std::to_string(v.get<std::uint64_t>());
+      else if (v.is_string()) text = v.get<std::string>();
+      else return false;
+      return true;
+    case fault_value::phase_word:
+    case fault_value::word:
+      if (!v.is_string()) return false;
+      text = v.get<std::string>();
+      return true;
+    case fault_value::on_off:
+    case fault_value::act:
+      if (!v.is_boolean()) return false;
+      text = v.get<bool>() ? "true" : "false";
+      return true;
   }
-  out = duration{v.get<std::int64_t>()};
-  return true;
+  return false;
 }
 
-bool read_phase(const json& v, const char* name, std::optional<phase>& out, std::string* why) {
+// What a member of "set" must be, for "'latency_ms': expected …".
+std::string json_value(const fault_row& row) {
+  switch (row.value) {
+    case fault_value::time:
+      return row.zero_allowed ? "a whole number of milliseconds from 0 to 86400000"
+                              : "a whole number of milliseconds from 1 to 86400000";
+    case fault_value::limit: return "a whole number of milliseconds from 1 to 86400000, or null for none";
+    case fault_value::rate:
+      return "a whole number of bytes per second (0: none), or a rate such as \"10Mbit/s\"";
+    case fault_value::size: return "a whole number of bytes (0: none), or a size such as \"64KiB\"";
+    case fault_value::phase_word:
+    case fault_value::word: return describe_value(row);
+    case fault_value::on_off:
+    case fault_value::act: return "true or false";
+  }
+  return "?";
+}
+
+// The `phase` command's phase.
+bool read_phase(const json& v, std::optional<phase>& out, std::string* why) {
   if (v.is_string())
     if (auto p = phase_from_word(v.get_ref<const std::string&>())) {
       out = *p;
       return true;
     }
   if (why)
-    *why = std::string("'") + name +
-           "' must be a phase: connected, x224-request, x224-confirm, tls-client-hello, tls-established, "
+    *why = "'phase' must be a phase: connected, x224-request, x224-confirm, tls-client-hello, tls-established, "
            "first-app-data, logged-on, active, session-info-sent";
   return false;
-}
-
-bool read_bool(const json& v, const char* name, bool& out, std::string* why) {
-  if (!v.is_boolean()) {
-    if (why) *why = std::string("'") + name + "' must be true or false";
-    return false;
-  }
-  out = v.get<bool>();
-  return true;
 }
 
 json connection_json(const connection_info& c) {
@@ -126,7 +153,7 @@ json run_command(fault_proxy& proxy, const json& request) {
     if (!id) return failure("'phase' needs a 'connection'");
     std::optional<phase> p;
     const auto it = request.find("phase");
-    if (it == request.end() || !read_phase(*it, "phase", p, &why)) return failure(why.empty() ? "missing 'phase'" : why);
+    if (it == request.end() || !read_phase(*it, p, &why)) return failure(why.empty() ? "missing 'phase'" : why);
     if (!proxy.tell_phase(*id, *p)) return failure("no live connection " + std::to_string(*id));
     return json{{"ok", true}};
   }
@@ -142,64 +169,17 @@ bool fault_change_from_json(const json& j, fault_change& out, std::string* why) 
   }
   fault_change f;
   for (const auto& [key, v] : j.items()) {
-    duration d{};
-    bool b = false;
-    if (key == "idle_timeout_ms") {
-      if (v.is_null()) {
-        f.idle_timeout = std::optional<duration>{};
-      } else {
-        if (!read_ms(v, "idle_timeout_ms", d, why)) return false;
-        f.idle_timeout = std::optional<duration>{d};
+    const auto* row = fault_by_control_key(key);
+    if (!row) {
+      if (why) {
+        *why = "unknown fault '" + key + "' (";
+        for (const auto& r : fault_table) *why += std::string(r.control_key) + (&r == &fault_table.back() ? ")" : ", ");
       }
-    } else if (key == "on_idle") {
-      const auto e = v.is_string() ? idle_expiry_from_word(v.get_ref<const std::string&>()) : std::nullopt;
-      if (!e) {
-        if (why) *why = "'on_idle' must be drop, reset or reset-both";
-        return false;
-      }
-      f.on_idle = *e;
-    } else if (key == "idle_from") {
-      if (!read_phase(v, "idle_from", f.idle_from, why)) return false;
-    } else if (key == "reset_at") {
-      if (!read_phase(v, "reset_at", f.reset_at_phase, why)) return false;
-    } else if (key == "latency_ms" || key == "jitter_ms" || key == "slice_delay_ms" || key == "reset_after_ms" ||
-               key == "listener_down_ms") {
-      if (!read_ms(v, key.c_str(), d, why)) return false;
-      (key == "latency_ms"       ? f.latency
-       : key == "jitter_ms"      ? f.jitter
-       : key == "slice_delay_ms" ? f.slice_delay
-       : key == "reset_after_ms" ? f.reset_after
-                                 : f.listener_down) = d;
-    } else if (key == "bandwidth" && v.is_string()) {
-      // A rate as the scenario files and the --bandwidth flag write it: "10Mbit/s", "64KiB/s" (quantity.hpp).
-      std::string rate_why;
-      const auto rate = net::read_rate(v.get_ref<const std::string&>(), net::zero_value::allow, &rate_why);
-      if (!rate) {
-        if (why) *why = "'bandwidth': " + rate_why;
-        return false;
-      }
-      f.bandwidth = *rate;
-    } else if (key == "bandwidth" || key == "slice") {
-      if (!v.is_number_unsigned()) {
-        if (why)
-          *why = "'" + key + "' must be a whole number (0: none)" +
-                 (key == "bandwidth" ? " of bytes per second, or a rate such as \"10Mbit/s\"" : "");
-        return false;
-      }
-      if (key == "bandwidth")
-        f.bandwidth = v.get<std::uint64_t>();
-      else
-        f.slice = static_cast<std::size_t>(std::min<std::uint64_t>(v.get<std::uint64_t>(), 1u << 20));
-    } else if (key == "reset_now" || key == "blackhole" || key == "refuse_new") {
-      if (!read_bool(v, key.c_str(), b, why)) return false;
-      if (key == "reset_now") f.reset_now = b;
-      else if (key == "blackhole") f.blackhole = b;
-      else f.refuse_new = b;
-    } else {
-      if (why)
-        *why = "unknown fault '" + key +
-               "' (idle_timeout_ms, on_idle, idle_from, latency_ms, jitter_ms, bandwidth, slice, slice_delay_ms, "
-               "reset_now, reset_at, reset_after_ms, blackhole, listener_down_ms, refuse_new)";
+      return false;
+    }
+    std::string text, read_why;
+    if (!fault_text(*row, v, text) || !read_fault(*row, text, fault_origin::change, f, &read_why)) {
+      if (why) *why = "'" + key + "': " + (read_why.empty() ? "expected " + json_value(*row) : read_why);
       return false;
     }
   }

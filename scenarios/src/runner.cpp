@@ -387,17 +387,10 @@ class scenario_run {
                                                   : ""));
   }
 
+  // Every duration of the faults (proxy::fault_table's), scaled; rates and sizes are not.
   proxy::fault_change scaled(const proxy::fault_change& c) const {
     auto out = c;
-    auto scale = [this](std::optional<proxy::duration>& d) {
-      if (d) d = scaled(*d);
-    };
-    if (out.idle_timeout && *out.idle_timeout) out.idle_timeout = std::optional<proxy::duration>(scaled(**out.idle_timeout));
-    scale(out.latency);
-    scale(out.jitter);
-    scale(out.slice_delay);
-    scale(out.reset_after);
-    scale(out.listener_down);
+    proxy::for_each_duration(out, [this](const proxy::fault_row&, proxy::duration& d) { d = scaled(d); });
     return out;
   }
 

@@ -13,13 +13,13 @@
 #include "rdp/protocol/text.hpp"
 #include "rdp/sim/counters.hpp"
 #include "rdp/sim/profile_yaml.hpp"
-#include "rdp/sim/yaml_document.hpp"
+#include "rdp/yaml/document.hpp"
+#include "rdp/yaml/reader.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <initializer_list>
@@ -33,8 +33,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Files larger than this are neither scenarios nor profiles (and a path to /dev/zero must not hang the parser).
-constexpr std::size_t max_file_bytes = 1 << 20;
+// A file larger than one YAML document may be is neither a scenario nor a profile (and a path to /dev/zero must not
+// hang the parser).
+constexpr std::size_t max_file_bytes = yaml::max_document_bytes;
 // How deep `rdpsim run DIR` looks for scenario files below DIR.
 constexpr int max_directory_depth = 32;
 
@@ -151,18 +152,8 @@ std::string phase_list() {
 
 // ---- Numbers and durations -----------------------------------------------------------------------------------
 
-// A whole number in decimal or 0x-hex, nothing around it.
-std::optional<std::uint64_t> parse_whole(std::string_view text) {
-  int base = 10;
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-    text.remove_prefix(2);
-    base = 16;
-  }
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
+// A whole number in decimal or 0x-hex, nothing around it: the grammar of every YAML file of ours.
+using yaml::parse_whole;
 
 // A duration of the file: net::read_duration (the tools' one grammar, docs/quantities.md), in the milliseconds the
 // runner keeps: what is finer is refused, not rounded. `why` says what is wrong.
@@ -181,29 +172,19 @@ std::string show_duration(duration d) { return d.count() == 0 ? "0s" : net::form
 
 // ---- The reader ----------------------------------------------------------------------------------------------
 
-std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
-std::string item(const std::string& path, std::size_t index0) { return path + "[" + std::to_string(index0 + 1) + "]"; }
+using yaml::found;  // "expected X, found Y": a value in quotes (cut short), or the kind of node
+using yaml::item;
+using yaml::join;
 
-// What the file holds there, for "expected X, found Y": a value in quotes (cut short), or the kind of node. Its
-// control bytes are escaped with the rest of the message, by reader::fail.
-std::string found(const YAML::Node& node) {
-  if (!node.IsDefined() || node.IsNull()) return "nothing (null)";
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a mapping";
-  std::string text = node.Scalar();
-  const bool cut = text.size() > 60;
-  if (cut) text.resize(60);
-  return "'" + text + (cut ? "…'" : "'");
-}
-
-class reader {
+// yaml::reader (errors "file:line:column: key.path: why", escaped; keys, lists, text, booleans, whole numbers), with
+// what a scenario file adds: positions kept for the runner, durations, the schema's words and the proxy's phases.
+// Its errors are yaml::errors, rethrown as scenario_error by parse_scenario.
+class reader : public yaml::reader {
  public:
-  explicit reader(std::string source) : source_(std::move(source)) {}
-
-  const std::string& source() const { return source_; }
+  explicit reader(std::string source) : yaml::reader(std::move(source)) {}
 
   source_position position(const YAML::Node& node) const {
-    source_position where{source_, 0, 0};
+    source_position where{source(), 0, 0};
     const auto mark = node.Mark();
     if (mark.line >= 0) {
       where.line = mark.line + 1;
@@ -212,64 +193,10 @@ class reader {
     return where;
   }
 
-  // Every error of the file goes through here: `path` and `why` hold the file's own text (keys, names, values), which
-  // sim::located_message escapes for the terminal.
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& path, const std::string& why) const {
-    throw scenario_error(sim::located_message(source_, at.Mark(), path, why));
-  }
   // An error of a profile file (already a whole message, escaped) reported at the scenario's key that names it.
   [[noreturn]] void fail_with(const YAML::Node& at, const std::string& path, const std::string& why,
                               const std::string& message) const {
-    throw scenario_error(sim::located_message(source_, at.Mark(), path, why) + message);
-  }
-
-  // A mapping whose keys are all in `allowed` (sim::load_single_document has refused a key given twice). Returns it
-  // for chaining.
-  const YAML::Node& keys(const YAML::Node& map, const std::string& path, std::initializer_list<std::string_view> allowed,
-                         const std::string& what = "a mapping") const {
-    return keys(map, path, std::span<const std::string_view>(allowed.begin(), allowed.size()), what);
-  }
-  const YAML::Node& keys(const YAML::Node& map, const std::string& path, std::span<const std::string_view> allowed,
-                         const std::string& what = "a mapping") const {
-    if (!map.IsMap()) fail(map, path, "expected " + what + ", found " + found(map));
-    for (const auto& entry : map) {
-      if (!entry.first.IsScalar()) fail(entry.first, path, "expected a key name, found " + found(entry.first));
-      const auto& key = entry.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string list;
-        for (const auto k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
-        fail(entry.first, join(path, key), "unknown key (known here: " + list + ")");
-      }
-    }
-    return map;
-  }
-
-  const YAML::Node& list(const YAML::Node& node, const std::string& path, const std::string& of) const {
-    if (!node.IsSequence()) fail(node, path, "expected a list of " + of + ", found " + found(node));
-    if (node.size() == 0) fail(node, path, "the list is empty: at least one " + of + " is needed");
-    return node;
-  }
-
-  std::string text(const YAML::Node& node, const std::string& path, const std::string& what = "a text value") const {
-    if (!node.IsScalar()) fail(node, path, "expected " + what + ", found " + found(node));
-    if (node.Scalar().empty()) fail(node, path, "expected " + what + ", found an empty value");
-    return node.Scalar();
-  }
-
-  // sim::schema_bool: `true` or `false` only (the words docs/scenarios.md lists), the profile reader's rule too.
-  bool flag(const YAML::Node& node, const std::string& path) const {
-    const auto value = sim::schema_bool(node);
-    if (!value) fail(node, path, "expected true or false, found " + found(node) + sim::schema_bool_hint(node));
-    return *value;
-  }
-
-  std::uint64_t whole(const YAML::Node& node, const std::string& path, std::uint64_t min, std::uint64_t max) const {
-    const auto value = node.IsScalar() ? parse_whole(node.Scalar()) : std::nullopt;
-    if (!value || *value < min || *value > max)
-      fail(node, path,
-           "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", found " +
-               found(node));
-    return *value;
+    throw yaml::error(yaml::located_message(source(), at.Mark(), path, why) + message);
   }
 
   duration time(const YAML::Node& node, const std::string& path, bool zero_allowed) const {
@@ -289,8 +216,6 @@ class reader {
     return time(node, path, false);
   }
 
-  static bool is_off(const YAML::Node& node) { return node.IsNull() || (node.IsScalar() && node.Scalar() == "none"); }
-
   template <class T, std::size_t N>
   T word(const YAML::Node& node, const std::string& path, const word_table<T, N>& table) const {
     const auto value = node.IsScalar() ? value_of(table, node.Scalar()) : std::nullopt;
@@ -303,9 +228,6 @@ class reader {
     if (!value) fail(node, path, "expected a phase (" + phase_list() + "), found " + found(node));
     return *value;
   }
-
- private:
-  std::string source_;
 };
 
 // ---- The parser ----------------------------------------------------------------------------------------------
@@ -424,49 +346,38 @@ class parser {
     return spec;
   }
 
+  // The faults of `path: {proxy: …}` (at_start) or of a `fault:` step: one key per row of proxy::fault_table, each
+  // value read in its kind's one grammar by the table (rdp/proxy/faults.hpp); what only a file adds is here.
   fault_spec read_fault(const YAML::Node& node, const std::string& path, bool at_start) {
-    r_.keys(node, path,
-            {"idle_timeout", "on_idle", "idle_from", "latency", "jitter", "bandwidth", "slice", "slice_delay",
-             "reset_now", "reset_at", "reset_after", "blackhole", "listener_down", "refuse_new"},
-            "a mapping of fault keys");
+    static constexpr auto fault_keys = [] {
+      std::array<std::string_view, proxy::fault_table.size()> keys{};
+      for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = proxy::fault_table[i].scenario_key;
+      return keys;
+    }();
+    r_.keys(node, path, fault_keys, "a mapping of fault keys");
     fault_spec spec;
     spec.where = r_.position(node);
-    auto& change = spec.change;
-    if (const auto n = node["idle_timeout"]) change.idle_timeout = r_.time_or_off(n, join(path, "idle_timeout"));
-    if (const auto n = node["on_idle"]) {
-      const auto value = n.IsScalar() ? proxy::idle_expiry_from_word(n.Scalar()) : std::nullopt;
-      if (!value) r_.fail(n, join(path, "on_idle"), "expected drop, reset or reset-both, found " + found(n));
-      change.on_idle = *value;
-    }
-    if (const auto n = node["idle_from"]) change.idle_from = r_.phase(n, join(path, "idle_from"));
-    if (const auto n = node["latency"]) change.latency = r_.time(n, join(path, "latency"), true);
-    if (const auto n = node["jitter"]) change.jitter = r_.time(n, join(path, "jitter"), true);
-    if (const auto n = node["bandwidth"]) {
-      if (!n.IsScalar())
-        r_.fail(n, join(path, "bandwidth"),
-                "expected bytes per second (0 = unlimited), as a number or like 64KiB/s or 10Mbit/s, found " + found(n));
+    for (const auto& row : proxy::fault_table) {
+      const auto n = node[std::string(row.scenario_key)];
+      if (!n) continue;
+      const auto key_path = join(path, std::string(row.scenario_key));
+      std::string text;
+      if (row.value == proxy::fault_value::on_off || row.value == proxy::fault_value::act)
+        text = r_.flag(n, key_path) ? "true" : "false";  // the schema's booleans, with its hint for yes/no
+      else if (row.value == proxy::fault_value::limit && reader::is_off(n))
+        text = "none";
+      else if (!n.IsScalar())
+        r_.fail(n, key_path, "expected " + proxy::describe_value(row) + ", found " + found(n));
+      else
+        text = n.Scalar();
       std::string why;
-      const auto value = net::read_rate(n.Scalar(), net::zero_value::allow, &why);
-      if (!value) r_.fail(n, join(path, "bandwidth"), why);
-      change.bandwidth = *value;
+      if (!proxy::read_fault(row, text, proxy::fault_origin::change, spec.change, &why)) r_.fail(n, key_path, why);
+      if (row.value == proxy::fault_value::act && text == "true" && at_start)
+        r_.fail(n, key_path,
+                "there is no connection to act on at the start; a `fault:` step in the timeline does it at its time");
     }
-    if (const auto n = node["slice"]) change.slice = static_cast<std::size_t>(r_.whole(n, join(path, "slice"), 0, 1 << 24));
-    if (const auto n = node["slice_delay"]) change.slice_delay = r_.time(n, join(path, "slice_delay"), true);
-    if (const auto n = node["reset_now"]) {
-      change.reset_now = r_.flag(n, join(path, "reset_now"));
-      if (change.reset_now && at_start)
-        r_.fail(n, join(path, "reset_now"),
-                "there is no connection to reset at the start; a `fault:` step in the timeline resets at its time");
-    }
-    if (const auto n = node["reset_at"]) change.reset_at_phase = r_.phase(n, join(path, "reset_at"));
-    if (const auto n = node["reset_after"]) {
-      change.reset_after = r_.time(n, join(path, "reset_after"), true);
-      if (!change.reset_at_phase)
-        r_.fail(n, join(path, "reset_after"), "goes with reset_at (the phase it counts from)");
-    }
-    if (const auto n = node["blackhole"]) change.blackhole = r_.flag(n, join(path, "blackhole"));
-    if (const auto n = node["listener_down"]) change.listener_down = r_.time(n, join(path, "listener_down"), false);
-    if (const auto n = node["refuse_new"]) change.refuse_new = r_.flag(n, join(path, "refuse_new"));
+    if (spec.change.reset_after && !spec.change.reset_at_phase)
+      r_.fail(node["reset_after"], join(path, "reset_after"), "goes with reset_at (the phase it counts from)");
     if (!at_start && node.size() == 0) r_.fail(node, path, "names no fault to change");
     return spec;
   }
@@ -1043,20 +954,13 @@ std::string_view to_string(reconnect_outcome o) noexcept { return word_of(reconn
 
 scenario parse_scenario(const std::string& text, const std::string& source, const std::string& base_dir,
                         sim::certificate_handling certificates) {
-  YAML::Node root;
   try {
-    root = sim::load_single_document(text, source);
-  } catch (const sim::yaml_document_error& e) {
+    const auto root = yaml::load_single_document(text, source, "the scenario file");
+    parser p(source, base_dir, certificates);
+    // with_positions: a conversion yaml-cpp itself refused is still a place in the file.
+    return yaml::with_positions(source, [&] { return p.run(root); });
+  } catch (const yaml::error& e) {
     throw scenario_error(e.what());
-  }
-  if (root.IsNull())
-    throw scenario_error(sim::located_message(source, YAML::Mark::null_mark(), "", "the scenario file is empty"));
-  parser p(source, base_dir, certificates);
-  try {
-    return p.run(root);
-  } catch (const YAML::Exception& e) {
-    // A conversion yaml-cpp itself refused: still a place in the file.
-    throw scenario_error(sim::located_message(source, e.mark, "", e.msg));
   } catch (const sim::profile_error& e) {
     throw scenario_error(e.what());
   }
@@ -1065,7 +969,7 @@ scenario parse_scenario(const std::string& text, const std::string& source, cons
 scenario load_scenario(const std::string& path) {
   std::string why;
   const auto text = net::read_regular_file(path, max_file_bytes, "a scenario file", why);
-  if (!text) throw scenario_error(sim::located_message(path, YAML::Mark::null_mark(), "", why));
+  if (!text) throw scenario_error(yaml::located_message(path, YAML::Mark::null_mark(), "", why));
   const auto base = fs::path(path).parent_path();
   return parse_scenario(*text, path, base.empty() ? "." : base.string());
 }
@@ -1079,12 +983,9 @@ std::optional<std::string> time_scale_problem(const scenario& s, double time_sca
     if (d && d->count() > 0) durations.emplace_back(*d, what);
   };
   const auto add_fault = [&](const proxy::fault_change& c, const std::string& path) {
-    if (c.idle_timeout) add(*c.idle_timeout, join(path, "idle_timeout"));
-    add(c.latency, join(path, "latency"));
-    add(c.jitter, join(path, "jitter"));
-    add(c.slice_delay, join(path, "slice_delay"));
-    add(c.reset_after, join(path, "reset_after"));
-    add(c.listener_down, join(path, "listener_down"));
+    proxy::for_each_duration(c, [&](const proxy::fault_row& row, const proxy::duration& d) {
+      add(d, join(path, std::string(row.scenario_key)));
+    });
   };
   add(s.timeout, "timeout");
   if (s.path.through_proxy) add_fault(s.path.proxy.change, "path.proxy");

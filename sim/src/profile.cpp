@@ -1,107 +1,65 @@
 #include "rdp/sim/profile.hpp"
 #include "rdp/sim/profile_yaml.hpp"
-#include "rdp/sim/yaml_document.hpp"
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/local_file.hpp"
 #include "rdp/net/tls.hpp"
+#include "rdp/yaml/document.hpp"
+#include "rdp/yaml/reader.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <limits>
-#include <set>
 #include <sstream>
 
 namespace rdp::sim {
 namespace {
 
-// "source:line:col: path: message" — where a user has to look, and what is wrong there (file text escaped).
-[[noreturn]] void fail_at(const std::string& source, const YAML::Node& at, const std::string& path, const std::string& why) {
-  throw profile_error(located_message(source, at.Mark(), path, why));
-}
+using yaml::found;
 
-class reader {
+// yaml::reader (errors "source:line:col: path: message", escaped), with what a profile adds: file paths relative to
+// the profile, limits that null switches off, and text where an empty value is a value (a password, a domain).
+class reader : public yaml::reader {
  public:
   // `prefix` is where the profile sits in a larger document ("server.profile" in a scenario file): every key path
   // in an error starts with it.
   reader(std::string source, std::string base_dir, std::string prefix = {})
-      : source_(std::move(source)), base_dir_(std::move(base_dir)), prefix_(std::move(prefix)) {}
+      : yaml::reader(std::move(source), std::move(prefix)), base_dir_(std::move(base_dir)) {}
 
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& path, const std::string& why) const {
-    fail_at(source_, at, path.empty() ? prefix_ : join(prefix_, path), why);
-  }
-
-  void only_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
-    if (!map.IsMap()) fail(map, path, "expected a mapping of keys to values");
-    const std::set<std::string> known(allowed.begin(), allowed.end());
-    for (const auto& item : map) {
-      const auto key = item.first.as<std::string>();
-      if (!known.count(key)) {
-        std::string list;
-        for (const auto* k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
-        fail(item.first, join(path, key), "unknown key (known here: " + list + ")");
-      }
-    }
-  }
-
-  std::string text(const YAML::Node& node, const std::string& path) {
-    if (!node.IsScalar()) fail(node, path, "expected a single value");
-    return node.as<std::string>();
-  }
-
-  // sim::schema_bool: `true` or `false` only, the scenario reader's rule too.
-  bool flag(const YAML::Node& node, const std::string& path) {
-    const auto value = schema_bool(node);
-    if (!value) fail(node, path, "expected true or false, not '" + scalar_of(node) + "'" + schema_bool_hint(node));
-    return *value;
-  }
-
-  std::uint64_t whole(const YAML::Node& node, const std::string& path, std::uint64_t min, std::uint64_t max) {
-    std::uint64_t value = 0;
-    const auto raw = scalar_of(node);
-    if (!node.IsScalar() || raw.empty() || raw[0] == '-' || !YAML::convert<std::uint64_t>::decode(node, value) ||
-        value < min || value > max)
-      fail(node, path,
-           "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", not '" + raw + "'");
-    return value;
+  std::string text(const YAML::Node& node, const std::string& path) const {
+    return yaml::reader::text(node, path, "a text value", yaml::empty_value::allow);
   }
 
   // A limit that may be switched off with null / "none".
   template <class T>
-  std::optional<T> optional_whole(const YAML::Node& node, const std::string& path, std::uint64_t min, std::uint64_t max) {
-    if (node.IsNull() || (node.IsScalar() && node.as<std::string>() == "none")) return std::nullopt;
+  std::optional<T> optional_whole(const YAML::Node& node, const std::string& path, std::uint64_t min,
+                                  std::uint64_t max) const {
+    if (is_off(node)) return std::nullopt;
     return static_cast<T>(whole(node, path, min, max));
   }
 
-  std::string path_of(const YAML::Node& node, const std::string& key) {
+  std::string path_of(const YAML::Node& node, const std::string& key) const {
     const auto value = text(node, key);
     std::filesystem::path p(value);
     return p.is_absolute() ? value : (std::filesystem::path(base_dir_) / p).string();
   }
 
-  const std::string& source() const { return source_; }
-
-  static std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
-
  private:
-  static std::string scalar_of(const YAML::Node& node) { return node.IsScalar() ? node.as<std::string>() : "(not a value)"; }
-
-  std::string source_;
   std::string base_dir_;
-  std::string prefix_;
 };
 
-net::host_port listen_address(reader& r, const YAML::Node& node, const std::string& path, std::uint16_t default_port) {
+net::host_port listen_address(const reader& r, const YAML::Node& node, const std::string& path,
+                              std::uint16_t default_port) {
   std::string why;
   auto where = net::parse_host_port(r.text(node, path), default_port, &why, net::port_zero::allow);
   if (!where) r.fail(node, path, why);
   return *where;
 }
 
-void read_tls(reader& r, const YAML::Node& tls, server_config& config, const std::string& name,
+void read_tls(const reader& r, const YAML::Node& tls, server_config& config, const std::string& name,
               certificate_handling certificates) {
-  r.only_keys(tls, "tls", {"certificate", "key", "generate", "common_name"});
+  r.keys(tls, "tls", {"certificate", "key", "generate", "common_name"});
   const bool has_cert = static_cast<bool>(tls["certificate"]), has_key = static_cast<bool>(tls["key"]);
   if (has_cert != has_key) r.fail(tls, "tls", "certificate and key go together");
   const bool check_only = certificates == certificate_handling::check_only;
@@ -120,7 +78,8 @@ void read_tls(reader& r, const YAML::Node& tls, server_config& config, const std
   std::string kind = "rsa", common_name = name.empty() ? "rdpsim" : name;
   if (tls["generate"]) kind = r.text(tls["generate"], "tls.generate");
   if (tls["common_name"]) common_name = r.text(tls["common_name"], "tls.common_name");
-  if (kind != "rsa" && kind != "ecdsa") r.fail(tls["generate"], "tls.generate", "expected rsa or ecdsa, not '" + kind + "'");
+  if (kind != "rsa" && kind != "ecdsa")
+    r.fail(tls["generate"], "tls.generate", "expected rsa or ecdsa, found " + found(tls["generate"]));
   if (check_only) return;
   try {
     config.identity = net::make_self_signed(kind == "rsa" ? net::key_kind::rsa : net::key_kind::ecdsa, common_name);
@@ -129,8 +88,8 @@ void read_tls(reader& r, const YAML::Node& tls, server_config& config, const std
   }
 }
 
-void read_ntlm(reader& r, const YAML::Node& ntlm, ntlm_identity& id) {
-  r.only_keys(ntlm, "ntlm", {"netbios_computer", "netbios_domain", "dns_computer", "dns_domain", "dns_tree", "version"});
+void read_ntlm(const reader& r, const YAML::Node& ntlm, ntlm_identity& id) {
+  r.keys(ntlm, "ntlm", {"netbios_computer", "netbios_domain", "dns_computer", "dns_domain", "dns_tree", "version"});
   if (ntlm["netbios_computer"]) id.netbios_computer = r.text(ntlm["netbios_computer"], "ntlm.netbios_computer");
   if (ntlm["netbios_domain"]) id.netbios_domain = r.text(ntlm["netbios_domain"], "ntlm.netbios_domain");
   if (ntlm["dns_computer"]) id.dns_computer = r.text(ntlm["dns_computer"], "ntlm.dns_computer");
@@ -144,19 +103,19 @@ void read_ntlm(reader& r, const YAML::Node& ntlm, ntlm_identity& id) {
     std::istringstream in(text);
     if (!(in >> major >> dot1 >> minor >> dot2 >> build) || dot1 != '.' || dot2 != '.' || !in.eof() || major > 255 ||
         minor > 255 || build > 65535)
-      r.fail(ntlm["version"], "ntlm.version", "expected major.minor.build such as 10.0.20348, not '" + text + "'");
+      r.fail(ntlm["version"], "ntlm.version", "expected major.minor.build such as 10.0.20348, found " + found(ntlm["version"]));
     id.major = static_cast<std::uint8_t>(major);
     id.minor = static_cast<std::uint8_t>(minor);
     id.build = static_cast<std::uint16_t>(build);
   }
 }
 
-void read_users(reader& r, const YAML::Node& users, std::vector<user_account>& out) {
-  if (!users.IsSequence()) r.fail(users, "users", "expected a list of {user, password, domain}");
+void read_users(const reader& r, const YAML::Node& users, std::vector<user_account>& out) {
+  r.list(users, "users", "{user, password, domain}", yaml::empty_value::allow);
   for (std::size_t i = 0; i < users.size(); ++i) {
-    const auto path = "users[" + std::to_string(i + 1) + "]";  // from 1, as scenario files number items
+    const auto path = yaml::item("users", i);
     const auto& u = users[i];
-    r.only_keys(u, path, {"user", "password", "domain", "state", "remote_logon"});
+    r.keys(u, path, {"user", "password", "domain", "state", "remote_logon"});
     if (!u["user"] || !u["password"]) r.fail(u, path, "user and password are required");
     user_account account;
     account.user = r.text(u["user"], path + ".user");
@@ -175,8 +134,8 @@ void read_users(reader& r, const YAML::Node& users, std::vector<user_account>& o
       }
       if (!known)
         r.fail(u["state"], path + ".state",
-               "expected enabled, disabled, expired, locked-out, password-expired or password-must-change, not '" +
-                   word + "'");
+               "expected enabled, disabled, expired, locked-out, password-expired or password-must-change, found " +
+                   found(u["state"]));
     }
     if (u["remote_logon"]) account.remote_logon = r.flag(u["remote_logon"], path + ".remote_logon");
     if (account.user.empty()) r.fail(u["user"], path + ".user", "must not be empty");
@@ -184,10 +143,9 @@ void read_users(reader& r, const YAML::Node& users, std::vector<user_account>& o
   }
 }
 
-void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy) {
-  r.only_keys(sessions, "sessions",
-              {"single_session", "max_sessions", "idle_limit_seconds", "logon_timeout_seconds",
-               "disconnected_limit_seconds"});
+void read_sessions(const reader& r, const YAML::Node& sessions, session_policy& policy) {
+  r.keys(sessions, "sessions",
+         {"single_session", "max_sessions", "idle_limit_seconds", "logon_timeout_seconds", "disconnected_limit_seconds"});
   // The bounds are validate's (sessions.hpp), so a profile, the control interface and set_policy agree.
   constexpr auto longest = static_cast<std::uint64_t>(max_time_limit.count());
   if (sessions["single_session"]) policy.single_session = r.flag(sessions["single_session"], "sessions.single_session");
@@ -212,9 +170,9 @@ void read_sessions(reader& r, const YAML::Node& sessions, session_policy& policy
 
 // standard_security: {encryption_level: client-compatible, methods: [40, 56, 128, fips], ignore_client_methods: false}
 // (MS-RDPBCGR 5.3.1 levels, 2.2.1.3.3 methods). A level that admits none of the methods could answer nobody: refused.
-void read_standard_security(reader& r, const YAML::Node& node, protocol::standard_security_settings& out) {
+void read_standard_security(const reader& r, const YAML::Node& node, protocol::standard_security_settings& out) {
   namespace gcc = protocol::gcc;
-  r.only_keys(node, "standard_security", {"encryption_level", "methods", "ignore_client_methods"});
+  r.keys(node, "standard_security", {"encryption_level", "methods", "ignore_client_methods"});
   if (const auto& l = node["encryption_level"]) {
     const auto level = r.text(l, "standard_security.encryption_level");
     if (level == "none") out.encryption_level = gcc::encryption_level::none;
@@ -224,10 +182,10 @@ void read_standard_security(reader& r, const YAML::Node& node, protocol::standar
     else if (level == "fips") out.encryption_level = gcc::encryption_level::fips;
     else
       r.fail(l, "standard_security.encryption_level",
-             "expected none, low, client-compatible, high or fips, not '" + level + "'");
+             "expected none, low, client-compatible, high or fips, found " + found(l));
   }
   if (const auto& m = node["methods"]) {
-    if (!m.IsSequence()) r.fail(m, "standard_security.methods", "expected a list of 40, 56, 128 and fips");
+    r.list(m, "standard_security.methods", "40, 56, 128 and fips", yaml::empty_value::allow);
     out.methods = 0;
     for (const auto& item : m) {
       const auto name = r.text(item, "standard_security.methods");
@@ -235,7 +193,7 @@ void read_standard_security(reader& r, const YAML::Node& node, protocol::standar
       else if (name == "56") out.methods |= gcc::encryption_method::bits56;
       else if (name == "128") out.methods |= gcc::encryption_method::bits128;
       else if (name == "fips") out.methods |= gcc::encryption_method::fips;
-      else r.fail(item, "standard_security.methods", "expected 40, 56, 128 or fips, not '" + name + "'");
+      else r.fail(item, "standard_security.methods", "expected 40, 56, 128 or fips, found " + found(item));
     }
   }
   if (node["ignore_client_methods"])
@@ -247,121 +205,126 @@ void read_standard_security(reader& r, const YAML::Node& node, protocol::standar
                " admits none of the methods listed (high needs 128 or fips, fips needs fips)");
 }
 
+// The keys of a profile's mapping, read into a profile: every error is a yaml::error at its node.
+profile read_profile(const reader& r, const YAML::Node& root, certificate_handling certificates) {
+  profile p;
+  r.keys(root, "", {"name", "listen", "protocols", "tls", "ntlm", "users", "sessions", "heartbeat_seconds",
+                    "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "limits", "control",
+                    "standard_security", "disconnect_above_protocols", "reuse_port", "restart"});
+  auto& config = p.server;
+  p.name = root["name"] ? r.text(root["name"], "name") : std::filesystem::path(r.source()).stem().string();
+  if (root["listen"]) config.listen = listen_address(r, root["listen"], "listen", 13389);
+  if (root["reuse_port"]) config.reuse_port = r.flag(root["reuse_port"], "reuse_port");
+  if (root["protocols"]) {
+    const auto& node = root["protocols"];
+    std::string list;
+    if (node.IsSequence()) {
+      for (const auto& item : node) {
+        if (!list.empty()) list += ',';
+        list += r.text(item, "protocols");
+      }
+    } else {
+      list = r.text(node, "protocols");
+    }
+    try {
+      config.policy = parse_policy(list);
+    } catch (const std::invalid_argument& e) {
+      r.fail(node, "protocols", e.what());
+    }
+  }
+  if (root["disconnect_above_protocols"])
+    config.policy.disconnect_above = static_cast<std::uint32_t>(
+        r.whole(root["disconnect_above_protocols"], "disconnect_above_protocols", 0, 0xFFFFFFFF));
+  if (root["ntlm"]) read_ntlm(r, root["ntlm"], config.ntlm);
+  if (root["standard_security"]) {
+    if (!config.policy.supports_standard_rdp)
+      r.fail(root["standard_security"], "standard_security", "Standard RDP Security is not offered (protocols: rdp)");
+    read_standard_security(r, root["standard_security"], config.standard_security);
+  }
+  if (root["users"]) read_users(r, root["users"], config.users);
+  if (root["sessions"]) read_sessions(r, root["sessions"], config.sessions);
+  if (root["heartbeat_seconds"]) {
+    auto v = r.optional_whole<std::int64_t>(root["heartbeat_seconds"], "heartbeat_seconds", 1, 255);
+    config.heartbeat = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
+  }
+  if (root["tcp_keepalive"]) config.tcp_keepalive = r.flag(root["tcp_keepalive"], "tcp_keepalive");
+  if (root["stale_cookie"]) {
+    const auto answer = r.text(root["stale_cookie"], "stale_cookie");
+    if (answer == "fresh-logon") config.stale_cookie = stale_cookie_answer::fresh_logon;
+    else if (answer == "refuse") config.stale_cookie = stale_cookie_answer::refuse;
+    else
+      r.fail(root["stale_cookie"], "stale_cookie", "expected fresh-logon or refuse, found " + found(root["stale_cookie"]));
+  }
+  if (const auto restart = root["restart"]) {
+    r.keys(restart, "restart", {"sessions"});
+    if (const auto sessions = restart["sessions"]) {
+      const auto word = r.text(sessions, "restart.sessions");
+      if (const auto how = restart_sessions_from_word(word)) config.restart = *how;
+      else r.fail(sessions, "restart.sessions", "expected keep or end, found " + found(sessions));
+    }
+  }
+  if (root["stale_cookie_error"])
+    config.stale_cookie_error =
+        static_cast<std::uint32_t>(r.whole(root["stale_cookie_error"], "stale_cookie_error", 1, 0xFFFFFFFF));
+  if (const auto& t = root["timeouts"]) {
+    r.keys(t, "timeouts", {"handshake_ms", "hold_ms", "drain_ms", "prelogon_ms"});
+    if (t["prelogon_ms"])
+      config.prelogon_timeout = net::milliseconds(r.whole(t["prelogon_ms"], "timeouts.prelogon_ms", 1, 600000));
+    if (t["handshake_ms"]) config.handshake_timeout = net::milliseconds(r.whole(t["handshake_ms"], "timeouts.handshake_ms", 1, 600000));
+    if (t["hold_ms"]) config.hold_timeout = net::milliseconds(r.whole(t["hold_ms"], "timeouts.hold_ms", 1, 86400000));
+    if (t["drain_ms"]) config.drain_timeout = net::milliseconds(r.whole(t["drain_ms"], "timeouts.drain_ms", 0, 60000));
+  }
+  if (const auto& l = root["limits"]) {
+    r.keys(l, "limits", {"max_connections", "max_session_table"});
+    if (l["max_connections"])
+      config.max_connections = static_cast<std::size_t>(r.whole(l["max_connections"], "limits.max_connections", 1, 1000000));
+    if (l["max_session_table"])
+      config.max_session_table =
+          static_cast<std::size_t>(r.whole(l["max_session_table"], "limits.max_session_table", 1, 1000000));
+  }
+  if (const auto& c = root["control"]) {
+    r.keys(c, "control", {"listen", "token_file"});
+    control_config control;
+    if (c["listen"]) control.listen = listen_address(r, c["listen"], "control.listen", default_control_port);
+    if (c["token_file"]) control.token_file = r.path_of(c["token_file"], "control.token_file");
+    p.control = control;
+  }
+  // Last: a TLS identity is only needed (and only generated) when a TLS-based protocol is offered.
+  if (config.policy.supported != 0)
+    read_tls(r, root["tls"] ? root["tls"] : YAML::Node(YAML::NodeType::Map), config, p.name, certificates);
+  else if (root["tls"]) r.fail(root["tls"], "tls", "no TLS-based protocol is offered (protocols)");
+  return p;
+}
+
 }  // namespace
 
 profile parse_profile(const std::string& text, const std::string& source, const std::string& base_dir,
                       certificate_handling certificates) {
   YAML::Node root;
   try {
-    root = load_single_document(text, source);
-  } catch (const yaml_document_error& e) {
+    root = yaml::load_single_document(text, source, "the profile");
+  } catch (const yaml::error& e) {
     throw profile_error(e.what());
   }
-  if (root.IsNull()) throw profile_error(located_message(source, YAML::Mark::null_mark(), "", "the profile is empty"));
   return parse_profile_node(root, source, base_dir, certificates);
 }
 
 profile parse_profile_node(const YAML::Node& root, const std::string& source, const std::string& base_dir,
                            certificate_handling certificates, const std::string& path_prefix) {
   reader r(source, base_dir, path_prefix);
-  profile p;
   try {
-    r.only_keys(root, "", {"name", "listen", "protocols", "tls", "ntlm", "users", "sessions", "heartbeat_seconds",
-                           "tcp_keepalive", "stale_cookie", "stale_cookie_error", "timeouts", "limits", "control",
-                           "standard_security", "disconnect_above_protocols", "reuse_port", "restart"});
-    auto& config = p.server;
-    p.name = root["name"] ? r.text(root["name"], "name") : std::filesystem::path(source).stem().string();
-    if (root["listen"]) config.listen = listen_address(r, root["listen"], "listen", 13389);
-    if (root["reuse_port"]) config.reuse_port = r.flag(root["reuse_port"], "reuse_port");
-    if (root["protocols"]) {
-      const auto& node = root["protocols"];
-      std::string list;
-      if (node.IsSequence()) {
-        for (const auto& item : node) {
-          if (!list.empty()) list += ',';
-          list += r.text(item, "protocols");
-        }
-      } else {
-        list = r.text(node, "protocols");
-      }
-      try {
-        config.policy = parse_policy(list);
-      } catch (const std::invalid_argument& e) {
-        r.fail(node, "protocols", e.what());
-      }
-    }
-    if (root["disconnect_above_protocols"])
-      config.policy.disconnect_above = static_cast<std::uint32_t>(
-          r.whole(root["disconnect_above_protocols"], "disconnect_above_protocols", 0, 0xFFFFFFFF));
-    if (root["ntlm"]) read_ntlm(r, root["ntlm"], config.ntlm);
-    if (root["standard_security"]) {
-      if (!config.policy.supports_standard_rdp)
-        r.fail(root["standard_security"], "standard_security", "Standard RDP Security is not offered (protocols: rdp)");
-      read_standard_security(r, root["standard_security"], config.standard_security);
-    }
-    if (root["users"]) read_users(r, root["users"], config.users);
-    if (root["sessions"]) read_sessions(r, root["sessions"], config.sessions);
-    if (root["heartbeat_seconds"]) {
-      auto v = r.optional_whole<std::int64_t>(root["heartbeat_seconds"], "heartbeat_seconds", 1, 255);
-      config.heartbeat = v ? std::optional(std::chrono::seconds(*v)) : std::nullopt;
-    }
-    if (root["tcp_keepalive"]) config.tcp_keepalive = r.flag(root["tcp_keepalive"], "tcp_keepalive");
-    if (root["stale_cookie"]) {
-      const auto answer = r.text(root["stale_cookie"], "stale_cookie");
-      if (answer == "fresh-logon") config.stale_cookie = stale_cookie_answer::fresh_logon;
-      else if (answer == "refuse") config.stale_cookie = stale_cookie_answer::refuse;
-      else r.fail(root["stale_cookie"], "stale_cookie", "expected fresh-logon or refuse, not '" + answer + "'");
-    }
-    if (const auto restart = root["restart"]) {
-      r.only_keys(restart, "restart", {"sessions"});
-      if (const auto sessions = restart["sessions"]) {
-        const auto word = r.text(sessions, "restart.sessions");
-        if (const auto how = restart_sessions_from_word(word)) config.restart = *how;
-        else r.fail(sessions, "restart.sessions", "expected keep or end, not '" + word + "'");
-      }
-    }
-    if (root["stale_cookie_error"])
-      config.stale_cookie_error =
-          static_cast<std::uint32_t>(r.whole(root["stale_cookie_error"], "stale_cookie_error", 1, 0xFFFFFFFF));
-    if (const auto& t = root["timeouts"]) {
-      r.only_keys(t, "timeouts", {"handshake_ms", "hold_ms", "drain_ms", "prelogon_ms"});
-      if (t["prelogon_ms"])
-        config.prelogon_timeout = net::milliseconds(r.whole(t["prelogon_ms"], "timeouts.prelogon_ms", 1, 600000));
-      if (t["handshake_ms"]) config.handshake_timeout = net::milliseconds(r.whole(t["handshake_ms"], "timeouts.handshake_ms", 1, 600000));
-      if (t["hold_ms"]) config.hold_timeout = net::milliseconds(r.whole(t["hold_ms"], "timeouts.hold_ms", 1, 86400000));
-      if (t["drain_ms"]) config.drain_timeout = net::milliseconds(r.whole(t["drain_ms"], "timeouts.drain_ms", 0, 60000));
-    }
-    if (const auto& l = root["limits"]) {
-      r.only_keys(l, "limits", {"max_connections", "max_session_table"});
-      if (l["max_connections"])
-        config.max_connections = static_cast<std::size_t>(r.whole(l["max_connections"], "limits.max_connections", 1, 1000000));
-      if (l["max_session_table"])
-        config.max_session_table =
-            static_cast<std::size_t>(r.whole(l["max_session_table"], "limits.max_session_table", 1, 1000000));
-    }
-    if (const auto& c = root["control"]) {
-      r.only_keys(c, "control", {"listen", "token_file"});
-      control_config control;
-      if (c["listen"]) control.listen = listen_address(r, c["listen"], "control.listen", default_control_port);
-      if (c["token_file"]) control.token_file = r.path_of(c["token_file"], "control.token_file");
-      p.control = control;
-    }
-    // Last: a TLS identity is only needed (and only generated) when a TLS-based protocol is offered.
-    if (config.policy.supported != 0)
-      read_tls(r, root["tls"] ? root["tls"] : YAML::Node(YAML::NodeType::Map), config, p.name, certificates);
-    else if (root["tls"]) r.fail(root["tls"], "tls", "no TLS-based protocol is offered (protocols)");
-  } catch (const YAML::Exception& e) {
-    // A conversion yaml-cpp itself refused (e.g. a mapping where a value was expected).
-    throw profile_error(located_message(source, e.mark, "", e.msg));
+    return yaml::with_positions(source, [&] { return read_profile(r, root, certificates); });
+  } catch (const yaml::error& e) {
+    throw profile_error(e.what());
   }
-  return p;
 }
 
 profile load_profile(const std::string& path) {
-  // A profile is a page of YAML; 1 MiB is the cap of scenario files too.
+  // A profile is a page of YAML: yaml::max_document_bytes, the cap of scenario files too.
   std::string why;
-  const auto text = net::read_regular_file(path, 1 << 20, "a profile", why);
-  if (!text) throw profile_error(located_message(path, YAML::Mark::null_mark(), "", "cannot read the profile: " + why));
+  const auto text = net::read_regular_file(path, yaml::max_document_bytes, "a profile", why);
+  if (!text)
+    throw profile_error(yaml::located_message(path, YAML::Mark::null_mark(), "", "cannot read the profile: " + why));
   const auto base = std::filesystem::path(path).parent_path();
   return parse_profile(*text, path, base.empty() ? "." : base.string());
 }

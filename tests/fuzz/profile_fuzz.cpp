@@ -2,7 +2,7 @@
 // one way to fail, profile_error: anything else escaping (a yaml-cpp exception, std::invalid_argument from a
 // number, …) or a crash is a bug. Certificates are only checked (certificate_handling::check_only): generating an
 // RSA key per input would make the fuzzer a benchmark of OpenSSL, and loading one would read files the input names.
-// The corpus holds what the one-document loader (sim/yaml_document.hpp) refuses: keys given twice (in a list item,
+// The corpus holds what the one-document loader (rdp/yaml/document.hpp) refuses: keys given twice (in a list item,
 // in an aliased mapping), second documents, long keys, deep nesting, escape sequences in keys and values.
 #include "rdp/sim/profile.hpp"
 

@@ -176,6 +176,24 @@ TEST(FaultProxy, JitterKeepsTheOrderOfChunks) {
   EXPECT_EQ(wait_read(p.server, 5s, expected.size()).bytes, expected);
 }
 
+// The relay carries out the policy's altered chunk like any other (no code of its own for `corrupt`).
+TEST(FaultProxy, CorruptInvertsTheMiddleByteOfTheNextServerChunkOnce) {
+  pair_through_proxy p;
+  proxy::fault_change spoil;
+  spoil.corrupt = proxy::corrupt_target::from_server;
+  proxy_thread proxy(config_to(p.upstream.local_endpoint().port(), spoil));
+  connect_pair(p, proxy.port());
+  send(p.client, "request");
+  EXPECT_EQ(wait_read(p.server, 2s, 7).bytes, "request") << "the client's chunks pass untouched";
+  send(p.server, "abcdefg");
+  EXPECT_EQ(wait_read(p.client, 2s, 7).bytes, std::string("abc\x9b" "efg"));
+  const auto note = proxy.wait_event(proxy::event_kind::fault_applied);
+  ASSERT_TRUE(note);
+  EXPECT_EQ(note->detail, "corrupt: byte 3 of a 7-byte chunk from the server inverted (0x64 to 0x9b)");
+  send(p.server, "abcdefg");
+  EXPECT_EQ(wait_read(p.client, 2s, 7).bytes, "abcdefg") << "once";
+}
+
 TEST(FaultProxy, ResetNowResetsBothSides) {
   pair_through_proxy p;
   proxy_thread proxy(config_to(p.upstream.local_endpoint().port()));

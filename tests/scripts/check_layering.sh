@@ -13,9 +13,23 @@ root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 # never a sibling of its own level (probe, sim and proxy never use each other), never one above.
 libraries=(protocol common client capture probe sim proxy scenarios)
 declare -A level=([protocol]=0 [common]=1 [client]=2 [capture]=2 [probe]=3 [sim]=3 [proxy]=3 [scenarios]=4)
-# The rdp/<name>/ of an include, to the library directory that owns it (common/ holds two: rdp_net and rdp_crypto).
-declare -A owner=([protocol]=protocol [net]=common [crypto]=common [client]=client [capture]=capture [probe]=probe
-                  [sim]=sim [proxy]=proxy [scenarios]=scenarios)
+# The rdp/<name>/ of an include, to the library directory that owns it (common/ holds three: rdp_net, rdp_crypto and
+# rdp_yaml).
+declare -A owner=([protocol]=protocol [net]=common [crypto]=common [yaml]=common [client]=client [capture]=capture
+                  [probe]=probe [sim]=sim [proxy]=proxy [scenarios]=scenarios)
+
+# common/'s libraries are siblings on level 1: each uses protocol only, never another one of common/. A header
+# belongs to the library of its rdp/<name>/ directory. A source in common/src/ belongs to the library its name
+# starts with (yaml_*.cpp to rdp_yaml, openssl_*.cpp to rdp_crypto), and every other source belongs to rdp_net, as
+# common/CMakeLists.txt lists them.
+common_part() {
+  case $1 in
+    common/include/rdp/*/*) local rest=${1#common/include/rdp/}; echo "${rest%%/*}" ;;
+    common/src/yaml_*) echo yaml ;;
+    common/src/openssl_*) echo crypto ;;
+    *) echo net ;;
+  esac
+}
 
 may_use() {  # the libraries $1 may use, for the message
   local lib=$1 out="" other
@@ -66,7 +80,15 @@ for lib in "${libraries[@]}"; do
       report "$rel:$line_no: includes \"$path\": rdp/$name/ is no library of the table in tests/scripts/check_layering.sh"
       continue
     fi
-    [ "$used" = "$lib" ] && continue
+    if [ "$used" = "$lib" ]; then
+      if [ "$lib" = common ]; then
+        part=$(common_part "$rel")
+        if [ "$name" != "$part" ]; then
+          report "$rel:$line_no: includes \"$path\": $part -> $name is forbidden (common/'s libraries are siblings; each may use: protocol)"
+        fi
+      fi
+      continue
+    fi
     if [ "${level[$used]}" -ge "${level[$lib]}" ]; then
       if [ "${level[$used]}" -eq "${level[$lib]}" ]; then why="a sibling"; else why="above it"; fi
       report "$rel:$line_no: includes \"$path\": $lib -> $used is forbidden ($used is $why; $lib may use: $(may_use "$lib"))"

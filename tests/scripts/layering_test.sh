@@ -70,6 +70,9 @@ expect_violation scenarios/src/planted_app.cpp $'// planted\n#include "serve_com
 # A namespace the table does not know: a new library must be placed in the table first.
 expect_violation client/src/planted_unknown.cpp $'// planted\n#include "rdp/gateway/tunnel.hpp"' \
   'client/src/planted_unknown.cpp:2:' 'rdp/gateway/ is no library of the table'
+# Siblings inside common/: the YAML reader using rdp_net (it may use protocol only), appended to an existing source.
+expect_violation common/src/yaml_reader.cpp '#include "rdp/net/local_file.hpp"' \
+  "common/src/yaml_reader.cpp:$(last_line common/src/yaml_reader.cpp):" 'yaml -> net is forbidden'
 # A library target linking CLI11.
 expect_violation probe/CMakeLists.txt 'target_link_libraries(rdp_probe PUBLIC CLI11::CLI11)' \
   "probe/CMakeLists.txt:$(last_line probe/CMakeLists.txt):" "probe's CMake names CLI11"
@@ -86,4 +89,4 @@ out=$(bash "$checker" "$scratch/tree" 2>&1)
 status=$?
 set -e
 [ "$status" -eq 2 ] || fail "a tree without sim/ exited $status, expected 2"
-echo "layering: the tree keeps the rule; 7 planted violations and a missing library were caught"
+echo "layering: the tree keeps the rule; 8 planted violations and a missing library were caught"

@@ -56,7 +56,7 @@ TEST(RestartSessionsParse, TheProfileSaysWhatARestartDoesWhenTheStepDoesNot) {
     FAIL() << "restart.sessions: sometimes was accepted";
   } catch (const rdp::sim::profile_error& e) {
     const std::string why = e.what();
-    EXPECT_EQ(why.rfind("p.yaml:2:21: restart.sessions: expected keep or end, not 'sometimes'", 0), 0u) << why;
+    EXPECT_EQ(why.rfind("p.yaml:2:21: restart.sessions: expected keep or end, found 'sometimes'", 0), 0u) << why;
   }
 }
 

@@ -1,12 +1,12 @@
 // The words the schemas document, and nothing else (issue 25, "False greens"): a boolean is `true` or `false` in a
-// scenario file and in a profile alike (sim::schema_bool) — yaml-cpp's own decoding also took yes/no, on/off, y/n and
+// scenario file and in a profile alike (yaml::schema_bool) — yaml-cpp's own decoding also took yes/no, on/off, y/n and
 // other casings, which neither docs/scenarios.md nor docs/profiles.md lists — and a `within:` window's tolerance is
 // the file's, in scenario time, 1 s unless the file says otherwise.
 #include "rdp/scenarios/scenario.hpp"
 #include "rdp/sim/profile.hpp"
 
 #include "scenario_text.hpp"
-#include "rdp/sim/yaml_document.hpp"
+#include "rdp/yaml/reader.hpp"
 
 #include <gtest/gtest.h>
 
@@ -38,16 +38,16 @@ const char* const other_bool_words[] = {"yes", "no", "on", "off", "y", "n", "Yes
                                         "FALSE", "Y", "N"};
 
 TEST(SchemaBool, OnlyTrueAndFalse) {
-  EXPECT_EQ(rdp::sim::schema_bool(YAML::Load("true")), true);
-  EXPECT_EQ(rdp::sim::schema_bool(YAML::Load("false")), false);
+  EXPECT_EQ(rdp::yaml::schema_bool(YAML::Load("true")), true);
+  EXPECT_EQ(rdp::yaml::schema_bool(YAML::Load("false")), false);
   for (const char* word : other_bool_words) {
     SCOPED_TRACE(word);
-    EXPECT_FALSE(rdp::sim::schema_bool(YAML::Load(word)).has_value());
-    EXPECT_NE(rdp::sim::schema_bool_hint(YAML::Load(word)).find("only the words true and false"), std::string::npos);
+    EXPECT_FALSE(rdp::yaml::schema_bool(YAML::Load(word)).has_value());
+    EXPECT_NE(rdp::yaml::schema_bool_hint(YAML::Load(word)).find("only the words true and false"), std::string::npos);
   }
-  EXPECT_FALSE(rdp::sim::schema_bool(YAML::Load("maybe")).has_value());
-  EXPECT_EQ(rdp::sim::schema_bool_hint(YAML::Load("maybe")), "");  // not a boolean word at all: no hint
-  EXPECT_FALSE(rdp::sim::schema_bool(YAML::Load("[true]")).has_value());
+  EXPECT_FALSE(rdp::yaml::schema_bool(YAML::Load("maybe")).has_value());
+  EXPECT_EQ(rdp::yaml::schema_bool_hint(YAML::Load("maybe")), "");  // not a boolean word at all: no hint
+  EXPECT_FALSE(rdp::yaml::schema_bool(YAML::Load("[true]")).has_value());
 }
 
 TEST(SchemaBool, AScenarioRefusesEveryOtherWordWithItsPosition) {

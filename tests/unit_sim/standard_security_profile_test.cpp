@@ -58,9 +58,9 @@ TEST(StandardSecurityProfile, DefaultsAreLevelNoneAndEveryMethod) {
 TEST(StandardSecurityProfile, BadValuesNameTheLineColumnAndKey) {
   EXPECT_EQ(error_of("protocols: [rdp]\nstandard_security:\n  encryption_level: medium\n"),
             "lab.yaml:3:21: standard_security.encryption_level: expected none, low, client-compatible, high or fips, "
-            "not 'medium'");
+            "found 'medium'");
   EXPECT_EQ(error_of("protocols: [rdp]\nstandard_security:\n  methods: [40, 64]\n"),
-            "lab.yaml:3:17: standard_security.methods: expected 40, 56, 128 or fips, not '64'");
+            "lab.yaml:3:17: standard_security.methods: expected 40, 56, 128 or fips, found '64'");
   EXPECT_EQ(error_of("protocols: [rdp]\nstandard_security:\n  method: [40]\n"),
             "lab.yaml:3:3: standard_security.method: unknown key (known here: encryption_level, methods, "
             "ignore_client_methods)");
@@ -70,7 +70,7 @@ TEST(StandardSecurityProfile, BadValuesNameTheLineColumnAndKey) {
   EXPECT_EQ(error_of("protocols: [tls]\nstandard_security: {encryption_level: high}\n"),
             "lab.yaml:2:20: standard_security: Standard RDP Security is not offered (protocols: rdp)");
   EXPECT_EQ(error_of("protocols: [rdp]\nstandard_security: {ignore_client_methods: maybe}\n"),
-            "lab.yaml:2:44: standard_security.ignore_client_methods: expected true or false, not 'maybe'");
+            "lab.yaml:2:44: standard_security.ignore_client_methods: expected true or false, found 'maybe'");
 }
 
 TEST(StandardSecurityProfile, ShippedProfilesSayWhatTheyAnswer) {

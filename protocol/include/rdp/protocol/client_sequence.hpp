@@ -275,6 +275,16 @@ class client_sequence {
 
   sequence::action begin();
   sequence::action start_step(step s);  // sets the step and its deadline, and writes its request
+  // Each step's request, written by start_step.
+  sequence::action send_connection_request();
+  sequence::action start_credssp();  // the NEGOTIATE TSRequest
+  sequence::action send_connect_initial();
+  sequence::action send_attach_user();  // with the Erect Domain Request before it
+  sequence::action send_channel_join();
+  std::uint16_t joining_channel() const noexcept;  // the channel of step join_user or join_io
+  sequence::action send_trickle_byte();
+  sequence::action send_client_info();
+  sequence::action send_finalization();  // Confirm Active and the client's finalization PDUs
   sequence::action send(byte_buffer bytes, sequence::instant deadline);
   sequence::action read_action();       // a read with the deadline of the current step (or hold / trickle)
   sequence::action close(sequence::close_style style, sequence::instant deadline);
@@ -293,6 +303,15 @@ class client_sequence {
   sequence::action pump();  // the frames buffered, then a read
   std::optional<sequence::action> on_frame(const tpkt::frame_decoder::frame& f);
   std::optional<sequence::action> on_sequence_frame(bytes_view frame);
+  // The answer each step awaits, from on_sequence_frame.
+  sequence::action fail_decoding(const boost::system::error_code& ec);  // "decoding <what was awaited>: …"
+  sequence::action on_connection_confirm(bytes_view frame);
+  sequence::action on_connect_response(bytes_view frame);
+  sequence::action on_attach_user_confirm(bytes_view frame);
+  sequence::action on_channel_join_confirm(bytes_view frame);
+  sequence::action on_license(bytes_view frame);
+  sequence::action on_demand_active(bytes_view frame);
+  std::optional<sequence::action> on_server_finalization(bytes_view frame);  // nullopt until the Font Map
   share::server_event_kind note_teardown(bytes_view frame);
   void note_hold_frame(bytes_view frame);
   sequence::action on_timeout();

@@ -1,8 +1,9 @@
 #pragma once
 // The fault-injecting TCP proxy (docs/proxy.md): a relay between any RDP client and any server that follows the
-// clear-text phases of each connection (protocol/stream_phase.hpp) and applies the faults of faults.hpp — a
-// stateful firewall's idle timeout, resets now or at a phase, blackhole, latency, bandwidth, slicing, the listener
-// down, refused connections — to all connections or to one, changeable while it runs.
+// clear-text phases of each connection (protocol/stream_phase.hpp) and applies the faults of faults.hpp's table — a
+// stateful firewall's idle timeout, resets now or at a phase, blackhole, latency, bandwidth, slicing, corruption, the
+// listener down, refused connections — to all connections or to one, changeable while it runs. What each fault does
+// to a flow is decided by fault_policy.hpp; this relay carries it out.
 //
 // Process-wide effect: the first fault_proxy sets SIGPIPE to ignored if it was at its default (splice(2) has no
 // MSG_NOSIGNAL; fault_proxy.cpp says why).
@@ -145,10 +146,5 @@ class fault_proxy {
  private:
   std::shared_ptr<state> state_;
 };
-
-// Merges `change` into `into`: what `change` names replaces what `into` had (reset_now is not kept: it is an act).
-void merge(fault_change& into, const fault_change& change);
-// "idle-timeout 30s reset, latency 50ms, …", for events and logs; "none" for an empty change.
-std::string describe(const fault_change& change);
 
 }  // namespace rdp::proxy

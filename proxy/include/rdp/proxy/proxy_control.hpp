@@ -18,11 +18,11 @@ namespace rdp::proxy {
 // net::handle_control_request with the proxy's commands. Never throws. Call on the proxy's executor.
 net::control_outcome handle_proxy_control_line(fault_proxy& proxy, std::string_view token, std::string_view line) noexcept;
 
-// A fault change from its JSON ("set" above): {"idle_timeout_ms":N|null,"on_idle":"drop"|"reset"|"reset-both",
-// "idle_from":PHASE,"latency_ms":N,"jitter_ms":N,"bandwidth":N|RATE,"slice":N,"slice_delay_ms":N,"reset_now":true,
-// "reset_at":PHASE,"reset_after_ms":N,"blackhole":bool,"listener_down_ms":N,"refuse_new":bool}. A bandwidth is
-// bytes per second, or a rate as text ("10Mbit/s", net::read_rate). Every member is optional; false with `why`
-// naming the member and what is wrong for anything else.
+// A fault change from its JSON ("set" above): one member per row of fault_table (faults.hpp), named by its control
+// key — {"idle_timeout_ms":N|null,"on_idle":"reset","latency_ms":N,"bandwidth":N|RATE,"slice":N|SIZE,
+// "reset_now":true,"blackhole":bool,"corrupt":"from-server",…}. A `…_ms` member is a number of milliseconds, a rate or
+// a size a number of bytes or text in the tools' grammar ("10Mbit/s", net::read_rate), a phase or a word text, an
+// on/off a boolean. Every member is optional; false with `why` naming the member and what is wrong for anything else.
 bool fault_change_from_json(const nlohmann::json& j, fault_change& out, std::string* why);
 
 }  // namespace rdp::proxy

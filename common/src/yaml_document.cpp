@@ -1,6 +1,6 @@
-// load_single_document and located_message (yaml_document.hpp): how profiles and scenario files are loaded, and how
-// their errors are written.
-#include "rdp/sim/yaml_document.hpp"
+// load_single_document and located_message (rdp/yaml/document.hpp): how profiles and scenario files are loaded, and
+// how their errors are written.
+#include "rdp/yaml/document.hpp"
 
 #include "rdp/protocol/text.hpp"
 
@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace rdp::sim {
+namespace rdp::yaml {
 namespace {
 
 // Notes where the documents after the first one start; builds nothing.
@@ -33,7 +33,7 @@ class document_start : public YAML::EventHandler {
 };
 
 [[noreturn]] void refuse(const std::string& source, const YAML::Mark& at, const std::string& path, const std::string& why) {
-  throw yaml_document_error(located_message(source, at, path, why));
+  throw error(located_message(source, at, path, why));
 }
 
 // A mapping or list of the tree, and how it was reached: the parent's frame and the key (or item index) under which.
@@ -73,9 +73,9 @@ void check_keys(const YAML::Node& root, const std::string& source) {
       if (!child.IsMap() && !child.IsSequence()) return;
       if (!walked.insert({child.Mark().pos, child.IsMap()}).second) return;
       frames.push_back({child, next, in_list, key, item, depth + 1});
-      if (depth + 1 > max_yaml_depth)
+      if (depth + 1 > max_depth)
         refuse(source, child.Mark(), path_of(frames, frames.size() - 1),
-               "nested more than " + std::to_string(max_yaml_depth) + " levels deep (no key of this file is)");
+               "nested more than " + std::to_string(max_depth) + " levels deep (no key of this file is)");
     };
     if (node.IsSequence()) {
       std::size_t i = 0;
@@ -88,10 +88,10 @@ void check_keys(const YAML::Node& root, const std::string& source) {
       // A list or mapping as a key is no key of ours: the parsers refuse it with its position.
       if (key.IsScalar()) {
         const auto& text = key.Scalar();
-        if (text.size() > max_yaml_key_bytes)
+        if (text.size() > max_key_bytes)
           refuse(source, key.Mark(), path_of(frames, next),
                  "a key of " + std::to_string(text.size()) + " bytes (no key of this file is longer than " +
-                     std::to_string(max_yaml_key_bytes) + ")");
+                     std::to_string(max_key_bytes) + ")");
         const auto [first, inserted] = seen.emplace(text, key.Mark());
         if (!inserted)
           refuse(source, key.Mark(), path_of(frames, next, text),
@@ -105,19 +105,6 @@ void check_keys(const YAML::Node& root, const std::string& source) {
 
 }  // namespace
 
-std::optional<bool> schema_bool(const YAML::Node& node) {
-  if (!node.IsScalar()) return std::nullopt;
-  if (node.Scalar() == "true") return true;
-  if (node.Scalar() == "false") return false;
-  return std::nullopt;
-}
-
-std::string schema_bool_hint(const YAML::Node& node) {
-  bool ignored = false;
-  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, ignored)) return {};
-  return " (only the words true and false are booleans here, not YAML 1.1's yes/no, on/off, y/n or other casings)";
-}
-
 std::string located_message(const std::string& source, const YAML::Mark& at, const std::string& path,
                             const std::string& why) {
   std::string out = protocol::escape_for_terminal(source);
@@ -127,7 +114,7 @@ std::string located_message(const std::string& source, const YAML::Mark& at, con
   return out + protocol::escape_for_terminal(why);
 }
 
-YAML::Node load_single_document(const std::string& text, const std::string& source) {
+YAML::Node load_single_document(const std::string& text, const std::string& source, std::string_view what) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -142,8 +129,9 @@ YAML::Node load_single_document(const std::string& text, const std::string& sour
   } catch (const YAML::Exception& e) {
     refuse(source, e.mark, "", "not valid YAML: " + e.msg);
   }
+  if (root.IsNull()) refuse(source, YAML::Mark::null_mark(), "", std::string(what) + " is empty");
   check_keys(root, source);
   return root;
 }
 
-}  // namespace rdp::sim
+}  // namespace rdp::yaml
