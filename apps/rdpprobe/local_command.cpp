@@ -1,5 +1,6 @@
 // `rdpprobe local` (local_command.hpp): the flags to run_local, which finds, probes and reports.
 #include "local_command.hpp"
+#include "../command_exit.hpp"
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/probe/local_listeners.hpp"
@@ -43,9 +44,7 @@ void add_local_command(CLI::App& app) {
                     "most 64]")
       ->check(CLI::Range(std::size_t{1}, max_spread_connections));
   local->callback([s] {
-    const int status = run_local_command(*s);
-    std::cout.flush();
-    std::exit(status);
+    apps::end_process(run_local_command(*s));
   });
 }
 

@@ -1,5 +1,6 @@
 // rdpprobe: what is really listening on an RDP port, and what it says. One file per subcommand (scan_command.cpp,
 // local_command.cpp); each runs in its CLI11 callback and ends the process with its own exit status.
+#include "../command_exit.hpp"
 #include "local_command.hpp"
 #include "scan_command.hpp"
 
@@ -10,7 +11,7 @@
 
 namespace {
 
-constexpr int exit_usage = 2;
+using rdp::apps::exit_usage;
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // `rdpprobe scan` (scan_command.hpp): flags to probe_options, probe_all, and the reports streamed as targets finish.
 #include "scan_command.hpp"
+#include "../command_exit.hpp"
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/local_file.hpp"
@@ -27,7 +28,7 @@ namespace {
 
 constexpr int exit_healthy = 0;
 constexpr int exit_finding = 1;
-constexpr int exit_usage = 2;
+using apps::exit_usage;
 
 struct usage_error {
   std::string message;
@@ -427,7 +428,7 @@ CLI::App* add_scan_command(CLI::App& app) {
       "session-error, dns-failed, listener-conflict, login-failed, reconnect-failed, internal-error.\n"
       "Exit status: 0 every target is rdp, 1 any finding (or the report could not be written), 2 usage or input\n"
       "error, 130 interrupted.");
-  scan->callback([settings_ptr] { std::exit(run_scan_command(*settings_ptr)); });
+  scan->callback([settings_ptr] { apps::end_process(run_scan_command(*settings_ptr)); });
   return scan;
 }
 

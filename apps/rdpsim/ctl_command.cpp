@@ -2,6 +2,7 @@
 // `query user`, `logoff ID`, `reset session ID`), sent to a running rdpsim's control port. Tables are formatted
 // here from the server's JSON (control.hpp), so `--json` shows exactly what the server said.
 #include "ctl_command.hpp"
+#include "../command_exit.hpp"
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/local_file.hpp"
@@ -24,7 +25,7 @@ using json = nlohmann::json;
 
 constexpr int exit_ok = 0;
 constexpr int exit_refused = 1;
-constexpr int exit_usage = 2;
+using apps::exit_usage;
 
 constexpr const char* grammar = R"(Commands:
   query session                      sessions as Windows' `query session` shows them
@@ -281,9 +282,7 @@ void add_ctl_command(CLI::App& app) {
   ctl->footer(grammar);
   // ctl finishes here, as every subcommand does, so that main.cpp needs no dispatch of its own.
   ctl->callback([options] {
-    const int status = run_ctl(*options);
-    std::cout.flush();
-    std::exit(status);
+    apps::end_process(run_ctl(*options));
   });
 }
 

@@ -4,6 +4,7 @@
 // demo needs no file; they are the library's own kind (scenarios/*.yaml, docs/scenarios.md), parsed by the same
 // parser and run by the same runner as `rdpsim run`.
 #include "demo_command.hpp"
+#include "../command_exit.hpp"
 
 #include "rdp/protocol/text.hpp"
 #include "rdp/scenarios/runner.hpp"
@@ -21,7 +22,7 @@
 namespace rdp::sim {
 namespace {
 
-constexpr int exit_usage = 2;
+using apps::exit_usage;
 constexpr std::size_t demo_width = 100;  // the demo fits a 100-column terminal
 
 struct demo_options {
@@ -197,21 +198,6 @@ int run_demo(const demo_options& o) {
   return all_passed ? 0 : 1;
 }
 
-int run_demo_command(const demo_options& o) {
-  try {
-    return run_demo(o);
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "rdpsim: " << e.what() << "\n";
-    return exit_usage;
-  } catch (const profile_error& e) {
-    std::cerr << "rdpsim: " << e.what() << "\n";
-    return exit_usage;
-  } catch (const std::exception& e) {
-    std::cerr << e.what() << "\n";
-    return 1;
-  }
-}
-
 }  // namespace
 
 void add_demo_command(CLI::App& app) {
@@ -222,9 +208,7 @@ void add_demo_command(CLI::App& app) {
   demo->add_flag("--verbose", o->verbose, "also print the timelines' details (the proxy's phase trace, probes)");
   demo->add_option("--pcap", o->pcap_dir, "also write each story's pcap (and TLS keys) to this directory");
   demo->callback([o] {
-    const int status = run_demo_command(*o);
-    std::cout.flush();
-    std::exit(status);
+    apps::end_process(apps::exit_status_of<profile_error>("rdpsim", [&] { return run_demo(*o); }));
   });
 }
 

@@ -1,6 +1,7 @@
 // rdpsim: a simulated RDP server for reproducing session drops, and the house of the scenario runner and the fault
 // proxy. One file per subcommand (serve_command.cpp, demo_command.cpp, ctl_command.cpp, proxy_command.cpp,
 // run_command.cpp); each runs in its CLI11 callback and ends the process with its own exit status.
+#include "../command_exit.hpp"
 #include "ctl_command.hpp"
 #include "demo_command.hpp"
 #include "proxy_command.hpp"
@@ -14,7 +15,7 @@
 
 namespace {
 
-constexpr int exit_usage = 2;
+using rdp::apps::exit_usage;
 
 // rdpsim holds one socket per connection and is meant to hold thousands of sessions in one process (issue 4). The
 // soft limit on open files is usually 1024 while the hard limit is far higher (systemd's default is 524288), so

@@ -1,6 +1,7 @@
 // `rdpsim proxy` (proxy_command.hpp): flags to a proxy_config, the event log as JSON lines, the control interface with
 // the proxy's commands (rdp/proxy/proxy_control.hpp) on rdpsim's control server.
 #include "proxy_command.hpp"
+#include "../command_exit.hpp"
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/protocol/text.hpp"
@@ -24,7 +25,7 @@ namespace {
 namespace asio = net::asio;
 
 constexpr int exit_ok = 0;
-constexpr int exit_usage = 2;
+using apps::exit_usage;
 constexpr std::uint16_t default_proxy_control_port = 13391;  // rdpsim's own is 13390: both can run side by side
 
 struct proxy_options {
@@ -204,9 +205,7 @@ void add_proxy_command(CLI::App& app) {
   cmd->add_option("--control-token-file", o->control_token_file, "write the control token here");
   cmd->add_flag("--no-control", o->no_control, "no control interface");
   cmd->callback([o] {
-    const int status = run_proxy(*o);
-    std::cout.flush();
-    std::exit(status);
+    apps::end_process(run_proxy(*o));
   });
 }
 

@@ -1,6 +1,7 @@
 // `rdpsim serve` (serve_command.hpp): the simulated server from a profile and flags, with its control interface,
 // until SIGINT/SIGTERM.
 #include "serve_command.hpp"
+#include "../command_exit.hpp"
 
 #include "rdp/net/endpoint.hpp"
 #include "rdp/net/tls.hpp"
@@ -23,7 +24,7 @@ namespace {
 
 namespace asio = net::asio;
 
-constexpr int exit_usage = 2;
+using apps::exit_usage;
 
 struct identity_options {
   std::string cert_path, key_path, key_type = "rsa", common_name = "rdpsim";
@@ -120,21 +121,6 @@ int run_serve(const serve_options& o) {
   return 0;
 }
 
-int run_serve_command(const serve_options& o) {
-  try {
-    return run_serve(o);
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "rdpsim: " << e.what() << "\n";
-    return exit_usage;
-  } catch (const profile_error& e) {
-    std::cerr << "rdpsim: " << e.what() << "\n";
-    return exit_usage;
-  } catch (const std::exception& e) {
-    std::cerr << e.what() << "\n";
-    return 1;
-  }
-}
-
 }  // namespace
 
 void add_serve_command(CLI::App& app) {
@@ -157,9 +143,7 @@ void add_serve_command(CLI::App& app) {
   serve->add_flag("--no-control", so->no_control, "no control interface (no admin actions)");
   serve->callback([so, cert, key, key_type, cn] {
     so->identity_given = cert->count() + key->count() + key_type->count() + cn->count() > 0;
-    const int status = run_serve_command(*so);
-    std::cout.flush();
-    std::exit(status);
+    apps::end_process(apps::exit_status_of<profile_error>("rdpsim", [&] { return run_serve(*so); }));
   });
 }
 

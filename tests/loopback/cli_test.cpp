@@ -401,6 +401,24 @@ nlohmann::json control_request(std::uint16_t port, const std::string& line) {
   return nlohmann::json::parse(answer.substr(0, answer.find('\n')));
 }
 
+// The one grammar on the proxy's command line: an hour for the idle timeout, bits per second for the bandwidth, as a
+// scenario's `path: proxy:` writes them; a size where a rate is due is refused, saying what to write.
+TEST(RdpsimProxyCli, TakesDurationsAndRatesInTheOneGrammar) {
+  rdp::test::rdpsim_process proxy;
+  std::string why;
+  ASSERT_TRUE(proxy.start_command(RDPSIM_BIN,
+                                  {"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--no-control",
+                                   "--idle-timeout", "1h", "--bandwidth", "10Mbit/s"},
+                                  false, &why))
+      << why;
+  EXPECT_NE(proxy.printed().find("idle-timeout 1h, bandwidth 1250000 B/s"), std::string::npos) << proxy.printed();
+  EXPECT_EQ(proxy.stop(), 0);
+  const auto refused = run_command(std::string(RDPSIM_BIN) +
+                                   " proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:9 --no-control --bandwidth 10Mbit");
+  EXPECT_EQ(refused.status, 2) << refused.output;
+  EXPECT_NE(refused.output.find("write '10Mbit/s'"), std::string::npos) << refused.output;
+}
+
 TEST(RdpsimProxyCli, RelaysAndTakesFaultsThroughItsControlPort) {
   rdp::test::sim_thread sim(tls_config());
   const auto dir = scenario_dir("proxy-cli");

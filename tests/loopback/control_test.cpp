@@ -974,6 +974,22 @@ TEST(ControlCli, ActionsCallThrough) {
   EXPECT_EQ(h.admin.calls(), (std::vector<std::string>{"logoff 2", "reset 3", "disconnect 2", "restart 120"}));
 }
 
+// The one duration grammar on rdpsim ctl's command line (net::read_duration): an hour and a compound as a scenario
+// file writes them (ScenarioParse.AnHourAndACompoundAreDurationsAsOnTheCommandLine); units out of order are refused.
+TEST(ControlCli, OneHourAsTheFlagsWriteIt) {
+  control_harness h;
+  auto r = rdp::test::run_command(ctl(h, "policy idle-limit 1h"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(h.admin.current_policy().idle_limit, std::chrono::milliseconds(3600 * 1000));
+  r = rdp::test::run_command(ctl(h, "policy idle-limit 1h30m"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(h.admin.current_policy().idle_limit, std::chrono::milliseconds(5400 * 1000));
+  r = rdp::test::run_command(ctl(h, "policy idle-limit 30m1h"));
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("'30m1h' is not a duration"), std::string::npos) << r.output;
+  EXPECT_EQ(h.admin.current_policy().idle_limit, std::chrono::milliseconds(5400 * 1000));
+}
+
 TEST(ControlCli, PolicySetAndShow) {
   control_harness h;
   auto r = rdp::test::run_command(ctl(h, "policy max-sessions 3"));

@@ -76,9 +76,13 @@ class rdpsim_process {
       if (std::regex_search(text, m, listening)) rdp_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
       if (std::regex_search(text, m, control)) control_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     }
+    printed_ = text;
     if (rdp_port_ && (control_port_ || !with_control)) return true;
     return fail(why, "rdpsim did not print its ports within " + std::to_string(wait.count()) + " s; it printed: " + text);
   }
+
+  // What the process printed until its ports were known (its listening line, the faults it took).
+  const std::string& printed() const { return printed_; }
 
   // SIGTERM and reap; the exit status (or -1 when it had to be killed or did not exit normally).
   int stop() {
@@ -112,6 +116,7 @@ class rdpsim_process {
 
   pid_t pid_ = -1;
   int out_ = -1;  // kept open (rdpsim prints nothing more) so that a late write cannot SIGPIPE it
+  std::string printed_;
   std::uint16_t rdp_port_ = 0, control_port_ = 0;
 };
 

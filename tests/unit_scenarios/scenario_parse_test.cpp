@@ -246,6 +246,19 @@ TEST(ScenarioParse, TheMinimalFileHasTheSchemaDefaults) {
   EXPECT_EQ(s.clients[0].security, "tls");
 }
 
+// One duration grammar (net::read_duration, docs/quantities.md) for files as for flags and control requests: hours and
+// compounds, largest unit first. ControlCli.OneHourAsTheFlagsWriteIt and RdpsimProxyCli.TakesDurationsAndRatesInTheOneGrammar
+// are the same words on the command line.
+TEST(ScenarioParse, AnHourAndACompoundAreDurationsAsOnTheCommandLine) {
+  auto text = minimal;
+  text.insert(text.find("clients:"), "timeout: 1h30m\n");
+  EXPECT_EQ(parse(text).timeout, 90min);
+  auto out_of_order = minimal;
+  out_of_order.insert(out_of_order.find("clients:"), "timeout: 30m1h\n");
+  const auto why = error_of(out_of_order);
+  EXPECT_NE(why.find("'30m1h' is not a duration"), std::string::npos) << why;
+}
+
 struct bad_file {
   const char* name;
   std::string text;
