@@ -5,12 +5,16 @@
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
 #include "rdp/net/errors.hpp"
-#include "rdp/net/send.hpp"
+#include "rdp/net/engine.hpp"
+#include "rdp/net/tls.hpp"
 #include "rdp/probe/standard_security.hpp"
+#include "rdp/protocol/probe_steps.hpp"
 #include "rdp/protocol/share.hpp"
 #include "rdp/protocol/x224.hpp"
 
 #include "negotiation.hpp"
+
+#include <chrono>
 
 namespace rdp::probe::detail {
 namespace {
@@ -137,29 +141,34 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
   if (a.outcome == attempt_outcome::selected && selected && protocol::uses_tls(*selected)) {
     // Every protocol but Standard RDP Security starts with a TLS handshake on the same socket (2.2.1.2.1).
     a.tls_attempted = true;
-    asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
-    net::prepare_verification(tls.native_handle(), verify_name);
-    const auto tls_start = net::clock::now();
-    auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
-                                          options->tls_timeout);
-    a.tls_ms = net::ms_since(tls_start);
-    if (ec) {
-      a.tls_error = ec == net::errc::timed_out ? "TLS handshake timed out" : "TLS handshake: " + ec.message();
+    // The handshake is a machine on the engine (protocol/probe_steps.hpp); the TLS facts are OpenSSL's, read from the
+    // engine's TLS session once it is up, and the session check goes on over the same engine.
+    net::engine_options engine_options;
+    engine_options.tls_context = tls_context.get();
+    engine_options.before_handshake = [verify_name](SSL* ssl) { net::prepare_verification(ssl, verify_name); };
+    net::sequence_engine engine(socket, std::move(engine_options));
+    protocol::tls_upgrade upgrade(options->tls_timeout);
+    co_await engine.run(upgrade);
+    const auto& up = upgrade.outcome();
+    a.tls_ms = std::chrono::duration<double, std::milli>(up.ended - up.began).count();
+    if (!up.finished) {
+      a.tls_error = up.timed_out ? std::string("TLS handshake timed out") : "TLS handshake: " + up.io_error.message();
     } else {
-      state.tls = net::collect_tls_facts(tls.native_handle());
-      state.tls->verification = net::verify_peer(tls.native_handle(), verify_name);
+      state.tls = net::collect_tls_facts(engine.tls_handle());
+      state.tls->verification = net::verify_peer(engine.tls_handle(), verify_name);
       state.tls->trust_store = options->ca_file.empty() ? "system" : options->ca_file;
       // The session check, once per target, on this connection rather than a new one. Only where TLS itself was
       // selected: after CredSSP, RDSTLS or RDSAAD the client owes the server more before any MCS PDU.
       if (options->session_check && session_checked && !*session_checked && *selected == security_protocol::ssl) {
         *session_checked = true;
-        state.session = co_await check_session_over_tls(tls, *a.selected, options->read_timeout);
+        state.session = co_await check_session_over_tls(engine, *a.selected, options->read_timeout);
       }
     }
   } else {
     // Tell a Standard RDP Security server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
-    const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
-    co_await net::send(socket, goodbye, net::milliseconds(500));
+    net::sequence_engine engine(socket, net::engine_options{});
+    protocol::x224_goodbye goodbye(net::milliseconds(500));
+    co_await engine.run(goodbye);
   }
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -175,13 +184,15 @@ asio::awaitable<std::optional<net::tls_facts>> try_tls_first(std::vector<tcp::en
   tcp::socket socket(co_await asio::this_coro::executor);
   auto [connect_ec, reached] = co_await net::connect_first(socket, std::move(endpoints), options->connect_timeout);
   if (connect_ec) co_return std::nullopt;
-  asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
-  net::prepare_verification(tls.native_handle(), verify_name);
-  auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
-                                        options->tls_timeout);
-  if (ec) co_return std::nullopt;
-  auto facts = net::collect_tls_facts(tls.native_handle());
-  facts.verification = net::verify_peer(tls.native_handle(), verify_name);
+  net::engine_options engine_options;
+  engine_options.tls_context = tls_context.get();
+  engine_options.before_handshake = [verify_name](SSL* ssl) { net::prepare_verification(ssl, verify_name); };
+  net::sequence_engine engine(socket, std::move(engine_options));
+  protocol::tls_upgrade upgrade(options->tls_timeout);
+  co_await engine.run(upgrade);
+  if (!upgrade.outcome().finished) co_return std::nullopt;
+  auto facts = net::collect_tls_facts(engine.tls_handle());
+  facts.verification = net::verify_peer(engine.tls_handle(), verify_name);
   facts.trust_store = options->ca_file.empty() ? "system" : options->ca_file;
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);

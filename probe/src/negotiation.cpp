@@ -1,9 +1,11 @@
 #include "negotiation.hpp"
 
 #include "rdp/net/connect.hpp"
-#include "rdp/net/read_until.hpp"
-#include "rdp/net/send.hpp"
-#include "rdp/protocol/tpkt.hpp"
+#include "rdp/net/engine.hpp"
+#include "rdp/net/errors.hpp"
+#include "rdp/protocol/x224_negotiation.hpp"
+
+#include <chrono>
 
 namespace rdp::probe::detail {
 
@@ -37,40 +39,27 @@ asio::awaitable<negotiation> connect_and_negotiate(tcp::socket& socket, std::vec
   net::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
 
-  protocol::x224::connection_request cr;
-  cr.cookie = options.cookie;
-  if (requested) cr.negotiation = protocol::neg_request{0, *requested};
-  auto request = protocol::x224::encode(cr);
-  const auto negotiation_start = net::clock::now();
-  if (!request) {
-    n.io_error = request.error();  // only a cookie too long for a TPKT could do this; the CLI refuses those
-    co_return n;
+  // The exchange is a machine on the engine (protocol/x224_negotiation.hpp); the engine only moves bytes.
+  protocol::x224_negotiation_options exchange_options;
+  exchange_options.cookie = options.cookie;
+  exchange_options.requested = requested;
+  exchange_options.cap = cap;
+  exchange_options.read_timeout = options.read_timeout;
+  protocol::x224_negotiation exchange(std::move(exchange_options));
+  {
+    net::sequence_engine engine(socket, net::engine_options{});
+    co_await engine.run(exchange);
   }
-  if (const auto write_ec = co_await net::send(socket, *request, options.read_timeout)) {
-    n.io_error = write_ec;
-    n.negotiation_ms = net::ms_since(negotiation_start);
-    co_return n;
-  }
-  n.io_error = co_await net::read_until(socket, n.received, cap, options.read_timeout,
-                                        [&n, cap](const protocol::byte_buffer& bytes) {
-                                          // A header that is not TPKT, or announces more than the cap, ends the
-                                          // wait at once: a hostile length costs nothing.
-                                          if (auto header = protocol::tpkt::peek_frame(bytes, {cap, false});
-                                              !header && !protocol::is_need_more(header.error())) {
-                                            n.malformed = header.error();
-                                            return true;
-                                          }
-                                          auto decoded = protocol::x224::decode_connection_confirm(bytes);
-                                          if (decoded) {
-                                            n.confirm = decoded->value;
-                                            n.confirm_size = decoded->consumed;
-                                            return true;
-                                          }
-                                          if (protocol::is_need_more(decoded.error())) return false;
-                                          n.malformed = decoded.error();
-                                          return true;
-                                        });
-  n.negotiation_ms = net::ms_since(negotiation_start);
+  const auto& out = exchange.outcome();
+  n.io_error = out.timed_out ? make_error_code(net::errc::timed_out)
+               : out.over_cap ? make_error_code(net::errc::frame_too_large)
+                              : out.io_error;
+  n.received = out.received;
+  n.confirm = out.confirm;
+  n.confirm_size = out.confirm_size;
+  n.malformed = out.malformed;
+  // only a cookie too long for a TPKT fails to encode; the CLI refuses those
+  if (out.encoded) n.negotiation_ms = std::chrono::duration<double, std::milli>(out.ended_at - out.sent_at).count();
   co_return n;
 }
 

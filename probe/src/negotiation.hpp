@@ -1,7 +1,8 @@
 #pragma once
 // Internal to rdp_probe: the start every probe connection shares — TCP connect to the first address that accepts, an
 // X.224 Connection Request, and the server's answer read until it is a whole Connection Confirm, something else,
-// the cap or the deadline (MS-RDPBCGR 1.3.1.1 steps 1-2). The callers differ only in what they make of the answer:
+// the cap or the deadline (MS-RDPBCGR 1.3.1.1 steps 1-2). The exchange after the connect is protocol::x224_negotiation
+// on net::sequence_engine; this maps its outcome to the probe's words. The callers differ only in what they make of the answer:
 // the scanner classifies anything, NTLM info wants CredSSP selected, Standard RDP Security wants no negotiation.
 #include "rdp/net/asio.hpp"
 #include "rdp/probe/probe_options.hpp"

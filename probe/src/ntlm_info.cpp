@@ -2,12 +2,12 @@
 
 #include "rdp/net/connect.hpp"
 #include "rdp/net/deadline.hpp"
+#include "rdp/net/engine.hpp"
 #include "rdp/net/errors.hpp"
 #include "rdp/net/json.hpp"
 #include "rdp/protocol/credssp.hpp"
 #include "rdp/protocol/ntlm.hpp"
-#include "rdp/net/read_until.hpp"
-#include "rdp/net/send.hpp"
+#include "rdp/protocol/ntlm_info_exchange.hpp"
 #include "rdp/protocol/x224.hpp"
 
 #include "negotiation.hpp"
@@ -26,20 +26,10 @@ using detail::describe;
 using net::error_code;
 using net::tcp;
 
-// The answer to one NEGOTIATE is a few hundred bytes; anything past this is not a CHALLENGE worth waiting for.
-constexpr std::size_t max_answer_bytes = 64 * 1024;
-
 // nmap's requestedProtocols for rdp-ntlm-info (docs/wire-facts.md 2.3): SSL|HYBRID|HYBRID_EX, what mstsc sends too.
 constexpr std::uint32_t requested_protocols = protocol::to_bits(protocol::security_protocol::ssl) |
                                               protocol::to_bits(protocol::security_protocol::hybrid) |
                                               protocol::to_bits(protocol::security_protocol::hybrid_ex);
-
-// TSRequest.version we state. nmap sends 0x60, which only works because MS-CSSP 2.2.1 tells a server to treat a
-// version above its own as its own; 6 is the highest the spec defines, so it is in range for every conformant
-// server, and — each side stating its own version — still lets the server's answer show its highest. Versions 5
-// and 6 only change the later pubKeyAuth step (clientNonce, 3.1.5), which a probe never reaches.
-constexpr std::int64_t our_credssp_version = protocol::credssp::latest_version;
-
 
 // ISO 8601 UTC ("2024-05-01T12:34:56Z") for a FILETIME, or nullopt outside years 1601..9999 (a garbage timestamp
 // is not worth a date).
@@ -57,26 +47,6 @@ std::optional<std::string> iso8601(std::uint64_t filetime) {
                 static_cast<unsigned>(date.day()), static_cast<int>(clock_time.hours().count()),
                 static_cast<int>(clock_time.minutes().count()), static_cast<int>(clock_time.seconds().count()));
   return std::string(text);
-}
-
-// The CHALLENGE among the server's negoTokens: raw (as Windows answers a raw NEGOTIATE), or found by its signature
-// inside a wrapper such as SPNEGO, the way nmap looks for it.
-boost::system::result<ntlm::challenge_message> find_challenge(const protocol::credssp::ts_request& answer) {
-  boost::system::error_code first_error = make_error_code(ntlm::error::bad_signature);
-  for (const auto& token : answer.nego_tokens) {
-    auto direct = ntlm::decode_challenge(token);
-    if (direct) return direct;
-    if (direct.error() != ntlm::error::bad_signature) {
-      first_error = direct.error();
-      continue;
-    }
-    if (auto at = ntlm::find_signature(token)) {
-      auto inner = ntlm::decode_challenge(protocol::bytes_view(token).subspan(*at));
-      if (inner) return inner;
-      first_error = inner.error();
-    }
-  }
-  return first_error;
 }
 
 void fill_from_challenge(ntlm_info_result& result, const ntlm::challenge_message& challenge,
@@ -131,60 +101,49 @@ asio::awaitable<ntlm_info_result> probe_ntlm_info(std::vector<tcp::endpoint> end
     co_return result;
   }
 
-  // CredSSP runs inside TLS on the same socket (MS-RDPBCGR 5.4.5, MS-CSSP 3.1.5 step 1). The certificate is not
-  // judged here: probe_target reports it and its trust; this exchange only wants the channel.
-  asio::ssl::stream<tcp::socket&> tls(socket, *tls_context);
-  if (auto ec = co_await net::with_deadline(tls.async_handshake(asio::ssl::stream_base::client, net::use_tuple),
-                                            options->tls_timeout)) {
-    result.error = "TLS handshake: " + describe(ec);
+  // CredSSP runs inside TLS on the same socket (MS-RDPBCGR 5.4.5, MS-CSSP 3.1.5 step 1), as one machine on the engine
+  // (protocol/ntlm_info_exchange.hpp). The certificate is not judged here: probe_target reports it and its trust;
+  // this exchange only wants the channel.
+  protocol::ntlm_info_options exchange_options;
+  exchange_options.tls_timeout = options->tls_timeout;
+  exchange_options.read_timeout = options->read_timeout;
+  protocol::ntlm_info_exchange exchange(exchange_options);
+  net::engine_options engine_options;
+  engine_options.tls_context = tls_context.get();
+  {
+    net::sequence_engine engine(socket, std::move(engine_options));
+    co_await engine.run(exchange);
+  }
+  const auto arrived = std::chrono::system_clock::now();
+  const auto& out = exchange.outcome();
+  const auto why = out.timed_out ? make_error_code(net::errc::timed_out) : out.io_error;
+  if (out.stopped_at == protocol::ntlm_info_stop::tls) {
+    result.error = "TLS handshake: " + describe(why);
     co_return result;
   }
-
-  protocol::credssp::ts_request hello;
-  hello.version = our_credssp_version;
-  auto negotiate = ntlm::encode(ntlm::negotiate_message{});  // nmap's flags, Version present (MS-NLMP 2.2.1.1)
-  if (!negotiate) {
-    result.error = "cannot encode the NTLM NEGOTIATE: " + negotiate.error().message();
+  if (out.stopped_at == protocol::ntlm_info_stop::encode) {
+    result.error = "cannot encode the NTLM NEGOTIATE: " + why.message();
     co_return result;
   }
-  hello.nego_tokens.push_back(std::move(*negotiate));
-  const auto wire = protocol::credssp::encode(hello);
-  const auto credssp_start = net::clock::now();
-  if (const auto ts_ec = co_await net::send(tls, wire, options->read_timeout)) {
-    result.error = "sending the CredSSP TSRequest: " + describe(ts_ec);
+  if (out.stopped_at == protocol::ntlm_info_stop::send) {
+    result.error = "sending the CredSSP TSRequest: " + describe(why);
     co_return result;
   }
-
-  protocol::byte_buffer received;
-  std::optional<protocol::credssp::ts_request> answer;
-  error_code answer_why;
-  std::chrono::system_clock::time_point arrived;
-  auto answer_ec = co_await net::read_until(tls, received, max_answer_bytes, options->read_timeout,
-                                            [&](const protocol::byte_buffer& bytes) {
-                                              auto d = protocol::credssp::decode_ts_request(bytes);
-                                              if (d) {
-                                                arrived = std::chrono::system_clock::now();
-                                                answer = std::move(d->value);
-                                              } else if (!protocol::is_need_more(d.error())) {
-                                                answer_why = d.error();
-                                              }
-                                              return answer.has_value() || answer_why;
-                                            });
+  const auto& answer = out.answer;
   if (!answer) {
-    if (answer_why) result.error = "CredSSP answer: " + answer_why.message();
-    else if (answer_ec == net::errc::frame_too_large)
-      result.error = "CredSSP answer: no complete TSRequest in the first 64 KiB";
-    else if (received.empty()) result.error = "no CredSSP answer: " + describe(answer_ec);
-    else result.error = "CredSSP answer cut short: " + describe(answer_ec);
+    if (out.malformed) result.error = "CredSSP answer: " + out.malformed.message();
+    else if (out.over_cap) result.error = "CredSSP answer: no complete TSRequest in the first 64 KiB";
+    else if (out.received.empty()) result.error = "no CredSSP answer: " + describe(why);
+    else result.error = "CredSSP answer cut short: " + describe(why);
     co_return result;
   }
-  result.credssp_ms = net::ms_since(credssp_start);
+  result.credssp_ms = std::chrono::duration<double, std::milli>(out.answered_at - out.sent_at).count();
   result.credssp_version = answer->version;
   if (answer->error_code) {
     result.error_code = *answer->error_code;
     result.error = "server answered with NTSTATUS " + protocol::hex32(*answer->error_code);
   }
-  auto challenge = find_challenge(*answer);
+  auto challenge = protocol::find_challenge(*answer);
   if (!challenge) {
     if (result.error.empty())
       result.error = answer->nego_tokens.empty() ? "CredSSP answer carries no negoToken"

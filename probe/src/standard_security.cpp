@@ -3,11 +3,11 @@
 #include "rdp/net/engine.hpp"
 #include "rdp/net/errors.hpp"
 #include "rdp/net/json.hpp"
-#include "rdp/net/send.hpp"
 #include "rdp/protocol/client_sequence.hpp"
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/gcc.hpp"
 #include "rdp/protocol/mcs.hpp"
+#include "rdp/protocol/probe_steps.hpp"
 #include "rdp/protocol/share.hpp"
 #include "rdp/protocol/x224.hpp"
 
@@ -291,8 +291,8 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
   exchange_result out;
   tcp::socket socket(co_await asio::this_coro::executor);
   // X.224 CR without RDP_NEG_REQ: the client asks for Standard RDP Security the only way a pre-negotiation client
-  // can (2.2.1.1), as nmap's cipher pass and FreeRDP's /sec:rdp do. The negotiation stays the probe's own (it
-  // classifies what answers); the machine takes over after the Connection Confirm.
+  // can (2.2.1.1), as nmap's cipher pass and FreeRDP's /sec:rdp do. The negotiation is its own machine
+  // (protocol::x224_negotiation, whose raw answer the probe classifies); client_sequence goes on after the CC.
   auto n = co_await detail::connect_and_negotiate(socket, endpoints, std::nullopt, *options, max_connect_response_bytes);
   if (n.connect_error) {
     out.error = "TCP connect: " + describe(n.connect_error);
@@ -320,8 +320,11 @@ asio::awaitable<exchange_result> exchange(std::vector<tcp::endpoint> endpoints, 
   }
   if (!out.error.empty()) {
     // Tell the server we are leaving, as rdpscan does, rather than vanishing mid-sequence.
-    const auto goodbye = protocol::x224::encode(protocol::x224::disconnect_request{});
-    co_await net::send(socket, goodbye, goodbye_timeout);
+    {
+      net::sequence_engine engine(socket, net::engine_options{});
+      protocol::x224_goodbye goodbye(goodbye_timeout);
+      co_await engine.run(goodbye);
+    }
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
@@ -396,11 +399,11 @@ asio::awaitable<standard_security_result> probe_standard_security(std::vector<tc
   co_return result;
 }
 
-asio::awaitable<session_result> check_session_over_tls(asio::ssl::stream<tcp::socket&>& tls,
-                                                       std::uint32_t selected_protocol, net::milliseconds timeout) {
+asio::awaitable<session_result> check_session_over_tls(net::sequence_engine& engine, std::uint32_t selected_protocol,
+                                                       net::milliseconds timeout) {
   // With TLS the server ignores the client's methods and answers level and method 0 (2.2.1.4.3): none are offered.
-  // The TLS handshake was the probe's own (it reads the TLS facts): the machine starts after it.
-  net::sequence_engine engine(tls, net::engine_options{});
+  // The engine ran the TLS handshake (protocol::tls_upgrade) for the probe, which read the TLS facts from it: the
+  // machine starts after TLS, on the same engine.
   auto answer = co_await send_connect_initial(
       engine, exchange_options(protocol::client_security::tls, protocol::client_start::after_tls,
                                make_connect_initial(gcc::encryption_method::none, selected_protocol), timeout));

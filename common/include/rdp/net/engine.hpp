@@ -84,16 +84,13 @@ class basic_sequence_engine {
 
  public:
   basic_sequence_engine(Stream& socket, engine_options options) : socket_(socket), options_(std::move(options)) {}
-  // An engine over a TLS stream already established (the probe runs its own handshake to collect TLS facts, then
-  // hands the rest of the connection to a machine that starts after TLS).
-  basic_sequence_engine(ssl::stream<Stream&>& established, engine_options options)
-      : socket_(established.next_layer()), options_(std::move(options)), tls_(&established) {}
 
   basic_sequence_engine(const basic_sequence_engine&) = delete;
   basic_sequence_engine& operator=(const basic_sequence_engine&) = delete;
 
-  // The TLS session once a start_tls completed (or the one given), else null.
-  SSL* tls_handle() noexcept { return started_ ? started_->native_handle() : tls_ ? tls_->native_handle() : nullptr; }
+  // The TLS session once a start_tls completed, else null. A driver reads OpenSSL's facts (version, cipher, chain,
+  // verification) from it after the machine's tls_done; machines started later on the same engine go on over it.
+  SSL* tls_handle() noexcept { return started_ ? started_->native_handle() : nullptr; }
   Stream& socket() noexcept { return socket_; }
 
   // Runs `machine` from its start event to done. Never throws for anything the peer does.
@@ -146,8 +143,7 @@ class basic_sequence_engine {
     if (started_) {
       ec = co_await with_deadline<Clock>(started_->write(act.bytes), left);
     } else {
-      auto [write_ec, n] = tls_ ? co_await with_deadline<Clock>(asio::async_write(*tls_, buffer, use_tuple), left)
-                                : co_await with_deadline<Clock>(asio::async_write(socket_, buffer, use_tuple), left);
+      auto [write_ec, n] = co_await with_deadline<Clock>(asio::async_write(socket_, buffer, use_tuple), left);
       (void)n;
       ec = write_ec;
     }
@@ -155,10 +151,9 @@ class basic_sequence_engine {
     co_return protocol::sequence::happened(event_kind::written, Clock::now());
   }
 
-  // One read of whatever stream carries the bytes now: the TLS started here, an adopted asio TLS stream, or the socket.
+  // One read of whatever stream carries the bytes now: the TLS started here, or the socket.
   asio::awaitable<std::tuple<error_code, std::size_t>> read_chunk() {
     if (started_) co_return co_await started_->read_some(chunk_);
-    if (tls_) co_return co_await tls_->async_read_some(asio::buffer(chunk_), use_tuple);
     co_return co_await socket_.async_read_some(asio::buffer(chunk_), use_tuple);
   }
 
@@ -193,7 +188,7 @@ class basic_sequence_engine {
 
   asio::awaitable<event> handshake(const action& act) {
     if (!options_.tls_context) co_return protocol::sequence::failed(Clock::now(), make_error_code(asio::error::no_protocol_option));
-    if (tls_ || started_) co_return protocol::sequence::failed(Clock::now(), make_error_code(asio::error::already_started));
+    if (started_) co_return protocol::sequence::failed(Clock::now(), make_error_code(asio::error::already_started));
     started_.emplace(socket_, *options_.tls_context);
     if (options_.before_handshake) options_.before_handshake(started_->native_handle());
     const auto left = act.deadline - Clock::now();
@@ -231,7 +226,6 @@ class basic_sequence_engine {
   Stream& socket_;
   std::optional<tcp_snapshot> tcp_at_close_;
   engine_options options_;
-  ssl::stream<Stream&>* tls_ = nullptr;  // an established asio TLS stream given to the constructor
   std::optional<typename started_tls<Stream>::type> started_;  // the TLS this engine started (start_tls)
   std::array<std::uint8_t, 4096> chunk_{};
   std::vector<std::uint8_t> peer_public_key_;  // what the last tls_done event's bytes point into

@@ -4,6 +4,7 @@
 // (2.2.1.3.3) offers some RC4/FIPS methods, and from the server's Connect-Response (2.2.1.4) its encryption level,
 // the method it chose and its RDP version. The exchange stops there: no keys are exchanged, nobody logs in.
 #include "rdp/net/asio.hpp"
+#include "rdp/net/engine.hpp"
 #include "rdp/probe/probe_options.hpp"
 #include "rdp/probe/report.hpp"  // session_result
 
@@ -64,11 +65,11 @@ net::asio::awaitable<standard_security_result> probe_standard_security(std::vect
 // may say why with a Set Error Info), client security data with no methods, as nmap's SSL variant — and reads what
 // comes back within `timeout` (one deadline, frames of at most max_connect_response_bytes): a Connect-Response, or a
 // Set Error Info / Disconnect Provider Ultimatum / X.224 Disconnect Request / reset / close. The exchange is
-// protocol::client_sequence started after TLS on net::sequence_engine over `tls`: after a Connect-Response it sends an
+// protocol::client_sequence started after TLS on `engine`, whose start_tls already completed: after a Connect-Response it sends an
 // X.224 Disconnect Request, and it closes the connection in every case. Never throws for what the network or the
 // server does.
-net::asio::awaitable<session_result> check_session_over_tls(net::asio::ssl::stream<net::tcp::socket&>& tls,
-                                                            std::uint32_t selected_protocol, net::milliseconds timeout);
+net::asio::awaitable<session_result> check_session_over_tls(net::sequence_engine& engine, std::uint32_t selected_protocol,
+                                                            net::milliseconds timeout);
 
 // {"attempted", "encryption_level", "encryption_level_name", "selected_method", "selected_method_name",
 //  "methods": [{"method", "name", "accepted", "detail"}], "rdp_version" ("0x00080004"), "rdp_version_name",

@@ -3,7 +3,8 @@
 // side, a timer's due time reached, a phase reached, a fault change, a side's end — and decisions out: forward (the
 // bytes to write, slice by slice, each when it may go), drop, reset the sender or both sides. No sockets, no clock:
 // every call is given `now`, and the policy says when it next wants to be asked (next_write's wait, next_timer).
-// The relay (fault_proxy.cpp) reads, writes, arms timers and records; it decides nothing about faults.
+// The relay (proxy/src/connection_relay.cpp, fault_watch.cpp) reads, writes, arms timers and records; it decides
+// nothing about faults.
 //
 // Faults apply to what is queued too: a chunk waiting on latency, a slice delay or the bandwidth is worked out again
 // under the faults in force each time next_write is asked, so the relay re-asks whenever apply() changed them.
