@@ -1,4 +1,4 @@
-// Fuzzes the scenario file parser (scenarios/src/scenario_parse.cpp, with the profile parser an inline
+// Fuzzes the scenario file parser (scenarios/src/scenario_parse.cpp and its parse_*.cpp, with the profile parser an inline
 // `server.profile:` goes through) with arbitrary text as a scenario. parse_scenario documents one way to fail,
 // scenario_error, whose message starts with the file's name: anything else escaping (a yaml-cpp exception, a
 // profile_error that was not translated, std::out_of_range, …) or a crash is a bug. Certificates are only checked

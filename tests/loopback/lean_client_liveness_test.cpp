@@ -202,7 +202,7 @@ TEST(LeanClientLiveness, FreerdpModelEndsWithTcpTimeoutWhenThePeerStopsAnswering
                                      << m->error.message() << " / " << m->failure;
 }
 
-// The same through `rdpsim run` (scenarios/src/runner.cpp do_logon): a file's `liveness: freerdp` sets FreeRDP's
+// The same through `rdpsim run` (scenarios/src/run_clients.cpp do_logon): a file's `liveness: freerdp` sets FreeRDP's
 // keepalive, scaled (at 0.2: idle and interval rounded up to 1 s, user timeout 1800 ms), and `liveness: mstsc` none;
 // both idle sessions, with no heartbeats and no silence_limit, are held until their `hold` ends them (`closed:
 // client`), not declared dead.

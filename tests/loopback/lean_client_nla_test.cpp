@@ -318,7 +318,7 @@ TEST(LeanClientNla, AUserWithoutTheRemoteLogonRightGetsAccessDeniedOverHybridEx)
   EXPECT_EQ(disabled.nla_status, protocol::ntstatus::account_disabled) << disabled.failure;
 }
 
-// The scenario runner's lean client with `security: nla` (scenarios/src/runner.cpp): the admin-logoff story over NLA,
+// The scenario runner's lean client with `security: nla` (scenarios/src/run_clients.cpp): the admin-logoff story over NLA,
 // replayed at 0.05, against a profile that offers nothing but CredSSP (a TLS logon could not pass).
 TEST(LeanClientNla, TheScenarioRunnersLeanClientLogsOnOverNla) {
   const std::string text = R"(scenario: admin-logoff-nla

@@ -1,4 +1,4 @@
-// The scenario parser's keys for the lean client's NLA (scenarios/src/scenario_parse.cpp): `security: nla` and
+// The scenario parser's keys for the lean client's NLA (scenarios/src/parse_clients.cpp): `security: nla` and
 // `hybrid_ex` on a lean client, and the errors for what a lean client cannot do.
 #include "rdp/scenarios/scenario.hpp"
 

@@ -1,4 +1,4 @@
-// parse_scenario (scenarios/src/scenario_parse.cpp): a full file reads into the schema's types value by value, and
+// parse_scenario (scenarios/src/scenario_parse.cpp and its parse_*.cpp): a full file reads into the schema's types value by value, and
 // every kind of malformed file is refused with "file:line:column: key.path: what is wrong" pointing at the culprit.
 #include "rdp/probe/report.hpp"
 #include "rdp/protocol/errinfo.hpp"

@@ -1,4 +1,4 @@
-// The scenario parser's `share_port:` step (scenarios/src/scenario_parse.cpp): another program joins the server's
+// The scenario parser's `share_port:` step (scenarios/src/parse_timeline.cpp): another program joins the server's
 // port with SO_REUSEPORT while the server runs. The same four occupants as `occupy_port:`, and its errors.
 #include "rdp/scenarios/scenario.hpp"
 
