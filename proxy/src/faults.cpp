@@ -3,14 +3,17 @@
 #include "rdp/proxy/faults.hpp"
 
 #include "rdp/net/quantity.hpp"
+#include "rdp/protocol/word_table.hpp"
 
 #include <utility>
 
 namespace rdp::proxy {
 namespace {
 
-template <class T, std::size_t N>
-using word_table = std::array<std::pair<T, std::string_view>, N>;
+using protocol::list_words;
+using protocol::value_of;
+using protocol::word_of;
+using protocol::word_table;
 
 constexpr word_table<phase, 9> phase_words{{
     {phase::connected, "connected"},
@@ -41,38 +44,6 @@ constexpr word_table<corrupt_target, 4> corrupt_words{{
 constexpr const auto& words_of(const idle_expiry*) { return expiry_words; }
 constexpr const auto& words_of(const corrupt_target*) { return corrupt_words; }
 constexpr const auto& words_of(const phase*) { return phase_words; }
-
-template <class T, std::size_t N>
-std::string_view word_of(const word_table<T, N>& table, T value) noexcept {
-  for (const auto& [v, word] : table)
-    if (v == value) return word;
-  return "?";
-}
-
-template <class T, std::size_t N>
-std::optional<T> value_of(const word_table<T, N>& table, std::string_view word) noexcept {
-  for (const auto& [v, w] : table)
-    if (w == word) return v;
-  return std::nullopt;
-}
-
-// "a, b or c" (`last` "or"), or "a, b, c" (`last` ",").
-template <class T, std::size_t N>
-std::string list_words(const word_table<T, N>& table, std::string_view last) {
-  std::string list;
-  for (std::size_t i = 0; i < N; ++i) {
-    if (i > 0) list += i + 1 == N && last == "or" ? " or " : ", ";
-    list += table[i].second;
-  }
-  return list;
-}
-
-template <class T, std::size_t N>
-std::string joined_words(const word_table<T, N>& table, std::string_view between) {
-  std::string list;
-  for (const auto& entry : table) list += (list.empty() ? "" : std::string(between)) + std::string(entry.second);
-  return list;
-}
 
 // The text as given, cut to 60 bytes, in quotes: for "found 'x'" (the caller escapes the message).
 std::string quoted(std::string_view text) {
@@ -138,13 +109,13 @@ std::string describe_value(const fault_row& row) {
     case fault_value::size:
       return "a number of bytes" + std::string(row.zero_allowed ? " (0 = none)" : "") + ", such as 1500 or 64KiB" +
              (row.most ? ", at most " + std::to_string(row.most) : std::string());
-    case fault_value::phase_word: return "a phase (" + joined_words(phase_words, ", ") + ")";
+    case fault_value::phase_word: return "a phase (" + list_words(phase_words) + ")";
     case fault_value::word:
       return std::visit(
           [](auto member) -> std::string {
             using type = std::remove_cvref_t<decltype(std::declval<fault_change>().*member)>;
             if constexpr (requires { words_of(static_cast<const typename type::value_type*>(nullptr)); })
-              return list_words(words_of(static_cast<const typename type::value_type*>(nullptr)), "or");
+              return list_words(words_of(static_cast<const typename type::value_type*>(nullptr)), ", ", " or ");
             else
               return "?";
           },

@@ -13,6 +13,7 @@
 #include "rdp/protocol/errinfo.hpp"
 #include "rdp/protocol/mcs.hpp"
 #include "rdp/protocol/text.hpp"
+#include "rdp/protocol/word_table.hpp"
 #include "rdp/sim/counters.hpp"
 #include "rdp/sim/profile_yaml.hpp"
 #include "rdp/yaml/document.hpp"
@@ -42,8 +43,10 @@ inline constexpr int max_directory_depth = 32;
 
 // ---- Words of the file ---------------------------------------------------------------------------------------
 
-template <class T, std::size_t N>
-using word_table = std::array<std::pair<T, std::string_view>, N>;
+using protocol::list_words;
+using protocol::value_of;
+using protocol::word_of;
+using protocol::word_table;
 
 inline constexpr word_table<client_kind, 3> client_kind_words{{
     {client_kind::lean, "lean"}, {client_kind::freerdp, "freerdp"}, {client_kind::rdpprobe, "rdpprobe"}}};
@@ -115,34 +118,6 @@ inline constexpr std::array<std::string_view, counter_members.size()> counter_na
   for (std::size_t i = 0; i < counter_members.size(); ++i) names[i] = counter_members[i].first;
   return names;
 }();
-
-template <class T, std::size_t N>
-std::string_view word_of(const word_table<T, N>& table, T value) noexcept {
-  for (const auto& [v, word] : table)
-    if (v == value) return word;
-  return "?";
-}
-
-template <class T, std::size_t N>
-std::optional<T> value_of(const word_table<T, N>& table, std::string_view word) noexcept {
-  for (const auto& [v, w] : table)
-    if (w == word) return v;
-  return std::nullopt;
-}
-
-template <class T, std::size_t N>
-std::string list_words(const word_table<T, N>& table) {
-  std::string list;
-  for (const auto& entry : table) list += (list.empty() ? "" : ", ") + std::string(entry.second);
-  return list;
-}
-
-template <std::size_t N>
-std::string list_words(const std::array<std::string_view, N>& words) {
-  std::string list;
-  for (const auto& w : words) list += (list.empty() ? "" : ", ") + std::string(w);
-  return list;
-}
 
 std::string phase_list();
 
