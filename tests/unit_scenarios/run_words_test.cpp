@@ -4,10 +4,16 @@
 // of the library with their pcaps, and these pin each reading rule by itself.
 #include "attempts.hpp"
 #include "run_clock.hpp"
+#include "run_expectations.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/system/errc.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -100,6 +106,56 @@ TEST(RunClock, ScalesToTheMillisecondAndReadsBackAsScenarioTime) {
   const run_clock at_1{1.0};
   EXPECT_EQ(at_1.span_text(4min), "4m");
   EXPECT_EQ(at_1.scaled(1500ms), 1500ms);
+}
+
+}  // namespace
+
+namespace {
+
+using scenarios::running::client_state;
+using scenarios::running::judge_expectations;
+using scenarios::running::run_observations;
+
+// The judging of `within:` without a run: the end in scenario time (real time / scale), the window widened by the
+// tolerance at each end, and the check line printing the window it was judged against.
+TEST(JudgeExpectations, AWindowIsJudgedInScenarioTimeWithItsTolerance) {
+  scenarios::scenario s;
+  scenarios::client_spec alice;
+  alice.name = "alice";
+  s.clients.push_back(alice);
+  scenarios::client_expectation e;
+  e.client = "alice";
+  e.closed = close_kind::silence;
+  e.within = scenarios::time_window{95s, 100s};
+  s.expect.push_back(e);
+
+  std::map<std::string, client_state> clients;
+  clients["alice"].spec = &s.clients.front();
+  auto a = lean_attempt(protocol::teardown_kind::silence);
+  a.finished = true;
+  a.ended_at = std::chrono::microseconds(5'040'000);  // 5.04 s real at 0.05: 100.8 s of scenario time
+  clients["alice"].attempts.push_back(a);
+  const std::optional<sim::server_counters> no_server;
+  const std::vector<sim::session_info> no_sessions;
+  const std::optional<proxy::proxy_counters> no_proxy;
+  const run_observations seen{clients, no_server, no_sessions, no_proxy};
+
+  auto checks = judge_expectations(s, seen, run_clock{0.05});
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_TRUE(checks[0].passed) << checks[0].what << " — " << checks[0].why;  // 100.8 s is within 94 s..101 s
+  EXPECT_NE(checks[0].what.find("within 95s..100s (±1s)"), std::string::npos) << checks[0].what;
+
+  clients["alice"].attempts.back().ended_at = std::chrono::microseconds(5'060'000);  // 101.2 s: 200 ms too late
+  checks = judge_expectations(s, seen, run_clock{0.05});
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_FALSE(checks[0].passed) << checks[0].why;
+  EXPECT_NE(checks[0].why.find("ended at 101.200s, outside 94s..101s"), std::string::npos) << checks[0].why;
+
+  // The same real end at time scale 1 is 5 s of scenario time: far outside, whatever the tolerance of a real clock.
+  clients["alice"].attempts.back().ended_at = std::chrono::microseconds(5'040'000);
+  checks = judge_expectations(s, seen, run_clock{1.0});
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_FALSE(checks[0].passed) << checks[0].why;
 }
 
 }  // namespace
