@@ -39,6 +39,22 @@ protocol::stream_end stream_end_of(const error_code& ec) {
   return protocol::stream_end::closed;
 }
 
+// An engine whose start_tls checks the server's name against `verify_name` (the probe's two TLS handshakes).
+net::engine_options verifying_tls(asio::ssl::context* context, const std::string& verify_name) {
+  net::engine_options o;
+  o.tls_context = context;
+  o.before_handshake = [verify_name](SSL* ssl) { net::prepare_verification(ssl, verify_name); };
+  return o;
+}
+
+// The TLS facts of the engine's session once its handshake is done: OpenSSL's, the name check and the trust store.
+net::tls_facts tls_facts_of(net::sequence_engine& engine, const std::string& verify_name, const probe_options& options) {
+  auto facts = net::collect_tls_facts(engine.tls_handle());
+  facts.verification = net::verify_peer(engine.tls_handle(), verify_name);
+  facts.trust_store = options.ca_file.empty() ? "system" : options.ca_file;
+  return facts;
+}
+
 }  // namespace
 
 void set_request(protocol_attempt& a, std::uint32_t requested_bits) {
@@ -143,10 +159,7 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
     a.tls_attempted = true;
     // The handshake is a machine on the engine (protocol/probe_steps.hpp); the TLS facts are OpenSSL's, read from the
     // engine's TLS session once it is up, and the session check goes on over the same engine.
-    net::engine_options engine_options;
-    engine_options.tls_context = tls_context.get();
-    engine_options.before_handshake = [verify_name](SSL* ssl) { net::prepare_verification(ssl, verify_name); };
-    net::sequence_engine engine(socket, std::move(engine_options));
+    net::sequence_engine engine(socket, verifying_tls(tls_context.get(), verify_name));
     protocol::tls_upgrade upgrade(options->tls_timeout);
     co_await engine.run(upgrade);
     const auto& up = upgrade.outcome();
@@ -154,9 +167,7 @@ asio::awaitable<attempt_state> attempt_protocol(std::vector<tcp::endpoint> endpo
     if (!up.finished) {
       a.tls_error = up.timed_out ? std::string("TLS handshake timed out") : "TLS handshake: " + up.io_error.message();
     } else {
-      state.tls = net::collect_tls_facts(engine.tls_handle());
-      state.tls->verification = net::verify_peer(engine.tls_handle(), verify_name);
-      state.tls->trust_store = options->ca_file.empty() ? "system" : options->ca_file;
+      state.tls = tls_facts_of(engine, verify_name, *options);
       // The session check, once per target, on this connection rather than a new one. Only where TLS itself was
       // selected: after CredSSP, RDSTLS or RDSAAD the client owes the server more before any MCS PDU.
       if (options->session_check && session_checked && !*session_checked && *selected == security_protocol::ssl) {
@@ -184,16 +195,11 @@ asio::awaitable<std::optional<net::tls_facts>> try_tls_first(std::vector<tcp::en
   tcp::socket socket(co_await asio::this_coro::executor);
   auto [connect_ec, reached] = co_await net::connect_first(socket, std::move(endpoints), options->connect_timeout);
   if (connect_ec) co_return std::nullopt;
-  net::engine_options engine_options;
-  engine_options.tls_context = tls_context.get();
-  engine_options.before_handshake = [verify_name](SSL* ssl) { net::prepare_verification(ssl, verify_name); };
-  net::sequence_engine engine(socket, std::move(engine_options));
+  net::sequence_engine engine(socket, verifying_tls(tls_context.get(), verify_name));
   protocol::tls_upgrade upgrade(options->tls_timeout);
   co_await engine.run(upgrade);
   if (!upgrade.outcome().finished) co_return std::nullopt;
-  auto facts = net::collect_tls_facts(engine.tls_handle());
-  facts.verification = net::verify_peer(engine.tls_handle(), verify_name);
-  facts.trust_store = options->ca_file.empty() ? "system" : options->ca_file;
+  auto facts = tls_facts_of(engine, verify_name, *options);
   error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
   co_return facts;

@@ -8,6 +8,7 @@
 #include "rdp/client/session.hpp"
 #include "run_command.hpp"
 #include "sim_thread.hpp"
+#include "wait_until.hpp"
 
 #include "rdp/net/tls.hpp"
 #include "rdp/sim/control.hpp"
@@ -232,13 +233,16 @@ TEST(DisconnectedLimit, ASessionDisconnectedByStoppingDoesNotKeepTheServerRunnin
 TEST(DisconnectedLimit, StoppingTheServerEndsEverySessionItHolds) {
   test::sim_thread sim(sim_config(3600s));
   auto held = std::async(std::launch::async, [port = sim.port()] { return run_client(port, "bob", true); });
+  // The session table has no event a test can wait on: it is polled, with a bound.
   std::optional<std::uint32_t> bob_session;
-  for (int i = 0; i < 500 && !bob_session; ++i) {
-    for (const auto& row : sim.call([&] { return sim.server().admin().query_sessions(); }))
-      if (row.user == "bob" && row.state == session_state::active) bob_session = row.id;
-    if (!bob_session) std::this_thread::sleep_for(20ms);
-  }
-  ASSERT_TRUE(bob_session);
+  const bool bob_active = test::wait_until(
+      [&] {
+        for (const auto& row : sim.call([&] { return sim.server().admin().query_sessions(); }))
+          if (row.user == "bob" && row.state == session_state::active) bob_session = row.id;
+        return bob_session.has_value();
+      },
+      10s, 20ms);
+  ASSERT_TRUE(bob_active);
   sim.call([&] { sim.server().stop(); });
   ASSERT_EQ(held.wait_for(10s), std::future_status::ready) << "bob's client still held 10 s after the server stopped";
   const auto bob = held.get();
